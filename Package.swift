@@ -1,0 +1,134 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+/// One service = a library with its logic and a tiny executable.
+func service(_ name: String, module: String, deps: [Target.Dependency] = []) -> [Target] {
+    [
+        .target(
+            name: module,
+            dependencies: ["EGovAPI", "EGovKit", "EGovStore"] + deps,
+            path: "services/\(name)/Service",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "egov-\(name)",
+            dependencies: [.target(name: module), "EGovKit"],
+            path: "services/\(name)/Main",
+            swiftSettings: strict
+        ),
+    ]
+}
+
+let grpcCore: Target.Dependency = .product(name: "GRPCCore", package: "grpc-swift-2")
+let grpcInProcess: Target.Dependency = .product(name: "GRPCInProcessTransport", package: "grpc-swift-2")
+let grpcHTTP2: Target.Dependency = .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
+let grpcProtobuf: Target.Dependency = .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
+
+let package = Package(
+    name: "egov",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "egov-identity", targets: ["egov-identity"]),
+        .executable(name: "egov-documents", targets: ["egov-documents"]),
+        .executable(name: "egov-procedures", targets: ["egov-procedures"]),
+        .executable(name: "egov-conferences", targets: ["egov-conferences"]),
+        .executable(name: "egov-gateway", targets: ["egov-gateway"]),
+        .executable(name: "egov-bench", targets: ["egov-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+    ],
+    targets: [
+        .target(
+            name: "EGovAPI",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                grpcCore, grpcProtobuf,
+            ]
+        ),
+        .target(
+            name: "EGovKit",
+            dependencies: [
+                "EGovAPI", grpcCore, grpcHTTP2, grpcProtobuf,
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EGovStore",
+            dependencies: [
+                "EGovKit",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "egov-bench",
+            dependencies: ["EGovAPI", "EGovKit", grpcCore, grpcHTTP2],
+            path: "scripts/benchmarks/egov-bench",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EGovKitTests",
+            dependencies: ["EGovAPI", "EGovKit", grpcCore, grpcInProcess, grpcHTTP2, grpcProtobuf,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EGovStoreTests",
+            dependencies: ["EGovStore", "EGovKit"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: [
+                "EGovAPI", "EGovKit", "EGovStore", grpcCore, grpcInProcess, grpcProtobuf,
+                "IdentityService", "DocumentsService", "ProceduresService", "ConferencesService", "GatewayService",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["EGovAPI", "EGovKit", grpcCore, grpcHTTP2, grpcProtobuf,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict
+        ),
+    ]
+        + service("identity", module: "IdentityService")
+        + service("documents", module: "DocumentsService")
+        + service("procedures", module: "ProceduresService")
+        + service("conferences", module: "ConferencesService")
+        + service("gateway", module: "GatewayService")
+)

@@ -1,0 +1,14 @@
+/// QCVN 102:2016 agency codes: `000.00.00.H41` — three groups of digits (3, 2, 2) and a
+/// group of a capital letter and two digits, separated by dots.
+public enum AgencyCode {
+    public static func isValid(_ code: String) -> Bool {
+        let groups = code.split(separator: ".", omittingEmptySubsequences: false)
+        guard groups.count == 4 else { return false }
+        let digits: (Substring, Int) -> Bool = { group, count in
+            group.count == count && group.allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        let last = groups[3]
+        return digits(groups[0], 3) && digits(groups[1], 2) && digits(groups[2], 2) && last.count == 3
+            && last.first!.isASCII && last.first!.isUppercase && digits(last.dropFirst(), 2)
+    }
+}

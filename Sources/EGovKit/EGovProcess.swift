@@ -1,0 +1,167 @@
+public import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import Logging
+public import ServiceLifecycle
+
+/// What a process is made of, handed back by its builder.
+public struct ProcessParts: Sendable {
+    /// gRPC services served on the process's port, besides health.
+    public var services: [any RegistrableRPCService]
+    /// Their fully qualified names, for health checks.
+    public var serviceNames: [String]
+    /// What must be healthy for the process to serve.
+    public var probes: [HealthProbe]
+    /// Long-running parts started before the server and stopped after it: peer clients,
+    /// the store, the outbox relay.
+    public var background: [any Service]
+    /// Work to do once the group has stopped, e.g. closing the database.
+    public var shutdown: @Sendable () async -> Void
+
+    public init(
+        services: [any RegistrableRPCService], serviceNames: [String], probes: [HealthProbe] = [],
+        background: [any Service] = [], shutdown: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.services = services
+        self.serviceNames = serviceNames
+        self.probes = probes
+        self.background = background
+        self.shutdown = shutdown
+    }
+}
+
+/// What a builder gets to assemble a process from.
+public struct ProcessEnvironment: Sendable {
+    public let settings: ProcessSettings
+    public let configuration: Configuration
+    public let logger: Logger
+    public let telemetry: Telemetry
+
+    /// A client for a configured peer over mutual TLS; the caller adds its
+    /// `GRPCClientService` to `background` so its connections run.
+    public func peerClient(_ name: String) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+        try makePeerClient(settings.peer(name), tls: settings.tls, limits: settings.limits)
+    }
+}
+
+/// Runs one egov process: configuration, logging, dev PKI, the gRPC server with health and
+/// the standard interceptors, the admin port, and graceful shutdown on SIGTERM/SIGINT.
+public enum EGovProcess {
+    /// Never returns normally: exits 0 after a clean shutdown, 2 on bad configuration,
+    /// 1 when the process fails.
+    public static func run(
+        name: String,
+        keys: [ConfigKey],
+        security: PortSecurity = .mutualTLS,
+        arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        build: @Sendable (ProcessEnvironment) async throws -> ProcessParts
+    ) async -> Never {
+        let program = "egov-\(name)"
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(Configuration.help(program: program, keys: keys))
+            exit(0)
+        }
+        let configuration: Configuration
+        let settings: ProcessSettings
+        do {
+            configuration = try Configuration.load(keys: keys, arguments: arguments, environment: environment)
+            settings = try ProcessSettings(name: name, config: configuration)
+        } catch {
+            FileHandle.standardError.write(Data("\(program): configuration error: \(error)\n".utf8))
+            exit(2)
+        }
+        LoggingSystem.bootstrapEGov(process: program, level: settings.logLevel, format: settings.logFormat)
+        let logger = Logger(label: "egov.\(name)")
+        do {
+            try await serve(name: name, security: security, configuration: configuration, settings: settings, logger: logger, build: build)
+            logger.info("stopped")
+            exit(0)
+        } catch {
+            logger.critical("failed", metadata: ["error": .string("\(error)")])
+            exit(1)
+        }
+    }
+
+    static func serve(
+        name: String, security: PortSecurity, configuration: Configuration, settings: ProcessSettings,
+        logger: Logger, build: @Sendable (ProcessEnvironment) async throws -> ProcessParts
+    ) async throws {
+        if settings.devPKI {
+            try DevPKI(directory: "\(settings.dataDirectory)/pki").ensure([name])
+        }
+        for path in [settings.tls.caCertificate, settings.tls.certificate, settings.tls.privateKey]
+        where !FileManager.default.fileExists(atPath: path) {
+            throw ConfigError("TLS file \(path) does not exist (set tls.* or enable tls.dev_pki)")
+        }
+        let telemetry = Telemetry()
+        let environment = ProcessEnvironment(
+            settings: settings, configuration: configuration, logger: logger, telemetry: telemetry
+        )
+        let parts = try await build(environment)
+        let health = HealthMonitor(services: parts.serviceNames, probes: parts.probes, logger: logger)
+        let server = GRPCServer(
+            transport: HTTP2ServerTransport.Posix(
+                address: .ipv4(host: settings.listenHost, port: settings.listenPort),
+                transportSecurity: .egov(security, files: settings.tls),
+                config: .egov(settings.limits)
+            ),
+            services: parts.services + [HealthService(monitor: health)],
+            interceptors: standardInterceptors(
+                security: security, telemetry: telemetry, logger: logger, domain: "\(name).egov"
+            )
+        )
+        let admin = AdminServer(
+            host: settings.adminHost, port: settings.adminPort, telemetry: telemetry, health: health, logger: logger
+        )
+        let announce = AnnounceListening(server: server, logger: logger, security: security, settings: settings)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: (parts.background + [health, GRPCServerService(server: server), admin, announce]).map {
+                    .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            await parts.shutdown()
+            throw error
+        }
+        await parts.shutdown()
+    }
+}
+
+/// Logs the bound address once the server listens (useful with port 0).
+private struct AnnounceListening<Transport: ListeningServerTransport>: Service {
+    let server: GRPCServer<Transport>
+    let logger: Logger
+    let security: PortSecurity
+    let settings: ProcessSettings
+
+    func run() async throws {
+        if let address = try await server.listeningAddress {
+            logger.info(
+                "listening",
+                metadata: [
+                    "address": .string("\(address)"),
+                    "tls": .string(security == .mutualTLS ? "mutual" : "server"),
+                    "database": .string(settings.databaseURL.redactingPassword),
+                    "ca": .string(settings.tls.caCertificate),
+                ]
+            )
+        }
+    }
+}
+
+extension String {
+    /// The URL with any password replaced by `***`, for logs.
+    public var redactingPassword: String {
+        guard var components = URLComponents(string: self), components.password != nil else { return self }
+        components.password = "***"
+        return components.string ?? self
+    }
+}

@@ -1,0 +1,82 @@
+public import GRPCCore
+public import Logging
+import Foundation
+
+/// What an RPC carries that every layer below it needs: the request id (for logs and
+/// downstream calls), the caller's identity from its client certificate, the deadline the
+/// client set and the end user's credentials to pass on.
+public struct RequestContext: Sendable {
+    /// The `x-request-id` the client sent, or one made up when it sent none.
+    public var requestID: String
+    /// `/package.Service/Method`.
+    public var method: String
+    /// The calling process, from the common name of its verified client certificate
+    /// (`egov-gateway`); nil on the public port, where clients have no certificate.
+    public var caller: String?
+    /// The remote address.
+    public var peer: String
+    /// When the client gives up, from `grpc-timeout`.
+    public var deadline: ContinuousClock.Instant?
+    /// The end user's `authorization` metadata, passed on to peers untouched.
+    public var authorization: String?
+
+    public init(
+        requestID: String, method: String, caller: String? = nil, peer: String = "",
+        deadline: ContinuousClock.Instant? = nil, authorization: String? = nil
+    ) {
+        self.requestID = requestID
+        self.method = method
+        self.caller = caller
+        self.peer = peer
+        self.deadline = deadline
+        self.authorization = authorization
+    }
+
+    /// The context of the RPC this task serves, if any.
+    @TaskLocal public static var current: RequestContext?
+
+    /// Adds `request_id`, `rpc.method` and `caller` to every log line written inside an RPC.
+    public static let metadataProvider = Logger.MetadataProvider {
+        guard let context = RequestContext.current else { return [:] }
+        var metadata: Logger.Metadata = [
+            "request_id": .string(context.requestID), "rpc.method": .string(context.method),
+        ]
+        if let caller = context.caller { metadata["caller"] = .string(caller) }
+        return metadata
+    }
+
+    /// Metadata key of the request id.
+    public static let requestIDKey = "x-request-id"
+
+    /// A fresh request id.
+    public static func makeRequestID() -> String { UUID().uuidString.lowercased() }
+
+    /// Call options for a downstream call: the caller's remaining time, capped by `fallback`
+    /// (the configured default) so a peer is never waited on forever.
+    public static func callOptions(fallback: Duration) -> CallOptions {
+        var options = CallOptions.defaults
+        var timeout = fallback
+        if let deadline = current?.deadline {
+            let remaining = deadline - ContinuousClock.now
+            timeout = min(timeout, max(remaining, .milliseconds(1)))
+        }
+        options.timeout = timeout
+        return options
+    }
+}
+
+/// Parses a `grpc-timeout` header value: digits and a unit (H, M, S, m, u, n).
+func parseGRPCTimeout(_ value: String) -> Duration? {
+    guard let unit = value.last, let amount = Int64(value.dropLast()), amount >= 0, value.count <= 9 else {
+        return nil
+    }
+    switch unit {
+    case "H": return .seconds(amount * 3600)
+    case "M": return .seconds(amount * 60)
+    case "S": return .seconds(amount)
+    case "m": return .milliseconds(amount)
+    case "u": return .microseconds(amount)
+    case "n": return .nanoseconds(amount)
+    default: return nil
+    }
+}

@@ -1,0 +1,112 @@
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import Logging
+public import ServiceLifecycle
+
+/// How a gRPC port authenticates its clients.
+public enum PortSecurity: Sendable {
+    /// Service ports: the client must present a certificate of the platform CA.
+    case mutualTLS
+    /// The gateway's public port: server TLS; users authenticate with tokens.
+    case serverTLS
+}
+
+extension HTTP2ServerTransport.Posix.Config {
+    /// The transport configuration with every limit set from `limits`.
+    public static func egov(_ limits: ServerLimits) -> Self {
+        .defaults { config in
+            config.rpc.maxRequestPayloadSize = limits.maxMessageBytes
+            config.http2.maxConcurrentStreams = limits.maxConcurrentStreams
+            config.connection.keepalive.time = limits.keepaliveTime
+            config.connection.keepalive.timeout = limits.keepaliveTimeout
+            config.connection.keepalive.clientBehavior.allowWithoutCalls = true
+            config.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls = .seconds(10)
+            config.connection.maxIdleTime = limits.maxIdleTime
+            config.connection.maxAge = limits.maxConnectionAge
+            config.connection.maxGraceTime = limits.maxConnectionAgeGrace
+        }
+    }
+}
+
+extension HTTP2ServerTransport.Posix.TransportSecurity {
+    /// TLS 1.2+ (1.3 negotiated by every current client) with this process's certificate;
+    /// for `.mutualTLS`, a client certificate chaining to the platform CA is required.
+    public static func egov(_ security: PortSecurity, files: TLSFiles) -> Self {
+        let chain: [TLSConfig.CertificateSource] = [.file(path: files.certificate, format: .pem)]
+        let key: TLSConfig.PrivateKeySource = .file(path: files.privateKey, format: .pem)
+        switch security {
+        case .mutualTLS:
+            return .mTLS(certificateChain: chain, privateKey: key) { config in
+                config.trustRoots = .certificates([.file(path: files.caCertificate, format: .pem)])
+                config.clientCertificateVerification = .noHostnameVerification
+            }
+        case .serverTLS:
+            return .tls(certificateChain: chain, privateKey: key)
+        }
+    }
+}
+
+/// The interceptors every server runs, outermost first.
+public func standardInterceptors(
+    security: PortSecurity, telemetry: Telemetry, logger: Logger, domain: String
+) -> [any ServerInterceptor] {
+    var interceptors: [any ServerInterceptor] = [
+        RequestContextInterceptor(),
+        AccessLogInterceptor(logger: logger),
+        MetricsInterceptor(telemetry: telemetry),
+    ]
+    if security == .mutualTLS { interceptors.append(RequireClientCertificateInterceptor()) }
+    interceptors.append(ErrorMappingInterceptor(logger: logger, domain: domain))
+    return interceptors
+}
+
+/// Runs a gRPC server inside a `ServiceGroup`: on graceful shutdown it stops accepting
+/// connections and RPCs and lets the ones in flight finish.
+public struct GRPCServerService<Transport: ServerTransport>: Service {
+    public let server: GRPCServer<Transport>
+
+    public init(server: GRPCServer<Transport>) { self.server = server }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.serve()
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
+
+/// Runs a gRPC client's connections inside a `ServiceGroup`.
+public struct GRPCClientService<Transport: ClientTransport>: Service {
+    public let client: GRPCClient<Transport>
+
+    public init(client: GRPCClient<Transport>) { self.client = client }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await client.runConnections()
+        } onGracefulShutdown: {
+            client.beginGracefulShutdown()
+        }
+    }
+}
+
+/// A client for a peer service over mutual TLS, presenting this process's certificate.
+/// Calls made through it carry the request id and the user's authorization.
+public func makePeerClient(
+    _ peer: PeerEndpoint, tls: TLSFiles, limits: ServerLimits = ServerLimits()
+) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    let transport = try HTTP2ClientTransport.Posix(
+        target: .dns(host: peer.host, port: peer.port),
+        transportSecurity: .mTLS(
+            certificateChain: [.file(path: tls.certificate, format: .pem)],
+            privateKey: .file(path: tls.privateKey, format: .pem)
+        ) { config in
+            config.trustRoots = .certificates([.file(path: tls.caCertificate, format: .pem)])
+        },
+        config: .defaults { config in
+            config.connection.keepalive = .init(time: limits.keepaliveTime, timeout: limits.keepaliveTimeout, allowWithoutCalls: true)
+        }
+    )
+    return GRPCClient(transport: transport, interceptors: [PropagationClientInterceptor()])
+}

@@ -1,0 +1,63 @@
+import Crypto
+public import EGovKit
+import Foundation
+public import SwiftProtobuf
+
+extension Store {
+    /// Runs a create at most once per `requestID` (AIP-155). The first call's response is
+    /// stored in the same transaction as the change; a retry with the same id and the same
+    /// request gets that response back; the same id with a different request is rejected
+    /// with `INVALID_ARGUMENT` / `REQUEST_ID_REUSED`. An empty id runs `body` plainly.
+    public func idempotentWrite<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message & Sendable>(
+        scope: String,
+        requestID: String,
+        request: Request,
+        errors: APIError,
+        _ body: (Transaction) async throws -> Response
+    ) async throws -> Response {
+        guard !requestID.isEmpty else { return try await write(body) }
+        guard requestID.utf8.count <= 128, requestID.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw errors.invalidArgument(
+                "INVALID_REQUEST_ID", field: "request_id", "must be at most 128 printable ASCII characters (a UUID)")
+        }
+        let digest = SHA256.hash(data: try request.serializedBytes() as [UInt8])
+            .map { String(format: "%02x", $0) }.joined()
+        var attempt = 0
+        while true {
+            do {
+                return try await write { tx in
+                    if let existing = try await tx.database.row(
+                        """
+                        SELECT payload_sha256, response FROM idempotency_keys
+                        WHERE scope = \(bind: scope) AND request_id = \(bind: requestID)
+                        """)
+                    {
+                        guard try existing.decode(column: "payload_sha256", as: String.self) == digest else {
+                            throw errors.invalidArgument(
+                                "REQUEST_ID_REUSED", field: "request_id",
+                                "was already used for a different request; use a new request_id")
+                        }
+                        let stored = try existing.decode(column: "response", as: String.self)
+                        return try Response(serializedBytes: [UInt8](Data(base64Encoded: stored) ?? Data()))
+                    }
+                    try await tx.database.execute(
+                        """
+                        INSERT INTO idempotency_keys (scope, request_id, payload_sha256, response, create_time)
+                        VALUES (\(bind: scope), \(bind: requestID), \(bind: digest), NULL, \(bind: Timestamps.nowMicros()))
+                        """)
+                    let response = try await body(tx)
+                    let encoded = Data(try response.serializedBytes() as [UInt8]).base64EncodedString()
+                    try await tx.database.execute(
+                        """
+                        UPDATE idempotency_keys SET response = \(bind: encoded)
+                        WHERE scope = \(bind: scope) AND request_id = \(bind: requestID)
+                        """)
+                    return response
+                }
+            } catch where attempt == 0 && Store.isUniqueViolation(error) {
+                // A concurrent call with the same id committed first: read its result.
+                attempt += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import SQLKit
+
+/// One step of a service's schema. Statements may use `{{id}}` for an auto-increasing
+/// 64-bit primary key column type and `{{bytes}}` for binary data, which differ by engine.
+public struct Migration: Sendable {
+    public var id: String
+    public var statements: [String]
+
+    public init(_ id: String, _ statements: [String]) {
+        self.id = id
+        self.statements = statements
+    }
+
+    func sql(for engine: Engine) -> [String] {
+        statements.map { statement in
+            switch engine {
+            case .sqlite:
+                statement.replacingOccurrences(of: "{{id}}", with: "INTEGER PRIMARY KEY AUTOINCREMENT")
+                    .replacingOccurrences(of: "{{bytes}}", with: "BLOB")
+            case .postgres:
+                statement.replacingOccurrences(of: "{{id}}", with: "BIGSERIAL PRIMARY KEY")
+                    .replacingOccurrences(of: "{{bytes}}", with: "BYTEA")
+            }
+        }
+    }
+}
+
+extension Store {
+    /// The tables every service's store has: migrations applied, idempotency keys, outbox.
+    static let platformMigrations: [Migration] = [
+        Migration(
+            "0000_platform",
+            [
+                """
+                CREATE TABLE IF NOT EXISTS idempotency_keys (
+                    scope TEXT NOT NULL,
+                    request_id TEXT NOT NULL,
+                    payload_sha256 TEXT NOT NULL,
+                    response TEXT,
+                    create_time BIGINT NOT NULL,
+                    PRIMARY KEY (scope, request_id)
+                )
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS outbox (
+                    id {{id}},
+                    topic TEXT NOT NULL,
+                    message_key TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    deliver_time BIGINT,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    last_error TEXT
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (deliver_time, id)",
+            ]
+        )
+    ]
+
+    /// Applies the platform's and then the service's migrations that have not run yet, each
+    /// in its own transaction, recording it in `schema_migrations`. Safe when several
+    /// replicas start together on PostgreSQL (an advisory lock serialises them).
+    public func migrate(_ migrations: [Migration]) async throws {
+        try await write { tx in
+            try await tx.database.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, apply_time BIGINT NOT NULL)"
+            )
+        }
+        for migration in Self.platformMigrations + migrations {
+            try await write { tx in
+                if tx.engine == .postgres {
+                    try await tx.database.execute("SELECT pg_advisory_xact_lock(7101986)")
+                }
+                let done = try await tx.database.row(
+                    "SELECT id FROM schema_migrations WHERE id = \(bind: migration.id)"
+                )
+                guard done == nil else { return }
+                for statement in migration.sql(for: tx.engine) {
+                    try await tx.database.execute(SQLQueryString(statement))
+                }
+                try await tx.database.execute(
+                    "INSERT INTO schema_migrations (id, apply_time) VALUES (\(bind: migration.id), \(bind: Timestamps.nowMicros()))"
+                )
+                logger.info("migrated", metadata: ["migration": .string(migration.id)])
+            }
+        }
+    }
+}
+
+/// Times are stored as microseconds since 1970 in BIGINT columns: exact, sortable and the
+/// same on both engines.
+public enum Timestamps {
+    public static func nowMicros() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+    }
+}

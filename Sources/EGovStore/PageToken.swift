@@ -1,0 +1,37 @@
+import Crypto
+public import EGovKit
+import Foundation
+
+/// Opaque `page_token`s for keyset pagination: the last key of the previous page, bound to
+/// the list's filter so a token cannot be replayed against another query.
+public enum PageToken {
+    public static func encode(after key: String, filter: String) -> String {
+        let text = "v1\n\(fingerprint(filter))\n\(key)"
+        return Data(text.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The key to continue after; nil for an empty token (the first page).
+    public static func decode(_ token: String, filter: String, errors: APIError) throws -> String? {
+        guard !token.isEmpty else { return nil }
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
+            throw errors.invalidArgument("INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
+        }
+        let parts = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "v1" else {
+            throw errors.invalidArgument("INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
+        }
+        guard parts[1] == fingerprint(filter) else {
+            throw errors.invalidArgument(
+                "INVALID_PAGE_TOKEN", field: "page_token", "belongs to a list with other filters; start again without it")
+        }
+        return String(parts[2])
+    }
+
+    private static func fingerprint(_ filter: String) -> String {
+        SHA256.hash(data: Data(filter.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+    }
+}

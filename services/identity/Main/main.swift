@@ -1,0 +1,4 @@
+import EGovKit
+import IdentityService
+
+await EGovProcess.run(name: "identity", keys: IdentityApp.keys, build: IdentityApp.build)

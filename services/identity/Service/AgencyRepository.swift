@@ -1,0 +1,103 @@
+import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+import SQLKit
+import SwiftProtobuf
+
+/// Where agencies are kept.
+protocol AgencyRepository: Sendable {
+    func agency(code: String) async throws -> Egov_Identity_V1_Agency?
+    func agencies(parent: String?, includeInactive: Bool, after: String?, limit: Int) async throws -> [Egov_Identity_V1_Agency]
+    /// Inserts inside `tx`; throws `AgencyExists` when the code is taken.
+    func insert(_ agency: Egov_Identity_V1_Agency, in tx: Transaction) async throws -> Egov_Identity_V1_Agency
+}
+
+struct AgencyExists: Error {}
+
+/// Agencies in the identity service's SQL store.
+struct SQLAgencyRepository: AgencyRepository {
+    let store: Store
+
+    static let migrations: [Migration] = [
+        Migration(
+            "0001_agencies",
+            [
+                """
+                CREATE TABLE agencies (
+                    code TEXT PRIMARY KEY,
+                    display_name TEXT NOT NULL,
+                    abbreviation TEXT NOT NULL,
+                    kind BIGINT NOT NULL,
+                    parent TEXT NOT NULL,
+                    owns_bridge_point BIGINT NOT NULL,
+                    state BIGINT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    update_time BIGINT NOT NULL,
+                    version BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX agencies_parent ON agencies (parent, code)",
+            ]
+        )
+    ]
+
+    func agency(code: String) async throws -> Egov_Identity_V1_Agency? {
+        try await store.read { db in
+            try await db.row("SELECT * FROM agencies WHERE code = \(bind: code)").map(Self.decode)
+        }
+    }
+
+    func agencies(parent: String?, includeInactive: Bool, after: String?, limit: Int) async throws
+        -> [Egov_Identity_V1_Agency]
+    {
+        try await store.read { db in
+            var query = SQLQueryString("SELECT * FROM agencies WHERE code > \(bind: after ?? "")")
+            if let parent { query.appendInterpolation(unsafeRaw: " AND parent = "); query.appendInterpolation(bind: parent) }
+            if !includeInactive {
+                query.appendInterpolation(unsafeRaw: " AND state = \(Egov_Identity_V1_Agency.State.active.rawValue)")
+            }
+            query.appendInterpolation(unsafeRaw: " ORDER BY code LIMIT \(limit)")
+            return try await db.rows(query).map(Self.decode)
+        }
+    }
+
+    func insert(_ agency: Egov_Identity_V1_Agency, in tx: Transaction) async throws -> Egov_Identity_V1_Agency {
+        var agency = agency
+        let now = Timestamps.nowMicros()
+        agency.state = .active
+        agency.createTime = Google_Protobuf_Timestamp(micros: now)
+        agency.updateTime = agency.createTime
+        agency.etag = "1"
+        do {
+            try await tx.database.execute(
+                """
+                INSERT INTO agencies (code, display_name, abbreviation, kind, parent, owns_bridge_point, state,
+                                      create_time, update_time, version)
+                VALUES (\(bind: agency.code), \(bind: agency.displayName), \(bind: agency.abbreviation),
+                        \(bind: agency.kind.rawValue), \(bind: agency.parent), \(bind: agency.ownsBridgePoint ? 1 : 0),
+                        \(bind: agency.state.rawValue), \(bind: now), \(bind: now), 1)
+                """)
+        } catch where Store.isUniqueViolation(error) {
+            throw AgencyExists()
+        }
+        return agency
+    }
+
+    static func decode(_ row: any SQLRow) throws -> Egov_Identity_V1_Agency {
+        let code = try row.decode(column: "code", as: String.self)
+        return try .with {
+            $0.name = "agencies/\(code)"
+            $0.code = code
+            $0.displayName = try row.decode(column: "display_name", as: String.self)
+            $0.abbreviation = try row.decode(column: "abbreviation", as: String.self)
+            $0.kind = .init(rawValue: Int(try row.decode(column: "kind", as: Int64.self))) ?? .unspecified
+            $0.parent = try row.decode(column: "parent", as: String.self)
+            $0.ownsBridgePoint = try row.decode(column: "owns_bridge_point", as: Int64.self) != 0
+            $0.state = .init(rawValue: Int(try row.decode(column: "state", as: Int64.self))) ?? .unspecified
+            $0.createTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "create_time", as: Int64.self))
+            $0.updateTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "update_time", as: Int64.self))
+            $0.etag = String(try row.decode(column: "version", as: Int64.self))
+        }
+    }
+}
