@@ -40,7 +40,7 @@ public nonisolated enum Egov_Documents_V1_DocumentType: SwiftProtobuf.Enum, Swif
   /// Quy chế (QC).
   case statute // = 4
 
-  /// Quy định (QYĐ).
+  /// Quy định (QyĐ).
   case regulation // = 5
 
   /// Thông cáo (TC).
@@ -86,10 +86,10 @@ public nonisolated enum Egov_Documents_V1_DocumentType: SwiftProtobuf.Enum, Swif
   /// Công điện (CĐ).
   case officialDispatch // = 19
 
-  /// Bản ghi nhớ (BGN).
+  /// Bản ghi nhớ (GN).
   case memorandum // = 20
 
-  /// Bản thỏa thuận (BTT).
+  /// Bản thỏa thuận (TTh).
   case agreement // = 21
 
   /// Giấy ủy quyền (GUQ).
@@ -113,7 +113,7 @@ public nonisolated enum Egov_Documents_V1_DocumentType: SwiftProtobuf.Enum, Swif
   /// Phiếu báo (PB).
   case notificationNote // = 28
 
-  /// Thư công (TC).
+  /// Thư công (no abbreviation of its own).
   case publicLetter // = 29
   case UNRECOGNIZED(Int)
 

@@ -59,11 +59,25 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListDocumentTypes" metadata.
+        public enum ListDocumentTypes: Sendable {
+            /// Request type for "ListDocumentTypes".
+            public typealias Input = Egov_Documents_V1_ListDocumentTypesRequest
+            /// Response type for "ListDocumentTypes".
+            public typealias Output = Egov_Documents_V1_ListDocumentTypesResponse
+            /// Descriptor for "ListDocumentTypes".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "ListDocumentTypes",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "egov.documents.v1.DocumentsService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateDocument.descriptor,
             GetDocument.descriptor,
-            ListDocuments.descriptor
+            ListDocuments.descriptor,
+            ListDocumentTypes.descriptor
         ]
     }
 }
@@ -151,6 +165,26 @@ extension Egov_Documents_V1_DocumentsService {
             request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListDocumentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentsResponse>
+
+        /// Handle the "ListDocumentTypes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the kinds of official documents with their Vietnamese names and
+        /// > notation abbreviations (Decree 30/2020/ND-CP, Appendix III), for forms and
+        /// > notations. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_ListDocumentTypesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_ListDocumentTypesResponse` messages.
+        func listDocumentTypes(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentTypesResponse>
     }
 
     /// Service protocol for the "egov.documents.v1.DocumentsService" service.
@@ -222,6 +256,26 @@ extension Egov_Documents_V1_DocumentsService {
             request: GRPCCore.ServerRequest<Egov_Documents_V1_ListDocumentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse>
+
+        /// Handle the "ListDocumentTypes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the kinds of official documents with their Vietnamese names and
+        /// > notation abbreviations (Decree 30/2020/ND-CP, Appendix III), for forms and
+        /// > notations. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListDocumentTypesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_ListDocumentTypesResponse` message.
+        func listDocumentTypes(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentTypesResponse>
     }
 
     /// Simple service protocol for the "egov.documents.v1.DocumentsService" service.
@@ -291,6 +345,26 @@ extension Egov_Documents_V1_DocumentsService {
             request: Egov_Documents_V1_ListDocumentsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Documents_V1_ListDocumentsResponse
+
+        /// Handle the "ListDocumentTypes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the kinds of official documents with their Vietnamese names and
+        /// > notation abbreviations (Decree 30/2020/ND-CP, Appendix III), for forms and
+        /// > notations. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_ListDocumentTypesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_ListDocumentTypesResponse` to respond with.
+        func listDocumentTypes(
+            request: Egov_Documents_V1_ListDocumentTypesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_ListDocumentTypesResponse
     }
 }
 
@@ -326,6 +400,17 @@ extension Egov_Documents_V1_DocumentsService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentsResponse>(),
             handler: { request, context in
                 try await self.listDocuments(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.ListDocumentTypes.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentTypesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentTypesResponse>(),
+            handler: { request, context in
+                try await self.listDocumentTypes(
                     request: request,
                     context: context
                 )
@@ -369,6 +454,17 @@ extension Egov_Documents_V1_DocumentsService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func listDocumentTypes(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentTypesResponse> {
+        let response = try await self.listDocumentTypes(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -406,6 +502,19 @@ extension Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse> {
         return GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse>(
             message: try await self.listDocuments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listDocumentTypes(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentTypesResponse> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentTypesResponse>(
+            message: try await self.listDocumentTypes(
                 request: request.message,
                 context: context
             ),
@@ -498,6 +607,31 @@ extension Egov_Documents_V1_DocumentsService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListDocumentTypes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the kinds of official documents with their Vietnamese names and
+        /// > notation abbreviations (Decree 30/2020/ND-CP, Appendix III), for forms and
+        /// > notations. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListDocumentTypesRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ListDocumentTypesRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ListDocumentTypesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listDocumentTypes<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ListDocumentTypesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentTypesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentTypesResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -626,6 +760,42 @@ extension Egov_Documents_V1_DocumentsService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListDocumentTypes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the kinds of official documents with their Vietnamese names and
+        /// > notation abbreviations (Decree 30/2020/ND-CP, Appendix III), for forms and
+        /// > notations. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListDocumentTypesRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ListDocumentTypesRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ListDocumentTypesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listDocumentTypes<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ListDocumentTypesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentTypesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentTypesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.ListDocumentTypes.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -716,6 +886,37 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDocumentTypes" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the kinds of official documents with their Vietnamese names and
+    /// > notation abbreviations (Decree 30/2020/ND-CP, Appendix III), for forms and
+    /// > notations. Public.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_ListDocumentTypesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDocumentTypes<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentTypesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listDocumentTypes(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentTypesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentTypesResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -820,6 +1021,41 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listDocuments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDocumentTypes" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the kinds of official documents with their Vietnamese names and
+    /// > notation abbreviations (Decree 30/2020/ND-CP, Appendix III), for forms and
+    /// > notations. Public.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDocumentTypes<Result>(
+        _ message: Egov_Documents_V1_ListDocumentTypesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentTypesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_ListDocumentTypesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listDocumentTypes(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -165,9 +165,8 @@ public nonisolated struct Egov_Procedures_V1_ProcedureStep: Sendable {
   /// What happens, e.g. "Thẩm định hồ sơ".
   public var title: String = String()
 
-  /// The role that handles the step, e.g. `ROLE_SPECIALIST`, as the identity
-  /// service names it.
-  public var role: String = String()
+  /// The role that handles the step, e.g. `ROLE_SPECIALIST`.
+  public var role: Egov_Identity_V1_Role = .unspecified
 
   /// Time allowed for the step in working hours (8 per working day).
   public var workingHours: Int32 = 0
@@ -436,7 +435,7 @@ nonisolated extension Egov_Procedures_V1_ProcedureStep: SwiftProtobuf.Message, S
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.title) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.role) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.role) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.workingHours) }()
       default: break
       }
@@ -447,8 +446,8 @@ nonisolated extension Egov_Procedures_V1_ProcedureStep: SwiftProtobuf.Message, S
     if !self.title.isEmpty {
       try visitor.visitSingularStringField(value: self.title, fieldNumber: 1)
     }
-    if !self.role.isEmpty {
-      try visitor.visitSingularStringField(value: self.role, fieldNumber: 2)
+    if self.role != .unspecified {
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 2)
     }
     if self.workingHours != 0 {
       try visitor.visitSingularInt32Field(value: self.workingHours, fieldNumber: 3)

@@ -123,6 +123,8 @@ public struct AccessLogInterceptor: ServerInterceptor {
         let start = ContinuousClock.now
         let logger = self.logger
         let peer = context.remotePeer
+        // Health checks arrive every few seconds from every peer: keep them out of the info log.
+        let routine = context.descriptor.service.fullyQualifiedService == "grpc.health.v1.Health"
         return try await observingOutcome(request: request, context: context, next: next) { code, message in
             let elapsed = ContinuousClock.now - start
             var metadata: Logger.Metadata = [
@@ -131,7 +133,8 @@ public struct AccessLogInterceptor: ServerInterceptor {
                 "peer": .string(peer),
             ]
             if let message { metadata["grpc.message"] = .string(message) }
-            let level: Logger.Level = code == .internalError || code == .unknown || code == .dataLoss ? .error : .info
+            let failed = code == .internalError || code == .unknown || code == .dataLoss
+            let level: Logger.Level = failed ? .error : (routine && code == nil ? .debug : .info)
             logger.log(level: level, "rpc", metadata: metadata)
         }
     }

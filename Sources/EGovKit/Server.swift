@@ -96,8 +96,13 @@ public struct GRPCClientService<Transport: ClientTransport>: Service {
 public func makePeerClient(
     _ peer: PeerEndpoint, tls: TLSFiles, limits: ServerLimits = ServerLimits()
 ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    // IP literals cannot be sent as SNI: connect to them by address (the certificate's
+    // IP SANs are still checked); names go through DNS and SNI.
+    let isIPv4 = peer.host.split(separator: ".").count == 4 && peer.host.allSatisfy { $0.isNumber || $0 == "." }
+    let target: any ResolvableTarget =
+        isIPv4 ? .ipv4(address: peer.host, port: peer.port) : .dns(host: peer.host, port: peer.port)
     let transport = try HTTP2ClientTransport.Posix(
-        target: .dns(host: peer.host, port: peer.port),
+        target: target,
         transportSecurity: .mTLS(
             certificateChain: [.file(path: tls.certificate, format: .pem)],
             privateKey: .file(path: tls.privateKey, format: .pem)

@@ -1,1 +1,4 @@
-print("x")
+import DocumentsService
+import EGovKit
+
+await EGovProcess.run(name: "documents", keys: DocumentsApp.keys, build: DocumentsApp.build)

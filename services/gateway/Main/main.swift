@@ -1,1 +1,4 @@
-print("x")
+import EGovKit
+import GatewayService
+
+await EGovProcess.run(name: "gateway", keys: GatewayApp.keys, security: .serverTLS, build: GatewayApp.build)

@@ -1,1 +1,4 @@
-print("x")
+import EGovKit
+import ProceduresService
+
+await EGovProcess.run(name: "procedures", keys: ProceduresApp.keys, build: ProceduresApp.build)

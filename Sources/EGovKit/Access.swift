@@ -1,0 +1,26 @@
+import GRPCCore
+public import GRPCProtobuf
+
+/// Who is calling, as far as a service can tell on its own (zero trust: the gateway is not
+/// the only guard).
+public enum Access {
+    /// The common name of the public gateway's certificate.
+    public static let gateway = "egov-gateway"
+
+    /// Allows only platform-internal callers: processes holding a certificate of the
+    /// platform CA other than the public gateway. Signed-in users, relayed by the gateway
+    /// with a verified access token, are admitted once the identity service issues tokens;
+    /// until then, anything the gateway relays for an anonymous user is refused here.
+    public static func requireInternalCaller(_ errors: APIError, action: String) throws {
+        guard let caller = RequestContext.current?.caller, caller != gateway else {
+            throw errors.unauthenticated(
+                "AUTHENTICATION_REQUIRED", "Signing in is required to \(action).")
+        }
+    }
+}
+
+extension APIError {
+    public func unauthenticated(_ reason: String, _ message: String) -> GoogleRPCStatus {
+        GoogleRPCStatus(code: .unauthenticated, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
+    }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Calls the egov gateway from Python with a stock gRPC client, over TLS with the dev CA.
+
+    python3 scripts/examples/list_agencies.py --ca data/pki/ca.pem [--target 127.0.0.1:7443]
+
+It compiles the platform's .proto files with grpc_tools (pip install grpcio grpcio-tools)
+into a temporary folder, lists the first agencies, reads one procedure of the catalogue,
+and shows the structured error a bad request gets.
+"""
+import argparse
+import glob
+import importlib
+import os
+import sys
+import tempfile
+
+import grpc
+from grpc_tools import protoc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROTO = os.path.join(ROOT, "proto")
+
+
+def compile_protos(out):
+    files = [os.path.relpath(p, PROTO) for p in glob.glob(os.path.join(PROTO, "**", "*.proto"), recursive=True)]
+    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    code = protoc.main(["protoc", f"-I{PROTO}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}"] + files)
+    if code != 0:
+        sys.exit("protoc failed")
+    sys.path.insert(0, out)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ca", required=True, help="CA certificate that signed the gateway's certificate")
+    parser.add_argument("--target", default="127.0.0.1:7443")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as out:
+        compile_protos(out)
+        identity = importlib.import_module("egov.identity.v1.identity_service_pb2")
+        identity_grpc = importlib.import_module("egov.identity.v1.identity_service_pb2_grpc")
+        procedures = importlib.import_module("egov.procedures.v1.procedures_service_pb2")
+        procedures_grpc = importlib.import_module("egov.procedures.v1.procedures_service_pb2_grpc")
+        status_pb2 = importlib.import_module("google.rpc.status_pb2")
+        details_pb2 = importlib.import_module("google.rpc.error_details_pb2")
+
+        with open(args.ca, "rb") as f:
+            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        with grpc.secure_channel(args.target, credentials) as channel:
+            agencies = identity_grpc.IdentityServiceStub(channel)
+            page = agencies.ListAgencies(identity.ListAgenciesRequest(page_size=5), timeout=5)
+            for agency in page.agencies:
+                print(f"{agency.code}  {agency.abbreviation:8} {agency.display_name}")
+            print(f"next page token: {page.next_page_token or '(last page)'}")
+
+            catalogue = procedures_grpc.ProceduresServiceStub(channel)
+            first = catalogue.ListProcedures(procedures.ListProceduresRequest(page_size=1), timeout=5).procedures[0]
+            print(f"procedure {first.code}: {first.display_name}, {first.processing_days} working days")
+
+            try:
+                agencies.GetAgency(identity.GetAgencyRequest(name="agencies/not-a-code"), timeout=5)
+            except grpc.RpcError as error:
+                print(f"bad request -> {error.code().name}: {error.details()}")
+                for key, value in error.trailing_metadata() or ():
+                    if key == "grpc-status-details-bin":
+                        status = status_pb2.Status.FromString(value)
+                        for detail in status.details:
+                            if detail.Is(details_pb2.ErrorInfo.DESCRIPTOR):
+                                info = details_pb2.ErrorInfo()
+                                detail.Unpack(info)
+                                print(f"   reason {info.reason} ({info.domain}), field {info.metadata.get('field')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+import SQLKit
+import SwiftProtobuf
+
+/// Where bridge points are kept.
+protocol BridgePointRepository: Sendable {
+    func bridgePoint(id: String) async throws -> Egov_Conferences_V1_BridgePoint?
+    func bridgePoints(agency: String?, after: String?, limit: Int) async throws -> [Egov_Conferences_V1_BridgePoint]
+    func insert(_ point: Egov_Conferences_V1_BridgePoint, id: String, in tx: Transaction) async throws
+        -> Egov_Conferences_V1_BridgePoint
+}
+
+struct SQLBridgePointRepository: BridgePointRepository {
+    let store: Store
+
+    static let migrations: [Migration] = [
+        Migration(
+            "0001_bridge_points",
+            [
+                """
+                CREATE TABLE bridge_points (
+                    id TEXT PRIMARY KEY,
+                    agency TEXT NOT NULL,
+                    state BIGINT NOT NULL,
+                    detail TEXT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    update_time BIGINT NOT NULL,
+                    version BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX bridge_points_by_agency ON bridge_points (agency, id)",
+            ]
+        )
+    ]
+
+    func bridgePoint(id: String) async throws -> Egov_Conferences_V1_BridgePoint? {
+        try await store.read { db in
+            try await db.row("SELECT * FROM bridge_points WHERE id = \(bind: id)").map(Self.decode)
+        }
+    }
+
+    func bridgePoints(agency: String?, after: String?, limit: Int) async throws -> [Egov_Conferences_V1_BridgePoint] {
+        try await store.read { db in
+            var query = SQLQueryString("SELECT * FROM bridge_points WHERE id > \(bind: after ?? "")")
+            if let agency {
+                query.appendInterpolation(unsafeRaw: " AND agency = ")
+                query.appendInterpolation(bind: agency)
+            }
+            query.appendInterpolation(unsafeRaw: " ORDER BY id LIMIT \(limit)")
+            return try await db.rows(query).map(Self.decode)
+        }
+    }
+
+    func insert(_ point: Egov_Conferences_V1_BridgePoint, id: String, in tx: Transaction) async throws
+        -> Egov_Conferences_V1_BridgePoint
+    {
+        var point = point
+        let now = Timestamps.nowMicros()
+        point.name = "bridgePoints/\(id)"
+        point.state = .active
+        point.createTime = Google_Protobuf_Timestamp(micros: now)
+        point.updateTime = point.createTime
+        point.etag = "1"
+        try await tx.database.execute(
+            """
+            INSERT INTO bridge_points (id, agency, state, detail, create_time, update_time, version)
+            VALUES (\(bind: id), \(bind: point.agency), \(bind: point.state.rawValue), \(bind: try point.jsonString()),
+                    \(bind: now), \(bind: now), 1)
+            """)
+        return point
+    }
+
+    static func decode(_ row: any SQLRow) throws -> Egov_Conferences_V1_BridgePoint {
+        var point = try Egov_Conferences_V1_BridgePoint(jsonString: try row.decode(column: "detail", as: String.self))
+        point.state = .init(rawValue: Int(try row.decode(column: "state", as: Int64.self))) ?? .unspecified
+        point.updateTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "update_time", as: Int64.self))
+        point.etag = String(try row.decode(column: "version", as: Int64.self))
+        return point
+    }
+}

@@ -1,0 +1,31 @@
+public import EGovKit
+import EGovAPI
+import EGovStore
+
+/// Assembles the egov-conferences process.
+public enum ConferencesApp {
+    public static let keys: [ConfigKey] =
+        ProcessSettings.keys(for: "conferences", peers: ["identity"]) + [
+            ConfigKey(
+                "demo.load", .boolean, default: "false",
+                help: "Register the demo province's bridge points at start (skips those that exist)."
+            )
+        ]
+
+    @Sendable
+    public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
+        let store = try await Store.open(for: environment, migrations: SQLBridgePointRepository.migrations)
+        if environment.configuration.bool("demo.load") {
+            let added = try await DemoBridgePoints.load(into: SQLBridgePointRepository(store: store), store: store)
+            environment.logger.info("demo data loaded", metadata: ["bridge_points_added": .stringConvertible(added)])
+        }
+        let identity = try environment.peerClient("identity")
+        let directory = IdentityAgencyDirectory(client: identity, deadline: environment.settings.defaultDeadline)
+        return ProcessParts(
+            services: [ConferencesService(store: store, agencies: directory)],
+            serviceNames: [Egov_Conferences_V1_ConferencesService.descriptor.fullyQualifiedService],
+            probes: [.database(store), .peer("identity", client: identity)],
+            background: [StoreService(store: store), GRPCClientService(client: identity)]
+        )
+    }
+}

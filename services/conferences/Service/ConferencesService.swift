@@ -1,0 +1,104 @@
+public import EGovAPI
+public import EGovKit
+public import EGovStore
+public import GRPCCore
+import Foundation
+
+/// The conferences service's RPCs.
+public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
+    let bridgePoints: any BridgePointRepository
+    let agencies: any AgencyDirectory
+    let store: Store
+    static let errors = APIError(domain: "conferences.egov")
+
+    public init(store: Store, agencies: any AgencyDirectory) {
+        self.store = store
+        self.agencies = agencies
+        self.bridgePoints = SQLBridgePointRepository(store: store)
+    }
+
+    public func createBridgePoint(
+        request: Egov_Conferences_V1_CreateBridgePointRequest, context: ServerContext
+    ) async throws -> Egov_Conferences_V1_BridgePoint {
+        try Access.requireInternalCaller(Self.errors, action: "register bridge points")
+        let point = try Self.validated(request.bridgePoint)
+        guard let agency = try await agencies.agency(named: point.agency) else {
+            throw Self.errors.invalidArgument(
+                "AGENCY_NOT_FOUND", field: "bridge_point.agency", "agency '\(point.agency)' does not exist")
+        }
+        guard agency.state == .active else {
+            throw Self.errors.failedPrecondition("AGENCY_INACTIVE", "Agency '\(point.agency)' is deactivated.")
+        }
+        return try await store.idempotentWrite(
+            scope: "CreateBridgePoint", requestID: request.requestID, request: request, errors: Self.errors
+        ) { tx in
+            try await bridgePoints.insert(point, id: UUID().uuidString.lowercased(), in: tx)
+        }
+    }
+
+    public func getBridgePoint(
+        request: Egov_Conferences_V1_GetBridgePointRequest, context: ServerContext
+    ) async throws -> Egov_Conferences_V1_BridgePoint {
+        let id = request.name.hasPrefix("bridgePoints/") ? String(request.name.dropFirst("bridgePoints/".count)) : ""
+        guard !id.isEmpty, id.count <= 64, !id.contains("/") else {
+            throw Self.errors.invalidArgument(
+                "INVALID_BRIDGE_POINT_NAME", field: "name", "must be bridgePoints/{id}, got '\(request.name)'")
+        }
+        guard let point = try await bridgePoints.bridgePoint(id: id) else {
+            throw Self.errors.notFound(
+                "BRIDGE_POINT_NOT_FOUND", resource: request.name, "Bridge point '\(request.name)' does not exist.")
+        }
+        return point
+    }
+
+    public func listBridgePoints(
+        request: Egov_Conferences_V1_ListBridgePointsRequest, context: ServerContext
+    ) async throws -> Egov_Conferences_V1_ListBridgePointsResponse {
+        let size = try Self.errors.pageSize(request.pageSize)
+        if !request.agency.isEmpty, !Self.isAgencyName(request.agency) {
+            throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
+        }
+        let filter = "agency=\(request.agency)"
+        let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
+        let page = try await bridgePoints.bridgePoints(
+            agency: request.agency.isEmpty ? nil : request.agency, after: after, limit: size + 1)
+        return .with {
+            $0.bridgePoints = Array(page.prefix(size))
+            if page.count > size, let last = $0.bridgePoints.last {
+                $0.nextPageToken = PageToken.encode(after: String(last.name.dropFirst("bridgePoints/".count)), filter: filter)
+            }
+        }
+    }
+
+    static func isAgencyName(_ name: String) -> Bool {
+        name.hasPrefix("agencies/") && AgencyCode.isValid(String(name.dropFirst("agencies/".count)))
+    }
+
+    /// Checks a bridge point to register; returns it with output-only fields cleared.
+    static func validated(_ input: Egov_Conferences_V1_BridgePoint) throws -> Egov_Conferences_V1_BridgePoint {
+        var violations: [APIError.Violation] = []
+        if input.displayName.trimmingCharacters(in: .whitespaces).isEmpty || input.displayName.count > 300 {
+            violations.append(.init("bridge_point.display_name", "is required, at most 300 characters"))
+        }
+        if !isAgencyName(input.agency) {
+            violations.append(.init("bridge_point.agency", "must be agencies/{code}"))
+        }
+        if input.travelMinutes < 0 || input.travelMinutes > 7 * 24 * 60 {
+            violations.append(.init("bridge_point.travel_minutes", "must be between 0 and a week"))
+        }
+        if input.travelCostVnd < 0 {
+            violations.append(.init("bridge_point.travel_cost_vnd", "must not be negative"))
+        }
+        if input.equipment.count > 100 || input.equipment.contains(where: { $0.isEmpty || $0.count > 200 }) {
+            violations.append(.init("bridge_point.equipment", "at most 100 items of 1 to 200 characters"))
+        }
+        if !violations.isEmpty { throw errors.invalidArgument("INVALID_BRIDGE_POINT", violations) }
+        var point = input
+        point.name = ""
+        point.state = .unspecified
+        point.clearCreateTime()
+        point.clearUpdateTime()
+        point.etag = ""
+        return point
+    }
+}

@@ -1,0 +1,44 @@
+public import EGovKit
+import GRPCNIOTransportHTTP2
+import EGovAPI
+import GRPCCore
+
+/// Assembles the egov-gateway process: the public TLS port serving every backend's public
+/// methods and the gateway's own.
+public enum GatewayApp {
+    public static let version = "0.1.0"
+
+    public static let keys = ProcessSettings.keys(for: "gateway", peers: RouteTable.backends, database: false)
+
+    @Sendable
+    public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
+        var clients: [String: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
+        var backends: [GatewayService.Backend] = []
+        let services = [
+            "identity": Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService,
+            "documents": Egov_Documents_V1_DocumentsService.descriptor.fullyQualifiedService,
+            "procedures": Egov_Procedures_V1_ProceduresService.descriptor.fullyQualifiedService,
+            "conferences": Egov_Conferences_V1_ConferencesService.descriptor.fullyQualifiedService,
+        ]
+        for name in RouteTable.backends {
+            let client = try environment.peerClient(name)
+            clients[name] = client
+            backends.append(
+                .init(service: services[name]!, target: environment.settings.peer(name).target, client: client))
+        }
+        let routes = try RouteTable.routes()
+        environment.logger.info(
+            "routes", metadata: ["forwarded": .stringConvertible(routes.count),
+                                 "public": .stringConvertible(routes.filter(\.isPublic).count)])
+        return ProcessParts(
+            services: [
+                ForwardingService(routes: routes, clients: clients, defaultDeadline: environment.settings.defaultDeadline),
+                GatewayService(backends: backends, version: version),
+            ],
+            serviceNames: [Egov_Gateway_V1_GatewayService.descriptor.fullyQualifiedService] + services.values.sorted(),
+            // Sign-in and every user's first call go through identity: without it the edge is down.
+            probes: [.peer("identity", client: clients["identity"]!)],
+            background: clients.keys.sorted().map { GRPCClientService(client: clients[$0]!) }
+        )
+    }
+}

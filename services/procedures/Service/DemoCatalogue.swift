@@ -1,0 +1,72 @@
+import EGovAPI
+import EGovStore
+
+/// A few real procedures of a provincial catalogue, for local runs. Codes follow the
+/// national database's shape; processing times and fees are typical values.
+enum DemoCatalogue {
+    static func step(_ title: String, _ role: Egov_Identity_V1_Role, hours: Int32) -> Egov_Procedures_V1_ProcedureStep {
+        .with {
+            $0.title = title
+            $0.role = role
+            $0.workingHours = hours
+        }
+    }
+
+    static func document(_ title: String, _ form: Egov_Procedures_V1_DocumentForm) -> Egov_Procedures_V1_RequiredDocument {
+        .with {
+            $0.title = title
+            $0.form = form
+            $0.quantity = 1
+            $0.mandatory = true
+        }
+    }
+
+    static var procedures: [Egov_Procedures_V1_Procedure] {
+        let standardSteps = { (days: Int32) in
+            [
+                step("Tiếp nhận hồ sơ", .receptionOfficer, hours: 4),
+                step("Thẩm định hồ sơ", .specialist, hours: max(4, days * 8 - 12)),
+                step("Phê duyệt kết quả", .leader, hours: 4),
+                step("Trả kết quả", .receptionOfficer, hours: 4),
+            ]
+        }
+        let entries: [(String, String, String, String, Egov_Procedures_V1_ServiceMode, Int32, Int64, [String])] = [
+            ("1.000948.H41", "Cấp giấy phép xây dựng mới đối với công trình cấp III", "000.00.05.H41", "Xây dựng",
+             .partialOnline, 20, 150_000, ["Đơn đề nghị cấp giấy phép xây dựng", "Bản vẽ thiết kế xây dựng"]),
+            ("1.001612.H41", "Cấp giấy phép hoạt động đối với phòng khám chuyên khoa", "000.00.06.H41", "Y tế",
+             .partialOnline, 30, 4_300_000, ["Đơn đề nghị cấp giấy phép hoạt động", "Danh sách người hành nghề"]),
+            ("2.000889.H41", "Cấp phiếu lý lịch tư pháp cho công dân Việt Nam", "000.00.03.H41", "Lý lịch tư pháp",
+             .fullOnline, 10, 200_000, ["Tờ khai yêu cầu cấp phiếu lý lịch tư pháp"]),
+            ("1.001193.H41", "Đăng ký khai sinh", "000.01.01.H41", "Hộ tịch",
+             .fullOnline, 1, 0, ["Tờ khai đăng ký khai sinh", "Giấy chứng sinh"]),
+            ("2.001035.H41", "Cấp giấy phép kinh doanh bán lẻ sản phẩm rượu", "000.00.09.H41", "Lưu thông hàng hóa",
+             .partialOnline, 15, 1_200_000, ["Đơn đề nghị cấp giấy phép", "Bản sao giấy chứng nhận đăng ký doanh nghiệp"]),
+            ("1.004227.H41", "Công nhận trường mầm non đạt chuẩn quốc gia", "000.00.07.H41", "Giáo dục và Đào tạo",
+             .partialOnline, 20, 0, ["Tờ trình đề nghị công nhận", "Báo cáo tự đánh giá"]),
+        ]
+        return entries.map { code, name, agency, sector, mode, days, fee, documents in
+            .with {
+                $0.code = code
+                $0.displayName = name
+                $0.agency = "agencies/\(agency)"
+                $0.sector = sector
+                $0.mode = mode
+                $0.processingDays = days
+                if fee > 0 { $0.fees = [.with { $0.description_p = "Lệ phí"; $0.amountVnd = fee }] }
+                $0.requiredDocuments = documents.map { document($0, mode == .fullOnline ? .electronic : .copy) }
+                $0.legalBasis = ["Nghị định 61/2018/NĐ-CP", "Nghị định 107/2021/NĐ-CP"]
+                $0.steps = standardSteps(days)
+            }
+        }
+    }
+
+    /// Inserts the procedures not in the catalogue yet; returns how many were added.
+    static func load(into repository: some ProcedureRepository, store: Store) async throws -> Int {
+        var added = 0
+        for procedure in procedures where try await repository.procedure(code: procedure.code) == nil {
+            _ = try await store.write { tx in try await repository.insert(procedure, in: tx) }
+            added += 1
+        }
+        return added
+    }
+}

@@ -1,0 +1,89 @@
+import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+import SQLKit
+import SwiftProtobuf
+
+/// Where the procedure catalogue is kept.
+protocol ProcedureRepository: Sendable {
+    func procedure(code: String) async throws -> Egov_Procedures_V1_Procedure?
+    func procedures(agency: String?, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure]
+    /// Throws `ProcedureExists` when the code is taken.
+    func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws -> Egov_Procedures_V1_Procedure
+}
+
+struct ProcedureExists: Error {}
+
+/// The catalogue in SQL: searchable columns plus the whole procedure as protobuf JSON.
+struct SQLProcedureRepository: ProcedureRepository {
+    let store: Store
+
+    static let migrations: [Migration] = [
+        Migration(
+            "0001_procedures",
+            [
+                """
+                CREATE TABLE procedures (
+                    code TEXT PRIMARY KEY,
+                    display_name TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    state BIGINT NOT NULL,
+                    detail TEXT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    update_time BIGINT NOT NULL,
+                    version BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX procedures_by_agency ON procedures (agency, code)",
+            ]
+        )
+    ]
+
+    func procedure(code: String) async throws -> Egov_Procedures_V1_Procedure? {
+        try await store.read { db in
+            try await db.row("SELECT * FROM procedures WHERE code = \(bind: code)").map(Self.decode)
+        }
+    }
+
+    func procedures(agency: String?, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure] {
+        try await store.read { db in
+            var query = SQLQueryString("SELECT * FROM procedures WHERE code > \(bind: after ?? "")")
+            if let agency {
+                query.appendInterpolation(unsafeRaw: " AND agency = ")
+                query.appendInterpolation(bind: agency)
+            }
+            query.appendInterpolation(unsafeRaw: " ORDER BY code LIMIT \(limit)")
+            return try await db.rows(query).map(Self.decode)
+        }
+    }
+
+    func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws -> Egov_Procedures_V1_Procedure {
+        var procedure = procedure
+        let now = Timestamps.nowMicros()
+        procedure.name = "procedures/\(procedure.code)"
+        procedure.state = .active
+        procedure.createTime = Google_Protobuf_Timestamp(micros: now)
+        procedure.updateTime = procedure.createTime
+        procedure.etag = "1"
+        do {
+            try await tx.database.execute(
+                """
+                INSERT INTO procedures (code, display_name, agency, state, detail, create_time, update_time, version)
+                VALUES (\(bind: procedure.code), \(bind: procedure.displayName), \(bind: procedure.agency),
+                        \(bind: procedure.state.rawValue), \(bind: try procedure.jsonString()), \(bind: now), \(bind: now), 1)
+                """)
+        } catch where Store.isUniqueViolation(error) {
+            throw ProcedureExists()
+        }
+        return procedure
+    }
+
+    static func decode(_ row: any SQLRow) throws -> Egov_Procedures_V1_Procedure {
+        var procedure = try Egov_Procedures_V1_Procedure(jsonString: try row.decode(column: "detail", as: String.self))
+        procedure.state = .init(rawValue: Int(try row.decode(column: "state", as: Int64.self))) ?? .unspecified
+        procedure.updateTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "update_time", as: Int64.self))
+        procedure.etag = String(try row.decode(column: "version", as: Int64.self))
+        return procedure
+    }
+}

@@ -1,0 +1,31 @@
+public import EGovKit
+import EGovAPI
+import EGovStore
+
+/// Assembles the egov-procedures process.
+public enum ProceduresApp {
+    public static let keys: [ConfigKey] =
+        ProcessSettings.keys(for: "procedures", peers: ["identity"]) + [
+            ConfigKey(
+                "demo.load", .boolean, default: "false",
+                help: "Load demo procedures into the catalogue at start (skips those that exist)."
+            )
+        ]
+
+    @Sendable
+    public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
+        let store = try await Store.open(for: environment, migrations: SQLProcedureRepository.migrations)
+        if environment.configuration.bool("demo.load") {
+            let added = try await DemoCatalogue.load(into: SQLProcedureRepository(store: store), store: store)
+            environment.logger.info("demo data loaded", metadata: ["procedures_added": .stringConvertible(added)])
+        }
+        let identity = try environment.peerClient("identity")
+        let directory = IdentityAgencyDirectory(client: identity, deadline: environment.settings.defaultDeadline)
+        return ProcessParts(
+            services: [ProceduresService(store: store, agencies: directory)],
+            serviceNames: [Egov_Procedures_V1_ProceduresService.descriptor.fullyQualifiedService],
+            probes: [.database(store), .peer("identity", client: identity)],
+            background: [StoreService(store: store), GRPCClientService(client: identity)]
+        )
+    }
+}

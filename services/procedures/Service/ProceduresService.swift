@@ -1,0 +1,142 @@
+public import EGovAPI
+public import EGovKit
+public import EGovStore
+public import GRPCCore
+import Foundation
+
+/// The procedures service's RPCs.
+public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
+    let procedures: any ProcedureRepository
+    let agencies: any AgencyDirectory
+    let store: Store
+    static let errors = APIError(domain: "procedures.egov")
+
+    public init(store: Store, agencies: any AgencyDirectory) {
+        self.store = store
+        self.agencies = agencies
+        self.procedures = SQLProcedureRepository(store: store)
+    }
+
+    public func createProcedure(
+        request: Egov_Procedures_V1_CreateProcedureRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Procedure {
+        try Access.requireInternalCaller(Self.errors, action: "manage the procedure catalogue")
+        let procedure = try Self.validated(request.procedure)
+        guard let agency = try await agencies.agency(named: procedure.agency) else {
+            throw Self.errors.invalidArgument(
+                "AGENCY_NOT_FOUND", field: "procedure.agency", "agency '\(procedure.agency)' does not exist")
+        }
+        guard agency.state == .active else {
+            throw Self.errors.failedPrecondition("AGENCY_INACTIVE", "Agency '\(procedure.agency)' is deactivated.")
+        }
+        return try await store.idempotentWrite(
+            scope: "CreateProcedure", requestID: request.requestID, request: request, errors: Self.errors
+        ) { tx in
+            do {
+                return try await procedures.insert(procedure, in: tx)
+            } catch is ProcedureExists {
+                throw Self.errors.alreadyExists(
+                    "PROCEDURE_EXISTS", resource: "procedures/\(procedure.code)",
+                    "Procedure '\(procedure.code)' is already in the catalogue.")
+            }
+        }
+    }
+
+    public func getProcedure(
+        request: Egov_Procedures_V1_GetProcedureRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Procedure {
+        let code = request.name.hasPrefix("procedures/") ? String(request.name.dropFirst("procedures/".count)) : ""
+        guard ProcedureCode.isValid(code) else {
+            throw Self.errors.invalidArgument(
+                "INVALID_PROCEDURE_NAME", field: "name", "must be procedures/{code}, e.g. procedures/1.000948.H38")
+        }
+        guard let procedure = try await procedures.procedure(code: code) else {
+            throw Self.errors.notFound(
+                "PROCEDURE_NOT_FOUND", resource: request.name, "Procedure '\(request.name)' is not in the catalogue.")
+        }
+        return procedure
+    }
+
+    public func listProcedures(
+        request: Egov_Procedures_V1_ListProceduresRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_ListProceduresResponse {
+        let size = try Self.errors.pageSize(request.pageSize)
+        if !request.agency.isEmpty,
+            !AgencyCode.isValid(request.agency.hasPrefix("agencies/") ? String(request.agency.dropFirst(9)) : "")
+        {
+            throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
+        }
+        let filter = "agency=\(request.agency)"
+        let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
+        let page = try await procedures.procedures(
+            agency: request.agency.isEmpty ? nil : request.agency, after: after, limit: size + 1)
+        return .with {
+            $0.procedures = Array(page.prefix(size))
+            if page.count > size, let last = $0.procedures.last {
+                $0.nextPageToken = PageToken.encode(after: last.code, filter: filter)
+            }
+        }
+    }
+
+    /// Checks a procedure to add; returns it with output-only fields cleared.
+    static func validated(_ input: Egov_Procedures_V1_Procedure) throws -> Egov_Procedures_V1_Procedure {
+        var violations: [APIError.Violation] = []
+        if !ProcedureCode.isValid(input.code) {
+            violations.append(.init("procedure.code", "must be a national procedure code like 1.000948.H38 or 2.001234"))
+        }
+        if input.displayName.trimmingCharacters(in: .whitespaces).isEmpty || input.displayName.count > 500 {
+            violations.append(.init("procedure.display_name", "is required, at most 500 characters"))
+        }
+        if !input.agency.hasPrefix("agencies/") || !AgencyCode.isValid(String(input.agency.dropFirst(9))) {
+            violations.append(.init("procedure.agency", "must be agencies/{code}"))
+        }
+        if input.mode == .unspecified || !Egov_Procedures_V1_ServiceMode.allCases.contains(input.mode) {
+            violations.append(.init("procedure.mode", "is required"))
+        }
+        if !(0...365).contains(input.processingDays) {
+            violations.append(.init("procedure.processing_days", "must be between 0 and 365 working days"))
+        }
+        for (index, fee) in input.fees.enumerated() {
+            if fee.description_p.isEmpty { violations.append(.init("procedure.fees[\(index)].description", "is required")) }
+            if fee.amountVnd < 0 { violations.append(.init("procedure.fees[\(index)].amount_vnd", "must not be negative")) }
+        }
+        for (index, document) in input.requiredDocuments.enumerated() {
+            if document.title.isEmpty { violations.append(.init("procedure.required_documents[\(index)].title", "is required")) }
+            if document.quantity < 0 {
+                violations.append(.init("procedure.required_documents[\(index)].quantity", "must not be negative"))
+            }
+        }
+        for (index, step) in input.steps.enumerated() {
+            if step.title.isEmpty { violations.append(.init("procedure.steps[\(index)].title", "is required")) }
+            if step.role == .unspecified || !Egov_Identity_V1_Role.allCases.contains(step.role) {
+                violations.append(.init("procedure.steps[\(index)].role", "must be a role such as ROLE_SPECIALIST"))
+            }
+            if step.workingHours <= 0 {
+                violations.append(.init("procedure.steps[\(index)].working_hours", "must be positive"))
+            }
+        }
+        if !violations.isEmpty { throw errors.invalidArgument("INVALID_PROCEDURE", violations) }
+        var procedure = input
+        procedure.name = ""
+        procedure.state = .unspecified
+        procedure.clearCreateTime()
+        procedure.clearUpdateTime()
+        procedure.etag = ""
+        return procedure
+    }
+}
+
+/// National procedure codes: `1.000948.H38` (a digit, six digits, then optionally a local
+/// suffix) or `2.001234`.
+enum ProcedureCode {
+    static func isValid(_ code: String) -> Bool {
+        let parts = code.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3, parts[0].count == 1, parts[1].count == 6,
+            (parts[0] + parts[1]).allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return false }
+        if parts.count == 3 {
+            return (1...8).contains(parts[2].count) && parts[2].allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
+        }
+        return true
+    }
+}
