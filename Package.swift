@@ -25,7 +25,6 @@ func service(_ name: String, module: String, deps: [Target.Dependency] = []) -> 
 }
 
 let grpcCore: Target.Dependency = .product(name: "GRPCCore", package: "grpc-swift-2")
-let grpcInProcess: Target.Dependency = .product(name: "GRPCInProcessTransport", package: "grpc-swift-2")
 let grpcHTTP2: Target.Dependency = .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
 let grpcProtobuf: Target.Dependency = .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
 
@@ -100,28 +99,36 @@ let package = Package(
             path: "scripts/benchmarks/egov-bench",
             swiftSettings: strict
         ),
+        .target(
+            name: "EGovTestSupport",
+            dependencies: ["EGovAPI", "EGovKit", "EGovStore", grpcCore, grpcHTTP2],
+            path: "Tests/EGovTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "EGovKitTests",
-            dependencies: ["EGovAPI", "EGovKit", grpcCore, grpcInProcess, grpcHTTP2, grpcProtobuf,
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["EGovAPI", "EGovKit", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EGovStoreTests",
-            dependencies: ["EGovStore", "EGovKit"],
+            dependencies: ["EGovStore", "EGovKit", "EGovTestSupport", grpcProtobuf, grpcCore,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "EGovAPI", "EGovKit", "EGovStore", grpcCore, grpcInProcess, grpcProtobuf,
+                "EGovAPI", "EGovKit", "EGovStore", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
                 "IdentityService", "DocumentsService", "ProceduresService", "ConferencesService", "GatewayService",
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EGovAPI", "EGovKit", grpcCore, grpcHTTP2, grpcProtobuf,
+            dependencies: ["EGovAPI", "EGovKit", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strict
         ),

@@ -2,6 +2,7 @@ public import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 public import Logging
+import SwiftProtobuf
 import X509
 
 /// Sets `RequestContext.current` for the RPC: the request id (taken from `x-request-id` or
@@ -173,6 +174,13 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
 
     func map(_ error: any Error) -> any Error {
         switch error {
+        case let error as RPCError where error.cause is BinaryDecodingError || (error.cause as? RPCError)?.cause is BinaryDecodingError:
+            // The request bytes are not a valid message: the caller's fault, not ours.
+            return GoogleRPCStatus(
+                code: .invalidArgument,
+                message: "The request message could not be decoded; check that the client uses this service's proto.",
+                details: [.errorInfo(reason: "MALFORMED_MESSAGE", domain: domain, metadata: [:])]
+            )
         case is RPCError, is any RPCErrorConvertible:
             return error
         case is CancellationError:
