@@ -1,6 +1,6 @@
 public import EGovKit
 import EGovAPI
-import EGovStore
+public import EGovStore
 
 /// Assembles the egov-conferences process.
 public enum ConferencesApp {
@@ -12,9 +12,11 @@ public enum ConferencesApp {
             )
         ]
 
+    public static let migrations = SQLBridgePointRepository.migrations
+
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
-        let store = try await Store.open(for: environment, migrations: SQLBridgePointRepository.migrations)
+        let store = try await Store.open(for: environment, migrations: migrations)
         if environment.configuration.bool("demo.load") {
             let added = try await DemoBridgePoints.load(into: SQLBridgePointRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["bridge_points_added": .stringConvertible(added)])

@@ -1,14 +1,16 @@
 public import EGovKit
 import EGovAPI
-import EGovStore
+public import EGovStore
 
 /// Assembles the egov-documents process.
 public enum DocumentsApp {
     public static let keys = ProcessSettings.keys(for: "documents", peers: ["identity"])
 
+    public static let migrations = SQLDocumentRepository.migrations
+
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
-        let store = try await Store.open(for: environment, migrations: SQLDocumentRepository.migrations)
+        let store = try await Store.open(for: environment, migrations: migrations)
         let identity = try environment.peerClient("identity")
         let directory = IdentityAgencyDirectory(client: identity, deadline: environment.settings.defaultDeadline)
         return ProcessParts(

@@ -1,6 +1,6 @@
 public import EGovKit
 import EGovAPI
-import EGovStore
+public import EGovStore
 
 /// Assembles the egov-procedures process.
 public enum ProceduresApp {
@@ -12,9 +12,11 @@ public enum ProceduresApp {
             )
         ]
 
+    public static let migrations = SQLProcedureRepository.migrations
+
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
-        let store = try await Store.open(for: environment, migrations: SQLProcedureRepository.migrations)
+        let store = try await Store.open(for: environment, migrations: migrations)
         if environment.configuration.bool("demo.load") {
             let added = try await DemoCatalogue.load(into: SQLProcedureRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["procedures_added": .stringConvertible(added)])

@@ -1,0 +1,103 @@
+import EGovAPI
+import EGovKit
+import EGovStore
+import EGovTestSupport
+import GRPCCore
+import Testing
+
+@Suite struct IdentityServiceTests {
+    @Test(arguments: TestDatabases.engines)
+    func agenciesAreCreatedReadAndListedPageByPage(engine: Engine) async throws {
+        try await withIdentity(engine: engine) { port, _ in
+            try await withTestClient(port: port) { client in
+                let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                let root = try await identity.createAgency(.with { $0.agency = agency("000.00.00.H41", "UBND tỉnh", abbreviation: "UBND") })
+                #expect(root.name == "agencies/000.00.00.H41")
+                #expect(root.state == .active)
+                #expect(root.hasCreateTime)
+                for index in 1...4 {
+                    _ = try await identity.createAgency(.with {
+                        $0.agency = agency("000.00.0\(index).H41", parent: root.name)
+                    })
+                }
+                #expect(try await identity.getAgency(.with { $0.name = "agencies/000.00.03.H41" }).parent == root.name)
+
+                var names: [String] = []
+                var token = ""
+                repeat {
+                    let page = try await identity.listAgencies(.with {
+                        $0.parent = root.name
+                        $0.pageSize = 3
+                        $0.pageToken = token
+                    })
+                    names += page.agencies.map(\.name)
+                    token = page.nextPageToken
+                } while !token.isEmpty
+                #expect(names == (1...4).map { "agencies/000.00.0\($0).H41" })
+            }
+        }
+    }
+
+    @Test(arguments: [
+        (agency("000.00.00"), "agency.code"),
+        (agency("000.00.00.H41", ""), "agency.display_name"),
+        (agency("000.00.00.H41", abbreviation: "ubnd"), "agency.abbreviation"),
+        (Egov_Identity_V1_Agency.with { $0.code = "000.00.00.H41"; $0.displayName = "X"; $0.abbreviation = "X" }, "agency.kind"),
+        (agency("000.00.01.H41", parent: "agencies/000.00.09.H41"), "agency.parent"),
+    ])
+    func badAgenciesAreRefusedNamingTheFieldAndNothingIsWritten(input: Egov_Identity_V1_Agency, field: String) async throws {
+        try await withIdentity { port, _ in
+            try await withTestClient(port: port) { client in
+                let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                let result = await failure { _ = try await identity.createAgency(.with { $0.agency = input }) }
+                #expect(result?.code == .invalidArgument)
+                #expect(result?.field == field)
+                let stored = try await identity.listAgencies(.init()).agencies
+                #expect(stored.isEmpty)
+            }
+        }
+    }
+
+    @Test func aDuplicateCodeIsAlreadyExistsButARetryReturnsTheFirst() async throws {
+        try await withIdentity { port, _ in
+            try await withTestClient(port: port) { client in
+                let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                let first = try await identity.createAgency(.with {
+                    $0.agency = agency("000.00.00.H41")
+                    $0.requestID = "7f1c9a52-1"
+                })
+                let retry = try await identity.createAgency(.with {
+                    $0.agency = agency("000.00.00.H41")
+                    $0.requestID = "7f1c9a52-1"
+                })
+                #expect(retry == first)
+                let duplicate = await failure { _ = try await identity.createAgency(.with { $0.agency = agency("000.00.00.H41") }) }
+                #expect(duplicate == Failure(code: .alreadyExists, reason: "AGENCY_EXISTS", field: nil))
+                let reused = await failure {
+                    _ = try await identity.createAgency(.with {
+                        $0.agency = agency("000.00.01.H41")
+                        $0.requestID = "7f1c9a52-1"
+                    })
+                }
+                #expect(reused == Failure(code: .invalidArgument, reason: "REQUEST_ID_REUSED", field: "request_id"))
+                #expect(try await identity.listAgencies(.init()).agencies.count == 1)
+            }
+        }
+    }
+
+    @Test func readsOfMissingOrMalformedNamesAreClear() async throws {
+        try await withIdentity { port, _ in
+            try await withTestClient(port: port) { client in
+                let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                #expect(await failure { _ = try await identity.getAgency(.with { $0.name = "agencies/000.00.00.H41" }) }
+                    == Failure(code: .notFound, reason: "AGENCY_NOT_FOUND", field: nil))
+                #expect(await failure { _ = try await identity.getAgency(.with { $0.name = "000.00.00.H41" }) }
+                    == Failure(code: .invalidArgument, reason: "INVALID_AGENCY_NAME", field: "name"))
+                #expect(await failure { _ = try await identity.listAgencies(.with { $0.pageSize = -1 }) }
+                    == Failure(code: .invalidArgument, reason: "INVALID_PAGE_SIZE", field: "page_size"))
+                #expect(await failure { _ = try await identity.listAgencies(.with { $0.pageToken = "bm9wZQ" }) }
+                    == Failure(code: .invalidArgument, reason: "INVALID_PAGE_TOKEN", field: "page_token"))
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import EGovAPI
+import EGovKit
+import EGovStore
+import EGovTestSupport
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import IdentityService
+import Logging
+import Testing
+
+typealias Agency = Egov_Identity_V1_Agency
+
+func agency(_ code: String, _ name: String = "Sở Thử nghiệm", abbreviation: String = "STN", parent: String = "") -> Agency {
+    .with {
+        $0.code = code
+        $0.displayName = name
+        $0.abbreviation = abbreviation
+        $0.kind = parent.isEmpty ? .provincialPeoplesCommittee : .department
+        $0.parent = parent
+    }
+}
+
+/// The error details a call failed with: status code, `ErrorInfo.reason` and the first bad field.
+struct Failure: Equatable, CustomStringConvertible {
+    var code: RPCError.Code
+    var reason: String?
+    var field: String?
+    var description: String { "\(code) \(reason ?? "-") \(field ?? "-")" }
+}
+
+func failure(_ body: () async throws -> Void) async -> Failure? {
+    do {
+        try await body()
+        return nil
+    } catch let error as RPCError {
+        let status = try? error.unpackGoogleRPCStatus()
+        return Failure(
+            code: error.code, reason: status?.details.compactMap(\.errorInfo).first?.reason,
+            field: status?.details.compactMap(\.badRequest).first?.violations.first?.field)
+    } catch {
+        Issue.record("unexpected error \(error)")
+        return nil
+    }
+}
+
+func healthService(for services: [String]) async -> HealthService {
+    let monitor = HealthMonitor(services: services, probes: [], logger: Logger(label: "test"))
+    await monitor.refresh()
+    return HealthService(monitor: monitor)
+}
+
+/// Runs an identity service on `engine` with the demo-like root agency, for `body`.
+func withIdentity<Result: Sendable>(
+    engine: Engine = .sqlite, _ body: (Int, Store) async throws -> Result
+) async throws -> Result {
+    let store = try await TestDatabases.makeStore(engine, migrations: IdentityApp.migrations)
+    defer { Task { await store.close() } }
+    let health = await healthService(for: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService])
+    return try await withTestServer(process: "identity", services: [IdentityService(store: store), health]) { port in
+        try await body(port, store)
+    }
+}
