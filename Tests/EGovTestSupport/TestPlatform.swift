@@ -137,3 +137,19 @@ public func withPublicClient<Result: Sendable>(
         return try await body(client)
     }
 }
+
+/// A new store on `engine`, closed when `body` ends however it ends.
+@discardableResult
+public func withStore<Result: Sendable>(
+    _ engine: Engine = .sqlite, migrations: [Migration], _ body: (Store) async throws -> Result
+) async throws -> Result {
+    let store = try await TestDatabases.makeStore(engine, migrations: migrations)
+    do {
+        let result = try await body(store)
+        await store.close()
+        return result
+    } catch {
+        await store.close()
+        throw error
+    }
+}

@@ -54,10 +54,10 @@ func healthService(for services: [String]) async -> HealthService {
 func withIdentity<Result: Sendable>(
     engine: Engine = .sqlite, _ body: (Int, Store) async throws -> Result
 ) async throws -> Result {
-    let store = try await TestDatabases.makeStore(engine, migrations: IdentityApp.migrations)
-    defer { Task { await store.close() } }
     let health = await healthService(for: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService])
-    return try await withTestServer(process: "identity", services: [IdentityService(store: store), health]) { port in
-        try await body(port, store)
+    return try await withStore(engine, migrations: IdentityApp.migrations) { store in
+        try await withTestServer(process: "identity", services: [IdentityService(store: store), health]) { port in
+            try await body(port, store)
+        }
     }
 }

@@ -1,0 +1,104 @@
+import EGovAPI
+import EGovKit
+import EGovTestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Testing
+
+/// The real executables, started as a user starts them, talking over mutual TLS.
+@Suite(.serialized) struct PlatformProcessTests {
+    @Test func aWrongConfigurationKeyStopsTheProcessWithAClearMessage() async throws {
+        let data = temporaryDataDirectory()
+        let file = "\(data)/identity.json"
+        try #"{"listen": {"prot": 7101}}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let process = try PlatformProcess("identity", dataDirectory: data, flags: ["--config", file])
+        #expect(await process.exitStatus() == 2)
+        #expect(process.log.contains("unknown key 'listen.prot'"))
+
+        let flag = try PlatformProcess("documents", dataDirectory: data, flags: ["--limits.max_concurrent_streams=0"])
+        #expect(await flag.exitStatus() == 2)
+        #expect(flag.log.contains("limits.max_concurrent_streams"))
+    }
+
+    @Test func whatIdentityAcknowledgedSurvivesARestart() async throws {
+        let data = temporaryDataDirectory()
+        let tester = try DevPKI(directory: "\(data)/pki").ensure(["tester"])[0]
+        let first = try PlatformProcess("identity", dataDirectory: data)
+        try await first.waitUntilServing()
+        let created = try await withTestClient(port: first.grpcPort, files: tester) { client in
+            try await Egov_Identity_V1_IdentityService.Client(wrapping: client).createAgency(.with {
+                $0.agency = .with {
+                    $0.code = "000.00.00.H41"
+                    $0.displayName = "Ủy ban nhân dân tỉnh"
+                    $0.abbreviation = "UBND"
+                    $0.kind = .provincialPeoplesCommittee
+                }
+            })
+        }
+        #expect(await first.stop() == 0)
+        #expect(first.log.contains("msg=stopped"))
+
+        let second = try PlatformProcess("identity", dataDirectory: data, grpcPort: first.grpcPort)
+        try await second.waitUntilServing()
+        let read = try await withTestClient(port: second.grpcPort, files: tester) { client in
+            try await Egov_Identity_V1_IdentityService.Client(wrapping: client).getAgency(.with { $0.name = created.name })
+        }
+        #expect(read == created)
+        let metrics = try await second.httpBody("/metrics")
+        #expect(metrics.contains(#"egov_rpc_calls_total{method="egov.identity.v1.IdentityService/GetAgency",code="ok"} 1"#))
+        #expect(second.log.contains("caller=egov-tester"))
+        #expect(await second.stop() == 0)
+    }
+
+    @Test func theWholePlatformServesAnOutsideClientThroughTheGateway() async throws {
+        let data = temporaryDataDirectory()
+        let identity = try PlatformProcess("identity", dataDirectory: data, flags: ["--demo.load"])
+        try await identity.waitUntilServing()
+        let peers = ["--peers.identity", "127.0.0.1:\(identity.grpcPort)"]
+        let documents = try PlatformProcess("documents", dataDirectory: data, flags: peers)
+        let procedures = try PlatformProcess("procedures", dataDirectory: data, flags: peers + ["--demo.load"])
+        let conferences = try PlatformProcess("conferences", dataDirectory: data, flags: peers + ["--demo.load"])
+        for process in [documents, procedures, conferences] { try await process.waitUntilServing() }
+        let gateway = try PlatformProcess(
+            "gateway", dataDirectory: data,
+            flags: peers + [
+                "--peers.documents", "127.0.0.1:\(documents.grpcPort)",
+                "--peers.procedures", "127.0.0.1:\(procedures.grpcPort)",
+                "--peers.conferences", "127.0.0.1:\(conferences.grpcPort)",
+            ])
+        try await gateway.waitUntilServing()
+
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .ipv4(address: "127.0.0.1", port: gateway.grpcPort),
+            transportSecurity: .tls { $0.trustRoots = .certificates([.file(path: "\(data)/pki/ca.pem", format: .pem)]) }
+        )
+        try await withGRPCClient(transport: transport) { client in
+            let page = try await Egov_Identity_V1_IdentityService.Client(wrapping: client).listAgencies(.with { $0.pageSize = 100 })
+            #expect(page.agencies.count > 25)
+            let catalogue = try await Egov_Procedures_V1_ProceduresService.Client(wrapping: client).listProcedures(.init())
+            #expect(!catalogue.procedures.isEmpty)
+            let points = try await Egov_Conferences_V1_ConferencesService.Client(wrapping: client).listBridgePoints(.init())
+            #expect(!points.bridgePoints.isEmpty)
+            let types = try await Egov_Documents_V1_DocumentsService.Client(wrapping: client).listDocumentTypes(.init())
+            #expect(types.documentTypes.count == 29)
+            let status = try await Egov_Gateway_V1_GatewayService.Client(wrapping: client).getPlatformStatus(.init())
+            #expect(status.allServing)
+
+            // A backend going away is reported, and the rest of the platform keeps serving.
+            #expect(await conferences.stop() == 0)
+            let degraded = try await Egov_Gateway_V1_GatewayService.Client(wrapping: client).getPlatformStatus(.init())
+            #expect(!degraded.allServing)
+            #expect(degraded.components.first { $0.service.contains("Conferences") }?.serving == false)
+            let again = try await Egov_Identity_V1_IdentityService.Client(wrapping: client).getAgency(.with { $0.name = "agencies/000.00.00.H41" })
+            #expect(again.abbreviation == "UBND")
+            let unavailable = await #expect(throws: RPCError.self) {
+                try await Egov_Conferences_V1_ConferencesService.Client(wrapping: client).listBridgePoints(.init())
+            }
+            #expect(unavailable?.code == .unavailable)
+        }
+        for process in [gateway, procedures, documents, identity] {
+            #expect(await process.stop() == 0, "\(process.name): \(process.log.suffix(500))")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import EGovKit
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A port on 127.0.0.1 that nothing listens on right now.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// One of the platform's executables, started for real from the build folder.
+final class PlatformProcess: @unchecked Sendable {
+    static let binaries = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug")
+
+    let name: String
+    let process = Process()
+    let output: URL
+    let grpcPort: Int
+    let adminPort: Int
+
+    init(_ name: String, dataDirectory: String, grpcPort: Int = freePort(), adminPort: Int = freePort(), flags: [String] = []) throws {
+        self.name = name
+        self.grpcPort = grpcPort
+        self.adminPort = adminPort
+        output = URL(fileURLWithPath: "\(dataDirectory)/\(name)-\(UUID().uuidString.prefix(6)).log")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.executableURL = Self.binaries.appendingPathComponent("egov-\(name)")
+        process.arguments = ["--data_dir", dataDirectory, "--listen.port", "\(grpcPort)", "--admin.port", "\(adminPort)"] + flags
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+    /// Waits until `/healthz` answers 200.
+    func waitUntilServing(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !process.isRunning { throw EndToEndError("\(name) exited: \(log)") }
+            if (try? await httpStatus("/healthz")) == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw EndToEndError("\(name) did not start serving: \(log)")
+    }
+
+    func httpStatus(_ path: String) async throws -> Int {
+        let (_, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(adminPort)\(path)")!)
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+
+    func httpBody(_ path: String) async throws -> String {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(adminPort)\(path)")!)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    @discardableResult
+    func stop() async -> Int32 {
+        if process.isRunning { process.terminate() }
+        return await exitStatus()
+    }
+
+    func exitStatus() async -> Int32 {
+        let process = self.process
+        return await Task.detached { process.waitUntilExit(); return process.terminationStatus }.value
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+}
+
+struct EndToEndError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func temporaryDataDirectory() -> String {
+    let path = NSTemporaryDirectory() + "egov-e2e-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
