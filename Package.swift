@@ -95,7 +95,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "egov-bench",
-            dependencies: ["EGovAPI", "EGovKit", grpcCore, grpcHTTP2],
+            dependencies: ["EGovAPI", "EGovKit", "EGovStore", "IdentityService", "GatewayService", grpcCore, grpcHTTP2],
             path: "scripts/benchmarks/egov-bench",
             swiftSettings: strict
         ),

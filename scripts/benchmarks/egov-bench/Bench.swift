@@ -1,0 +1,199 @@
+// Measures unary RPC cost on this machine and prints a table: the floor of the stack (a
+// trivial handler on the same transport and mutual TLS, no interceptors), a real service
+// call (identity GetAgency from SQLite, all interceptors) made directly over mutual TLS, and
+// the same call through the gateway (TLS to the gateway, mutual TLS to identity).
+//
+//   scripts/bench            (release build; see scripts/bench --help)
+//
+// Clients and servers share the machine's cores, as they do on a one-box deployment;
+// compare the rows of one run as ratios rather than across machines.
+import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+import GatewayService
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import IdentityService
+import Logging
+
+struct Options: Sendable {
+    var calls = 4000
+    var concurrency = 64
+    var sequential = 1000
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--calls": calls = Int(iterator.next() ?? "") ?? calls
+            case "--concurrency": concurrency = Int(iterator.next() ?? "") ?? concurrency
+            case "--sequential": sequential = Int(iterator.next() ?? "") ?? sequential
+            default:
+                print("usage: egov-bench [--calls N] [--concurrency N] [--sequential N]")
+                exit(argument == "--help" ? 0 : 2)
+            }
+        }
+    }
+}
+
+struct Figures: Sendable {
+    var name: String
+    var sequential: [Duration]
+    var concurrentElapsed: Duration
+    var concurrentCalls: Int
+
+    func percentile(_ p: Double) -> Double {
+        let sorted = sequential.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))].milliseconds
+    }
+
+    var throughput: Double { Double(concurrentCalls) / (concurrentElapsed.milliseconds / 1000) }
+}
+
+/// Runs `call` sequentially for latency, then with `concurrency` in flight for throughput.
+func measure(_ name: String, options: Options, _ call: @escaping @Sendable () async throws -> Void) async throws -> Figures {
+    for _ in 0..<200 { try await call() }  // warm up connections and caches
+    var latencies: [Duration] = []
+    latencies.reserveCapacity(options.sequential)
+    for _ in 0..<options.sequential {
+        let start = ContinuousClock.now
+        try await call()
+        latencies.append(ContinuousClock.now - start)
+    }
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        let perWorker = options.calls / options.concurrency
+        for _ in 0..<options.concurrency {
+            group.addTask { for _ in 0..<perWorker { try await call() } }
+        }
+        try await group.waitForAll()
+    }
+    let elapsed = ContinuousClock.now - start
+    return Figures(
+        name: name, sequential: latencies, concurrentElapsed: elapsed,
+        concurrentCalls: (options.calls / options.concurrency) * options.concurrency)
+}
+
+func serve<Result: Sendable>(
+    _ server: GRPCServer<HTTP2ServerTransport.Posix>, _ body: (Int) async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.serve() }
+        let port = try await server.listeningAddress!.ipv4!.port
+        let result = try await body(port)
+        server.beginGracefulShutdown()
+        try await group.waitForAll()
+        return result
+    }
+}
+
+func running<Result: Sendable>(
+    _ clients: [GRPCClient<HTTP2ClientTransport.Posix>], _ body: () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for client in clients { group.addTask { try await client.runConnections() } }
+        let result = try await body()
+        for client in clients { client.beginGracefulShutdown() }
+        try await group.waitForAll()
+        return result
+    }
+}
+
+@main
+enum Bench {
+    static func main() async throws { try await run() }
+
+    nonisolated static func run() async throws {
+        let options = Options(Array(CommandLine.arguments.dropFirst()))
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let logger = Logger(label: "egov.bench")
+        let directory = NSTemporaryDirectory() + "egov-bench-\(UUID().uuidString.prefix(8))"
+        let pki = DevPKI(directory: "\(directory)/pki")
+        try pki.ensure(["identity", "gateway", "tester"])
+        let limits = ServerLimits()
+        let telemetry = Telemetry()
+
+        let store = try Store(url: "sqlite://\(directory)/identity.sqlite", logger: logger)
+        try await store.migrate(IdentityApp.migrations)
+        let monitor = HealthMonitor(services: [], probes: [], logger: logger)
+        await monitor.refresh()
+
+        func server(_ process: String, _ security: PortSecurity, _ services: [any RegistrableRPCService], interceptors: Bool) -> GRPCServer<HTTP2ServerTransport.Posix> {
+            GRPCServer(
+                transport: HTTP2ServerTransport.Posix(
+                    address: .ipv4(host: "127.0.0.1", port: 0),
+                    transportSecurity: .egov(security, files: pki.files(for: process)),
+                    config: .egov(limits)
+                ),
+                services: services,
+                interceptors: interceptors ? standardInterceptors(security: security, telemetry: telemetry, logger: logger, domain: "bench") : []
+            )
+        }
+
+        let floorServer = server("identity", .mutualTLS, [HealthService(monitor: monitor)], interceptors: false)
+        let identityServer = server("identity", .mutualTLS, [IdentityService(store: store)], interceptors: true)
+
+        let results = try await serve(floorServer) { floorPort in
+            try await serve(identityServer) { identityPort in
+                let tester = pki.files(for: "tester")
+                let floorClient = try makePeerClient(PeerEndpoint(name: "floor", target: "127.0.0.1:\(floorPort)")!, tls: tester)
+                let directClient = try makePeerClient(PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: tester)
+                let gatewayToIdentity = try makePeerClient(
+                    PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: pki.files(for: "gateway"))
+                let gatewayServer = server(
+                    "gateway", .serverTLS,
+                    [ForwardingService(routes: try RouteTable.routes(), clients: ["identity": gatewayToIdentity], defaultDeadline: .seconds(5))],
+                    interceptors: true)
+                return try await serve(gatewayServer) { gatewayPort in
+                    let publicClient = GRPCClient(
+                        transport: try HTTP2ClientTransport.Posix(
+                            target: .ipv4(address: "127.0.0.1", port: gatewayPort),
+                            transportSecurity: .tls { $0.trustRoots = .certificates([.file(path: pki.caCertificate, format: .pem)]) }
+                        ))
+                    return try await running([floorClient, directClient, gatewayToIdentity, publicClient]) {
+                        let direct = Egov_Identity_V1_IdentityService.Client(wrapping: directClient)
+                        let agency = try await direct.createAgency(.with {
+                            $0.agency = .with {
+                                $0.code = "000.00.00.H41"
+                                $0.displayName = "Ủy ban nhân dân tỉnh"
+                                $0.abbreviation = "UBND"
+                                $0.kind = .provincialPeoplesCommittee
+                            }
+                        })
+                        let request = Egov_Identity_V1_GetAgencyRequest.with { $0.name = agency.name }
+                        let health = Grpc_Health_V1_Health.Client(wrapping: floorClient)
+                        let viaGateway = Egov_Identity_V1_IdentityService.Client(wrapping: publicClient)
+                        return [
+                            try await measure("floor: trivial handler, mTLS, no interceptors", options: options) {
+                                _ = try await health.check(.init())
+                            },
+                            try await measure("identity GetAgency direct over mTLS", options: options) {
+                                _ = try await direct.getAgency(request)
+                            },
+                            try await measure("identity GetAgency through the gateway", options: options) {
+                                _ = try await viaGateway.getAgency(request)
+                            },
+                        ]
+                    }
+                }
+            }
+        }
+        await store.close()
+
+        print("egov-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(options.sequential) sequential calls for latency, "
+            + "\(options.calls) calls with \(options.concurrency) in flight for throughput")
+        print("")
+        print("path".padding(toLength: 48, withPad: " ", startingAt: 0) + "     p50 ms     p99 ms     calls/s")
+        for result in results {
+            let line = result.name.padding(toLength: 48, withPad: " ", startingAt: 0)
+                + String(format: " %10.3f %10.3f %11.0f", result.percentile(0.5), result.percentile(0.99), result.throughput)
+            print(line)
+        }
+
+    }
+}
