@@ -115,16 +115,18 @@ public enum EGovProcess {
             host: settings.adminHost, port: settings.adminPort, telemetry: telemetry, health: health, logger: logger
         )
         let announce = AnnounceListening(server: server, logger: logger, security: security, settings: settings)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: (parts.background + [health, GRPCServerService(server: server), admin, announce]).map {
-                    .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
-                },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                cancellationSignals: [],
-                logger: logger
-            )
+        var configuration = ServiceGroupConfiguration(
+            services: (parts.background + [health, GRPCServerService(server: server), admin, announce]).map {
+                .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger
         )
+        // In-flight RPCs get this long to finish; then whatever is left is cancelled.
+        configuration.maximumGracefulShutdownDuration = settings.shutdownGrace
+        configuration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
         } catch {

@@ -33,6 +33,27 @@ public struct IdentityAgencyDirectory<Transport: ClientTransport>: AgencyDirecto
     }
 }
 
+extension AgencyDirectory {
+    /// The active agency `name` refers to, or the error the request should get: NOT_FOUND when
+    /// it is the request's `parent`, INVALID_ARGUMENT naming `field` when a field refers to
+    /// it; FAILED_PRECONDITION when it was deactivated.
+    public func requireActive(
+        _ name: String, field: String, isParent: Bool = false, errors: APIError
+    ) async throws -> Egov_Identity_V1_Agency {
+        guard let agency = try await agency(named: name) else {
+            if isParent {
+                throw errors.notFound("AGENCY_NOT_FOUND", resource: name, "Agency '\(name)' does not exist.")
+            }
+            throw errors.invalidArgument("AGENCY_NOT_FOUND", field: field, "agency '\(name)' does not exist")
+        }
+        guard agency.state == .active else {
+            throw errors.failedPrecondition(
+                "AGENCY_INACTIVE", "Agency '\(name)' is deactivated.", metadata: ["field": field])
+        }
+        return agency
+    }
+}
+
 extension HealthProbe {
     /// Healthy while the peer's `grpc.health.v1.Health/Check` answers SERVING within a second.
     public static func peer<Transport: ClientTransport>(_ name: String, client: GRPCClient<Transport>) -> HealthProbe {

@@ -1,6 +1,7 @@
 import Crypto
 public import EGovKit
 import Foundation
+public import SQLKit
 
 /// Opaque `page_token`s for keyset pagination: the last key of the previous page, bound to
 /// the list's filter so a token cannot be replayed against another query.
@@ -34,4 +35,18 @@ public enum PageToken {
     private static func fingerprint(_ filter: String) -> String {
         SHA256.hash(data: Data(filter.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
     }
+}
+
+/// The query for one page of a list ordered by a unique text key: rows after `after`
+/// matching every `(column, value)` in `equals`, at most `limit`.
+public func keysetPageQuery(
+    table: String, key: String, after: String?, equals: [(column: String, value: SQLBind)], limit: Int
+) -> SQLQueryString {
+    var query = SQLQueryString("SELECT * FROM \(unsafeRaw: table) WHERE \(unsafeRaw: key) > \(bind: after ?? "")")
+    for (column, value) in equals {
+        query.appendInterpolation(unsafeRaw: " AND \(column) = ")
+        query.appendInterpolation(value)
+    }
+    query.appendInterpolation(unsafeRaw: " ORDER BY \(key) LIMIT \(limit)")
+    return query
 }

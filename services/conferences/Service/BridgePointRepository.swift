@@ -44,12 +44,8 @@ struct SQLBridgePointRepository: BridgePointRepository {
 
     func bridgePoints(agency: String?, after: String?, limit: Int) async throws -> [Egov_Conferences_V1_BridgePoint] {
         try await store.read { db in
-            var query = SQLQueryString("SELECT * FROM bridge_points WHERE id > \(bind: after ?? "")")
-            if let agency {
-                query.appendInterpolation(unsafeRaw: " AND agency = ")
-                query.appendInterpolation(bind: agency)
-            }
-            query.appendInterpolation(unsafeRaw: " ORDER BY id LIMIT \(limit)")
+            let equals: [(column: String, value: SQLBind)] = agency.map { [("agency", SQLBind($0))] } ?? []
+            let query = keysetPageQuery(table: "bridge_points", key: "id", after: after, equals: equals, limit: limit)
             return try await db.rows(query).map(Self.decode)
         }
     }

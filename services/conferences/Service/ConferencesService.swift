@@ -22,13 +22,7 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
     ) async throws -> Egov_Conferences_V1_BridgePoint {
         try Access.requireInternalCaller(Self.errors, action: "register bridge points")
         let point = try Self.validated(request.bridgePoint)
-        guard let agency = try await agencies.agency(named: point.agency) else {
-            throw Self.errors.invalidArgument(
-                "AGENCY_NOT_FOUND", field: "bridge_point.agency", "agency '\(point.agency)' does not exist")
-        }
-        guard agency.state == .active else {
-            throw Self.errors.failedPrecondition("AGENCY_INACTIVE", "Agency '\(point.agency)' is deactivated.")
-        }
+        _ = try await agencies.requireActive(point.agency, field: "bridge_point.agency", errors: Self.errors)
         return try await store.idempotentWrite(
             scope: "CreateBridgePoint", requestID: request.requestID, request: request, errors: Self.errors
         ) { tx in

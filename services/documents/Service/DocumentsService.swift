@@ -23,13 +23,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         try Access.requireInternalCaller(Self.errors, action: "create documents")
         let agencyCode = try Self.agencyCode(request.parent, field: "parent")
         var document = try Self.validated(request.document)
-        guard let agency = try await agencies.agency(named: request.parent) else {
-            throw Self.errors.notFound("AGENCY_NOT_FOUND", resource: request.parent, "Agency '\(request.parent)' does not exist.")
-        }
-        guard agency.state == .active else {
-            throw Self.errors.failedPrecondition(
-                "AGENCY_INACTIVE", "Agency '\(request.parent)' is deactivated and cannot issue documents.")
-        }
+        _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
         document.creator = "services/\(RequestContext.current?.caller ?? "unknown")"
         let draft = document
         return try await store.idempotentWrite(

@@ -52,12 +52,10 @@ struct SQLAgencyRepository: AgencyRepository {
         -> [Egov_Identity_V1_Agency]
     {
         try await store.read { db in
-            var query = SQLQueryString("SELECT * FROM agencies WHERE code > \(bind: after ?? "")")
-            if let parent { query.appendInterpolation(unsafeRaw: " AND parent = "); query.appendInterpolation(bind: parent) }
-            if !includeInactive {
-                query.appendInterpolation(unsafeRaw: " AND state = \(Egov_Identity_V1_Agency.State.active.rawValue)")
-            }
-            query.appendInterpolation(unsafeRaw: " ORDER BY code LIMIT \(limit)")
+            var equals: [(column: String, value: SQLBind)] = []
+            if let parent { equals.append(("parent", SQLBind(parent))) }
+            if !includeInactive { equals.append(("state", SQLBind(Int64(Egov_Identity_V1_Agency.State.active.rawValue)))) }
+            let query = keysetPageQuery(table: "agencies", key: "code", after: after, equals: equals, limit: limit)
             return try await db.rows(query).map(Self.decode)
         }
     }

@@ -48,12 +48,8 @@ struct SQLProcedureRepository: ProcedureRepository {
 
     func procedures(agency: String?, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure] {
         try await store.read { db in
-            var query = SQLQueryString("SELECT * FROM procedures WHERE code > \(bind: after ?? "")")
-            if let agency {
-                query.appendInterpolation(unsafeRaw: " AND agency = ")
-                query.appendInterpolation(bind: agency)
-            }
-            query.appendInterpolation(unsafeRaw: " ORDER BY code LIMIT \(limit)")
+            let equals: [(column: String, value: SQLBind)] = agency.map { [("agency", SQLBind($0))] } ?? []
+            let query = keysetPageQuery(table: "procedures", key: "code", after: after, equals: equals, limit: limit)
             return try await db.rows(query).map(Self.decode)
         }
     }

@@ -22,13 +22,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     ) async throws -> Egov_Procedures_V1_Procedure {
         try Access.requireInternalCaller(Self.errors, action: "manage the procedure catalogue")
         let procedure = try Self.validated(request.procedure)
-        guard let agency = try await agencies.agency(named: procedure.agency) else {
-            throw Self.errors.invalidArgument(
-                "AGENCY_NOT_FOUND", field: "procedure.agency", "agency '\(procedure.agency)' does not exist")
-        }
-        guard agency.state == .active else {
-            throw Self.errors.failedPrecondition("AGENCY_INACTIVE", "Agency '\(procedure.agency)' is deactivated.")
-        }
+        _ = try await agencies.requireActive(procedure.agency, field: "procedure.agency", errors: Self.errors)
         return try await store.idempotentWrite(
             scope: "CreateProcedure", requestID: request.requestID, request: request, errors: Self.errors
         ) { tx in
