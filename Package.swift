@@ -8,6 +8,7 @@ let strict: [SwiftSetting] = [
 
 /// One service = a library with its logic and a tiny executable.
 func service(_ name: String, module: String, deps: [Target.Dependency] = []) -> [Target] {
+    // deps: what only this service needs.
     [
         .target(
             name: module,
@@ -133,7 +134,11 @@ let package = Package(
             swiftSettings: strict
         ),
     ]
-        + service("identity", module: "IdentityService")
+        + service("identity", module: "IdentityService", deps: [
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ])
         + service("documents", module: "DocumentsService")
         + service("procedures", module: "ProceduresService")
         + service("conferences", module: "ConferencesService")

@@ -59,11 +59,123 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RegisterPerson" metadata.
+        public enum RegisterPerson: Sendable {
+            /// Request type for "RegisterPerson".
+            public typealias Input = Egov_Identity_V1_RegisterPersonRequest
+            /// Response type for "RegisterPerson".
+            public typealias Output = Egov_Identity_V1_Person
+            /// Descriptor for "RegisterPerson".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "RegisterPerson",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateOfficial" metadata.
+        public enum CreateOfficial: Sendable {
+            /// Request type for "CreateOfficial".
+            public typealias Input = Egov_Identity_V1_CreateOfficialRequest
+            /// Response type for "CreateOfficial".
+            public typealias Output = Egov_Identity_V1_Person
+            /// Descriptor for "CreateOfficial".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "CreateOfficial",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetPerson" metadata.
+        public enum GetPerson: Sendable {
+            /// Request type for "GetPerson".
+            public typealias Input = Egov_Identity_V1_GetPersonRequest
+            /// Response type for "GetPerson".
+            public typealias Output = Egov_Identity_V1_Person
+            /// Descriptor for "GetPerson".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "GetPerson",
+                type: .unary
+            )
+        }
+        /// Namespace for "Login" metadata.
+        public enum Login: Sendable {
+            /// Request type for "Login".
+            public typealias Input = Egov_Identity_V1_LoginRequest
+            /// Response type for "Login".
+            public typealias Output = Egov_Identity_V1_Session
+            /// Descriptor for "Login".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "Login",
+                type: .unary
+            )
+        }
+        /// Namespace for "RefreshSession" metadata.
+        public enum RefreshSession: Sendable {
+            /// Request type for "RefreshSession".
+            public typealias Input = Egov_Identity_V1_RefreshSessionRequest
+            /// Response type for "RefreshSession".
+            public typealias Output = Egov_Identity_V1_Session
+            /// Descriptor for "RefreshSession".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "RefreshSession",
+                type: .unary
+            )
+        }
+        /// Namespace for "Logout" metadata.
+        public enum Logout: Sendable {
+            /// Request type for "Logout".
+            public typealias Input = Egov_Identity_V1_LogoutRequest
+            /// Response type for "Logout".
+            public typealias Output = Egov_Identity_V1_LogoutResponse
+            /// Descriptor for "Logout".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "Logout",
+                type: .unary
+            )
+        }
+        /// Namespace for "ChangePassword" metadata.
+        public enum ChangePassword: Sendable {
+            /// Request type for "ChangePassword".
+            public typealias Input = Egov_Identity_V1_ChangePasswordRequest
+            /// Response type for "ChangePassword".
+            public typealias Output = Egov_Identity_V1_ChangePasswordResponse
+            /// Descriptor for "ChangePassword".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "ChangePassword",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetSigningKeys" metadata.
+        public enum GetSigningKeys: Sendable {
+            /// Request type for "GetSigningKeys".
+            public typealias Input = Egov_Identity_V1_GetSigningKeysRequest
+            /// Response type for "GetSigningKeys".
+            public typealias Output = Egov_Identity_V1_SigningKeys
+            /// Descriptor for "GetSigningKeys".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "GetSigningKeys",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "egov.identity.v1.IdentityService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetAgency.descriptor,
             ListAgencies.descriptor,
-            CreateAgency.descriptor
+            CreateAgency.descriptor,
+            RegisterPerson.descriptor,
+            CreateOfficial.descriptor,
+            GetPerson.descriptor,
+            Login.descriptor,
+            RefreshSession.descriptor,
+            Logout.descriptor,
+            ChangePassword.descriptor,
+            GetSigningKeys.descriptor
         ]
     }
 }
@@ -150,6 +262,160 @@ extension Egov_Identity_V1_IdentityService {
             request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_CreateAgencyRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Agency>
+
+        /// Handle the "RegisterPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a citizen, business or household business who will sign in with
+        /// > a password. Public. The citizen id is checked against the date of birth and
+        /// > the tax code against its check digit.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_RegisterPersonRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Person` messages.
+        func registerPerson(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RegisterPersonRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "CreateOfficial" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an official of an agency. Allowed to that agency's administrators
+        /// > and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_CreateOfficialRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Person` messages.
+        func createOfficial(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_CreateOfficialRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "GetPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns one person: to themselves, to the administrators of an official's
+        /// > agency, and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_GetPersonRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Person` messages.
+        func getPerson(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_GetPersonRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs in with a login (citizen id, tax code or official's e-mail) and a
+        /// > password. Returns a short-lived access token and a refresh token. The
+        /// > answer to a wrong login or password is the same whether the account exists
+        /// > or not.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_LoginRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Session` messages.
+        func login(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_LoginRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session>
+
+        /// Handle the "RefreshSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exchanges a refresh token for a new access token and a new refresh token.
+        /// > Each refresh token works once: presenting a used one again ends the whole
+        /// > session, since one of its copies was stolen.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_RefreshSessionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Session` messages.
+        func refreshSession(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RefreshSessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session>
+
+        /// Handle the "Logout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends the session a refresh token belongs to.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_LogoutRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_LogoutResponse` messages.
+        func logout(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_LogoutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_LogoutResponse>
+
+        /// Handle the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's own password and ends their other sessions.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_ChangePasswordRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_ChangePasswordResponse` messages.
+        func changePassword(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ChangePasswordRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ChangePasswordResponse>
+
+        /// Handle the "GetSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Publishes the public keys that verify access tokens, shaped like a JSON Web
+        /// > Key Set. Every service verifies tokens locally with them. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_GetSigningKeysRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_SigningKeys` messages.
+        func getSigningKeys(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_GetSigningKeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_SigningKeys>
     }
 
     /// Service protocol for the "egov.identity.v1.IdentityService" service.
@@ -220,6 +486,160 @@ extension Egov_Identity_V1_IdentityService {
             request: GRPCCore.ServerRequest<Egov_Identity_V1_CreateAgencyRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Agency>
+
+        /// Handle the "RegisterPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a citizen, business or household business who will sign in with
+        /// > a password. Public. The citizen id is checked against the date of birth and
+        /// > the tax code against its check digit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RegisterPersonRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Person` message.
+        func registerPerson(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_RegisterPersonRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "CreateOfficial" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an official of an agency. Allowed to that agency's administrators
+        /// > and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CreateOfficialRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Person` message.
+        func createOfficial(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_CreateOfficialRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "GetPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns one person: to themselves, to the administrators of an official's
+        /// > agency, and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_GetPersonRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Person` message.
+        func getPerson(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_GetPersonRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs in with a login (citizen id, tax code or official's e-mail) and a
+        /// > password. Returns a short-lived access token and a refresh token. The
+        /// > answer to a wrong login or password is the same whether the account exists
+        /// > or not.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_LoginRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Session` message.
+        func login(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_LoginRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session>
+
+        /// Handle the "RefreshSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exchanges a refresh token for a new access token and a new refresh token.
+        /// > Each refresh token works once: presenting a used one again ends the whole
+        /// > session, since one of its copies was stolen.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RefreshSessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Session` message.
+        func refreshSession(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_RefreshSessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session>
+
+        /// Handle the "Logout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends the session a refresh token belongs to.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_LogoutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_LogoutResponse` message.
+        func logout(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_LogoutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_LogoutResponse>
+
+        /// Handle the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's own password and ends their other sessions.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ChangePasswordRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_ChangePasswordResponse` message.
+        func changePassword(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_ChangePasswordRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ChangePasswordResponse>
+
+        /// Handle the "GetSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Publishes the public keys that verify access tokens, shaped like a JSON Web
+        /// > Key Set. Every service verifies tokens locally with them. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_GetSigningKeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_SigningKeys` message.
+        func getSigningKeys(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_GetSigningKeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_SigningKeys>
     }
 
     /// Simple service protocol for the "egov.identity.v1.IdentityService" service.
@@ -288,6 +708,160 @@ extension Egov_Identity_V1_IdentityService {
             request: Egov_Identity_V1_CreateAgencyRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Identity_V1_Agency
+
+        /// Handle the "RegisterPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a citizen, business or household business who will sign in with
+        /// > a password. Public. The citizen id is checked against the date of birth and
+        /// > the tax code against its check digit.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_RegisterPersonRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Person` to respond with.
+        func registerPerson(
+            request: Egov_Identity_V1_RegisterPersonRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Person
+
+        /// Handle the "CreateOfficial" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an official of an agency. Allowed to that agency's administrators
+        /// > and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_CreateOfficialRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Person` to respond with.
+        func createOfficial(
+            request: Egov_Identity_V1_CreateOfficialRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Person
+
+        /// Handle the "GetPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns one person: to themselves, to the administrators of an official's
+        /// > agency, and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_GetPersonRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Person` to respond with.
+        func getPerson(
+            request: Egov_Identity_V1_GetPersonRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Person
+
+        /// Handle the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs in with a login (citizen id, tax code or official's e-mail) and a
+        /// > password. Returns a short-lived access token and a refresh token. The
+        /// > answer to a wrong login or password is the same whether the account exists
+        /// > or not.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_LoginRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Session` to respond with.
+        func login(
+            request: Egov_Identity_V1_LoginRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Session
+
+        /// Handle the "RefreshSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exchanges a refresh token for a new access token and a new refresh token.
+        /// > Each refresh token works once: presenting a used one again ends the whole
+        /// > session, since one of its copies was stolen.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_RefreshSessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Session` to respond with.
+        func refreshSession(
+            request: Egov_Identity_V1_RefreshSessionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Session
+
+        /// Handle the "Logout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends the session a refresh token belongs to.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_LogoutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_LogoutResponse` to respond with.
+        func logout(
+            request: Egov_Identity_V1_LogoutRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_LogoutResponse
+
+        /// Handle the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's own password and ends their other sessions.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_ChangePasswordRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_ChangePasswordResponse` to respond with.
+        func changePassword(
+            request: Egov_Identity_V1_ChangePasswordRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_ChangePasswordResponse
+
+        /// Handle the "GetSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Publishes the public keys that verify access tokens, shaped like a JSON Web
+        /// > Key Set. Every service verifies tokens locally with them. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_GetSigningKeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_SigningKeys` to respond with.
+        func getSigningKeys(
+            request: Egov_Identity_V1_GetSigningKeysRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_SigningKeys
     }
 }
 
@@ -323,6 +897,94 @@ extension Egov_Identity_V1_IdentityService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Agency>(),
             handler: { request, context in
                 try await self.createAgency(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.RegisterPerson.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_RegisterPersonRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Person>(),
+            handler: { request, context in
+                try await self.registerPerson(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.CreateOfficial.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_CreateOfficialRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Person>(),
+            handler: { request, context in
+                try await self.createOfficial(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.GetPerson.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_GetPersonRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Person>(),
+            handler: { request, context in
+                try await self.getPerson(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.Login.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_LoginRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Session>(),
+            handler: { request, context in
+                try await self.login(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.RefreshSession.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_RefreshSessionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Session>(),
+            handler: { request, context in
+                try await self.refreshSession(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.Logout.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_LogoutRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_LogoutResponse>(),
+            handler: { request, context in
+                try await self.logout(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.ChangePassword.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ChangePasswordRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ChangePasswordResponse>(),
+            handler: { request, context in
+                try await self.changePassword(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.GetSigningKeys.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_GetSigningKeysRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_SigningKeys>(),
+            handler: { request, context in
+                try await self.getSigningKeys(
                     request: request,
                     context: context
                 )
@@ -366,6 +1028,94 @@ extension Egov_Identity_V1_IdentityService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func registerPerson(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RegisterPersonRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person> {
+        let response = try await self.registerPerson(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createOfficial(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_CreateOfficialRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person> {
+        let response = try await self.createOfficial(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getPerson(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_GetPersonRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person> {
+        let response = try await self.getPerson(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func login(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_LoginRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session> {
+        let response = try await self.login(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func refreshSession(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RefreshSessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session> {
+        let response = try await self.refreshSession(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func logout(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_LogoutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_LogoutResponse> {
+        let response = try await self.logout(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func changePassword(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ChangePasswordRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ChangePasswordResponse> {
+        let response = try await self.changePassword(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getSigningKeys(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_GetSigningKeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_SigningKeys> {
+        let response = try await self.getSigningKeys(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -403,6 +1153,110 @@ extension Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Agency> {
         return GRPCCore.ServerResponse<Egov_Identity_V1_Agency>(
             message: try await self.createAgency(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func registerPerson(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_RegisterPersonRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Person>(
+            message: try await self.registerPerson(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createOfficial(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_CreateOfficialRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Person>(
+            message: try await self.createOfficial(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getPerson(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_GetPersonRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Person>(
+            message: try await self.getPerson(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func login(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_LoginRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Session>(
+            message: try await self.login(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func refreshSession(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_RefreshSessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Session>(
+            message: try await self.refreshSession(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func logout(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_LogoutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_LogoutResponse> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_LogoutResponse>(
+            message: try await self.logout(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func changePassword(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_ChangePasswordRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ChangePasswordResponse> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_ChangePasswordResponse>(
+            message: try await self.changePassword(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getSigningKeys(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_GetSigningKeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_SigningKeys> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_SigningKeys>(
+            message: try await self.getSigningKeys(
                 request: request.message,
                 context: context
             ),
@@ -494,6 +1348,200 @@ extension Egov_Identity_V1_IdentityService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Agency>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RegisterPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a citizen, business or household business who will sign in with
+        /// > a password. Public. The citizen id is checked against the date of birth and
+        /// > the tax code against its check digit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RegisterPersonRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_RegisterPersonRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func registerPerson<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_RegisterPersonRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RegisterPersonRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateOfficial" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an official of an agency. Allowed to that agency's administrators
+        /// > and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CreateOfficialRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_CreateOfficialRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createOfficial<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_CreateOfficialRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_CreateOfficialRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns one person: to themselves, to the administrators of an official's
+        /// > agency, and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_GetPersonRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_GetPersonRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getPerson<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_GetPersonRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_GetPersonRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs in with a login (citizen id, tax code or official's e-mail) and a
+        /// > password. Returns a short-lived access token and a refresh token. The
+        /// > answer to a wrong login or password is the same whether the account exists
+        /// > or not.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_LoginRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_LoginRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func login<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_LoginRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_LoginRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RefreshSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exchanges a refresh token for a new access token and a new refresh token.
+        /// > Each refresh token works once: presenting a used one again ends the whole
+        /// > session, since one of its copies was stolen.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RefreshSessionRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_RefreshSessionRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func refreshSession<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_RefreshSessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RefreshSessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Logout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends the session a refresh token belongs to.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_LogoutRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_LogoutRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_LogoutResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func logout<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_LogoutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_LogoutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_LogoutResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_LogoutResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's own password and ends their other sessions.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ChangePasswordRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ChangePasswordRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ChangePasswordResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func changePassword<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ChangePasswordRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ChangePasswordRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ChangePasswordResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ChangePasswordResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Publishes the public keys that verify access tokens, shaped like a JSON Web
+        /// > Key Set. Every service verifies tokens locally with them. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_GetSigningKeysRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_GetSigningKeysRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_SigningKeys` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getSigningKeys<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_GetSigningKeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_GetSigningKeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_SigningKeys>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SigningKeys>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -621,6 +1669,288 @@ extension Egov_Identity_V1_IdentityService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "RegisterPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a citizen, business or household business who will sign in with
+        /// > a password. Public. The citizen id is checked against the date of birth and
+        /// > the tax code against its check digit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RegisterPersonRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_RegisterPersonRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func registerPerson<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_RegisterPersonRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RegisterPersonRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.RegisterPerson.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateOfficial" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an official of an agency. Allowed to that agency's administrators
+        /// > and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CreateOfficialRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_CreateOfficialRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createOfficial<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_CreateOfficialRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_CreateOfficialRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.CreateOfficial.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetPerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns one person: to themselves, to the administrators of an official's
+        /// > agency, and to system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_GetPersonRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_GetPersonRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getPerson<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_GetPersonRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_GetPersonRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.GetPerson.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs in with a login (citizen id, tax code or official's e-mail) and a
+        /// > password. Returns a short-lived access token and a refresh token. The
+        /// > answer to a wrong login or password is the same whether the account exists
+        /// > or not.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_LoginRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_LoginRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func login<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_LoginRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_LoginRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.Login.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RefreshSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exchanges a refresh token for a new access token and a new refresh token.
+        /// > Each refresh token works once: presenting a used one again ends the whole
+        /// > session, since one of its copies was stolen.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RefreshSessionRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_RefreshSessionRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func refreshSession<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_RefreshSessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RefreshSessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.RefreshSession.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Logout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends the session a refresh token belongs to.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_LogoutRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_LogoutRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_LogoutResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func logout<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_LogoutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_LogoutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_LogoutResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_LogoutResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.Logout.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's own password and ends their other sessions.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ChangePasswordRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ChangePasswordRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ChangePasswordResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func changePassword<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ChangePasswordRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ChangePasswordRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ChangePasswordResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ChangePasswordResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.ChangePassword.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Publishes the public keys that verify access tokens, shaped like a JSON Web
+        /// > Key Set. Every service verifies tokens locally with them. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_GetSigningKeysRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_GetSigningKeysRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_SigningKeys` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getSigningKeys<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_GetSigningKeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_GetSigningKeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_SigningKeys>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SigningKeys>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.GetSigningKeys.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -710,6 +2040,248 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_CreateAgencyRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Agency>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RegisterPerson" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers a citizen, business or household business who will sign in with
+    /// > a password. Public. The citizen id is checked against the date of birth and
+    /// > the tax code against its check digit.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_RegisterPersonRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func registerPerson<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_RegisterPersonRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.registerPerson(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_RegisterPersonRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Person>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateOfficial" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates an official of an agency. Allowed to that agency's administrators
+    /// > and to system administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_CreateOfficialRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createOfficial<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_CreateOfficialRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createOfficial(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_CreateOfficialRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Person>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetPerson" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Returns one person: to themselves, to the administrators of an official's
+    /// > agency, and to system administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_GetPersonRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getPerson<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_GetPersonRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getPerson(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_GetPersonRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Person>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Login" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Signs in with a login (citizen id, tax code or official's e-mail) and a
+    /// > password. Returns a short-lived access token and a refresh token. The
+    /// > answer to a wrong login or password is the same whether the account exists
+    /// > or not.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_LoginRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func login<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_LoginRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.login(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_LoginRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Session>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RefreshSession" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Exchanges a refresh token for a new access token and a new refresh token.
+    /// > Each refresh token works once: presenting a used one again ends the whole
+    /// > session, since one of its copies was stolen.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_RefreshSessionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func refreshSession<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_RefreshSessionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.refreshSession(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_RefreshSessionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Session>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Logout" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends the session a refresh token belongs to.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_LogoutRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logout<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_LogoutRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_LogoutResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.logout(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_LogoutRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_LogoutResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ChangePassword" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes the caller's own password and ends their other sessions.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_ChangePasswordRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func changePassword<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_ChangePasswordRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ChangePasswordResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.changePassword(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ChangePasswordRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ChangePasswordResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSigningKeys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Publishes the public keys that verify access tokens, shaped like a JSON Web
+    /// > Key Set. Every service verifies tokens locally with them. Public.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_GetSigningKeysRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSigningKeys<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_GetSigningKeysRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SigningKeys>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getSigningKeys(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_GetSigningKeysRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_SigningKeys>(),
             options: options,
             onResponse: handleResponse
         )
@@ -813,6 +2385,280 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.createAgency(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RegisterPerson" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers a citizen, business or household business who will sign in with
+    /// > a password. Public. The citizen id is checked against the date of birth and
+    /// > the tax code against its check digit.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func registerPerson<Result>(
+        _ message: Egov_Identity_V1_RegisterPersonRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_RegisterPersonRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.registerPerson(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateOfficial" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates an official of an agency. Allowed to that agency's administrators
+    /// > and to system administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createOfficial<Result>(
+        _ message: Egov_Identity_V1_CreateOfficialRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_CreateOfficialRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createOfficial(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetPerson" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Returns one person: to themselves, to the administrators of an official's
+    /// > agency, and to system administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getPerson<Result>(
+        _ message: Egov_Identity_V1_GetPersonRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_GetPersonRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getPerson(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Login" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Signs in with a login (citizen id, tax code or official's e-mail) and a
+    /// > password. Returns a short-lived access token and a refresh token. The
+    /// > answer to a wrong login or password is the same whether the account exists
+    /// > or not.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func login<Result>(
+        _ message: Egov_Identity_V1_LoginRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_LoginRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.login(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RefreshSession" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Exchanges a refresh token for a new access token and a new refresh token.
+    /// > Each refresh token works once: presenting a used one again ends the whole
+    /// > session, since one of its copies was stolen.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func refreshSession<Result>(
+        _ message: Egov_Identity_V1_RefreshSessionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_RefreshSessionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.refreshSession(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Logout" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends the session a refresh token belongs to.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logout<Result>(
+        _ message: Egov_Identity_V1_LogoutRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_LogoutResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_LogoutRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.logout(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ChangePassword" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes the caller's own password and ends their other sessions.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func changePassword<Result>(
+        _ message: Egov_Identity_V1_ChangePasswordRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ChangePasswordResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_ChangePasswordRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.changePassword(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSigningKeys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Publishes the public keys that verify access tokens, shaped like a JSON Web
+    /// > Key Set. Every service verifies tokens locally with them. Public.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSigningKeys<Result>(
+        _ message: Egov_Identity_V1_GetSigningKeysRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SigningKeys>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_GetSigningKeysRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getSigningKeys(
             request: request,
             options: options,
             onResponse: handleResponse

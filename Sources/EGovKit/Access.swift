@@ -17,6 +17,20 @@ public enum Access {
                 "AUTHENTICATION_REQUIRED", "Signing in is required to \(action).")
         }
     }
+
+    /// Allows platform-internal callers acting for no user, and signed-in users whom
+    /// `Permissions` allow `action`. Anonymous calls are UNAUTHENTICATED, users without the
+    /// permission PERMISSION_DENIED.
+    public static func require(_ action: Action, _ errors: APIError, doing description: String) throws {
+        let current = RequestContext.current
+        if let user = current?.user {
+            guard Permissions.allows(user, action) else {
+                throw errors.permissionDenied("PERMISSION_DENIED", "You may not \(description).")
+            }
+            return
+        }
+        try requireInternalCaller(errors, action: description)
+    }
 }
 
 extension APIError {

@@ -36,6 +36,8 @@ public struct ProcessEnvironment: Sendable {
     public let configuration: Configuration
     public let logger: Logger
     public let telemetry: Telemetry
+    /// Verifies users' access tokens for every RPC of the process.
+    public let verifier: TokenVerifier
 
     /// A client for a configured peer over mutual TLS; the caller adds its
     /// `GRPCClientService` to `background` so its connections run.
@@ -96,7 +98,8 @@ public enum EGovProcess {
         }
         let telemetry = Telemetry()
         let environment = ProcessEnvironment(
-            settings: settings, configuration: configuration, logger: logger, telemetry: telemetry
+            settings: settings, configuration: configuration, logger: logger, telemetry: telemetry,
+            verifier: TokenVerifier()
         )
         let parts = try await build(environment)
         let health = HealthMonitor(services: parts.serviceNames, probes: parts.probes, logger: logger)
@@ -108,7 +111,8 @@ public enum EGovProcess {
             ),
             services: parts.services + [HealthService(monitor: health)],
             interceptors: standardInterceptors(
-                security: security, telemetry: telemetry, logger: logger, domain: "\(name).egov"
+                security: security, telemetry: telemetry, logger: logger, domain: "\(name).egov",
+                verifier: environment.verifier
             )
         )
         let admin = AdminServer(

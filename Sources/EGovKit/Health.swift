@@ -73,7 +73,7 @@ public final class HealthMonitor: Service, Sendable {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await refresh()
-            try? await Task.sleep(for: interval)
+            await pauseUnlessShuttingDown(for: interval)
         }
         // Draining: tell load balancers to stop sending new calls.
         state.withLock { $0.serving = false; $0.failures["process"] = "shutting down" }

@@ -19,6 +19,8 @@ public struct RequestContext: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// The end user's `authorization` metadata, passed on to peers untouched.
     public var authorization: String?
+    /// The signed-in user, once `AuthenticationInterceptor` verified their access token.
+    public var user: AccessClaims?
 
     public init(
         requestID: String, method: String, caller: String? = nil, peer: String = "",
@@ -42,6 +44,7 @@ public struct RequestContext: Sendable {
             "request_id": .string(context.requestID), "rpc.method": .string(context.method),
         ]
         if let caller = context.caller { metadata["caller"] = .string(caller) }
+        if let user = context.user { metadata["user"] = .string(user.sub) }
         return metadata
     }
 

@@ -48,13 +48,14 @@ extension HTTP2ServerTransport.Posix.TransportSecurity {
 
 /// The interceptors every server runs, outermost first.
 public func standardInterceptors(
-    security: PortSecurity, telemetry: Telemetry, logger: Logger, domain: String
+    security: PortSecurity, telemetry: Telemetry, logger: Logger, domain: String, verifier: TokenVerifier? = nil
 ) -> [any ServerInterceptor] {
     var interceptors: [any ServerInterceptor] = [
         RequestContextInterceptor(),
         AccessLogInterceptor(logger: logger),
         MetricsInterceptor(telemetry: telemetry),
     ]
+    if let verifier { interceptors.append(AuthenticationInterceptor(verifier: verifier, logger: logger)) }
     if security == .mutualTLS { interceptors.append(RequireClientCertificateInterceptor()) }
     interceptors.append(ErrorMappingInterceptor(logger: logger, domain: domain))
     return interceptors
@@ -114,4 +115,10 @@ public func makePeerClient(
         }
     )
     return GRPCClient(transport: transport, interceptors: [PropagationClientInterceptor()])
+}
+
+/// Sleeps for `duration`, waking early when the process starts shutting down, so
+/// background loops never hold up a graceful shutdown.
+public func pauseUnlessShuttingDown(for duration: Duration) async {
+    _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }

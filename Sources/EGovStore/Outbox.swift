@@ -1,3 +1,4 @@
+import EGovKit
 public import Logging
 import Foundation
 public import ServiceLifecycle
@@ -56,7 +57,7 @@ public final class OutboxRelay: Service, Sendable {
             } catch {
                 logger.warning("outbox delivery paused", metadata: ["error": .string("\(error)")])
             }
-            try? await Task.sleep(for: interval)
+            await pauseUnlessShuttingDown(for: interval)
         }
     }
 

@@ -76,6 +76,7 @@ public func withTestServer<Result: Sendable>(
     services: [any RegistrableRPCService],
     limits: ServerLimits = ServerLimits(),
     telemetry: Telemetry = Telemetry(),
+    verifier: TokenVerifier? = nil,
     _ body: (Int) async throws -> Result
 ) async throws -> Result {
     let server = GRPCServer(
@@ -86,7 +87,8 @@ public func withTestServer<Result: Sendable>(
         ),
         services: services,
         interceptors: standardInterceptors(
-            security: security, telemetry: telemetry, logger: Logger(label: "test.\(process)"), domain: "\(process).egov")
+            security: security, telemetry: telemetry, logger: Logger(label: "test.\(process)"), domain: "\(process).egov",
+            verifier: verifier)
     )
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }

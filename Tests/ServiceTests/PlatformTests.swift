@@ -18,7 +18,11 @@ struct Stack {
 }
 
 func withStack<Result: Sendable>(_ body: (Stack) async throws -> Result) async throws -> Result {
-    try await withIdentity { identityPort, _ in
+    try await withStack(verifier: TokenVerifier(), body)
+}
+
+func withStack<Result: Sendable>(verifier: TokenVerifier, _ body: (Stack) async throws -> Result) async throws -> Result {
+    try await withIdentity(verifier: verifier) { identityPort, _ in
         let identityClient = try makePeerClient(
             PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: TestPKI.files("documents"))
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -28,11 +32,11 @@ func withStack<Result: Sendable>(_ body: (Stack) async throws -> Result) async t
             return try await withStore(migrations: DocumentsApp.migrations) { documentsStore in
             try await withStore(migrations: ProceduresApp.migrations) { proceduresStore in
             try await withStore(migrations: ConferencesApp.migrations) { conferencesStore in
-            try await withTestServer(process: "documents", services: [DocumentsService(store: documentsStore, agencies: directory)]) { documentsPort in
-                try await withTestServer(process: "procedures", services: [ProceduresService(store: proceduresStore, agencies: directory)]) { proceduresPort in
-                    try await withTestServer(process: "conferences", services: [ConferencesService(store: conferencesStore, agencies: directory)]) { conferencesPort in
+            try await withTestServer(process: "documents", services: [DocumentsService(store: documentsStore, agencies: directory)], verifier: verifier) { documentsPort in
+                try await withTestServer(process: "procedures", services: [ProceduresService(store: proceduresStore, agencies: directory)], verifier: verifier) { proceduresPort in
+                    try await withTestServer(process: "conferences", services: [ConferencesService(store: conferencesStore, agencies: directory)], verifier: verifier) { conferencesPort in
                         let ports = ["identity": identityPort, "documents": documentsPort, "procedures": proceduresPort, "conferences": conferencesPort]
-                        return try await withGateway(ports: ports) { gatewayPort in
+                        return try await withGateway(ports: ports, verifier: verifier) { gatewayPort in
                             try await body(Stack(gatewayPort: gatewayPort, ports: ports))
                         }
                     }
@@ -45,7 +49,9 @@ func withStack<Result: Sendable>(_ body: (Stack) async throws -> Result) async t
     }
 }
 
-func withGateway<Result: Sendable>(ports: [String: Int], _ body: (Int) async throws -> Result) async throws -> Result {
+func withGateway<Result: Sendable>(
+    ports: [String: Int], verifier: TokenVerifier, _ body: (Int) async throws -> Result
+) async throws -> Result {
     var clients: [String: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
     for (name, port) in ports {
         clients[name] = try makePeerClient(PeerEndpoint(name: name, target: "127.0.0.1:\(port)")!, tls: TestPKI.files("gateway"))
@@ -60,7 +66,7 @@ func withGateway<Result: Sendable>(ports: [String: Int], _ body: (Int) async thr
             ForwardingService(routes: try RouteTable.routes(), clients: clients, defaultDeadline: .seconds(5)),
             GatewayService(backends: backends, version: "test"),
         ]
-        return try await withTestServer(process: "gateway", security: .serverTLS, services: services, body)
+        return try await withTestServer(process: "gateway", security: .serverTLS, services: services, verifier: verifier, body)
     }
 }
 

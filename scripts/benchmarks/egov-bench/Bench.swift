@@ -136,7 +136,10 @@ enum Bench {
         }
 
         let floorServer = server("identity", .mutualTLS, [HealthService(monitor: monitor)], interceptors: false)
-        let identityServer = server("identity", .mutualTLS, [IdentityService(store: store)], interceptors: true)
+        let verifier = TokenVerifier()
+        let tokens = try await TokenIssuer.open(store: store, verifier: verifier)
+        let identityService = try await IdentityService(store: store, tokens: tokens, logger: logger)
+        let identityServer = server("identity", .mutualTLS, [identityService], interceptors: true)
 
         let results = try await serve(floorServer) { floorPort in
             try await serve(identityServer) { identityPort in
@@ -166,6 +169,36 @@ enum Bench {
                             }
                         })
                         let request = Egov_Identity_V1_GetAgencyRequest.with { $0.name = agency.name }
+
+                // Sign-in cost: scrypt at the production parameters dominates it by design.
+                let password = "mật khẩu đủ dài 2026"
+                _ = try await direct.registerPerson(.with {
+                    $0.person = .with {
+                        $0.kind = .citizen
+                        $0.displayName = "Nguyễn Văn An"
+                        $0.citizenID = "008090001234"
+                        $0.birthDate = "1990-05-01"
+                    }
+                    $0.password = password
+                })
+                let loginCount = 20
+                let loginStart = ContinuousClock.now
+                var token = ""
+                try await withThrowingTaskGroup(of: String.self) { group in
+                    for _ in 0..<loginCount {
+                        group.addTask {
+                            try await direct.login(.with { $0.login = "008090001234"; $0.password = password }).accessToken
+                        }
+                    }
+                    for try await issued in group { token = issued }
+                }
+                let loginElapsed = ContinuousClock.now - loginStart
+                let verifications = 50_000
+                let verifyStart = ContinuousClock.now
+                for _ in 0..<verifications { _ = try verifier.verify(token) }
+                let verifyElapsed = ContinuousClock.now - verifyStart
+                print(String(format: "logins (scrypt N=2^17, r=8, p=1, %d concurrent): %.1f/s", loginCount, Double(loginCount) / (loginElapsed.milliseconds / 1000)))
+                print(String(format: "access token verifications (Ed25519, one core): %.0f/s", Double(verifications) / (verifyElapsed.milliseconds / 1000)))
                         let health = Grpc_Health_V1_Health.Client(wrapping: floorClient)
                         let viaGateway = Egov_Identity_V1_IdentityService.Client(wrapping: publicClient)
                         return [

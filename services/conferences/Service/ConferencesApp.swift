@@ -21,13 +21,12 @@ public enum ConferencesApp {
             let added = try await DemoBridgePoints.load(into: SQLBridgePointRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["bridge_points_added": .stringConvertible(added)])
         }
-        let identity = try environment.peerClient("identity")
-        let directory = IdentityAgencyDirectory(client: identity, deadline: environment.settings.defaultDeadline)
+        let identity = try environment.identityPeer()
         return ProcessParts(
-            services: [ConferencesService(store: store, agencies: directory)],
+            services: [ConferencesService(store: store, agencies: identity.directory)],
             serviceNames: [Egov_Conferences_V1_ConferencesService.descriptor.fullyQualifiedService],
-            probes: [.database(store), .peer("identity", client: identity)],
-            background: [StoreService(store: store), GRPCClientService(client: identity)]
+            probes: [.database(store), identity.probe],
+            background: [StoreService(store: store)] + identity.background
         )
     }
 }

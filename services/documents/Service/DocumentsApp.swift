@@ -11,13 +11,12 @@ public enum DocumentsApp {
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
         let store = try await Store.open(for: environment, migrations: migrations)
-        let identity = try environment.peerClient("identity")
-        let directory = IdentityAgencyDirectory(client: identity, deadline: environment.settings.defaultDeadline)
+        let identity = try environment.identityPeer()
         return ProcessParts(
-            services: [DocumentsService(store: store, agencies: directory)],
+            services: [DocumentsService(store: store, agencies: identity.directory)],
             serviceNames: [Egov_Documents_V1_DocumentsService.descriptor.fullyQualifiedService],
-            probes: [.database(store), .peer("identity", client: identity)],
-            background: [StoreService(store: store), GRPCClientService(client: identity)]
+            probes: [.database(store), identity.probe],
+            background: [StoreService(store: store)] + identity.background
         )
     }
 }

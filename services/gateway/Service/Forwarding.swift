@@ -24,9 +24,15 @@ public struct Route: Sendable {
 
 /// Which backend methods the public edge exposes, and which of them anonymous users may call.
 public enum RouteTable {
-    /// Reference data anyone may read: the agency directory, the document types, the
-    /// procedure catalogue and the bridge points. Everything else needs a signed-in user.
+    /// Reference data anyone may read (the agency directory, the document types, the
+    /// procedure catalogue, the bridge points) and the ways in: registering, signing in,
+    /// refreshing and the token keys. Everything else needs a signed-in user.
     public static let publicMethods: Set<String> = [
+        "egov.identity.v1.IdentityService/RegisterPerson",
+        "egov.identity.v1.IdentityService/Login",
+        "egov.identity.v1.IdentityService/RefreshSession",
+        "egov.identity.v1.IdentityService/Logout",
+        "egov.identity.v1.IdentityService/GetSigningKeys",
         "egov.identity.v1.IdentityService/GetAgency",
         "egov.identity.v1.IdentityService/ListAgencies",
         "egov.documents.v1.DocumentsService/ListDocumentTypes",
@@ -103,10 +109,12 @@ public struct ForwardingService: RegistrableRPCService {
             let deadline = defaultDeadline
             router.registerHandler(forMethod: route.descriptor, deserializer: RawBytes(), serializer: RawBytes()) {
                 request, context in
-                guard route.isPublic else {
+                // The gateway's AuthenticationInterceptor has verified the token, if any; the
+                // backend verifies it again and checks the permission (zero trust).
+                guard route.isPublic || RequestContext.current?.user != nil else {
                     throw Self.errors.unauthenticated(
                         "AUTHENTICATION_REQUIRED",
-                        "\(route.descriptor.method) needs a signed-in user; sign-in is not available at the gateway yet.")
+                        "\(route.descriptor.method) needs a signed-in user: call Login and send the access token.")
                 }
                 let options = RequestContext.callOptions(fallback: deadline)
                 return StreamingServerResponse { writer in

@@ -13,7 +13,8 @@ public enum IdentityApp {
             )
         ]
 
-    public static let migrations = SQLAgencyRepository.migrations
+    public static let migrations =
+        SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
@@ -22,11 +23,12 @@ public enum IdentityApp {
             let added = try await DemoProvince.load(into: SQLAgencyRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["agencies_added": .stringConvertible(added)])
         }
+        let tokens = try await TokenIssuer.open(store: store, verifier: environment.verifier)
         return ProcessParts(
-            services: [IdentityService(store: store)],
+            services: [try await IdentityService(store: store, tokens: tokens, logger: environment.logger)],
             serviceNames: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService],
             probes: [.database(store)],
-            background: [StoreService(store: store)]
+            background: [StoreService(store: store), SigningKeyRotation(issuer: tokens, logger: environment.logger)]
         )
     }
 }

@@ -2,17 +2,31 @@ public import EGovAPI
 import EGovKit
 public import EGovStore
 public import GRPCCore
+public import Logging
 import GRPCProtobuf
 
 /// The identity service's RPCs.
 public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     let agencies: any AgencyRepository
+    let people: PersonRepository
+    let sessions: SessionRepository
     let store: Store
+    let tokens: TokenIssuer
+    let hasher: PasswordHasher
+    let decoyHash: String
+    let logger: Logger
     static let errors = APIError(domain: "identity.egov")
 
-    public init(store: Store) {
+    /// `passwordCost` is scrypt's log2(N): 17 in production (OWASP); lower only in tests.
+    public init(store: Store, tokens: TokenIssuer, passwordCost: Int = 17, logger: Logger = Logger(label: "egov.identity")) async throws {
         self.store = store
+        self.tokens = tokens
         self.agencies = SQLAgencyRepository(store: store)
+        self.people = PersonRepository(store: store)
+        self.sessions = SessionRepository(store: store)
+        self.hasher = PasswordHasher(logN: passwordCost)
+        self.decoyHash = try await hasher.decoy()
+        self.logger = logger
     }
 
     public func getAgency(
@@ -47,6 +61,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     public func createAgency(
         request: Egov_Identity_V1_CreateAgencyRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Agency {
+        try Access.require(.manageAgencies, Self.errors, doing: "manage agencies")
         var agency = try Self.validated(request.agency)
         if !agency.parent.isEmpty {
             let parentCode = try Self.agencyCode(fromName: agency.parent, field: "agency.parent")

@@ -21,13 +21,12 @@ public enum ProceduresApp {
             let added = try await DemoCatalogue.load(into: SQLProcedureRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["procedures_added": .stringConvertible(added)])
         }
-        let identity = try environment.peerClient("identity")
-        let directory = IdentityAgencyDirectory(client: identity, deadline: environment.settings.defaultDeadline)
+        let identity = try environment.identityPeer()
         return ProcessParts(
-            services: [ProceduresService(store: store, agencies: directory)],
+            services: [ProceduresService(store: store, agencies: identity.directory)],
             serviceNames: [Egov_Procedures_V1_ProceduresService.descriptor.fullyQualifiedService],
-            probes: [.database(store), .peer("identity", client: identity)],
-            background: [StoreService(store: store), GRPCClientService(client: identity)]
+            probes: [.database(store), identity.probe],
+            background: [StoreService(store: store)] + identity.background
         )
     }
 }

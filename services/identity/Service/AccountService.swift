@@ -1,0 +1,264 @@
+public import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+public import GRPCCore
+import SwiftProtobuf
+
+/// People, passwords and sessions: the sign-in half of the identity service.
+extension IdentityService {
+    public func registerPerson(
+        request: Egov_Identity_V1_RegisterPersonRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Person {
+        let (person, login) = try Self.validatedApplicant(request.person)
+        if let problem = PasswordPolicy.problem(request.password, login: login) {
+            throw Self.errors.invalidArgument("WEAK_PASSWORD", field: "password", problem)
+        }
+        let hash = try await hasher.hash(request.password)
+        // The idempotency record keeps a digest of the request: never of the password.
+        var fingerprint = request
+        fingerprint.password = ""
+        return try await store.idempotentWrite(
+            scope: "RegisterPerson", requestID: request.requestID, request: fingerprint, errors: Self.errors
+        ) { tx in
+            do {
+                return try await people.insert(person, login: login, passwordHash: hash, in: tx)
+            } catch is LoginTaken {
+                throw Self.errors.alreadyExists(
+                    "PERSON_EXISTS", resource: "people", "Someone is already registered with this \(login.contains("@") ? "e-mail" : "identifier"); sign in instead.")
+            }
+        }
+    }
+
+    public func createOfficial(
+        request: Egov_Identity_V1_CreateOfficialRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Person {
+        let person = request.person
+        try Access.require(.manageOfficials(agency: person.agency), Self.errors, doing: "create officials of \(person.agency)")
+        var violations: [APIError.Violation] = []
+        let agencyCode = person.agency.hasPrefix("agencies/") ? String(person.agency.dropFirst("agencies/".count)) : ""
+        if !AgencyCode.isValid(agencyCode) {
+            violations.append(.init("person.agency", "must be agencies/{code}"))
+        } else if try await agencies.agency(code: agencyCode)?.state != .active {
+            violations.append(.init("person.agency", "agency '\(person.agency)' does not exist or is deactivated"))
+        }
+        if person.displayName.trimmingCharacters(in: .whitespaces).isEmpty || person.displayName.count > 200 {
+            violations.append(.init("person.display_name", "is required, at most 200 characters"))
+        }
+        let login = person.email.trimmingCharacters(in: .whitespaces).lowercased()
+        if !Self.isEmail(login) { violations.append(.init("person.email", "must be an e-mail address: officials sign in with it")) }
+        let allowed: Set<Egov_Identity_V1_Role> = [.receptionOfficer, .specialist, .leader, .clerk, .agencyAdmin, .systemAdmin]
+        if person.roles.isEmpty || !person.roles.allSatisfy(allowed.contains) {
+            violations.append(.init("person.roles", "must list official roles, e.g. ROLE_SPECIALIST"))
+        }
+        if person.roles.contains(.systemAdmin), let user = RequestContext.current?.user, !user.roles.contains("ROLE_SYSTEM_ADMIN") {
+            throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only system administrators may create system administrators.")
+        }
+        if !person.citizenID.isEmpty {
+            do { _ = try CitizenID.validate(person.citizenID, birthDate: person.birthDate) } catch {
+                violations.append(.init("person.citizen_id", "\(error)"))
+            }
+        }
+        if let problem = PasswordPolicy.problem(request.password, login: login) {
+            violations.append(.init("password", problem))
+        }
+        if !violations.isEmpty { throw Self.errors.invalidArgument("INVALID_PERSON", violations) }
+        let official = Egov_Identity_V1_Person.with {
+            $0.kind = .official
+            $0.displayName = person.displayName.trimmingCharacters(in: .whitespaces)
+            $0.citizenID = person.citizenID
+            $0.birthDate = person.birthDate
+            $0.agency = person.agency
+            $0.position = person.position
+            $0.roles = Array(Set(person.roles)).sorted { $0.rawValue < $1.rawValue }
+            $0.email = login
+            $0.phone = person.phone
+        }
+        let hash = try await hasher.hash(request.password)
+        var fingerprint = request
+        fingerprint.password = ""
+        return try await store.idempotentWrite(
+            scope: "CreateOfficial", requestID: request.requestID, request: fingerprint, errors: Self.errors
+        ) { tx in
+            do {
+                return try await people.insert(official, login: login, passwordHash: hash, in: tx)
+            } catch is LoginTaken {
+                throw Self.errors.alreadyExists("PERSON_EXISTS", resource: "people", "An official already signs in with \(login).")
+            }
+        }
+    }
+
+    public func getPerson(
+        request: Egov_Identity_V1_GetPersonRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Person {
+        let id = try Self.personID(request.name, field: "name")
+        let account = try await people.account(id: id)
+        // Unknown and forbidden look the same to users, so ids cannot be probed.
+        try Access.require(
+            .readPerson(person: request.name, agency: account?.person.agency), Self.errors, doing: "read this person")
+        guard let account else {
+            throw Self.errors.notFound("PERSON_NOT_FOUND", resource: request.name, "Person '\(request.name)' does not exist.")
+        }
+        return account.person
+    }
+
+    public func login(request: Egov_Identity_V1_LoginRequest, context: ServerContext) async throws -> Egov_Identity_V1_Session {
+        let login = Self.normalizedLogin(request.login)
+        let account = login.isEmpty ? nil : try await people.account(login: login)
+        // Spend the same time whether or not the account exists.
+        let matches = try await hasher.verify(request.password, against: account?.passwordHash ?? decoyHash)
+        guard let account, matches, account.person.state == .active else { throw Self.loginFailed }
+        let person = account.person
+        let started = try await store.write { tx in
+            try await sessions.start(person: person.name, lifetime: tokens.refreshLifetime, in: tx)
+        }
+        return try session(for: person, session: started.session, refreshToken: started.token, refreshExpire: started.expire)
+    }
+
+    public func refreshSession(
+        request: Egov_Identity_V1_RefreshSessionRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Session {
+        let outcome = try await store.write { tx in try await sessions.rotate(request.refreshToken, in: tx) }
+        switch outcome {
+        case .invalid:
+            throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.")
+        case .reused(let session, let person):
+            logger.warning("refresh token reused: session ended", metadata: ["session": .string(session), "person": .string(person)])
+            throw Self.errors.unauthenticated(
+                "REFRESH_TOKEN_REUSED", "This refresh token was already used; the session has been ended. Sign in again.")
+        case .rotated(let session, let personName, let token, let expire):
+            guard let account = try await people.account(id: String(personName.dropFirst("people/".count))),
+                account.person.state == .active
+            else {
+                throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.")
+            }
+            return try self.session(for: account.person, session: session, refreshToken: token, refreshExpire: expire)
+        }
+    }
+
+    public func logout(request: Egov_Identity_V1_LogoutRequest, context: ServerContext) async throws -> Egov_Identity_V1_LogoutResponse {
+        guard let found = try await sessions.session(ofToken: request.refreshToken) else {
+            throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid.")
+        }
+        try await store.write { tx in try await sessions.end(session: found.session, reason: "logout", in: tx) }
+        return .init()
+    }
+
+    public func changePassword(
+        request: Egov_Identity_V1_ChangePasswordRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_ChangePasswordResponse {
+        guard let user = RequestContext.current?.user else {
+            throw Self.errors.unauthenticated("AUTHENTICATION_REQUIRED", "Sign in to change your password.")
+        }
+        guard user.sub == request.name else {
+            throw Self.errors.permissionDenied("PERMISSION_DENIED", "You may change only your own password.")
+        }
+        let id = try Self.personID(request.name, field: "name")
+        guard let account = try await people.account(id: id),
+            try await hasher.verify(request.currentPassword, against: account.passwordHash)
+        else {
+            throw Self.errors.invalidArgument("WRONG_PASSWORD", field: "current_password", "is not your current password")
+        }
+        let login = account.person.kind == .official ? account.person.email : (account.person.citizenID.isEmpty ? account.person.taxCode : account.person.citizenID)
+        if let problem = PasswordPolicy.problem(request.newPassword, login: login) {
+            throw Self.errors.invalidArgument("WEAK_PASSWORD", field: "new_password", problem)
+        }
+        let hash = try await hasher.hash(request.newPassword)
+        let ended = try await store.write { tx in
+            try await people.setPasswordHash(id: id, hash, in: tx)
+            return try await sessions.endAll(person: request.name, keeping: user.sid, reason: "password changed", in: tx)
+        }
+        return .with { $0.endedSessions = Int32(ended) }
+    }
+
+    public func getSigningKeys(
+        request: Egov_Identity_V1_GetSigningKeysRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_SigningKeys {
+        .with {
+            $0.keys = tokens.publishedKeys.map { published in
+                .with {
+                    $0.kid = published.kid
+                    $0.kty = "OKP"
+                    $0.crv = "Ed25519"
+                    $0.x = AccessToken.base64URL(published.key.rawRepresentation)
+                    $0.alg = AccessToken.algorithm
+                    $0.use = "sig"
+                }
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    static let loginFailed = errors.unauthenticated("LOGIN_FAILED", "The login or the password is wrong.")
+
+    func session(
+        for person: Egov_Identity_V1_Person, session: String, refreshToken: String, refreshExpire: Int64
+    ) throws -> Egov_Identity_V1_Session {
+        let access = try tokens.accessToken(for: person, session: session)
+        return .with {
+            $0.accessToken = access.token
+            $0.accessTokenExpireTime = Google_Protobuf_Timestamp(seconds: access.expire)
+            $0.refreshToken = refreshToken
+            $0.refreshTokenExpireTime = Google_Protobuf_Timestamp(micros: refreshExpire)
+            $0.person = person.name
+        }
+    }
+
+    /// Citizen ids and tax codes as typed; e-mail addresses in lower case.
+    static func normalizedLogin(_ login: String) -> String {
+        let trimmed = login.trimmingCharacters(in: .whitespaces)
+        return trimmed.contains("@") ? trimmed.lowercased() : trimmed
+    }
+
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ") && text.count <= 254
+    }
+
+    static func personID(_ name: String, field: String) throws -> String {
+        let id = name.hasPrefix("people/") ? String(name.dropFirst("people/".count)) : ""
+        guard !id.isEmpty, id.count <= 64, !id.contains("/") else {
+            throw errors.invalidArgument("INVALID_PERSON_NAME", field: field, "must be people/{id}, got '\(name)'")
+        }
+        return id
+    }
+
+    /// Checks a self-registration; returns the person to store and their login.
+    static func validatedApplicant(_ input: Egov_Identity_V1_Person) throws -> (Egov_Identity_V1_Person, String) {
+        var violations: [APIError.Violation] = []
+        var login = ""
+        var role = Egov_Identity_V1_Role.citizen
+        switch input.kind {
+        case .citizen:
+            do {
+                _ = try CitizenID.validate(input.citizenID, birthDate: input.birthDate)
+                login = input.citizenID
+            } catch {
+                violations.append(.init("person.citizen_id", "\(error)"))
+            }
+        case .business, .householdBusiness:
+            role = .business
+            if TaxCode.isValid(input.taxCode) { login = input.taxCode } else {
+                violations.append(.init("person.tax_code", "must be a tax code with a valid check digit (10 digits, or 10-3)"))
+            }
+        default:
+            violations.append(.init("person.kind", "must be KIND_CITIZEN, KIND_BUSINESS or KIND_HOUSEHOLD_BUSINESS"))
+        }
+        let name = input.displayName.trimmingCharacters(in: .whitespaces)
+        if name.isEmpty || name.count > 200 { violations.append(.init("person.display_name", "is required, at most 200 characters")) }
+        if !input.email.isEmpty && !isEmail(input.email) { violations.append(.init("person.email", "is not an e-mail address")) }
+        if !violations.isEmpty { throw errors.invalidArgument("INVALID_PERSON", violations) }
+        let person = Egov_Identity_V1_Person.with {
+            $0.kind = input.kind
+            $0.displayName = name
+            $0.citizenID = input.kind == .citizen ? input.citizenID : ""
+            $0.birthDate = input.kind == .citizen ? input.birthDate : ""
+            $0.taxCode = input.kind == .citizen ? "" : input.taxCode
+            $0.roles = [role]
+            $0.email = input.email.lowercased()
+            $0.phone = input.phone
+        }
+        return (person, login)
+    }
+}

@@ -1,0 +1,96 @@
+import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+import SQLKit
+import SwiftProtobuf
+
+/// People and their password hashes. The login (citizen id, tax code or official's e-mail)
+/// is unique; resource names are random so no personal data ends up in names or logs.
+struct PersonRepository: Sendable {
+    let store: Store
+
+    static let migrations: [Migration] = [
+        Migration(
+            "0002_people",
+            [
+                """
+                CREATE TABLE people (
+                    id TEXT PRIMARY KEY,
+                    login TEXT NOT NULL UNIQUE,
+                    kind BIGINT NOT NULL,
+                    agency TEXT NOT NULL,
+                    state BIGINT NOT NULL,
+                    detail TEXT NOT NULL,
+                    password_hash TEXT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    update_time BIGINT NOT NULL,
+                    version BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX people_by_agency ON people (agency, id)",
+            ]
+        )
+    ]
+
+    struct Account: Sendable {
+        var person: Egov_Identity_V1_Person
+        var passwordHash: String
+    }
+
+    /// Inserts; throws `LoginTaken` when the login exists.
+    func insert(_ person: Egov_Identity_V1_Person, login: String, passwordHash: String, in tx: Transaction) async throws
+        -> Egov_Identity_V1_Person
+    {
+        var person = person
+        let id = UUID().uuidString.lowercased()
+        let now = Timestamps.nowMicros()
+        person.name = "people/\(id)"
+        person.state = .active
+        person.createTime = Google_Protobuf_Timestamp(micros: now)
+        person.updateTime = person.createTime
+        person.etag = "1"
+        do {
+            try await tx.database.execute(
+                """
+                INSERT INTO people (id, login, kind, agency, state, detail, password_hash, create_time, update_time, version)
+                VALUES (\(bind: id), \(bind: login), \(bind: person.kind.rawValue), \(bind: person.agency),
+                        \(bind: person.state.rawValue), \(bind: try person.jsonString()), \(bind: passwordHash),
+                        \(bind: now), \(bind: now), 1)
+                """)
+        } catch where Store.isUniqueViolation(error) {
+            throw LoginTaken()
+        }
+        return person
+    }
+
+    func account(login: String) async throws -> Account? {
+        try await store.read { db in
+            try await db.row("SELECT * FROM people WHERE login = \(bind: login)").map(Self.account)
+        }
+    }
+
+    func account(id: String) async throws -> Account? {
+        try await store.read { db in
+            try await db.row("SELECT * FROM people WHERE id = \(bind: id)").map(Self.account)
+        }
+    }
+
+    func setPasswordHash(id: String, _ hash: String, in tx: Transaction) async throws {
+        try await tx.database.execute(
+            """
+            UPDATE people SET password_hash = \(bind: hash), update_time = \(bind: Timestamps.nowMicros()),
+                version = version + 1 WHERE id = \(bind: id)
+            """)
+    }
+
+    static func account(_ row: any SQLRow) throws -> Account {
+        var person = try Egov_Identity_V1_Person(jsonString: try row.decode(column: "detail", as: String.self))
+        person.state = .init(rawValue: Int(try row.decode(column: "state", as: Int64.self))) ?? .unspecified
+        person.updateTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "update_time", as: Int64.self))
+        person.etag = String(try row.decode(column: "version", as: Int64.self))
+        return Account(person: person, passwordHash: try row.decode(column: "password_hash", as: String.self))
+    }
+}
+
+struct LoginTaken: Error {}

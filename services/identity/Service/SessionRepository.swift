@@ -1,0 +1,195 @@
+import Crypto
+import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+import SQLKit
+
+/// Token signing keys, sessions and their refresh tokens. A session is a family of refresh
+/// tokens: each use of one issues the next; a second use of any of them ends the session.
+struct SessionRepository: Sendable {
+    let store: Store
+
+    static let migrations: [Migration] = [
+        Migration(
+            "0003_sessions",
+            [
+                """
+                CREATE TABLE signing_keys (
+                    kid TEXT PRIMARY KEY,
+                    private_key TEXT NOT NULL,
+                    create_time BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY,
+                    person TEXT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    expire_time BIGINT NOT NULL,
+                    end_time BIGINT,
+                    end_reason TEXT
+                )
+                """,
+                "CREATE INDEX sessions_by_person ON sessions (person)",
+                """
+                CREATE TABLE refresh_tokens (
+                    token_sha256 TEXT PRIMARY KEY,
+                    session TEXT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    use_time BIGINT
+                )
+                """,
+            ]
+        )
+    ]
+
+    // MARK: Signing keys
+
+    struct SigningKey: Sendable {
+        var kid: String
+        var key: Curve25519.Signing.PrivateKey
+        var createTime: Int64
+    }
+
+    /// The keys, newest first.
+    func signingKeys() async throws -> [SigningKey] {
+        try await store.read { db in
+            try await db.rows("SELECT * FROM signing_keys ORDER BY create_time DESC").map { row in
+                SigningKey(
+                    kid: try row.decode(column: "kid", as: String.self),
+                    key: try Curve25519.Signing.PrivateKey(
+                        rawRepresentation: Data(base64Encoded: try row.decode(column: "private_key", as: String.self)) ?? Data()),
+                    createTime: try row.decode(column: "create_time", as: Int64.self))
+            }
+        }
+    }
+
+    func addSigningKey() async throws -> SigningKey {
+        let key = Curve25519.Signing.PrivateKey()
+        let now = Timestamps.nowMicros()
+        let kid = "k\(now / 1_000_000)-\(UUID().uuidString.prefix(8).lowercased())"
+        try await store.write { tx in
+            try await tx.database.execute(
+                """
+                INSERT INTO signing_keys (kid, private_key, create_time)
+                VALUES (\(bind: kid), \(bind: key.rawRepresentation.base64EncodedString()), \(bind: now))
+                """)
+        }
+        return SigningKey(kid: kid, key: key, createTime: now)
+    }
+
+    // MARK: Sessions
+
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func newRefreshToken() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        return "rt." + AccessToken.base64URL(bytes)
+    }
+
+    /// Starts a session; returns its id and first refresh token.
+    func start(person: String, lifetime: Duration, in tx: Transaction) async throws -> (session: String, token: String, expire: Int64) {
+        let session = UUID().uuidString.lowercased()
+        let now = Timestamps.nowMicros()
+        let expire = now + Int64(lifetime.components.seconds) * 1_000_000
+        let token = Self.newRefreshToken()
+        try await tx.database.execute(
+            """
+            INSERT INTO sessions (id, person, create_time, expire_time)
+            VALUES (\(bind: session), \(bind: person), \(bind: now), \(bind: expire))
+            """)
+        try await tx.database.execute(
+            """
+            INSERT INTO refresh_tokens (token_sha256, session, create_time)
+            VALUES (\(bind: Self.digest(token)), \(bind: session), \(bind: now))
+            """)
+        return (session, token, expire)
+    }
+
+    enum Rotation: Sendable {
+        /// The token was good: here are the session, its person and the next token.
+        case rotated(session: String, person: String, token: String, expire: Int64)
+        /// No such token, or its session ended or expired.
+        case invalid
+        /// The token had been used already: the session was ended.
+        case reused(session: String, person: String)
+    }
+
+    /// Uses a refresh token once.
+    func rotate(_ token: String, in tx: Transaction) async throws -> Rotation {
+        let now = Timestamps.nowMicros()
+        guard let row = try await tx.database.row(
+            """
+            SELECT r.session, r.use_time, s.person, s.expire_time, s.end_time FROM refresh_tokens r
+            JOIN sessions s ON s.id = r.session WHERE r.token_sha256 = \(bind: Self.digest(token))
+            """)
+        else { return .invalid }
+        let session = try row.decode(column: "session", as: String.self)
+        let person = try row.decode(column: "person", as: String.self)
+        if try row.decode(column: "end_time", as: Int64?.self) != nil { return .invalid }
+        if try row.decode(column: "use_time", as: Int64?.self) != nil {
+            try await end(session: session, reason: "refresh token reused", in: tx)
+            return .reused(session: session, person: person)
+        }
+        let expire = try row.decode(column: "expire_time", as: Int64.self)
+        guard expire > now else { return .invalid }
+        // Mark used only if still unused: two concurrent refreshes cannot both win.
+        let claimed = try await tx.database.rows(
+            """
+            UPDATE refresh_tokens SET use_time = \(bind: now)
+            WHERE token_sha256 = \(bind: Self.digest(token)) AND use_time IS NULL RETURNING session
+            """)
+        guard !claimed.isEmpty else {
+            try await end(session: session, reason: "refresh token reused", in: tx)
+            return .reused(session: session, person: person)
+        }
+        let next = Self.newRefreshToken()
+        try await tx.database.execute(
+            """
+            INSERT INTO refresh_tokens (token_sha256, session, create_time)
+            VALUES (\(bind: Self.digest(next)), \(bind: session), \(bind: now))
+            """)
+        return .rotated(session: session, person: person, token: next, expire: expire)
+    }
+
+    /// The session a refresh token belongs to, used or not.
+    func session(ofToken token: String) async throws -> (session: String, person: String)? {
+        try await store.read { db in
+            try await db.row(
+                """
+                SELECT s.id, s.person FROM refresh_tokens r JOIN sessions s ON s.id = r.session
+                WHERE r.token_sha256 = \(bind: Self.digest(token))
+                """
+            ).map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "person", as: String.self)) }
+        }
+    }
+
+    func end(session: String, reason: String, in tx: Transaction) async throws {
+        try await tx.database.execute(
+            """
+            UPDATE sessions SET end_time = \(bind: Timestamps.nowMicros()), end_reason = \(bind: reason)
+            WHERE id = \(bind: session) AND end_time IS NULL
+            """)
+    }
+
+    /// Ends every open session of `person` except `keeping`; returns how many.
+    func endAll(person: String, keeping: String?, reason: String, in tx: Transaction) async throws -> Int {
+        let ended = try await tx.database.rows(
+            """
+            UPDATE sessions SET end_time = \(bind: Timestamps.nowMicros()), end_reason = \(bind: reason)
+            WHERE person = \(bind: person) AND end_time IS NULL AND id <> \(bind: keeping ?? "") RETURNING id
+            """)
+        return ended.count
+    }
+
+    func isOpen(session: String) async throws -> Bool {
+        try await store.read { db in
+            try await db.row("SELECT id FROM sessions WHERE id = \(bind: session) AND end_time IS NULL") != nil
+        }
+    }
+}

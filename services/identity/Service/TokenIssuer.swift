@@ -1,0 +1,90 @@
+import Crypto
+public import EGovKit
+public import EGovStore
+import EGovAPI
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Signs access tokens with the newest signing key and rotates keys. The published keys are
+/// the newest two: tokens live five minutes and keys rotate daily, so every unexpired token's
+/// key is among them.
+public final class TokenIssuer: Sendable {
+    public static let issuer = "egov-identity"
+    public static let audience = "egov"
+    public let accessLifetime: Int64 = 300
+    public let refreshLifetime: Duration
+    let rotation: Duration
+    let repository: SessionRepository
+    private let keys = Mutex<[SessionRepository.SigningKey]>([])
+    /// The verifier this process uses, kept in step with the keys.
+    public let verifier: TokenVerifier
+
+    public static func open(
+        store: Store, verifier: TokenVerifier, refreshLifetime: Duration = .seconds(30 * 24 * 3600),
+        rotation: Duration = .seconds(24 * 3600)
+    ) async throws -> TokenIssuer {
+        let issuer = TokenIssuer(store: store, verifier: verifier, refreshLifetime: refreshLifetime, rotation: rotation)
+        try await issuer.rotateIfDue()
+        return issuer
+    }
+
+    private init(store: Store, verifier: TokenVerifier, refreshLifetime: Duration, rotation: Duration) {
+        self.repository = SessionRepository(store: store)
+        self.verifier = verifier
+        self.refreshLifetime = refreshLifetime
+        self.rotation = rotation
+    }
+
+    /// Adds a key when the newest is older than the rotation period (or none exists).
+    func rotateIfDue() async throws {
+        var all = try await repository.signingKeys()
+        let age = Timestamps.nowMicros() - (all.first?.createTime ?? 0)
+        if all.isEmpty || age > Int64(rotation.components.seconds) * 1_000_000 {
+            all.insert(try await repository.addSigningKey(), at: 0)
+        }
+        let published = Array(all.prefix(2))
+        keys.withLock { $0 = published }
+        verifier.setKeys(Dictionary(uniqueKeysWithValues: published.map { ($0.kid, $0.key.publicKey) }))
+    }
+
+    var publishedKeys: [(kid: String, key: Curve25519.Signing.PublicKey)] {
+        keys.withLock { $0.map { ($0.kid, $0.key.publicKey) } }
+    }
+
+    /// An access token for `person` in `session`.
+    func accessToken(for person: Egov_Identity_V1_Person, session: String) throws -> (token: String, expire: Int64) {
+        guard let key = keys.withLock({ $0.first }) else { throw StoreError("no signing key") }
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = AccessClaims(
+            iss: Self.issuer, aud: Self.audience, sub: person.name, iat: now, nbf: now, exp: now + accessLifetime,
+            jti: UUID().uuidString.lowercased(), sid: session, roles: person.roleNames,
+            agency: person.agency.isEmpty ? nil : person.agency)
+        return (try AccessToken.sign(claims, keyID: key.kid, key: key.key), now + accessLifetime)
+    }
+}
+
+extension Egov_Identity_V1_Person {
+    var roleNames: [String] { roles.map(\.name) }
+}
+
+/// Rotates the signing key when it is due (checked hourly).
+public struct SigningKeyRotation: Service {
+    let issuer: TokenIssuer
+    let logger: Logger
+
+    public init(issuer: TokenIssuer, logger: Logger) {
+        self.issuer = issuer
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await pauseUnlessShuttingDown(for: .seconds(3600))
+            do { try await issuer.rotateIfDue() } catch {
+                logger.error("signing key rotation failed", metadata: ["error": .string("\(error)")])
+            }
+        }
+    }
+}
