@@ -85,6 +85,26 @@ import Testing
             let status = try await Egov_Gateway_V1_GatewayService.Client(wrapping: client).getPlatformStatus(.init())
             #expect(status.allServing)
 
+            // A citizen registers and signs in at the edge; the token opens their own record.
+            let identityAPI = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+            let me = try await identityAPI.registerPerson(.with {
+                $0.person = .with {
+                    $0.kind = .citizen
+                    $0.displayName = "Hoàng Văn Em"
+                    $0.citizenID = "008203004567"
+                    $0.birthDate = "2003-01-01"
+                }
+                $0.password = "mật khẩu của Em 2026"
+            })
+            let session = try await identityAPI.login(.with { $0.login = "008203004567"; $0.password = "mật khẩu của Em 2026" })
+            let record = try await identityAPI.getPerson(
+                .with { $0.name = me.name }, metadata: ["authorization": "Bearer \(session.accessToken)"])
+            #expect(record.displayName == "Hoàng Văn Em")
+            let anonymous = await #expect(throws: RPCError.self) {
+                try await identityAPI.getPerson(.with { $0.name = me.name })
+            }
+            #expect(anonymous?.code == .unauthenticated)
+
             // A backend going away is reported, and the rest of the platform keeps serving.
             #expect(await conferences.stop() == 0)
             let degraded = try await Egov_Gateway_V1_GatewayService.Client(wrapping: client).getPlatformStatus(.init())

@@ -115,6 +115,63 @@ func withGateway<Result: Sendable>(
         }
     }
 
+    @Test func aUserSignsInAtTheGatewayAndTheirTokenOpensWhatTheyMayRead() async throws {
+        try await withStack { stack in
+            try await withPublicClient(port: stack.gatewayPort) { client in
+                let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                let me = try await identity.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
+                let session = try await identity.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
+                let record = try await identity.getPerson(.with { $0.name = me.name }, metadata: bearer(session.accessToken))
+                #expect(record.name == me.name)
+                // Signed in is not enough to read an agency's documents: the documents service
+                // checks the role and the agency itself.
+                let documents = Egov_Documents_V1_DocumentsService.Client(wrapping: client)
+                #expect(await failure {
+                    _ = try await documents.listDocuments(
+                        .with { $0.parent = "agencies/000.00.00.H41" }, metadata: bearer(session.accessToken))
+                } == Failure(code: .permissionDenied, reason: "PERMISSION_DENIED", field: nil))
+            }
+        }
+    }
+
+    @Test func anOfficialDraftsDocumentsOnlyInTheirOwnAgencyThroughTheGateway() async throws {
+        try await withStack { stack in
+            try await withTestClient(port: stack.ports["identity"]!) { client in
+                let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                for code in ["000.00.06.H41", "000.00.07.H41"] { _ = try await identity.createAgency(.with { $0.agency = agency(code) }) }
+                _ = try await identity.createOfficial(.with {
+                    $0.person = .with {
+                        $0.displayName = "Phạm Thu Dung"
+                        $0.email = "dung@syt.example.vn"
+                        $0.agency = "agencies/000.00.06.H41"
+                        $0.roles = [.specialist]
+                    }
+                    $0.password = goodPassword
+                })
+            }
+            try await withPublicClient(port: stack.gatewayPort) { client in
+                let session = try await Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                    .login(.with { $0.login = "dung@syt.example.vn"; $0.password = goodPassword })
+                let documents = Egov_Documents_V1_DocumentsService.Client(wrapping: client)
+                let draft = Egov_Documents_V1_Document.with {
+                    $0.direction = .outgoing
+                    $0.documentType = .officialLetter
+                    $0.subject = "Về việc triển khai tiêm chủng mở rộng"
+                }
+                let created = try await documents.createDocument(
+                    .with { $0.parent = "agencies/000.00.06.H41"; $0.document = draft }, metadata: bearer(session.accessToken))
+                #expect(created.creator == session.person)
+                #expect(await failure {
+                    _ = try await documents.createDocument(
+                        .with { $0.parent = "agencies/000.00.07.H41"; $0.document = draft }, metadata: bearer(session.accessToken))
+                } == Failure(code: .permissionDenied, reason: "PERMISSION_DENIED", field: nil))
+                let listed = try await documents.listDocuments(
+                    .with { $0.parent = "agencies/000.00.06.H41" }, metadata: bearer(session.accessToken))
+                #expect(listed.documents.map(\.name) == [created.name])
+            }
+        }
+    }
+
     @Test func errorsKeepTheirDetailsThroughTheGateway() async throws {
         try await withStack { stack in
             try await withPublicClient(port: stack.gatewayPort) { client in

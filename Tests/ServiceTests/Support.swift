@@ -50,13 +50,10 @@ func healthService(for services: [String]) async -> HealthService {
     return HealthService(monitor: monitor)
 }
 
-/// The token verifier every in-process service of a test shares with identity.
-let sharedVerifier = TokenVerifier()
-
 /// Runs an identity service on `engine`, for `body`. Passwords are hashed at a low scrypt
 /// cost so tests stay quick; the production cost is the default of the service.
 func withIdentity<Result: Sendable>(
-    engine: Engine = .sqlite, verifier: TokenVerifier = sharedVerifier, _ body: (Int, Store) async throws -> Result
+    engine: Engine = .sqlite, verifier: TokenVerifier = TokenVerifier(), _ body: (Int, Store) async throws -> Result
 ) async throws -> Result {
     let health = await healthService(for: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService])
     return try await withStore(engine, migrations: IdentityApp.migrations) { store in

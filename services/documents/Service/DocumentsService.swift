@@ -20,11 +20,11 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     public func createDocument(
         request: Egov_Documents_V1_CreateDocumentRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_Document {
-        try Access.requireInternalCaller(Self.errors, action: "create documents")
         let agencyCode = try Self.agencyCode(request.parent, field: "parent")
+        try Access.require(.handleDocuments(agency: request.parent), Self.errors, doing: "create documents of \(request.parent)")
         var document = try Self.validated(request.document)
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
-        document.creator = "services/\(RequestContext.current?.caller ?? "unknown")"
+        document.creator = RequestContext.current?.user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
         let draft = document
         return try await store.idempotentWrite(
             scope: "CreateDocument", requestID: request.requestID, request: request, errors: Self.errors
@@ -36,7 +36,6 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     public func getDocument(
         request: Egov_Documents_V1_GetDocumentRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_Document {
-        try Access.requireInternalCaller(Self.errors, action: "read documents")
         let parts = request.name.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "agencies", AgencyCode.isValid(String(parts[1])), parts[2] == "documents",
             !parts[3].isEmpty
@@ -44,6 +43,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             throw Self.errors.invalidArgument(
                 "INVALID_DOCUMENT_NAME", field: "name", "must be agencies/{code}/documents/{id}, got '\(request.name)'")
         }
+        try Access.require(.handleDocuments(agency: "agencies/\(parts[1])"), Self.errors, doing: "read this agency's documents")
         guard let document = try await documents.document(agencyCode: String(parts[1]), id: String(parts[3])) else {
             throw Self.errors.notFound("DOCUMENT_NOT_FOUND", resource: request.name, "Document '\(request.name)' does not exist.")
         }
@@ -53,8 +53,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     public func listDocuments(
         request: Egov_Documents_V1_ListDocumentsRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_ListDocumentsResponse {
-        try Access.requireInternalCaller(Self.errors, action: "list documents")
         let agencyCode = try Self.agencyCode(request.parent, field: "parent")
+        try Access.require(.handleDocuments(agency: request.parent), Self.errors, doing: "list this agency's documents")
         let size = try Self.errors.pageSize(request.pageSize)
         let filter = "parent=\(request.parent)"
         var after: (Int64, String)?

@@ -20,8 +20,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     public func createProcedure(
         request: Egov_Procedures_V1_CreateProcedureRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Procedure {
-        try Access.requireInternalCaller(Self.errors, action: "manage the procedure catalogue")
         let procedure = try Self.validated(request.procedure)
+        try Access.require(.manageCatalogue(agency: procedure.agency), Self.errors, doing: "manage this agency's procedures")
         _ = try await agencies.requireActive(procedure.agency, field: "procedure.agency", errors: Self.errors)
         return try await store.idempotentWrite(
             scope: "CreateProcedure", requestID: request.requestID, request: request, errors: Self.errors

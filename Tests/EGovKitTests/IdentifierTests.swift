@@ -1,0 +1,44 @@
+import EGovKit
+import Testing
+
+@Suite struct CitizenIDTests {
+    @Test(arguments: [
+        ("001090012345", "1990-03-04", CitizenID.Sex.male),
+        ("079195000001", "1995-12-31", .female),
+        ("008203004567", "2003-01-01", .male),
+        ("096310000000", "2010-06-15", .female),
+        ("038999123456", "1899-01-01", .female),
+    ])
+    func validIDsMatchTheirBirthDate(id: String, birthDate: String, sex: CitizenID.Sex) throws {
+        let parsed = try CitizenID.validate(id, birthDate: birthDate, sex: sex)
+        #expect(parsed.provinceCode == String(id.prefix(3)))
+    }
+
+    @Test(arguments: [
+        ("00109001234", "1990-03-04", CitizenID.Problem.format),
+        ("00109001234a", "1990-03-04", .format),
+        ("003090012345", "1990-03-04", .province),
+        ("099090012345", "1990-03-04", .province),
+        ("001090012345", "1991-03-04", .birthDateMismatch),
+        ("001290012345", "1990-03-04", .birthDateMismatch),
+        ("001090012345", "", .birthDateMismatch),
+    ])
+    func invalidIDsSayWhy(id: String, birthDate: String, problem: CitizenID.Problem) {
+        #expect(throws: problem) { try CitizenID.validate(id, birthDate: birthDate) }
+    }
+
+    @Test func theSexDigitMustMatchWhenKnown() {
+        #expect(throws: CitizenID.Problem.birthDateMismatch) {
+            try CitizenID.validate("001090012345", birthDate: "1990-03-04", sex: .female)
+        }
+    }
+}
+
+@Suite struct TaxCodeTests {
+    @Test(arguments: ["0300588569", "0101248141", "0300588569-001", "0101248141-999"])
+    func validTaxCodes(code: String) { #expect(TaxCode.isValid(code)) }
+
+    @Test(arguments: ["0300588568", "030058856", "03005885690", "0300588569-000", "0300588569-01", "0300588569-0011",
+                      "030058856X", "", "0300588569 ", "0300588569_001"])
+    func invalidTaxCodes(code: String) { #expect(!TaxCode.isValid(code)) }
+}
