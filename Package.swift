@@ -129,8 +129,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EGovAPI", "EGovKit", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["EGovAPI", "EGovKit", "EGovStore", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "SQLKit", package: "sql-kit"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
     ]

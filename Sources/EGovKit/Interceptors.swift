@@ -20,7 +20,7 @@ public struct RequestContextInterceptor: ServerInterceptor {
         let requestID = sent.flatMap { Self.isAcceptable($0) ? $0 : nil } ?? RequestContext.makeRequestID()
         let timeout = request.metadata[stringValues: "grpc-timeout"].first(where: { _ in true })
             .flatMap(parseGRPCTimeout)
-        let requestContext = RequestContext(
+        var requestContext = RequestContext(
             requestID: requestID,
             method: "/\(context.descriptor.service.fullyQualifiedService)/\(context.descriptor.method)",
             caller: Self.caller(context),
@@ -28,7 +28,15 @@ public struct RequestContextInterceptor: ServerInterceptor {
             deadline: timeout.map { ContinuousClock.now + $0 },
             authorization: request.metadata[stringValues: "authorization"].first(where: { _ in true })
         )
-        var response = try await RequestContext.$current.withValue(requestContext) {
+        requestContext.clientAddress = RequestContext.address(ofPeer: context.remotePeer)
+        if requestContext.caller == Access.gateway,
+            let relayed = request.metadata[stringValues: RequestContext.clientAddressKey].first(where: { _ in true }),
+            relayed.utf8.count <= 64
+        {
+            requestContext.clientAddress = relayed
+        }
+        let established = requestContext
+        var response = try await RequestContext.$current.withValue(established) {
             try await next(request, context)
         }
         response.metadata.replaceOrAddString(requestID, forKey: RequestContext.requestIDKey)
@@ -36,7 +44,7 @@ public struct RequestContextInterceptor: ServerInterceptor {
             // The producer runs after this function returns: carry the context into it.
             let producer = contents.producer
             contents.producer = { writer in
-                try await RequestContext.$current.withValue(requestContext) { try await producer(writer) }
+                try await RequestContext.$current.withValue(established) { try await producer(writer) }
             }
             response.accepted = .success(contents)
         }

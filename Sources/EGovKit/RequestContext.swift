@@ -21,6 +21,21 @@ public struct RequestContext: Sendable {
     public var authorization: String?
     /// The signed-in user, once `AuthenticationInterceptor` verified their access token.
     public var user: AccessClaims?
+    /// The end user's network address: the peer's, or for calls the gateway relays, the
+    /// address the gateway saw (`x-egov-client-address`, trusted from the gateway only).
+    public var clientAddress: String = ""
+
+    /// Metadata key the gateway passes the end user's address in.
+    public static let clientAddressKey = "x-egov-client-address"
+
+    /// `ipv4:127.0.0.1:5000` -> `127.0.0.1`; `ipv6:[::1]:5000` -> `::1`.
+    public static func address(ofPeer peer: String) -> String {
+        var text = Substring(peer)
+        for prefix in ["ipv4:", "ipv6:", "unix:"] where text.hasPrefix(prefix) { text = text.dropFirst(prefix.count) }
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") { return String(text[text.index(after: text.startIndex)..<close]) }
+        if let colon = text.lastIndex(of: ":"), text.filter({ $0 == ":" }).count == 1 { return String(text[..<colon]) }
+        return String(text)
+    }
 
     public init(
         requestID: String, method: String, caller: String? = nil, peer: String = "",

@@ -1,6 +1,9 @@
 import EGovAPI
 import EGovKit
+import EGovStore
 import EGovTestSupport
+import Logging
+import SQLKit
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -49,6 +52,17 @@ import Testing
         #expect(metrics.contains(#"egov_rpc_calls_total{method="egov.identity.v1.IdentityService/GetAgency",code="ok"} 1"#))
         #expect(second.log.contains("caller=egov-tester"))
         #expect(await second.stop() == 0)
+
+        // The audit command checks the chain the process wrote, and names a changed record.
+        let intact = try PlatformProcess.command("identity", ["verify-audit", "--data_dir", data])
+        #expect(await intact.exitStatus() == 0)
+        #expect(intact.log.contains("audit log intact: 1 records"))
+        let store = try Store(url: "sqlite://\(data)/identity.sqlite", logger: Logger(label: "test"))
+        try await store.write { tx in try await tx.database.execute("UPDATE audit_log SET actor = 'someone else' WHERE seq = 1") }
+        await store.close()
+        let tampered = try PlatformProcess.command("identity", ["verify-audit", "--data_dir", data])
+        #expect(await tampered.exitStatus() == 1)
+        #expect(tampered.log.contains("record 1 its content was changed"))
     }
 
     @Test func theWholePlatformServesAnOutsideClientThroughTheGateway() async throws {

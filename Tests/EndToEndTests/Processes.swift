@@ -36,6 +36,25 @@ final class PlatformProcess: @unchecked Sendable {
     let grpcPort: Int
     let adminPort: Int
 
+    /// Runs a subcommand of an executable (no ports).
+    static func command(_ name: String, _ arguments: [String]) throws -> PlatformProcess {
+        try PlatformProcess(name, dataDirectory: NSTemporaryDirectory(), arguments: arguments)
+    }
+
+    init(_ name: String, dataDirectory: String, arguments: [String]) throws {
+        self.name = name
+        self.grpcPort = 0
+        self.adminPort = 0
+        output = URL(fileURLWithPath: "\(dataDirectory)/\(name)-\(UUID().uuidString.prefix(6)).log")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.executableURL = Self.binaries.appendingPathComponent("egov-\(name)")
+        process.arguments = arguments
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
     init(_ name: String, dataDirectory: String, grpcPort: Int = freePort(), adminPort: Int = freePort(), flags: [String] = []) throws {
         self.name = name
         self.grpcPort = grpcPort

@@ -119,7 +119,10 @@ public struct ForwardingService: RegistrableRPCService {
                 let options = RequestContext.callOptions(fallback: deadline)
                 return StreamingServerResponse { writer in
                     try await client.bidirectionalStreaming(
-                        request: StreamingClientRequest(of: [UInt8].self) { upstream in
+                        request: StreamingClientRequest(
+                            of: [UInt8].self,
+                            metadata: [RequestContext.clientAddressKey: .string(RequestContext.current?.clientAddress ?? "")]
+                        ) { upstream in
                             for try await message in request.messages { try await upstream.write(message) }
                         },
                         descriptor: route.descriptor, serializer: RawBytes(), deserializer: RawBytes(), options: options

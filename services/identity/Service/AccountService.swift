@@ -3,6 +3,7 @@ import EGovKit
 import EGovStore
 import Foundation
 public import GRPCCore
+import GRPCProtobuf
 import SwiftProtobuf
 
 /// People, passwords and sessions: the sign-in half of the identity service.
@@ -22,7 +23,9 @@ extension IdentityService {
             scope: "RegisterPerson", requestID: request.requestID, request: fingerprint, errors: Self.errors
         ) { tx in
             do {
-                return try await people.insert(person, login: login, passwordHash: hash, in: tx)
+                let created = try await people.insert(person, login: login, passwordHash: hash, in: tx)
+                try await audit.append(.init(actor: created.name, action: "register", target: created.name, outcome: "ok"), in: tx)
+                return created
             } catch is LoginTaken {
                 throw Self.errors.alreadyExists(
                     "PERSON_EXISTS", resource: "people", "Someone is already registered with this \(login.contains("@") ? "e-mail" : "identifier"); sign in instead.")
@@ -81,7 +84,11 @@ extension IdentityService {
             scope: "CreateOfficial", requestID: request.requestID, request: fingerprint, errors: Self.errors
         ) { tx in
             do {
-                return try await people.insert(official, login: login, passwordHash: hash, in: tx)
+                let created = try await people.insert(official, login: login, passwordHash: hash, in: tx)
+                try await audit.append(
+                    .init(actor: Self.actor, action: "create_official", target: created.name, outcome: "ok",
+                          detail: "agency \(created.agency); roles \(created.roleNames.joined(separator: ","))"), in: tx)
+                return created
             } catch is LoginTaken {
                 throw Self.errors.alreadyExists("PERSON_EXISTS", resource: "people", "An official already signs in with \(login).")
             }
@@ -104,13 +111,36 @@ extension IdentityService {
 
     public func login(request: Egov_Identity_V1_LoginRequest, context: ServerContext) async throws -> Egov_Identity_V1_Session {
         let login = Self.normalizedLogin(request.login)
+        let address = RequestContext.current?.clientAddress ?? ""
+        let accountKey = LoginThrottle.accountKey(login)
+        let addressKey = LoginThrottle.addressKey(address)
+        if let wait = try await throttle.wait([accountKey, addressKey]) {
+            try await audit.record(.init(actor: "anonymous", action: "login", target: accountKey, outcome: "throttled"))
+            throw GoogleRPCStatus(
+                code: .resourceExhausted, message: "Too many sign-in attempts; try again in \(wait) seconds.",
+                details: [
+                    .errorInfo(reason: "TOO_MANY_ATTEMPTS", domain: Self.errors.domain, metadata: ["retry_after_seconds": "\(wait)"]),
+                    .retryInfo(delay: .seconds(wait)),
+                ])
+        }
         let account = login.isEmpty ? nil : try await people.account(login: login)
         // Spend the same time whether or not the account exists.
         let matches = try await hasher.verify(request.password, against: account?.passwordHash ?? decoyHash)
-        guard let account, matches, account.person.state == .active else { throw Self.loginFailed }
+        guard let account, matches, account.person.state == .active else {
+            try await throttle.recordFailure(key: accountKey, rule: LoginThrottle.account)
+            try await throttle.recordFailure(key: addressKey, rule: LoginThrottle.address)
+            try await audit.record(.init(
+                actor: account?.person.name ?? "anonymous", action: "login", target: account?.person.name ?? accountKey,
+                outcome: "failed"))
+            throw Self.loginFailed
+        }
+        try await throttle.recordSuccess(key: accountKey)
         let person = account.person
         let started = try await store.write { tx in
-            try await sessions.start(person: person.name, lifetime: tokens.refreshLifetime, in: tx)
+            let started = try await sessions.start(person: person.name, lifetime: tokens.refreshLifetime, in: tx)
+            try await audit.append(
+                .init(actor: person.name, action: "login", target: person.name, outcome: "ok", detail: "session \(started.session)"), in: tx)
+            return started
         }
         return try session(for: person, session: started.session, refreshToken: started.token, refreshExpire: started.expire)
     }
@@ -118,7 +148,18 @@ extension IdentityService {
     public func refreshSession(
         request: Egov_Identity_V1_RefreshSessionRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Session {
-        let outcome = try await store.write { tx in try await sessions.rotate(request.refreshToken, in: tx) }
+        let outcome = try await store.write { tx in
+            let outcome = try await sessions.rotate(request.refreshToken, in: tx)
+            switch outcome {
+            case .rotated(let session, let person, _, _):
+                try await audit.append(.init(actor: person, action: "refresh", target: session, outcome: "ok"), in: tx)
+            case .reused(let session, let person):
+                try await audit.append(.init(actor: person, action: "refresh", target: session, outcome: "reuse detected: session ended"), in: tx)
+            case .invalid:
+                break
+            }
+            return outcome
+        }
         switch outcome {
         case .invalid:
             throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.")
@@ -140,7 +181,10 @@ extension IdentityService {
         guard let found = try await sessions.session(ofToken: request.refreshToken) else {
             throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid.")
         }
-        try await store.write { tx in try await sessions.end(session: found.session, reason: "logout", in: tx) }
+        try await store.write { tx in
+            try await sessions.end(session: found.session, reason: "logout", in: tx)
+            try await audit.append(.init(actor: found.person, action: "logout", target: found.session, outcome: "ok"), in: tx)
+        }
         return .init()
     }
 
@@ -166,7 +210,10 @@ extension IdentityService {
         let hash = try await hasher.hash(request.newPassword)
         let ended = try await store.write { tx in
             try await people.setPasswordHash(id: id, hash, in: tx)
-            return try await sessions.endAll(person: request.name, keeping: user.sid, reason: "password changed", in: tx)
+            let ended = try await sessions.endAll(person: request.name, keeping: user.sid, reason: "password changed", in: tx)
+            try await audit.append(
+                .init(actor: user.sub, action: "change_password", target: request.name, outcome: "ok", detail: "\(ended) sessions ended"), in: tx)
+            return ended
         }
         return .with { $0.endedSessions = Int32(ended) }
     }
@@ -189,6 +236,11 @@ extension IdentityService {
     }
 
     // MARK: Helpers
+
+    /// Who is acting, for the audit log: the user, or the platform process calling.
+    static var actor: String {
+        RequestContext.current?.user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
+    }
 
     static let loginFailed = errors.unauthenticated("LOGIN_FAILED", "The login or the password is wrong.")
 

@@ -1,6 +1,7 @@
 public import EGovKit
 import EGovAPI
 public import EGovStore
+import Foundation
 import Logging
 
 /// Assembles the egov-identity process.
@@ -15,6 +16,7 @@ public enum IdentityApp {
 
     public static let migrations =
         SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
+        + AuditLog.migrations + LoginThrottle.migrations
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
@@ -30,5 +32,33 @@ public enum IdentityApp {
             probes: [.database(store)],
             background: [StoreService(store: store), SigningKeyRotation(issuer: tokens, logger: environment.logger)]
         )
+    }
+
+    /// `egov-identity verify-audit [--KEY=VALUE ...]`: checks the audit log's hash chain,
+    /// prints the verdict and exits 0 when intact, 1 when a record was changed or removed
+    /// (naming the first), 2 on bad configuration.
+    public static func verifyAudit(arguments: [String]) async -> Never {
+        do {
+            let configuration = try Configuration.load(
+                keys: keys, arguments: arguments, environment: ProcessInfo.processInfo.environment)
+            let settings = try ProcessSettings(name: "identity", config: configuration)
+            let store = try Store(url: settings.databaseURL, logger: Logger(label: "egov.identity.audit"))
+            let verdict = try await AuditLog(store: store).verify()
+            await store.close()
+            switch verdict {
+            case .intact(let records):
+                print("audit log intact: \(records) records")
+                exit(0)
+            case .broken(let seq, let reason):
+                print("audit log TAMPERED: record \(seq) \(reason)")
+                exit(1)
+            }
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("egov-identity verify-audit: configuration error: \(error)\n".utf8))
+            exit(2)
+        } catch {
+            FileHandle.standardError.write(Data("egov-identity verify-audit: \(error)\n".utf8))
+            exit(2)
+        }
     }
 }

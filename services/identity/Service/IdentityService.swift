@@ -10,6 +10,8 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     let agencies: any AgencyRepository
     let people: PersonRepository
     let sessions: SessionRepository
+    let audit: AuditLog
+    let throttle: LoginThrottle
     let store: Store
     let tokens: TokenIssuer
     let hasher: PasswordHasher
@@ -24,6 +26,8 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         self.agencies = SQLAgencyRepository(store: store)
         self.people = PersonRepository(store: store)
         self.sessions = SessionRepository(store: store)
+        self.audit = AuditLog(store: store)
+        self.throttle = LoginThrottle(store: store)
         self.hasher = PasswordHasher(logN: passwordCost)
         self.decoyHash = try await hasher.decoy()
         self.logger = logger
@@ -76,7 +80,9 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
             scope: "CreateAgency", requestID: request.requestID, request: request, errors: Self.errors
         ) { tx in
             do {
-                return try await agencies.insert(toInsert, in: tx)
+                let created = try await agencies.insert(toInsert, in: tx)
+                try await audit.append(.init(actor: Self.actor, action: "create_agency", target: created.name, outcome: "ok"), in: tx)
+                return created
             } catch is AgencyExists {
                 throw Self.errors.alreadyExists(
                     "AGENCY_EXISTS", resource: toInsert.name, "Agency '\(toInsert.name)' already exists.")
