@@ -103,7 +103,7 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
             /// Request type for "Login".
             public typealias Input = Egov_Identity_V1_LoginRequest
             /// Response type for "Login".
-            public typealias Output = Egov_Identity_V1_Session
+            public typealias Output = Egov_Identity_V1_SessionTokens
             /// Descriptor for "Login".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
@@ -116,7 +116,7 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
             /// Request type for "RefreshSession".
             public typealias Input = Egov_Identity_V1_RefreshSessionRequest
             /// Response type for "RefreshSession".
-            public typealias Output = Egov_Identity_V1_Session
+            public typealias Output = Egov_Identity_V1_SessionTokens
             /// Descriptor for "RefreshSession".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
@@ -150,6 +150,84 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListPeople" metadata.
+        public enum ListPeople: Sendable {
+            /// Request type for "ListPeople".
+            public typealias Input = Egov_Identity_V1_ListPeopleRequest
+            /// Response type for "ListPeople".
+            public typealias Output = Egov_Identity_V1_ListPeopleResponse
+            /// Descriptor for "ListPeople".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "ListPeople",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdatePerson" metadata.
+        public enum UpdatePerson: Sendable {
+            /// Request type for "UpdatePerson".
+            public typealias Input = Egov_Identity_V1_UpdatePersonRequest
+            /// Response type for "UpdatePerson".
+            public typealias Output = Egov_Identity_V1_Person
+            /// Descriptor for "UpdatePerson".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "UpdatePerson",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeactivatePerson" metadata.
+        public enum DeactivatePerson: Sendable {
+            /// Request type for "DeactivatePerson".
+            public typealias Input = Egov_Identity_V1_DeactivatePersonRequest
+            /// Response type for "DeactivatePerson".
+            public typealias Output = Egov_Identity_V1_Person
+            /// Descriptor for "DeactivatePerson".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "DeactivatePerson",
+                type: .unary
+            )
+        }
+        /// Namespace for "ResetPassword" metadata.
+        public enum ResetPassword: Sendable {
+            /// Request type for "ResetPassword".
+            public typealias Input = Egov_Identity_V1_ResetPasswordRequest
+            /// Response type for "ResetPassword".
+            public typealias Output = Egov_Identity_V1_ResetPasswordResponse
+            /// Descriptor for "ResetPassword".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "ResetPassword",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListSessions" metadata.
+        public enum ListSessions: Sendable {
+            /// Request type for "ListSessions".
+            public typealias Input = Egov_Identity_V1_ListSessionsRequest
+            /// Response type for "ListSessions".
+            public typealias Output = Egov_Identity_V1_ListSessionsResponse
+            /// Descriptor for "ListSessions".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "ListSessions",
+                type: .unary
+            )
+        }
+        /// Namespace for "RevokeSession" metadata.
+        public enum RevokeSession: Sendable {
+            /// Request type for "RevokeSession".
+            public typealias Input = Egov_Identity_V1_RevokeSessionRequest
+            /// Response type for "RevokeSession".
+            public typealias Output = Egov_Identity_V1_Session
+            /// Descriptor for "RevokeSession".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "RevokeSession",
+                type: .unary
+            )
+        }
         /// Namespace for "GetSigningKeys" metadata.
         public enum GetSigningKeys: Sendable {
             /// Request type for "GetSigningKeys".
@@ -175,6 +253,12 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
             RefreshSession.descriptor,
             Logout.descriptor,
             ChangePassword.descriptor,
+            ListPeople.descriptor,
+            UpdatePerson.descriptor,
+            DeactivatePerson.descriptor,
+            ResetPassword.descriptor,
+            ListSessions.descriptor,
+            RevokeSession.descriptor,
             GetSigningKeys.descriptor
         ]
     }
@@ -336,11 +420,11 @@ extension Egov_Identity_V1_IdentityService {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Egov_Identity_V1_Session` messages.
+        /// - Returns: A streaming response of `Egov_Identity_V1_SessionTokens` messages.
         func login(
             request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_LoginRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session>
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_SessionTokens>
 
         /// Handle the "RefreshSession" method.
         ///
@@ -356,11 +440,11 @@ extension Egov_Identity_V1_IdentityService {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Egov_Identity_V1_Session` messages.
+        /// - Returns: A streaming response of `Egov_Identity_V1_SessionTokens` messages.
         func refreshSession(
             request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RefreshSessionRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session>
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_SessionTokens>
 
         /// Handle the "Logout" method.
         ///
@@ -397,6 +481,120 @@ extension Egov_Identity_V1_IdentityService {
             request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ChangePasswordRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ChangePasswordResponse>
+
+        /// Handle the "ListPeople" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists people: an agency's officials for its administrators, anyone for
+        /// > system administrators. Ordered by resource name, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_ListPeopleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_ListPeopleResponse` messages.
+        func listPeople(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ListPeopleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ListPeopleResponse>
+
+        /// Handle the "UpdatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Updates a person. People may change their own `display_name`, `email` and
+        /// > `phone`; administrators of an official's agency also `position` and
+        /// > `roles` (a role change is audited). Identifiers never change.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_UpdatePersonRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Person` messages.
+        func updatePerson(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_UpdatePersonRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "DeactivatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a person: they can no longer sign in and their sessions end.
+        /// > Their records are kept. Administrators of an official's agency and system
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_DeactivatePersonRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Person` messages.
+        func deactivatePerson(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_DeactivatePersonRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "ResetPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets a new password for someone who lost theirs, and ends their sessions.
+        /// > Administrators of an official's agency and system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_ResetPasswordRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_ResetPasswordResponse` messages.
+        func resetPassword(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ResetPasswordRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ResetPasswordResponse>
+
+        /// Handle the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the caller's own open sessions, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_ListSessionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_ListSessionsResponse` messages.
+        func listSessions(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ListSessionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ListSessionsResponse>
+
+        /// Handle the "RevokeSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends one of the caller's own sessions (a lost phone, a shared computer).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_RevokeSessionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Session` messages.
+        func revokeSession(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RevokeSessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session>
 
         /// Handle the "GetSigningKeys" method.
         ///
@@ -560,11 +758,11 @@ extension Egov_Identity_V1_IdentityService {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Egov_Identity_V1_Session` message.
+        /// - Returns: A response containing a single `Egov_Identity_V1_SessionTokens` message.
         func login(
             request: GRPCCore.ServerRequest<Egov_Identity_V1_LoginRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session>
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_SessionTokens>
 
         /// Handle the "RefreshSession" method.
         ///
@@ -580,11 +778,11 @@ extension Egov_Identity_V1_IdentityService {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Egov_Identity_V1_Session` message.
+        /// - Returns: A response containing a single `Egov_Identity_V1_SessionTokens` message.
         func refreshSession(
             request: GRPCCore.ServerRequest<Egov_Identity_V1_RefreshSessionRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session>
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_SessionTokens>
 
         /// Handle the "Logout" method.
         ///
@@ -621,6 +819,120 @@ extension Egov_Identity_V1_IdentityService {
             request: GRPCCore.ServerRequest<Egov_Identity_V1_ChangePasswordRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ChangePasswordResponse>
+
+        /// Handle the "ListPeople" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists people: an agency's officials for its administrators, anyone for
+        /// > system administrators. Ordered by resource name, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListPeopleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_ListPeopleResponse` message.
+        func listPeople(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_ListPeopleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ListPeopleResponse>
+
+        /// Handle the "UpdatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Updates a person. People may change their own `display_name`, `email` and
+        /// > `phone`; administrators of an official's agency also `position` and
+        /// > `roles` (a role change is audited). Identifiers never change.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_UpdatePersonRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Person` message.
+        func updatePerson(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_UpdatePersonRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "DeactivatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a person: they can no longer sign in and their sessions end.
+        /// > Their records are kept. Administrators of an official's agency and system
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_DeactivatePersonRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Person` message.
+        func deactivatePerson(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_DeactivatePersonRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person>
+
+        /// Handle the "ResetPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets a new password for someone who lost theirs, and ends their sessions.
+        /// > Administrators of an official's agency and system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ResetPasswordRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_ResetPasswordResponse` message.
+        func resetPassword(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_ResetPasswordRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ResetPasswordResponse>
+
+        /// Handle the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the caller's own open sessions, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListSessionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_ListSessionsResponse` message.
+        func listSessions(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_ListSessionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ListSessionsResponse>
+
+        /// Handle the "RevokeSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends one of the caller's own sessions (a lost phone, a shared computer).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RevokeSessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Session` message.
+        func revokeSession(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_RevokeSessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session>
 
         /// Handle the "GetSigningKeys" method.
         ///
@@ -782,11 +1094,11 @@ extension Egov_Identity_V1_IdentityService {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Egov_Identity_V1_Session` to respond with.
+        /// - Returns: A `Egov_Identity_V1_SessionTokens` to respond with.
         func login(
             request: Egov_Identity_V1_LoginRequest,
             context: GRPCCore.ServerContext
-        ) async throws -> Egov_Identity_V1_Session
+        ) async throws -> Egov_Identity_V1_SessionTokens
 
         /// Handle the "RefreshSession" method.
         ///
@@ -802,11 +1114,11 @@ extension Egov_Identity_V1_IdentityService {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Egov_Identity_V1_Session` to respond with.
+        /// - Returns: A `Egov_Identity_V1_SessionTokens` to respond with.
         func refreshSession(
             request: Egov_Identity_V1_RefreshSessionRequest,
             context: GRPCCore.ServerContext
-        ) async throws -> Egov_Identity_V1_Session
+        ) async throws -> Egov_Identity_V1_SessionTokens
 
         /// Handle the "Logout" method.
         ///
@@ -843,6 +1155,120 @@ extension Egov_Identity_V1_IdentityService {
             request: Egov_Identity_V1_ChangePasswordRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Identity_V1_ChangePasswordResponse
+
+        /// Handle the "ListPeople" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists people: an agency's officials for its administrators, anyone for
+        /// > system administrators. Ordered by resource name, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_ListPeopleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_ListPeopleResponse` to respond with.
+        func listPeople(
+            request: Egov_Identity_V1_ListPeopleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_ListPeopleResponse
+
+        /// Handle the "UpdatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Updates a person. People may change their own `display_name`, `email` and
+        /// > `phone`; administrators of an official's agency also `position` and
+        /// > `roles` (a role change is audited). Identifiers never change.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_UpdatePersonRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Person` to respond with.
+        func updatePerson(
+            request: Egov_Identity_V1_UpdatePersonRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Person
+
+        /// Handle the "DeactivatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a person: they can no longer sign in and their sessions end.
+        /// > Their records are kept. Administrators of an official's agency and system
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_DeactivatePersonRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Person` to respond with.
+        func deactivatePerson(
+            request: Egov_Identity_V1_DeactivatePersonRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Person
+
+        /// Handle the "ResetPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets a new password for someone who lost theirs, and ends their sessions.
+        /// > Administrators of an official's agency and system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_ResetPasswordRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_ResetPasswordResponse` to respond with.
+        func resetPassword(
+            request: Egov_Identity_V1_ResetPasswordRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_ResetPasswordResponse
+
+        /// Handle the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the caller's own open sessions, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_ListSessionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_ListSessionsResponse` to respond with.
+        func listSessions(
+            request: Egov_Identity_V1_ListSessionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_ListSessionsResponse
+
+        /// Handle the "RevokeSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends one of the caller's own sessions (a lost phone, a shared computer).
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_RevokeSessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Session` to respond with.
+        func revokeSession(
+            request: Egov_Identity_V1_RevokeSessionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Session
 
         /// Handle the "GetSigningKeys" method.
         ///
@@ -938,7 +1364,7 @@ extension Egov_Identity_V1_IdentityService.StreamingServiceProtocol {
         router.registerHandler(
             forMethod: Egov_Identity_V1_IdentityService.Method.Login.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_LoginRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Session>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_SessionTokens>(),
             handler: { request, context in
                 try await self.login(
                     request: request,
@@ -949,7 +1375,7 @@ extension Egov_Identity_V1_IdentityService.StreamingServiceProtocol {
         router.registerHandler(
             forMethod: Egov_Identity_V1_IdentityService.Method.RefreshSession.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_RefreshSessionRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Session>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_SessionTokens>(),
             handler: { request, context in
                 try await self.refreshSession(
                     request: request,
@@ -974,6 +1400,72 @@ extension Egov_Identity_V1_IdentityService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ChangePasswordResponse>(),
             handler: { request, context in
                 try await self.changePassword(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.ListPeople.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListPeopleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListPeopleResponse>(),
+            handler: { request, context in
+                try await self.listPeople(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.UpdatePerson.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_UpdatePersonRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Person>(),
+            handler: { request, context in
+                try await self.updatePerson(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.DeactivatePerson.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_DeactivatePersonRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Person>(),
+            handler: { request, context in
+                try await self.deactivatePerson(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.ResetPassword.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ResetPasswordRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ResetPasswordResponse>(),
+            handler: { request, context in
+                try await self.resetPassword(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.ListSessions.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListSessionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListSessionsResponse>(),
+            handler: { request, context in
+                try await self.listSessions(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.RevokeSession.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_RevokeSessionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Session>(),
+            handler: { request, context in
+                try await self.revokeSession(
                     request: request,
                     context: context
                 )
@@ -1065,7 +1557,7 @@ extension Egov_Identity_V1_IdentityService.ServiceProtocol {
     public func login(
         request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_LoginRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session> {
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_SessionTokens> {
         let response = try await self.login(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
@@ -1076,7 +1568,7 @@ extension Egov_Identity_V1_IdentityService.ServiceProtocol {
     public func refreshSession(
         request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RefreshSessionRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session> {
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_SessionTokens> {
         let response = try await self.refreshSession(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
@@ -1100,6 +1592,72 @@ extension Egov_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ChangePasswordResponse> {
         let response = try await self.changePassword(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listPeople(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ListPeopleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ListPeopleResponse> {
+        let response = try await self.listPeople(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updatePerson(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_UpdatePersonRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person> {
+        let response = try await self.updatePerson(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deactivatePerson(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_DeactivatePersonRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person> {
+        let response = try await self.deactivatePerson(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func resetPassword(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ResetPasswordRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ResetPasswordResponse> {
+        let response = try await self.resetPassword(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listSessions(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ListSessionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ListSessionsResponse> {
+        let response = try await self.listSessions(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revokeSession(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RevokeSessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session> {
+        let response = try await self.revokeSession(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1202,8 +1760,8 @@ extension Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     public func login(
         request: GRPCCore.ServerRequest<Egov_Identity_V1_LoginRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session> {
-        return GRPCCore.ServerResponse<Egov_Identity_V1_Session>(
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_SessionTokens> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_SessionTokens>(
             message: try await self.login(
                 request: request.message,
                 context: context
@@ -1215,8 +1773,8 @@ extension Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     public func refreshSession(
         request: GRPCCore.ServerRequest<Egov_Identity_V1_RefreshSessionRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session> {
-        return GRPCCore.ServerResponse<Egov_Identity_V1_Session>(
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_SessionTokens> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_SessionTokens>(
             message: try await self.refreshSession(
                 request: request.message,
                 context: context
@@ -1244,6 +1802,84 @@ extension Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ChangePasswordResponse> {
         return GRPCCore.ServerResponse<Egov_Identity_V1_ChangePasswordResponse>(
             message: try await self.changePassword(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listPeople(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_ListPeopleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ListPeopleResponse> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_ListPeopleResponse>(
+            message: try await self.listPeople(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updatePerson(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_UpdatePersonRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Person>(
+            message: try await self.updatePerson(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deactivatePerson(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_DeactivatePersonRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Person>(
+            message: try await self.deactivatePerson(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func resetPassword(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_ResetPasswordRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ResetPasswordResponse> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_ResetPasswordResponse>(
+            message: try await self.resetPassword(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listSessions(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_ListSessionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ListSessionsResponse> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_ListSessionsResponse>(
+            message: try await self.listSessions(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revokeSession(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_RevokeSessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Session>(
+            message: try await self.revokeSession(
                 request: request.message,
                 context: context
             ),
@@ -1435,7 +2071,7 @@ extension Egov_Identity_V1_IdentityService {
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_LoginRequest` message.
         ///   - serializer: A serializer for `Egov_Identity_V1_LoginRequest` messages.
-        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_SessionTokens` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -1444,9 +2080,9 @@ extension Egov_Identity_V1_IdentityService {
         func login<Result>(
             request: GRPCCore.ClientRequest<Egov_Identity_V1_LoginRequest>,
             serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_LoginRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_SessionTokens>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SessionTokens>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "RefreshSession" method.
@@ -1460,7 +2096,7 @@ extension Egov_Identity_V1_IdentityService {
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_RefreshSessionRequest` message.
         ///   - serializer: A serializer for `Egov_Identity_V1_RefreshSessionRequest` messages.
-        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_SessionTokens` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -1469,9 +2105,9 @@ extension Egov_Identity_V1_IdentityService {
         func refreshSession<Result>(
             request: GRPCCore.ClientRequest<Egov_Identity_V1_RefreshSessionRequest>,
             serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RefreshSessionRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_SessionTokens>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SessionTokens>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Logout" method.
@@ -1518,6 +2154,150 @@ extension Egov_Identity_V1_IdentityService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ChangePasswordResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ChangePasswordResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListPeople" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists people: an agency's officials for its administrators, anyone for
+        /// > system administrators. Ordered by resource name, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListPeopleRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ListPeopleRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ListPeopleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listPeople<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ListPeopleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ListPeopleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ListPeopleResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListPeopleResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Updates a person. People may change their own `display_name`, `email` and
+        /// > `phone`; administrators of an official's agency also `position` and
+        /// > `roles` (a role change is audited). Identifiers never change.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_UpdatePersonRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_UpdatePersonRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updatePerson<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_UpdatePersonRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_UpdatePersonRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeactivatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a person: they can no longer sign in and their sessions end.
+        /// > Their records are kept. Administrators of an official's agency and system
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_DeactivatePersonRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_DeactivatePersonRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deactivatePerson<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_DeactivatePersonRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_DeactivatePersonRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ResetPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets a new password for someone who lost theirs, and ends their sessions.
+        /// > Administrators of an official's agency and system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ResetPasswordRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ResetPasswordRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ResetPasswordResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func resetPassword<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ResetPasswordRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ResetPasswordRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ResetPasswordResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ResetPasswordResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the caller's own open sessions, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListSessionsRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ListSessionsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ListSessionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listSessions<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ListSessionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ListSessionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ListSessionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListSessionsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RevokeSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends one of the caller's own sessions (a lost phone, a shared computer).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RevokeSessionRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_RevokeSessionRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revokeSession<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_RevokeSessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RevokeSessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetSigningKeys" method.
@@ -1788,7 +2568,7 @@ extension Egov_Identity_V1_IdentityService {
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_LoginRequest` message.
         ///   - serializer: A serializer for `Egov_Identity_V1_LoginRequest` messages.
-        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_SessionTokens` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -1797,9 +2577,9 @@ extension Egov_Identity_V1_IdentityService {
         public func login<Result>(
             request: GRPCCore.ClientRequest<Egov_Identity_V1_LoginRequest>,
             serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_LoginRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_SessionTokens>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SessionTokens>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
@@ -1824,7 +2604,7 @@ extension Egov_Identity_V1_IdentityService {
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_RefreshSessionRequest` message.
         ///   - serializer: A serializer for `Egov_Identity_V1_RefreshSessionRequest` messages.
-        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_SessionTokens` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -1833,9 +2613,9 @@ extension Egov_Identity_V1_IdentityService {
         public func refreshSession<Result>(
             request: GRPCCore.ClientRequest<Egov_Identity_V1_RefreshSessionRequest>,
             serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RefreshSessionRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_SessionTokens>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SessionTokens>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
@@ -1910,6 +2690,216 @@ extension Egov_Identity_V1_IdentityService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Identity_V1_IdentityService.Method.ChangePassword.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListPeople" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists people: an agency's officials for its administrators, anyone for
+        /// > system administrators. Ordered by resource name, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListPeopleRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ListPeopleRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ListPeopleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listPeople<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ListPeopleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ListPeopleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ListPeopleResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListPeopleResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.ListPeople.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Updates a person. People may change their own `display_name`, `email` and
+        /// > `phone`; administrators of an official's agency also `position` and
+        /// > `roles` (a role change is audited). Identifiers never change.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_UpdatePersonRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_UpdatePersonRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updatePerson<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_UpdatePersonRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_UpdatePersonRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.UpdatePerson.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeactivatePerson" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a person: they can no longer sign in and their sessions end.
+        /// > Their records are kept. Administrators of an official's agency and system
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_DeactivatePersonRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_DeactivatePersonRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deactivatePerson<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_DeactivatePersonRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_DeactivatePersonRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.DeactivatePerson.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ResetPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets a new password for someone who lost theirs, and ends their sessions.
+        /// > Administrators of an official's agency and system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ResetPasswordRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ResetPasswordRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ResetPasswordResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func resetPassword<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ResetPasswordRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ResetPasswordRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ResetPasswordResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ResetPasswordResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.ResetPassword.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the caller's own open sessions, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListSessionsRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ListSessionsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ListSessionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listSessions<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ListSessionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ListSessionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ListSessionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListSessionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.ListSessions.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RevokeSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends one of the caller's own sessions (a lost phone, a shared computer).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RevokeSessionRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_RevokeSessionRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Session` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revokeSession<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_RevokeSessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RevokeSessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.RevokeSession.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2155,14 +3145,14 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
     public func login<Result>(
         request: GRPCCore.ClientRequest<Egov_Identity_V1_LoginRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SessionTokens>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
         try await self.login(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_LoginRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Session>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_SessionTokens>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2186,14 +3176,14 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
     public func refreshSession<Result>(
         request: GRPCCore.ClientRequest<Egov_Identity_V1_RefreshSessionRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SessionTokens>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
         try await self.refreshSession(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_RefreshSessionRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Session>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_SessionTokens>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2252,6 +3242,186 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ChangePasswordRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ChangePasswordResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPeople" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists people: an agency's officials for its administrators, anyone for
+    /// > system administrators. Ordered by resource name, paginated.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_ListPeopleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPeople<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_ListPeopleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListPeopleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listPeople(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListPeopleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListPeopleResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdatePerson" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Updates a person. People may change their own `display_name`, `email` and
+    /// > `phone`; administrators of an official's agency also `position` and
+    /// > `roles` (a role change is audited). Identifiers never change.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_UpdatePersonRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updatePerson<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_UpdatePersonRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updatePerson(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_UpdatePersonRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Person>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeactivatePerson" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deactivates a person: they can no longer sign in and their sessions end.
+    /// > Their records are kept. Administrators of an official's agency and system
+    /// > administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_DeactivatePersonRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deactivatePerson<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_DeactivatePersonRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deactivatePerson(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_DeactivatePersonRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Person>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResetPassword" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sets a new password for someone who lost theirs, and ends their sessions.
+    /// > Administrators of an official's agency and system administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_ResetPasswordRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resetPassword<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_ResetPasswordRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ResetPasswordResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.resetPassword(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ResetPasswordRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ResetPasswordResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSessions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the caller's own open sessions, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_ListSessionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSessions<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_ListSessionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListSessionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listSessions(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListSessionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListSessionsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeSession" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends one of the caller's own sessions (a lost phone, a shared computer).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_RevokeSessionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeSession<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_RevokeSessionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revokeSession(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_RevokeSessionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Session>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2515,7 +3685,7 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
         _ message: Egov_Identity_V1_LoginRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SessionTokens>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
@@ -2550,7 +3720,7 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
         _ message: Egov_Identity_V1_RefreshSessionRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SessionTokens>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
@@ -2625,6 +3795,210 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.changePassword(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPeople" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists people: an agency's officials for its administrators, anyone for
+    /// > system administrators. Ordered by resource name, paginated.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPeople<Result>(
+        _ message: Egov_Identity_V1_ListPeopleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListPeopleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_ListPeopleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listPeople(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdatePerson" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Updates a person. People may change their own `display_name`, `email` and
+    /// > `phone`; administrators of an official's agency also `position` and
+    /// > `roles` (a role change is audited). Identifiers never change.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updatePerson<Result>(
+        _ message: Egov_Identity_V1_UpdatePersonRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_UpdatePersonRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updatePerson(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeactivatePerson" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deactivates a person: they can no longer sign in and their sessions end.
+    /// > Their records are kept. Administrators of an official's agency and system
+    /// > administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deactivatePerson<Result>(
+        _ message: Egov_Identity_V1_DeactivatePersonRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_DeactivatePersonRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deactivatePerson(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResetPassword" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sets a new password for someone who lost theirs, and ends their sessions.
+    /// > Administrators of an official's agency and system administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resetPassword<Result>(
+        _ message: Egov_Identity_V1_ResetPasswordRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ResetPasswordResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_ResetPasswordRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.resetPassword(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSessions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the caller's own open sessions, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSessions<Result>(
+        _ message: Egov_Identity_V1_ListSessionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListSessionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_ListSessionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listSessions(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeSession" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends one of the caller's own sessions (a lost phone, a shared computer).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeSession<Result>(
+        _ message: Egov_Identity_V1_RevokeSessionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_RevokeSessionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revokeSession(
             request: request,
             options: options,
             onResponse: handleResponse

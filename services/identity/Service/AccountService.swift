@@ -109,7 +109,7 @@ extension IdentityService {
         return account.person
     }
 
-    public func login(request: Egov_Identity_V1_LoginRequest, context: ServerContext) async throws -> Egov_Identity_V1_Session {
+    public func login(request: Egov_Identity_V1_LoginRequest, context: ServerContext) async throws -> Egov_Identity_V1_SessionTokens {
         let login = Self.normalizedLogin(request.login)
         let address = RequestContext.current?.clientAddress ?? ""
         let accountKey = LoginThrottle.accountKey(login)
@@ -147,7 +147,7 @@ extension IdentityService {
 
     public func refreshSession(
         request: Egov_Identity_V1_RefreshSessionRequest, context: ServerContext
-    ) async throws -> Egov_Identity_V1_Session {
+    ) async throws -> Egov_Identity_V1_SessionTokens {
         let outcome = try await store.write { tx in
             let outcome = try await sessions.rotate(request.refreshToken, in: tx)
             switch outcome {
@@ -246,7 +246,7 @@ extension IdentityService {
 
     func session(
         for person: Egov_Identity_V1_Person, session: String, refreshToken: String, refreshExpire: Int64
-    ) throws -> Egov_Identity_V1_Session {
+    ) throws -> Egov_Identity_V1_SessionTokens {
         let access = try tokens.accessToken(for: person, session: session)
         return .with {
             $0.accessToken = access.token

@@ -84,6 +84,25 @@ struct PersonRepository: Sendable {
             """)
     }
 
+    /// Replaces the stored person (its detail, state and agency) if `version` is still current.
+    func update(_ person: Egov_Identity_V1_Person, id: String, version: Int64, in tx: Transaction) async throws -> Bool {
+        let updated = try await tx.database.rows(
+            """
+            UPDATE people SET detail = \(bind: try person.jsonString()), state = \(bind: person.state.rawValue),
+                agency = \(bind: person.agency), update_time = \(bind: Timestamps.nowMicros()), version = version + 1
+            WHERE id = \(bind: id) AND version = \(bind: version) RETURNING id
+            """)
+        return !updated.isEmpty
+    }
+
+    func people(agency: String?, after: String?, limit: Int) async throws -> [Egov_Identity_V1_Person] {
+        try await store.read { db in
+            let equals: [(column: String, value: SQLBind)] = agency.map { [("agency", SQLBind($0))] } ?? []
+            return try await db.rows(keysetPageQuery(table: "people", key: "id", after: after, equals: equals, limit: limit))
+                .map { try Self.account($0).person }
+        }
+    }
+
     static func account(_ row: any SQLRow) throws -> Account {
         var person = try Egov_Identity_V1_Person(jsonString: try row.decode(column: "detail", as: String.self))
         person.state = .init(rawValue: Int(try row.decode(column: "state", as: Int64.self))) ?? .unspecified

@@ -44,6 +44,9 @@ struct SessionRepository: Sendable {
         )
     ]
 
+    static let addressMigration = Migration(
+        "0006_session_address", ["ALTER TABLE sessions ADD COLUMN client_address TEXT NOT NULL DEFAULT ''"])
+
     // MARK: Signing keys
 
     struct SigningKey: Sendable {
@@ -100,8 +103,9 @@ struct SessionRepository: Sendable {
         let token = Self.newRefreshToken()
         try await tx.database.execute(
             """
-            INSERT INTO sessions (id, person, create_time, expire_time)
-            VALUES (\(bind: session), \(bind: person), \(bind: now), \(bind: expire))
+            INSERT INTO sessions (id, person, create_time, expire_time, client_address)
+            VALUES (\(bind: session), \(bind: person), \(bind: now), \(bind: expire),
+                    \(bind: RequestContext.current?.clientAddress ?? ""))
             """)
         try await tx.database.execute(
             """
@@ -191,5 +195,37 @@ struct SessionRepository: Sendable {
         try await store.read { db in
             try await db.row("SELECT id FROM sessions WHERE id = \(bind: session) AND end_time IS NULL") != nil
         }
+    }
+}
+
+extension SessionRepository {
+    /// The open sessions of `person`, newest first.
+    func openSessions(person: String) async throws -> [Egov_Identity_V1_Session] {
+        let now = Timestamps.nowMicros()
+        return try await store.read { db in
+            try await db.rows(
+                """
+                SELECT * FROM sessions WHERE person = \(bind: person) AND end_time IS NULL AND expire_time > \(bind: now)
+                ORDER BY create_time DESC LIMIT 1000
+                """
+            ).map { row in
+                try .with {
+                    $0.name = "\(person)/sessions/\(try row.decode(column: "id", as: String.self))"
+                    $0.createTime = .init(micros: try row.decode(column: "create_time", as: Int64.self))
+                    $0.expireTime = .init(micros: try row.decode(column: "expire_time", as: Int64.self))
+                    $0.clientAddress = try row.decode(column: "client_address", as: String.self)
+                }
+            }
+        }
+    }
+
+    /// Ends `session` of `person`; false when there is no such open session.
+    func end(session: String, of person: String, reason: String, in tx: Transaction) async throws -> Bool {
+        let ended = try await tx.database.rows(
+            """
+            UPDATE sessions SET end_time = \(bind: Timestamps.nowMicros()), end_reason = \(bind: reason)
+            WHERE id = \(bind: session) AND person = \(bind: person) AND end_time IS NULL RETURNING id
+            """)
+        return !ended.isEmpty
     }
 }

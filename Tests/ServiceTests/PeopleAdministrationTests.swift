@@ -1,0 +1,137 @@
+import EGovAPI
+import EGovKit
+import EGovTestSupport
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+import Testing
+
+/// An agency with an administrator and a specialist, signed in through the gateway's certificate.
+struct AgencyFixture {
+    var admin: Egov_Identity_V1_SessionTokens
+    var specialist: Egov_Identity_V1_Person
+    var specialistSession: Egov_Identity_V1_SessionTokens
+}
+
+func makeAgencyFixture(tool: Identity, relay: Identity) async throws -> AgencyFixture {
+    for code in ["000.00.06.H41", "000.00.07.H41"] { _ = try await tool.createAgency(.with { $0.agency = agency(code) }) }
+    for (email, role) in [("admin@syt.example.vn", Egov_Identity_V1_Role.agencyAdmin), ("dung@syt.example.vn", .specialist)] {
+        _ = try await tool.createOfficial(.with {
+            $0.person = .with {
+                $0.displayName = email
+                $0.email = email
+                $0.agency = "agencies/000.00.06.H41"
+                $0.roles = [role]
+            }
+            $0.password = goodPassword
+        })
+    }
+    let admin = try await relay.login(.with { $0.login = "admin@syt.example.vn"; $0.password = goodPassword })
+    let specialistSession = try await relay.login(.with { $0.login = "dung@syt.example.vn"; $0.password = goodPassword })
+    let specialist = try await relay.getPerson(.with { $0.name = specialistSession.person }, metadata: bearer(admin.accessToken))
+    return AgencyFixture(admin: admin, specialist: specialist, specialistSession: specialistSession)
+}
+
+@Suite struct PeopleAdministrationTests {
+    @Test func administratorsListOnlyTheirAgencysOfficials() async throws {
+        try await withAccounts { tool, relay, _ in
+            let fixture = try await makeAgencyFixture(tool: tool, relay: relay)
+            let page = try await relay.listPeople(.with { $0.agency = "agencies/000.00.06.H41" }, metadata: bearer(fixture.admin.accessToken))
+            #expect(page.people.count == 2)
+            #expect(await failure {
+                _ = try await relay.listPeople(.with { $0.agency = "agencies/000.00.07.H41" }, metadata: bearer(fixture.admin.accessToken))
+            }?.code == .permissionDenied)
+            #expect(await failure { _ = try await relay.listPeople(.init(), metadata: bearer(fixture.admin.accessToken)) }
+                == Failure(code: .invalidArgument, reason: "AGENCY_REQUIRED", field: "agency"))
+            #expect(await failure {
+                _ = try await relay.listPeople(.with { $0.agency = "agencies/000.00.06.H41" }, metadata: bearer(fixture.specialistSession.accessToken))
+            }?.code == .permissionDenied)
+        }
+    }
+
+    @Test func peopleEditThemselvesAndAdministratorsChangeRoles() async throws {
+        try await withAccounts { tool, relay, verifier in
+            let fixture = try await makeAgencyFixture(tool: tool, relay: relay)
+            let renamed = try await relay.updatePerson(.with {
+                $0.person = .with { $0.name = fixture.specialist.name; $0.displayName = "Phạm Thu Dung" }
+                $0.updateMask = .init(protoPaths: ["display_name"])
+            }, metadata: bearer(fixture.specialistSession.accessToken))
+            #expect(renamed.displayName == "Phạm Thu Dung")
+            #expect(renamed.etag != fixture.specialist.etag)
+            // Promoting oneself is not possible.
+            #expect(await failure {
+                _ = try await relay.updatePerson(.with {
+                    $0.person = .with { $0.name = fixture.specialist.name; $0.roles = [.leader] }
+                    $0.updateMask = .init(protoPaths: ["roles"])
+                }, metadata: bearer(fixture.specialistSession.accessToken))
+            }?.code == .permissionDenied)
+            let promoted = try await relay.updatePerson(.with {
+                $0.person = .with { $0.name = fixture.specialist.name; $0.roles = [.leader, .specialist] }
+                $0.updateMask = .init(protoPaths: ["roles"])
+            }, metadata: bearer(fixture.admin.accessToken))
+            #expect(promoted.roles == [.specialist, .leader])
+            #expect(await failure {
+                _ = try await relay.updatePerson(.with {
+                    $0.person = .with { $0.name = fixture.specialist.name; $0.displayName = "X"; $0.etag = fixture.specialist.etag }
+                    $0.updateMask = .init(protoPaths: ["display_name"])
+                }, metadata: bearer(fixture.admin.accessToken))
+            } == Failure(code: .failedPrecondition, reason: "ETAG_MISMATCH", field: nil))
+            #expect(await failure {
+                _ = try await relay.updatePerson(.with {
+                    $0.person = .with { $0.name = fixture.specialist.name; $0.citizenID = "001090012345" }
+                    $0.updateMask = .init(protoPaths: ["citizen_id"])
+                }, metadata: bearer(fixture.admin.accessToken))
+            } == Failure(code: .invalidArgument, reason: "UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask"))
+            // The next token carries the new roles.
+            let session = try await relay.login(.with { $0.login = "dung@syt.example.vn"; $0.password = goodPassword })
+            #expect(try verifier.verify(session.accessToken).roles == ["ROLE_SPECIALIST", "ROLE_LEADER"])
+        }
+    }
+
+    @Test func deactivatingEndsSessionsAndSignInAndResetReplacesThePassword() async throws {
+        try await withAccounts { tool, relay, _ in
+            let fixture = try await makeAgencyFixture(tool: tool, relay: relay)
+            let reset = try await relay.resetPassword(
+                .with { $0.name = fixture.specialist.name; $0.newPassword = "mật khẩu được cấp lại" },
+                metadata: bearer(fixture.admin.accessToken))
+            #expect(reset.endedSessions == 1)
+            #expect(await failure { _ = try await relay.refreshSession(.with { $0.refreshToken = fixture.specialistSession.refreshToken }) }?.code
+                == .unauthenticated)
+            let again = try await relay.login(.with { $0.login = "dung@syt.example.vn"; $0.password = "mật khẩu được cấp lại" })
+
+            let deactivated = try await relay.deactivatePerson(
+                .with { $0.name = fixture.specialist.name; $0.reason = "nghỉ hưu" }, metadata: bearer(fixture.admin.accessToken))
+            #expect(deactivated.state == .inactive)
+            #expect(await failure { _ = try await relay.refreshSession(.with { $0.refreshToken = again.refreshToken }) }?.code
+                == .unauthenticated)
+            #expect(await failure { _ = try await relay.login(.with { $0.login = "dung@syt.example.vn"; $0.password = "mật khẩu được cấp lại" }) }?.code
+                == .unauthenticated)
+            // A specialist may not deactivate anyone (their last access token lives at most
+            // five minutes after deactivation, and carries no administrator role).
+            #expect(await failure {
+                _ = try await relay.deactivatePerson(.with { $0.name = fixture.admin.person }, metadata: bearer(again.accessToken))
+            }?.code == .permissionDenied)
+        }
+    }
+
+    @Test func peopleSeeAndEndOnlyTheirOwnSessions() async throws {
+        try await withAccounts { tool, relay, _ in
+            let fixture = try await makeAgencyFixture(tool: tool, relay: relay)
+            let phone = try await relay.login(.with { $0.login = "dung@syt.example.vn"; $0.password = goodPassword })
+            let listed = try await relay.listSessions(
+                .with { $0.parent = fixture.specialist.name }, metadata: bearer(fixture.specialistSession.accessToken))
+            #expect(listed.sessions.count == 2)
+            #expect(listed.sessions.filter(\.current).count == 1)
+            let other = try #require(listed.sessions.first { !$0.current })
+            #expect(await failure {
+                _ = try await relay.revokeSession(.with { $0.name = other.name }, metadata: bearer(fixture.admin.accessToken))
+            }?.code == .permissionDenied)
+            _ = try await relay.revokeSession(.with { $0.name = other.name }, metadata: bearer(fixture.specialistSession.accessToken))
+            #expect(await failure { _ = try await relay.refreshSession(.with { $0.refreshToken = phone.refreshToken }) }?.code
+                == .unauthenticated)
+            #expect(await failure {
+                _ = try await relay.revokeSession(.with { $0.name = other.name }, metadata: bearer(fixture.specialistSession.accessToken))
+            } == Failure(code: .notFound, reason: "SESSION_NOT_FOUND", field: nil))
+        }
+    }
+}

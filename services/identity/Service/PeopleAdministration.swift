@@ -1,0 +1,214 @@
+public import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+public import GRPCCore
+import SwiftProtobuf
+
+/// Managing people after they exist: listing, updating, deactivating, resetting passwords,
+/// and people's own sessions.
+extension IdentityService {
+    public func listPeople(
+        request: Egov_Identity_V1_ListPeopleRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_ListPeopleResponse {
+        let size = try Self.errors.pageSize(request.pageSize)
+        if request.agency.isEmpty {
+            if let user = RequestContext.current?.user, !user.roles.contains("ROLE_SYSTEM_ADMIN") {
+                throw Self.errors.invalidArgument("AGENCY_REQUIRED", field: "agency", "name the agency whose officials to list")
+            }
+            try Access.require(.manageAgencies, Self.errors, doing: "list everyone")
+        } else {
+            _ = try Self.agencyCode(fromName: request.agency, field: "agency")
+            try Access.require(.manageOfficials(agency: request.agency), Self.errors, doing: "list this agency's officials")
+        }
+        let filter = "agency=\(request.agency)"
+        let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
+        let page = try await people.people(agency: request.agency.isEmpty ? nil : request.agency, after: after, limit: size + 1)
+        return .with {
+            $0.people = Array(page.prefix(size))
+            if page.count > size, let last = $0.people.last {
+                $0.nextPageToken = PageToken.encode(after: String(last.name.dropFirst("people/".count)), filter: filter)
+            }
+        }
+    }
+
+    public func updatePerson(
+        request: Egov_Identity_V1_UpdatePersonRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Person {
+        let id = try Self.personID(request.person.name, field: "person.name")
+        guard let account = try await people.account(id: id) else {
+            try Access.require(.manageAgencies, Self.errors, doing: "update this person")
+            throw Self.errors.notFound("PERSON_NOT_FOUND", resource: request.person.name, "Person '\(request.person.name)' does not exist.")
+        }
+        var person = account.person
+        let isAdministrator = person.kind == .official
+            && (RequestContext.current?.user.map { Permissions.allows($0, .manageOfficials(agency: person.agency)) } ?? false)
+        try Access.require(.readPerson(person: person.name, agency: person.agency), Self.errors, doing: "update this person")
+        let paths = request.updateMask.paths
+        if paths.isEmpty { throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change") }
+        let internalCaller = RequestContext.current?.user == nil
+        var roleChange: String?
+        for path in paths {
+            switch path {
+            case "display_name":
+                let name = request.person.displayName.trimmingCharacters(in: .whitespaces)
+                guard !name.isEmpty, name.count <= 200 else {
+                    throw Self.errors.invalidArgument("INVALID_PERSON", field: "person.display_name", "is required, at most 200 characters")
+                }
+                person.displayName = name
+            case "phone":
+                person.phone = request.person.phone
+            case "email":
+                guard person.kind != .official else {
+                    throw Self.errors.invalidArgument("IMMUTABLE_FIELD", field: "person.email", "is an official's login and cannot change")
+                }
+                guard request.person.email.isEmpty || Self.isEmail(request.person.email) else {
+                    throw Self.errors.invalidArgument("INVALID_PERSON", field: "person.email", "is not an e-mail address")
+                }
+                person.email = request.person.email.lowercased()
+            case "position", "roles":
+                guard person.kind == .official, isAdministrator || internalCaller else {
+                    throw Self.errors.permissionDenied(
+                        "PERMISSION_DENIED", "Only the agency's administrators may change an official's \(path).")
+                }
+                if path == "position" { person.position = request.person.position } else {
+                    let allowed: Set<Egov_Identity_V1_Role> = [.receptionOfficer, .specialist, .leader, .clerk, .agencyAdmin, .systemAdmin]
+                    guard !request.person.roles.isEmpty, request.person.roles.allSatisfy(allowed.contains) else {
+                        throw Self.errors.invalidArgument("INVALID_PERSON", field: "person.roles", "must list official roles")
+                    }
+                    if request.person.roles.contains(.systemAdmin), let user = RequestContext.current?.user,
+                        !user.roles.contains("ROLE_SYSTEM_ADMIN")
+                    {
+                        throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only system administrators grant that role.")
+                    }
+                    let roles = Array(Set(request.person.roles)).sorted { $0.rawValue < $1.rawValue }
+                    roleChange = "\(person.roleNames.joined(separator: ",")) -> \(roles.map(\.name).joined(separator: ","))"
+                    person.roles = roles
+                }
+            default:
+                throw Self.errors.invalidArgument(
+                    "UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
+            }
+        }
+        let updated = person
+        let version = Int64(account.person.etag) ?? 0
+        if !request.person.etag.isEmpty, request.person.etag != account.person.etag {
+            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The person changed since you read it; read it again.")
+        }
+        try await store.write { tx in
+            guard try await people.update(updated, id: id, version: version, in: tx) else {
+                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The person changed since you read it; read it again.")
+            }
+            try await audit.append(
+                .init(actor: Self.actor, action: roleChange == nil ? "update_person" : "change_roles", target: updated.name,
+                      outcome: "ok", detail: roleChange ?? paths.joined(separator: ",")), in: tx)
+        }
+        return try await people.account(id: id)!.person
+    }
+
+    public func deactivatePerson(
+        request: Egov_Identity_V1_DeactivatePersonRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Person {
+        let account = try await administeredAccount(request.name, doing: "deactivate this person")
+        var person = account.person
+        guard person.state == .active else { return person }
+        person.state = .inactive
+        let deactivated = person
+        try await store.write { tx in
+            guard try await people.update(deactivated, id: String(request.name.dropFirst("people/".count)),
+                                          version: Int64(account.person.etag) ?? 0, in: tx)
+            else { throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The person changed meanwhile; try again.") }
+            let ended = try await sessions.endAll(person: request.name, keeping: nil, reason: "deactivated", in: tx)
+            try await audit.append(
+                .init(actor: Self.actor, action: "deactivate_person", target: request.name, outcome: "ok",
+                      detail: "\(request.reason.prefix(500)); \(ended) sessions ended"), in: tx)
+        }
+        return try await people.account(id: String(request.name.dropFirst("people/".count)))!.person
+    }
+
+    public func resetPassword(
+        request: Egov_Identity_V1_ResetPasswordRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_ResetPasswordResponse {
+        let account = try await administeredAccount(request.name, doing: "reset this person's password")
+        let person = account.person
+        let login = person.kind == .official ? person.email : (person.citizenID.isEmpty ? person.taxCode : person.citizenID)
+        if let problem = PasswordPolicy.problem(request.newPassword, login: login) {
+            throw Self.errors.invalidArgument("WEAK_PASSWORD", field: "new_password", problem)
+        }
+        let hash = try await hasher.hash(request.newPassword)
+        let ended = try await store.write { tx in
+            try await people.setPasswordHash(id: String(request.name.dropFirst("people/".count)), hash, in: tx)
+            let ended = try await sessions.endAll(person: request.name, keeping: nil, reason: "password reset", in: tx)
+            try await audit.append(
+                .init(actor: Self.actor, action: "reset_password", target: request.name, outcome: "ok", detail: "\(ended) sessions ended"),
+                in: tx)
+            return ended
+        }
+        return .with { $0.endedSessions = Int32(ended) }
+    }
+
+    public func listSessions(
+        request: Egov_Identity_V1_ListSessionsRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_ListSessionsResponse {
+        _ = try Self.personID(request.parent, field: "parent")
+        let user = try Self.requireSelf(request.parent)
+        let open = try await sessions.openSessions(person: request.parent)
+        return .with {
+            $0.sessions = open.map { session in
+                var session = session
+                session.current = session.name.hasSuffix("/sessions/\(user.sid)")
+                return session
+            }
+        }
+    }
+
+    public func revokeSession(
+        request: Egov_Identity_V1_RevokeSessionRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Session {
+        let parts = request.name.split(separator: "/")
+        guard parts.count == 4, parts[0] == "people", parts[2] == "sessions" else {
+            throw Self.errors.invalidArgument(
+                "INVALID_SESSION_NAME", field: "name", "must be people/{person}/sessions/{session}")
+        }
+        let person = "people/\(parts[1])"
+        let user = try Self.requireSelf(person)
+        let ended = try await store.write { tx in
+            let ended = try await sessions.end(session: String(parts[3]), of: person, reason: "revoked by owner", in: tx)
+            if ended {
+                try await audit.append(.init(actor: user.sub, action: "revoke_session", target: request.name, outcome: "ok"), in: tx)
+            }
+            return ended
+        }
+        guard ended else {
+            throw Self.errors.notFound("SESSION_NOT_FOUND", resource: request.name, "No open session '\(request.name)'.")
+        }
+        return .with {
+            $0.name = request.name
+            $0.endTime = .init(date: Date())
+        }
+    }
+
+    /// The signed-in user, who must be `person`.
+    static func requireSelf(_ person: String) throws -> AccessClaims {
+        guard let user = RequestContext.current?.user else {
+            throw errors.unauthenticated("AUTHENTICATION_REQUIRED", "Sign in to see your sessions.")
+        }
+        guard user.sub == person else {
+            throw errors.permissionDenied("PERMISSION_DENIED", "You may manage only your own sessions.")
+        }
+        return user
+    }
+
+    /// The account `name`, if the caller administers it: an official's agency administrators,
+    /// system administrators, or platform tooling.
+    func administeredAccount(_ name: String, doing description: String) async throws -> PersonRepository.Account {
+        let id = try Self.personID(name, field: "name")
+        let account = try await people.account(id: id)
+        let agency = account?.person.kind == .official ? account?.person.agency ?? "" : ""
+        try Access.require(agency.isEmpty ? .manageAgencies : .manageOfficials(agency: agency), Self.errors, doing: description)
+        guard let account else {
+            throw Self.errors.notFound("PERSON_NOT_FOUND", resource: name, "Person '\(name)' does not exist.")
+        }
+        return account
+    }
+}
