@@ -202,6 +202,32 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "BeginTotpEnrollment" metadata.
+        public enum BeginTotpEnrollment: Sendable {
+            /// Request type for "BeginTotpEnrollment".
+            public typealias Input = Egov_Identity_V1_BeginTotpEnrollmentRequest
+            /// Response type for "BeginTotpEnrollment".
+            public typealias Output = Egov_Identity_V1_TotpEnrollment
+            /// Descriptor for "BeginTotpEnrollment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "BeginTotpEnrollment",
+                type: .unary
+            )
+        }
+        /// Namespace for "ConfirmTotpEnrollment" metadata.
+        public enum ConfirmTotpEnrollment: Sendable {
+            /// Request type for "ConfirmTotpEnrollment".
+            public typealias Input = Egov_Identity_V1_ConfirmTotpEnrollmentRequest
+            /// Response type for "ConfirmTotpEnrollment".
+            public typealias Output = Egov_Identity_V1_Person
+            /// Descriptor for "ConfirmTotpEnrollment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "ConfirmTotpEnrollment",
+                type: .unary
+            )
+        }
         /// Namespace for "ListSessions" metadata.
         public enum ListSessions: Sendable {
             /// Request type for "ListSessions".
@@ -257,6 +283,8 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
             UpdatePerson.descriptor,
             DeactivatePerson.descriptor,
             ResetPassword.descriptor,
+            BeginTotpEnrollment.descriptor,
+            ConfirmTotpEnrollment.descriptor,
             ListSessions.descriptor,
             RevokeSession.descriptor,
             GetSigningKeys.descriptor
@@ -559,6 +587,43 @@ extension Egov_Identity_V1_IdentityService {
             request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ResetPasswordRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ResetPasswordResponse>
+
+        /// Handle the "BeginTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts enrolling the caller's authenticator app: returns a new secret,
+        /// > which takes effect once `ConfirmTotpEnrollment` proves the app has it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_BeginTotpEnrollmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_TotpEnrollment` messages.
+        func beginTotpEnrollment(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_TotpEnrollment>
+
+        /// Handle the "ConfirmTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Turns on the second factor with a code from the app just enrolled.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_ConfirmTotpEnrollmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Person` messages.
+        func confirmTotpEnrollment(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person>
 
         /// Handle the "ListSessions" method.
         ///
@@ -898,6 +963,43 @@ extension Egov_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ResetPasswordResponse>
 
+        /// Handle the "BeginTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts enrolling the caller's authenticator app: returns a new secret,
+        /// > which takes effect once `ConfirmTotpEnrollment` proves the app has it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_BeginTotpEnrollmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_TotpEnrollment` message.
+        func beginTotpEnrollment(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_TotpEnrollment>
+
+        /// Handle the "ConfirmTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Turns on the second factor with a code from the app just enrolled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ConfirmTotpEnrollmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Person` message.
+        func confirmTotpEnrollment(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person>
+
         /// Handle the "ListSessions" method.
         ///
         /// > Source IDL Documentation:
@@ -1234,6 +1336,43 @@ extension Egov_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Identity_V1_ResetPasswordResponse
 
+        /// Handle the "BeginTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts enrolling the caller's authenticator app: returns a new secret,
+        /// > which takes effect once `ConfirmTotpEnrollment` proves the app has it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_BeginTotpEnrollmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_TotpEnrollment` to respond with.
+        func beginTotpEnrollment(
+            request: Egov_Identity_V1_BeginTotpEnrollmentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_TotpEnrollment
+
+        /// Handle the "ConfirmTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Turns on the second factor with a code from the app just enrolled.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_ConfirmTotpEnrollmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Person` to respond with.
+        func confirmTotpEnrollment(
+            request: Egov_Identity_V1_ConfirmTotpEnrollmentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Person
+
         /// Handle the "ListSessions" method.
         ///
         /// > Source IDL Documentation:
@@ -1450,6 +1589,28 @@ extension Egov_Identity_V1_IdentityService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.BeginTotpEnrollment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_BeginTotpEnrollmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_TotpEnrollment>(),
+            handler: { request, context in
+                try await self.beginTotpEnrollment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.ConfirmTotpEnrollment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Person>(),
+            handler: { request, context in
+                try await self.confirmTotpEnrollment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Identity_V1_IdentityService.Method.ListSessions.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListSessionsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListSessionsResponse>(),
@@ -1636,6 +1797,28 @@ extension Egov_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ResetPasswordResponse> {
         let response = try await self.resetPassword(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func beginTotpEnrollment(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_TotpEnrollment> {
+        let response = try await self.beginTotpEnrollment(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func confirmTotpEnrollment(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Person> {
+        let response = try await self.confirmTotpEnrollment(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1854,6 +2037,32 @@ extension Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ResetPasswordResponse> {
         return GRPCCore.ServerResponse<Egov_Identity_V1_ResetPasswordResponse>(
             message: try await self.resetPassword(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func beginTotpEnrollment(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_TotpEnrollment> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_TotpEnrollment>(
+            message: try await self.beginTotpEnrollment(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func confirmTotpEnrollment(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Person> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Person>(
+            message: try await self.confirmTotpEnrollment(
                 request: request.message,
                 context: context
             ),
@@ -2252,6 +2461,53 @@ extension Egov_Identity_V1_IdentityService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ResetPasswordResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ResetPasswordResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BeginTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts enrolling the caller's authenticator app: returns a new secret,
+        /// > which takes effect once `ConfirmTotpEnrollment` proves the app has it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_BeginTotpEnrollmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_BeginTotpEnrollmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_TotpEnrollment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func beginTotpEnrollment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_TotpEnrollment>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_TotpEnrollment>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ConfirmTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Turns on the second factor with a code from the app just enrolled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ConfirmTotpEnrollmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ConfirmTotpEnrollmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func confirmTotpEnrollment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListSessions" method.
@@ -2839,6 +3095,75 @@ extension Egov_Identity_V1_IdentityService {
             )
         }
 
+        /// Call the "BeginTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts enrolling the caller's authenticator app: returns a new secret,
+        /// > which takes effect once `ConfirmTotpEnrollment` proves the app has it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_BeginTotpEnrollmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_BeginTotpEnrollmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_TotpEnrollment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func beginTotpEnrollment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_TotpEnrollment>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_TotpEnrollment>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.BeginTotpEnrollment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ConfirmTotpEnrollment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Turns on the second factor with a code from the app just enrolled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ConfirmTotpEnrollmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ConfirmTotpEnrollmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Person` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func confirmTotpEnrollment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Person>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.ConfirmTotpEnrollment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListSessions" method.
         ///
         /// > Source IDL Documentation:
@@ -3364,6 +3689,65 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ResetPasswordRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ResetPasswordResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BeginTotpEnrollment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts enrolling the caller's authenticator app: returns a new secret,
+    /// > which takes effect once `ConfirmTotpEnrollment` proves the app has it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_BeginTotpEnrollmentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func beginTotpEnrollment<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_BeginTotpEnrollmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_TotpEnrollment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.beginTotpEnrollment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_BeginTotpEnrollmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_TotpEnrollment>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ConfirmTotpEnrollment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Turns on the second factor with a code from the app just enrolled.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_ConfirmTotpEnrollmentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func confirmTotpEnrollment<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.confirmTotpEnrollment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Person>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3933,6 +4317,73 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.resetPassword(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BeginTotpEnrollment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts enrolling the caller's authenticator app: returns a new secret,
+    /// > which takes effect once `ConfirmTotpEnrollment` proves the app has it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func beginTotpEnrollment<Result>(
+        _ message: Egov_Identity_V1_BeginTotpEnrollmentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_TotpEnrollment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_BeginTotpEnrollmentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.beginTotpEnrollment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ConfirmTotpEnrollment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Turns on the second factor with a code from the app just enrolled.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func confirmTotpEnrollment<Result>(
+        _ message: Egov_Identity_V1_ConfirmTotpEnrollmentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Person>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_ConfirmTotpEnrollmentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.confirmTotpEnrollment(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -206,6 +206,13 @@ public nonisolated struct Egov_Identity_V1_Person: @unchecked Sendable {
     set {_uniqueStorage()._etag = newValue}
   }
 
+  /// Whether sign-in asks for a TOTP code. Administrators act as administrators
+  /// only in sessions opened with one.
+  public var twoFactorEnabled: Bool {
+    get {_storage._twoFactorEnabled}
+    set {_uniqueStorage()._twoFactorEnabled = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Which kind of party the person is.
@@ -325,7 +332,7 @@ nonisolated extension Egov_Identity_V1_Role: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Person"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}display_name\0\u{3}citizen_id\0\u{3}tax_code\0\u{3}birth_date\0\u{1}agency\0\u{1}position\0\u{1}roles\0\u{1}email\0\u{1}phone\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}display_name\0\u{3}citizen_id\0\u{3}tax_code\0\u{3}birth_date\0\u{1}agency\0\u{1}position\0\u{1}roles\0\u{1}email\0\u{1}phone\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{3}two_factor_enabled\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -343,6 +350,7 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _etag: String = String()
+    var _twoFactorEnabled: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -368,6 +376,7 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
       _createTime = source._createTime
       _updateTime = source._updateTime
       _etag = source._etag
+      _twoFactorEnabled = source._twoFactorEnabled
     }
   }
 
@@ -401,6 +410,7 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._updateTime) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._etag) }()
+        case 16: try { try decoder.decodeSingularBoolField(value: &_storage._twoFactorEnabled) }()
         default: break
         }
       }
@@ -458,6 +468,9 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
       if !_storage._etag.isEmpty {
         try visitor.visitSingularStringField(value: _storage._etag, fieldNumber: 15)
       }
+      if _storage._twoFactorEnabled != false {
+        try visitor.visitSingularBoolField(value: _storage._twoFactorEnabled, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -482,6 +495,7 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
         if _storage._createTime != rhs_storage._createTime {return false}
         if _storage._updateTime != rhs_storage._updateTime {return false}
         if _storage._etag != rhs_storage._etag {return false}
+        if _storage._twoFactorEnabled != rhs_storage._twoFactorEnabled {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -21,10 +21,12 @@ public struct AccessClaims: Codable, Sendable, Equatable {
     public var roles: [String]
     /// The official's agency, `agencies/{code}`; absent for citizens and businesses.
     public var agency: String?
+    /// How the user proved who they are (RFC 8176): `pwd`, and `otp` after a TOTP code.
+    public var amr: [String]?
 
     public init(
         iss: String, aud: String, sub: String, iat: Int64, nbf: Int64, exp: Int64, jti: String, sid: String,
-        roles: [String], agency: String?
+        roles: [String], agency: String?, amr: [String]? = nil
     ) {
         self.iss = iss
         self.aud = aud
@@ -36,6 +38,7 @@ public struct AccessClaims: Codable, Sendable, Equatable {
         self.sid = sid
         self.roles = roles
         self.agency = agency
+        self.amr = amr
     }
 }
 

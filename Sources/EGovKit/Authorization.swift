@@ -71,9 +71,13 @@ public enum Permissions {
         claims.roles.contains(role.name)
     }
 
+    /// Administrators act as administrators only in sessions opened with a second factor.
+    public static func hasSecondFactor(_ claims: AccessClaims) -> Bool { claims.amr?.contains("otp") == true }
+
     public static func allows(_ claims: AccessClaims, _ action: Action) -> Bool {
-        if has(claims, .systemAdmin) { return true }
-        let adminOf: (String) -> Bool = { agency in has(claims, .agencyAdmin) && claims.agency == agency }
+        let strong = hasSecondFactor(claims)
+        if has(claims, .systemAdmin) && strong { return true }
+        let adminOf: (String) -> Bool = { agency in has(claims, .agencyAdmin) && strong && claims.agency == agency }
         switch action {
         case .manageAgencies:
             return false

@@ -96,8 +96,8 @@ import Testing
 }
 
 @Suite struct PermissionTests {
-    func user(_ roles: [String], agency: String? = nil, sub: String = "people/u") -> AccessClaims {
-        AccessClaims(iss: "i", aud: "a", sub: sub, iat: 0, nbf: 0, exp: 0, jti: "", sid: "", roles: roles, agency: agency)
+    func user(_ roles: [String], agency: String? = nil, sub: String = "people/u", amr: [String] = ["pwd", "otp"]) -> AccessClaims {
+        AccessClaims(iss: "i", aud: "a", sub: sub, iat: 0, nbf: 0, exp: 0, jti: "", sid: "", roles: roles, agency: agency, amr: amr)
     }
 
     @Test func citizensReadOnlyThemselves() {
@@ -125,5 +125,12 @@ import Testing
 
     @Test func systemAdministratorsMayDoEverything() {
         #expect(Permissions.allows(user(["ROLE_SYSTEM_ADMIN"]), .manageAgencies))
+    }
+
+    @Test func administratorsWithoutASecondFactorAreNotAdministrators() {
+        #expect(!Permissions.allows(user(["ROLE_SYSTEM_ADMIN"], amr: ["pwd"]), .manageAgencies))
+        let admin = user(["ROLE_AGENCY_ADMIN"], agency: "agencies/000.00.06.H41", amr: ["pwd"])
+        #expect(!Permissions.allows(admin, .manageOfficials(agency: "agencies/000.00.06.H41")))
+        #expect(Permissions.allows(admin, .readPerson(person: "people/u", agency: nil)))
     }
 }

@@ -1,4 +1,5 @@
 import EGovKit
+import Foundation
 import Testing
 
 @Suite struct CitizenIDTests {
@@ -41,4 +42,27 @@ import Testing
     @Test(arguments: ["0300588568", "030058856", "03005885690", "0300588569-000", "0300588569-01", "0300588569-0011",
                       "030058856X", "", "0300588569 ", "0300588569_001"])
     func invalidTaxCodes(code: String) { #expect(!TaxCode.isValid(code)) }
+}
+
+@Suite struct TOTPTests {
+    let secret = Array("12345678901234567890".utf8)
+
+    @Test(arguments: [(Int64(59), "94287082"), (1_111_111_109, "07081804"), (1_234_567_890, "89005924"), (2_000_000_000, "69279037")])
+    func rfc6238Vectors(time: Int64, expected: String) {
+        #expect(TOTP.code(secret: secret, step: time / 30, digits: 8) == expected)
+    }
+
+    @Test func codesMatchWithinOneStepOnly() {
+        let now = Date(timeIntervalSince1970: 1_111_111_109)
+        let step = TOTP.step(at: now)
+        #expect(TOTP.matchingStep(TOTP.code(secret: secret, step: step - 1), secret: secret, now: now) == step - 1)
+        #expect(TOTP.matchingStep(TOTP.code(secret: secret, step: step - 2), secret: secret, now: now) == nil)
+        #expect(TOTP.matchingStep("12345", secret: secret, now: now) == nil)
+    }
+
+    @Test func base32RoundTrips() {
+        let bytes = TOTP.newSecret()
+        #expect(TOTP.decodeBase32(TOTP.base32(bytes)) == bytes)
+        #expect(TOTP.base32(Array("foobar".utf8)) == "MZXW6YTBOI")
+    }
 }

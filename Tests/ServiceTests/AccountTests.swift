@@ -23,6 +23,24 @@ func citizen(_ id: String = "001090012345", birthDate: String = "1990-03-04") ->
 
 let goodPassword = "một mật khẩu dài 2026"
 
+/// Signs in, enrolls an authenticator (computing its codes as the app would) and signs in
+/// again with a code: the session administrators need.
+func signInWithSecondFactor(_ identity: Identity, login: String, password: String = goodPassword) async throws
+    -> Egov_Identity_V1_SessionTokens
+{
+    let first = try await identity.login(.with { $0.login = login; $0.password = password })
+    let enrollment = try await identity.beginTotpEnrollment(.with { $0.name = first.person }, metadata: bearer(first.accessToken))
+    let secret = try #require(TOTP.decodeBase32(enrollment.secret))
+    let step = TOTP.step(at: Date())
+    _ = try await identity.confirmTotpEnrollment(
+        .with { $0.name = first.person; $0.code = TOTP.code(secret: secret, step: step) }, metadata: bearer(first.accessToken))
+    return try await identity.login(.with {
+        $0.login = login
+        $0.password = password
+        $0.totpCode = TOTP.code(secret: secret, step: step + 1)
+    })
+}
+
 /// Runs `body` with a client as the platform tool (no user) and one as the gateway (which
 /// relays users' tokens), against a fresh identity service.
 func withAccounts(
@@ -171,7 +189,17 @@ func withAccounts(
                 }
                 $0.password = goodPassword
             })
-            let admin = try await relay.login(.with { $0.login = "cuong.admin@syt.example.vn"; $0.password = goodPassword })
+            // Without a second factor an administrator is only a signed-in official.
+            let weak = try await relay.login(.with { $0.login = "cuong.admin@syt.example.vn"; $0.password = goodPassword })
+            #expect(await failure {
+                _ = try await relay.createOfficial(.with {
+                    $0.person = .with { $0.displayName = "X"; $0.email = "x@syt.example.vn"; $0.agency = "agencies/000.00.06.H41"; $0.roles = [.clerk] }
+                    $0.password = goodPassword
+                }, metadata: bearer(weak.accessToken))
+            }?.code == .permissionDenied)
+            let admin = try await signInWithSecondFactor(relay, login: "cuong.admin@syt.example.vn")
+            #expect(await failure { _ = try await relay.login(.with { $0.login = "cuong.admin@syt.example.vn"; $0.password = goodPassword }) }
+                == Failure(code: .unauthenticated, reason: "TOTP_REQUIRED", field: nil))
             let specialist = Egov_Identity_V1_Person.with {
                 $0.displayName = "Phạm Thu Dung"
                 $0.email = "dung@syt.example.vn"

@@ -26,7 +26,7 @@ func makeAgencyFixture(tool: Identity, relay: Identity) async throws -> AgencyFi
             $0.password = goodPassword
         })
     }
-    let admin = try await relay.login(.with { $0.login = "admin@syt.example.vn"; $0.password = goodPassword })
+    let admin = try await signInWithSecondFactor(relay, login: "admin@syt.example.vn")
     let specialistSession = try await relay.login(.with { $0.login = "dung@syt.example.vn"; $0.password = goodPassword })
     let specialist = try await relay.getPerson(.with { $0.name = specialistSession.person }, metadata: bearer(admin.accessToken))
     return AgencyFixture(admin: admin, specialist: specialist, specialistSession: specialistSession)

@@ -134,15 +134,35 @@ extension IdentityService {
                 outcome: "failed"))
             throw Self.loginFailed
         }
+        var amr = ["pwd"]
+        if !account.totpSecret.isEmpty {
+            guard !request.totpCode.isEmpty else {
+                throw Self.errors.unauthenticated("TOTP_REQUIRED", "Enter the code from your authenticator app.")
+            }
+            let id = String(account.person.name.dropFirst("people/".count))
+            let accepted: Bool
+            if let step = TOTP.matchingStep(request.totpCode, secret: TOTP.decodeBase32(account.totpSecret) ?? []) {
+                accepted = try await store.write { tx in try await people.useTotpStep(id: id, step: step, in: tx) }
+            } else {
+                accepted = false
+            }
+            guard accepted else {
+                try await throttle.recordFailure(key: accountKey, rule: LoginThrottle.account)
+                try await audit.record(.init(actor: account.person.name, action: "login", target: account.person.name, outcome: "wrong TOTP code"))
+                throw Self.loginFailed
+            }
+            amr.append("otp")
+        }
         try await throttle.recordSuccess(key: accountKey)
         let person = account.person
+        let signedInWith = amr
         let started = try await store.write { tx in
-            let started = try await sessions.start(person: person.name, lifetime: tokens.refreshLifetime, in: tx)
+            let started = try await sessions.start(person: person.name, lifetime: tokens.refreshLifetime, amr: signedInWith, in: tx)
             try await audit.append(
                 .init(actor: person.name, action: "login", target: person.name, outcome: "ok", detail: "session \(started.session)"), in: tx)
             return started
         }
-        return try session(for: person, session: started.session, refreshToken: started.token, refreshExpire: started.expire)
+        return try session(for: person, session: started.session, refreshToken: started.token, refreshExpire: started.expire, amr: amr)
     }
 
     public func refreshSession(
@@ -151,7 +171,7 @@ extension IdentityService {
         let outcome = try await store.write { tx in
             let outcome = try await sessions.rotate(request.refreshToken, in: tx)
             switch outcome {
-            case .rotated(let session, let person, _, _):
+            case .rotated(let session, let person, _, _, _):
                 try await audit.append(.init(actor: person, action: "refresh", target: session, outcome: "ok"), in: tx)
             case .reused(let session, let person):
                 try await audit.append(.init(actor: person, action: "refresh", target: session, outcome: "reuse detected: session ended"), in: tx)
@@ -167,13 +187,13 @@ extension IdentityService {
             logger.warning("refresh token reused: session ended", metadata: ["session": .string(session), "person": .string(person)])
             throw Self.errors.unauthenticated(
                 "REFRESH_TOKEN_REUSED", "This refresh token was already used; the session has been ended. Sign in again.")
-        case .rotated(let session, let personName, let token, let expire):
+        case .rotated(let session, let personName, let token, let expire, let amr):
             guard let account = try await people.account(id: String(personName.dropFirst("people/".count))),
                 account.person.state == .active
             else {
                 throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.")
             }
-            return try self.session(for: account.person, session: session, refreshToken: token, refreshExpire: expire)
+            return try self.session(for: account.person, session: session, refreshToken: token, refreshExpire: expire, amr: amr)
         }
     }
 
@@ -218,6 +238,46 @@ extension IdentityService {
         return .with { $0.endedSessions = Int32(ended) }
     }
 
+    public func beginTotpEnrollment(
+        request: Egov_Identity_V1_BeginTotpEnrollmentRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_TotpEnrollment {
+        let user = try Self.requireSelf(request.name)
+        let id = try Self.personID(request.name, field: "name")
+        guard let account = try await people.account(id: id) else {
+            throw Self.errors.notFound("PERSON_NOT_FOUND", resource: request.name, "Person '\(request.name)' does not exist.")
+        }
+        if account.person.twoFactorEnabled && !Permissions.hasSecondFactor(user) {
+            throw Self.errors.permissionDenied(
+                "TOTP_REQUIRED", "Sign in with your current authenticator code to enroll a new one.")
+        }
+        let secret = TOTP.base32(TOTP.newSecret())
+        try await store.write { tx in try await people.setPendingTotp(id: id, secret: secret, in: tx) }
+        let label = (account.person.email.isEmpty ? account.person.name : account.person.email)
+            .addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""
+        return .with {
+            $0.secret = secret
+            $0.otpauthUri = "otpauth://totp/egov:\(label)?secret=\(secret)&issuer=egov&algorithm=SHA1&digits=6&period=30"
+        }
+    }
+
+    public func confirmTotpEnrollment(
+        request: Egov_Identity_V1_ConfirmTotpEnrollmentRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Person {
+        let user = try Self.requireSelf(request.name)
+        let id = try Self.personID(request.name, field: "name")
+        guard let account = try await people.account(id: id), !account.totpPending.isEmpty else {
+            throw Self.errors.failedPrecondition("NO_ENROLLMENT", "Call BeginTotpEnrollment first.")
+        }
+        guard let step = TOTP.matchingStep(request.code, secret: TOTP.decodeBase32(account.totpPending) ?? []) else {
+            throw Self.errors.invalidArgument("WRONG_CODE", field: "code", "does not match the new secret; check the app's clock")
+        }
+        try await store.write { tx in
+            try await people.enableTotp(id: id, step: step, in: tx)
+            try await audit.append(.init(actor: user.sub, action: "enable_totp", target: request.name, outcome: "ok"), in: tx)
+        }
+        return try await people.account(id: id)!.person
+    }
+
     public func getSigningKeys(
         request: Egov_Identity_V1_GetSigningKeysRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_SigningKeys {
@@ -245,9 +305,9 @@ extension IdentityService {
     static let loginFailed = errors.unauthenticated("LOGIN_FAILED", "The login or the password is wrong.")
 
     func session(
-        for person: Egov_Identity_V1_Person, session: String, refreshToken: String, refreshExpire: Int64
+        for person: Egov_Identity_V1_Person, session: String, refreshToken: String, refreshExpire: Int64, amr: [String]
     ) throws -> Egov_Identity_V1_SessionTokens {
-        let access = try tokens.accessToken(for: person, session: session)
+        let access = try tokens.accessToken(for: person, session: session, amr: amr)
         return .with {
             $0.accessToken = access.token
             $0.accessTokenExpireTime = Google_Protobuf_Timestamp(seconds: access.expire)

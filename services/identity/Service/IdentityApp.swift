@@ -16,7 +16,7 @@ public enum IdentityApp {
 
     public static let migrations =
         SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
-        + AuditLog.migrations + LoginThrottle.migrations + [SessionRepository.addressMigration]
+        + AuditLog.migrations + LoginThrottle.migrations + [SessionRepository.addressMigration, PersonRepository.totpMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

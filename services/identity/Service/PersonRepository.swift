@@ -33,9 +33,46 @@ struct PersonRepository: Sendable {
         )
     ]
 
+    static let totpMigration = Migration(
+        "0007_totp",
+        [
+            "ALTER TABLE people ADD COLUMN totp_secret TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE people ADD COLUMN totp_pending TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE people ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd'",
+        ])
+
     struct Account: Sendable {
         var person: Egov_Identity_V1_Person
         var passwordHash: String
+        /// Base32 TOTP secret in force, or empty.
+        var totpSecret: String
+        var totpPending: String
+        var totpLastStep: Int64
+    }
+
+    func setPendingTotp(id: String, secret: String, in tx: Transaction) async throws {
+        try await tx.database.execute("UPDATE people SET totp_pending = \(bind: secret) WHERE id = \(bind: id)")
+    }
+
+    func enableTotp(id: String, step: Int64, in tx: Transaction) async throws {
+        try await tx.database.execute(
+            """
+            UPDATE people SET totp_secret = totp_pending, totp_pending = '', totp_last_step = \(bind: step),
+                update_time = \(bind: Timestamps.nowMicros()), version = version + 1
+            WHERE id = \(bind: id) AND totp_pending <> ''
+            """)
+    }
+
+    /// Records the step of an accepted code; false if a code of this or a later step was
+    /// already used (a replay).
+    func useTotpStep(id: String, step: Int64, in tx: Transaction) async throws -> Bool {
+        let updated = try await tx.database.rows(
+            """
+            UPDATE people SET totp_last_step = \(bind: step)
+            WHERE id = \(bind: id) AND totp_last_step < \(bind: step) RETURNING id
+            """)
+        return !updated.isEmpty
     }
 
     /// Inserts; throws `LoginTaken` when the login exists.
@@ -108,7 +145,12 @@ struct PersonRepository: Sendable {
         person.state = .init(rawValue: Int(try row.decode(column: "state", as: Int64.self))) ?? .unspecified
         person.updateTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "update_time", as: Int64.self))
         person.etag = String(try row.decode(column: "version", as: Int64.self))
-        return Account(person: person, passwordHash: try row.decode(column: "password_hash", as: String.self))
+        let totp = try row.decode(column: "totp_secret", as: String.self)
+        person.twoFactorEnabled = !totp.isEmpty
+        return Account(
+            person: person, passwordHash: try row.decode(column: "password_hash", as: String.self), totpSecret: totp,
+            totpPending: try row.decode(column: "totp_pending", as: String.self),
+            totpLastStep: try row.decode(column: "totp_last_step", as: Int64.self))
     }
 }
 

@@ -96,16 +96,18 @@ struct SessionRepository: Sendable {
     }
 
     /// Starts a session; returns its id and first refresh token.
-    func start(person: String, lifetime: Duration, in tx: Transaction) async throws -> (session: String, token: String, expire: Int64) {
+    func start(person: String, lifetime: Duration, amr: [String], in tx: Transaction) async throws
+        -> (session: String, token: String, expire: Int64)
+    {
         let session = UUID().uuidString.lowercased()
         let now = Timestamps.nowMicros()
         let expire = now + Int64(lifetime.components.seconds) * 1_000_000
         let token = Self.newRefreshToken()
         try await tx.database.execute(
             """
-            INSERT INTO sessions (id, person, create_time, expire_time, client_address)
+            INSERT INTO sessions (id, person, create_time, expire_time, client_address, amr)
             VALUES (\(bind: session), \(bind: person), \(bind: now), \(bind: expire),
-                    \(bind: RequestContext.current?.clientAddress ?? ""))
+                    \(bind: RequestContext.current?.clientAddress ?? ""), \(bind: amr.joined(separator: " ")))
             """)
         try await tx.database.execute(
             """
@@ -116,8 +118,8 @@ struct SessionRepository: Sendable {
     }
 
     enum Rotation: Sendable {
-        /// The token was good: here are the session, its person and the next token.
-        case rotated(session: String, person: String, token: String, expire: Int64)
+        /// The token was good: here are the session, its person, how they signed in and the next token.
+        case rotated(session: String, person: String, token: String, expire: Int64, amr: [String])
         /// No such token, or its session ended or expired.
         case invalid
         /// The token had been used already: the session was ended.
@@ -129,7 +131,7 @@ struct SessionRepository: Sendable {
         let now = Timestamps.nowMicros()
         guard let row = try await tx.database.row(
             """
-            SELECT r.session, r.use_time, s.person, s.expire_time, s.end_time FROM refresh_tokens r
+            SELECT r.session, r.use_time, s.person, s.expire_time, s.end_time, s.amr FROM refresh_tokens r
             JOIN sessions s ON s.id = r.session WHERE r.token_sha256 = \(bind: Self.digest(token))
             """)
         else { return .invalid }
@@ -158,7 +160,8 @@ struct SessionRepository: Sendable {
             INSERT INTO refresh_tokens (token_sha256, session, create_time)
             VALUES (\(bind: Self.digest(next)), \(bind: session), \(bind: now))
             """)
-        return .rotated(session: session, person: person, token: next, expire: expire)
+        let amr = try row.decode(column: "amr", as: String.self).split(separator: " ").map(String.init)
+        return .rotated(session: session, person: person, token: next, expire: expire, amr: amr)
     }
 
     /// The session a refresh token belongs to, used or not.

@@ -54,13 +54,13 @@ public final class TokenIssuer: Sendable {
     }
 
     /// An access token for `person` in `session`.
-    func accessToken(for person: Egov_Identity_V1_Person, session: String) throws -> (token: String, expire: Int64) {
+    func accessToken(for person: Egov_Identity_V1_Person, session: String, amr: [String]) throws -> (token: String, expire: Int64) {
         guard let key = keys.withLock({ $0.first }) else { throw StoreError("no signing key") }
         let now = Int64(Date().timeIntervalSince1970)
         let claims = AccessClaims(
             iss: Self.issuer, aud: Self.audience, sub: person.name, iat: now, nbf: now, exp: now + accessLifetime,
             jti: UUID().uuidString.lowercased(), sid: session, roles: person.roleNames,
-            agency: person.agency.isEmpty ? nil : person.agency)
+            agency: person.agency.isEmpty ? nil : person.agency, amr: amr)
         return (try AccessToken.sign(claims, keyID: key.kid, key: key.key), now + accessLifetime)
     }
 }
