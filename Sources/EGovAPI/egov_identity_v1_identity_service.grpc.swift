@@ -254,6 +254,58 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateDelegation" metadata.
+        public enum CreateDelegation: Sendable {
+            /// Request type for "CreateDelegation".
+            public typealias Input = Egov_Identity_V1_CreateDelegationRequest
+            /// Response type for "CreateDelegation".
+            public typealias Output = Egov_Identity_V1_Delegation
+            /// Descriptor for "CreateDelegation".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "CreateDelegation",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListDelegations" metadata.
+        public enum ListDelegations: Sendable {
+            /// Request type for "ListDelegations".
+            public typealias Input = Egov_Identity_V1_ListDelegationsRequest
+            /// Response type for "ListDelegations".
+            public typealias Output = Egov_Identity_V1_ListDelegationsResponse
+            /// Descriptor for "ListDelegations".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "ListDelegations",
+                type: .unary
+            )
+        }
+        /// Namespace for "RevokeDelegation" metadata.
+        public enum RevokeDelegation: Sendable {
+            /// Request type for "RevokeDelegation".
+            public typealias Input = Egov_Identity_V1_RevokeDelegationRequest
+            /// Response type for "RevokeDelegation".
+            public typealias Output = Egov_Identity_V1_Delegation
+            /// Descriptor for "RevokeDelegation".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "RevokeDelegation",
+                type: .unary
+            )
+        }
+        /// Namespace for "CheckDelegation" metadata.
+        public enum CheckDelegation: Sendable {
+            /// Request type for "CheckDelegation".
+            public typealias Input = Egov_Identity_V1_CheckDelegationRequest
+            /// Response type for "CheckDelegation".
+            public typealias Output = Egov_Identity_V1_CheckDelegationResponse
+            /// Descriptor for "CheckDelegation".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "CheckDelegation",
+                type: .unary
+            )
+        }
         /// Namespace for "GetSigningKeys" metadata.
         public enum GetSigningKeys: Sendable {
             /// Request type for "GetSigningKeys".
@@ -287,6 +339,10 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
             ConfirmTotpEnrollment.descriptor,
             ListSessions.descriptor,
             RevokeSession.descriptor,
+            CreateDelegation.descriptor,
+            ListDelegations.descriptor,
+            RevokeDelegation.descriptor,
+            CheckDelegation.descriptor,
             GetSigningKeys.descriptor
         ]
     }
@@ -660,6 +716,82 @@ extension Egov_Identity_V1_IdentityService {
             request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RevokeSessionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session>
+
+        /// Handle the "CreateDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a delegation of the principal's authority. The principal (signed in
+        /// > with a second factor when they administer) or an administrator of their
+        /// > agency may create it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_CreateDelegationRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Delegation` messages.
+        func createDelegation(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_CreateDelegationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Delegation>
+
+        /// Handle the "ListDelegations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a principal's delegations, newest first: for the principal and their
+        /// > agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_ListDelegationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_ListDelegationsResponse` messages.
+        func listDelegations(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ListDelegationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ListDelegationsResponse>
+
+        /// Handle the "RevokeDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a delegation from now on.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_RevokeDelegationRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Delegation` messages.
+        func revokeDelegation(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RevokeDelegationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Delegation>
+
+        /// Handle the "CheckDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Answers "may the delegate act for the principal in this scope at this
+        /// > time?", and with which delegation. For services and the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_CheckDelegationRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_CheckDelegationResponse` messages.
+        func checkDelegation(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_CheckDelegationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_CheckDelegationResponse>
 
         /// Handle the "GetSigningKeys" method.
         ///
@@ -1036,6 +1168,82 @@ extension Egov_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session>
 
+        /// Handle the "CreateDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a delegation of the principal's authority. The principal (signed in
+        /// > with a second factor when they administer) or an administrator of their
+        /// > agency may create it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CreateDelegationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Delegation` message.
+        func createDelegation(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_CreateDelegationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Delegation>
+
+        /// Handle the "ListDelegations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a principal's delegations, newest first: for the principal and their
+        /// > agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListDelegationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_ListDelegationsResponse` message.
+        func listDelegations(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_ListDelegationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ListDelegationsResponse>
+
+        /// Handle the "RevokeDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a delegation from now on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RevokeDelegationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Delegation` message.
+        func revokeDelegation(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_RevokeDelegationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Delegation>
+
+        /// Handle the "CheckDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Answers "may the delegate act for the principal in this scope at this
+        /// > time?", and with which delegation. For services and the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CheckDelegationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_CheckDelegationResponse` message.
+        func checkDelegation(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_CheckDelegationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_CheckDelegationResponse>
+
         /// Handle the "GetSigningKeys" method.
         ///
         /// > Source IDL Documentation:
@@ -1409,6 +1617,82 @@ extension Egov_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Identity_V1_Session
 
+        /// Handle the "CreateDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a delegation of the principal's authority. The principal (signed in
+        /// > with a second factor when they administer) or an administrator of their
+        /// > agency may create it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_CreateDelegationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Delegation` to respond with.
+        func createDelegation(
+            request: Egov_Identity_V1_CreateDelegationRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Delegation
+
+        /// Handle the "ListDelegations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a principal's delegations, newest first: for the principal and their
+        /// > agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_ListDelegationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_ListDelegationsResponse` to respond with.
+        func listDelegations(
+            request: Egov_Identity_V1_ListDelegationsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_ListDelegationsResponse
+
+        /// Handle the "RevokeDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a delegation from now on.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_RevokeDelegationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Delegation` to respond with.
+        func revokeDelegation(
+            request: Egov_Identity_V1_RevokeDelegationRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Delegation
+
+        /// Handle the "CheckDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Answers "may the delegate act for the principal in this scope at this
+        /// > time?", and with which delegation. For services and the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_CheckDelegationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_CheckDelegationResponse` to respond with.
+        func checkDelegation(
+            request: Egov_Identity_V1_CheckDelegationRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_CheckDelegationResponse
+
         /// Handle the "GetSigningKeys" method.
         ///
         /// > Source IDL Documentation:
@@ -1633,6 +1917,50 @@ extension Egov_Identity_V1_IdentityService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.CreateDelegation.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_CreateDelegationRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Delegation>(),
+            handler: { request, context in
+                try await self.createDelegation(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.ListDelegations.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListDelegationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListDelegationsResponse>(),
+            handler: { request, context in
+                try await self.listDelegations(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.RevokeDelegation.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_RevokeDelegationRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Delegation>(),
+            handler: { request, context in
+                try await self.revokeDelegation(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.CheckDelegation.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_CheckDelegationRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_CheckDelegationResponse>(),
+            handler: { request, context in
+                try await self.checkDelegation(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Identity_V1_IdentityService.Method.GetSigningKeys.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_GetSigningKeysRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_SigningKeys>(),
@@ -1841,6 +2169,50 @@ extension Egov_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Session> {
         let response = try await self.revokeSession(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createDelegation(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_CreateDelegationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Delegation> {
+        let response = try await self.createDelegation(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listDelegations(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ListDelegationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ListDelegationsResponse> {
+        let response = try await self.listDelegations(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revokeDelegation(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_RevokeDelegationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Delegation> {
+        let response = try await self.revokeDelegation(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func checkDelegation(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_CheckDelegationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_CheckDelegationResponse> {
+        let response = try await self.checkDelegation(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2089,6 +2461,58 @@ extension Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Session> {
         return GRPCCore.ServerResponse<Egov_Identity_V1_Session>(
             message: try await self.revokeSession(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createDelegation(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_CreateDelegationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Delegation> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Delegation>(
+            message: try await self.createDelegation(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listDelegations(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_ListDelegationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ListDelegationsResponse> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_ListDelegationsResponse>(
+            message: try await self.listDelegations(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revokeDelegation(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_RevokeDelegationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Delegation> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Delegation>(
+            message: try await self.revokeDelegation(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func checkDelegation(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_CheckDelegationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_CheckDelegationResponse> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_CheckDelegationResponse>(
+            message: try await self.checkDelegation(
                 request: request.message,
                 context: context
             ),
@@ -2554,6 +2978,102 @@ extension Egov_Identity_V1_IdentityService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Session>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Session>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a delegation of the principal's authority. The principal (signed in
+        /// > with a second factor when they administer) or an administrator of their
+        /// > agency may create it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CreateDelegationRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_CreateDelegationRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Delegation` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createDelegation<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_CreateDelegationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_CreateDelegationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Delegation>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Delegation>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListDelegations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a principal's delegations, newest first: for the principal and their
+        /// > agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListDelegationsRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ListDelegationsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ListDelegationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listDelegations<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ListDelegationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ListDelegationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ListDelegationsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListDelegationsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RevokeDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a delegation from now on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RevokeDelegationRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_RevokeDelegationRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Delegation` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revokeDelegation<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_RevokeDelegationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RevokeDelegationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Delegation>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Delegation>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CheckDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Answers "may the delegate act for the principal in this scope at this
+        /// > time?", and with which delegation. For services and the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CheckDelegationRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_CheckDelegationRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_CheckDelegationResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func checkDelegation<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_CheckDelegationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_CheckDelegationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_CheckDelegationResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_CheckDelegationResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetSigningKeys" method.
@@ -3232,6 +3752,146 @@ extension Egov_Identity_V1_IdentityService {
             )
         }
 
+        /// Call the "CreateDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a delegation of the principal's authority. The principal (signed in
+        /// > with a second factor when they administer) or an administrator of their
+        /// > agency may create it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CreateDelegationRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_CreateDelegationRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Delegation` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createDelegation<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_CreateDelegationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_CreateDelegationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Delegation>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Delegation>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.CreateDelegation.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListDelegations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a principal's delegations, newest first: for the principal and their
+        /// > agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListDelegationsRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ListDelegationsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ListDelegationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listDelegations<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ListDelegationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ListDelegationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ListDelegationsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListDelegationsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.ListDelegations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RevokeDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a delegation from now on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_RevokeDelegationRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_RevokeDelegationRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Delegation` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revokeDelegation<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_RevokeDelegationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_RevokeDelegationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Delegation>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Delegation>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.RevokeDelegation.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CheckDelegation" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Answers "may the delegate act for the principal in this scope at this
+        /// > time?", and with which delegation. For services and the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_CheckDelegationRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_CheckDelegationRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_CheckDelegationResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func checkDelegation<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_CheckDelegationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_CheckDelegationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_CheckDelegationResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_CheckDelegationResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.CheckDelegation.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "GetSigningKeys" method.
         ///
         /// > Source IDL Documentation:
@@ -3806,6 +4466,126 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_RevokeSessionRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Session>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateDelegation" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Records a delegation of the principal's authority. The principal (signed in
+    /// > with a second factor when they administer) or an administrator of their
+    /// > agency may create it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_CreateDelegationRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createDelegation<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_CreateDelegationRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Delegation>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createDelegation(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_CreateDelegationRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Delegation>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDelegations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists a principal's delegations, newest first: for the principal and their
+    /// > agency's administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_ListDelegationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDelegations<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_ListDelegationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListDelegationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listDelegations(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListDelegationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListDelegationsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeDelegation" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes a delegation from now on.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_RevokeDelegationRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeDelegation<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_RevokeDelegationRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Delegation>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revokeDelegation(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_RevokeDelegationRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Delegation>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CheckDelegation" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Answers "may the delegate act for the principal in this scope at this
+    /// > time?", and with which delegation. For services and the agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_CheckDelegationRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func checkDelegation<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_CheckDelegationRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_CheckDelegationResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.checkDelegation(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_CheckDelegationRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_CheckDelegationResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4450,6 +5230,142 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.revokeSession(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateDelegation" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Records a delegation of the principal's authority. The principal (signed in
+    /// > with a second factor when they administer) or an administrator of their
+    /// > agency may create it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createDelegation<Result>(
+        _ message: Egov_Identity_V1_CreateDelegationRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Delegation>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_CreateDelegationRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createDelegation(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDelegations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists a principal's delegations, newest first: for the principal and their
+    /// > agency's administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDelegations<Result>(
+        _ message: Egov_Identity_V1_ListDelegationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListDelegationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_ListDelegationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listDelegations(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeDelegation" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes a delegation from now on.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeDelegation<Result>(
+        _ message: Egov_Identity_V1_RevokeDelegationRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Delegation>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_RevokeDelegationRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revokeDelegation(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CheckDelegation" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Answers "may the delegate act for the principal in this scope at this
+    /// > time?", and with which delegation. For services and the agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func checkDelegation<Result>(
+        _ message: Egov_Identity_V1_CheckDelegationRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_CheckDelegationResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_CheckDelegationRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.checkDelegation(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -17,6 +17,7 @@ public enum IdentityApp {
     public static let migrations =
         SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
         + AuditLog.migrations + LoginThrottle.migrations + [SessionRepository.addressMigration, PersonRepository.totpMigration]
+        + DelegationRepository.migrations
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

@@ -11,6 +11,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     let people: PersonRepository
     let sessions: SessionRepository
     let audit: AuditLog
+    let delegations: DelegationRepository
     let throttle: LoginThrottle
     let store: Store
     let tokens: TokenIssuer
@@ -27,6 +28,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         self.people = PersonRepository(store: store)
         self.sessions = SessionRepository(store: store)
         self.audit = AuditLog(store: store)
+        self.delegations = DelegationRepository(store: store)
         self.throttle = LoginThrottle(store: store)
         self.hasher = PasswordHasher(logN: passwordCost)
         self.decoyHash = try await hasher.decoy()
