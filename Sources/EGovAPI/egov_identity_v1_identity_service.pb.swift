@@ -387,6 +387,10 @@ public nonisolated struct Egov_Identity_V1_ListPeopleRequest: Sendable {
   /// `next_page_token` from a previous call.
   public var pageToken: String = String()
 
+  /// Only people whose name or e-mail contains these words, with or without
+  /// diacritics ("nguyen van" finds "Nguyễn Văn").
+  public var query: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1385,7 +1389,7 @@ nonisolated extension Egov_Identity_V1_CreateAgencyRequest: SwiftProtobuf.Messag
 
 nonisolated extension Egov_Identity_V1_ListPeopleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListPeopleRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}page_size\0\u{3}page_token\0\u{1}query\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1396,6 +1400,7 @@ nonisolated extension Egov_Identity_V1_ListPeopleRequest: SwiftProtobuf.Message,
       case 1: try { try decoder.decodeSingularStringField(value: &self.agency) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.query) }()
       default: break
       }
     }
@@ -1411,6 +1416,9 @@ nonisolated extension Egov_Identity_V1_ListPeopleRequest: SwiftProtobuf.Message,
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 3)
     }
+    if !self.query.isEmpty {
+      try visitor.visitSingularStringField(value: self.query, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1418,6 +1426,7 @@ nonisolated extension Egov_Identity_V1_ListPeopleRequest: SwiftProtobuf.Message,
     if lhs.agency != rhs.agency {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.query != rhs.query {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -49,6 +49,27 @@ func makeAgencyFixture(tool: Identity, relay: Identity) async throws -> AgencyFi
         }
     }
 
+    @Test func administratorsSearchNamesWithOrWithoutDiacritics() async throws {
+        try await withAccounts { tool, relay, _ in
+            let fixture = try await makeAgencyFixture(tool: tool, relay: relay)
+            for (name, email) in [("Nguyễn Văn Đức", "duc@syt.example.vn"), ("Trần Thị Bình", "binh@syt.example.vn")] {
+                _ = try await tool.createOfficial(.with {
+                    $0.person = .with { $0.displayName = name; $0.email = email; $0.agency = "agencies/000.00.06.H41"; $0.roles = [.clerk] }
+                    $0.password = goodPassword
+                })
+            }
+            func search(_ query: String) async throws -> [String] {
+                try await relay.listPeople(
+                    .with { $0.agency = "agencies/000.00.06.H41"; $0.query = query }, metadata: bearer(fixture.admin.accessToken)
+                ).people.map(\.displayName)
+            }
+            #expect(try await search("nguyen van duc") == ["Nguyễn Văn Đức"])
+            #expect(try await search("ĐỨC") == ["Nguyễn Văn Đức"])
+            #expect(try await search("binh") == ["Trần Thị Bình"])
+            #expect(try await search("100%").isEmpty)
+        }
+    }
+
     @Test func peopleEditThemselvesAndAdministratorsChangeRoles() async throws {
         try await withAccounts { tool, relay, verifier in
             let fixture = try await makeAgencyFixture(tool: tool, relay: relay)

@@ -17,7 +17,7 @@ public enum IdentityApp {
     public static let migrations =
         SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
         + AuditLog.migrations + LoginThrottle.migrations + [SessionRepository.addressMigration, PersonRepository.totpMigration]
-        + DelegationRepository.migrations
+        + DelegationRepository.migrations + [PersonRepository.searchMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

@@ -21,9 +21,13 @@ extension IdentityService {
             _ = try Self.agencyCode(fromName: request.agency, field: "agency")
             try Access.require(.manageOfficials(agency: request.agency), Self.errors, doing: "list this agency's officials")
         }
-        let filter = "agency=\(request.agency)"
+        if request.query.count > 200 {
+            throw Self.errors.invalidArgument("INVALID_QUERY", field: "query", "must be at most 200 characters")
+        }
+        let filter = "agency=\(request.agency);query=\(request.query)"
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
-        let page = try await people.people(agency: request.agency.isEmpty ? nil : request.agency, after: after, limit: size + 1)
+        let page = try await people.people(
+            agency: request.agency.isEmpty ? nil : request.agency, query: request.query, after: after, limit: size + 1)
         return .with {
             $0.people = Array(page.prefix(size))
             if page.count > size, let last = $0.people.last {

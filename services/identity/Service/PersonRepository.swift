@@ -42,6 +42,13 @@ struct PersonRepository: Sendable {
             "ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd'",
         ])
 
+    static let searchMigration = Migration(
+        "0009_people_search", ["ALTER TABLE people ADD COLUMN search_text TEXT NOT NULL DEFAULT ''"])
+
+    static func searchText(_ person: Egov_Identity_V1_Person) -> String {
+        VietnameseText.fold("\(person.displayName) \(person.email)")
+    }
+
     struct Account: Sendable {
         var person: Egov_Identity_V1_Person
         var passwordHash: String
@@ -90,10 +97,11 @@ struct PersonRepository: Sendable {
         do {
             try await tx.database.execute(
                 """
-                INSERT INTO people (id, login, kind, agency, state, detail, password_hash, create_time, update_time, version)
+                INSERT INTO people (id, login, kind, agency, state, detail, password_hash, create_time, update_time, version,
+                                    search_text)
                 VALUES (\(bind: id), \(bind: login), \(bind: person.kind.rawValue), \(bind: person.agency),
                         \(bind: person.state.rawValue), \(bind: try person.jsonString()), \(bind: passwordHash),
-                        \(bind: now), \(bind: now), 1)
+                        \(bind: now), \(bind: now), 1, \(bind: Self.searchText(person)))
                 """)
         } catch where Store.isUniqueViolation(error) {
             throw LoginTaken()
@@ -126,17 +134,29 @@ struct PersonRepository: Sendable {
         let updated = try await tx.database.rows(
             """
             UPDATE people SET detail = \(bind: try person.jsonString()), state = \(bind: person.state.rawValue),
+                search_text = \(bind: Self.searchText(person)),
                 agency = \(bind: person.agency), update_time = \(bind: Timestamps.nowMicros()), version = version + 1
             WHERE id = \(bind: id) AND version = \(bind: version) RETURNING id
             """)
         return !updated.isEmpty
     }
 
-    func people(agency: String?, after: String?, limit: Int) async throws -> [Egov_Identity_V1_Person] {
+    func people(agency: String?, query: String, after: String?, limit: Int) async throws -> [Egov_Identity_V1_Person] {
         try await store.read { db in
-            let equals: [(column: String, value: SQLBind)] = agency.map { [("agency", SQLBind($0))] } ?? []
-            return try await db.rows(keysetPageQuery(table: "people", key: "id", after: after, equals: equals, limit: limit))
-                .map { try Self.account($0).person }
+            var sql = SQLQueryString("SELECT * FROM people WHERE id > \(bind: after ?? "")")
+            if let agency {
+                sql.appendInterpolation(unsafeRaw: " AND agency = ")
+                sql.appendInterpolation(bind: agency)
+            }
+            for word in VietnameseText.fold(query).split(separator: " ").prefix(8) {
+                let escaped = word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_")
+                sql.appendInterpolation(unsafeRaw: " AND search_text LIKE ")
+                sql.appendInterpolation(bind: "%\(escaped)%")
+                sql.appendInterpolation(unsafeRaw: " ESCAPE '\\'")
+            }
+            sql.appendInterpolation(unsafeRaw: " ORDER BY id LIMIT \(limit)")
+            return try await db.rows(sql).map { try Self.account($0).person }
         }
     }
 

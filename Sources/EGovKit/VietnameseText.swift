@@ -1,0 +1,12 @@
+import Foundation
+
+/// Vietnamese text for searching: lower case without diacritics, `đ` as `d`, so
+/// "quyet dinh" finds "Quyết định" and "Nguyễn" finds "nguyen".
+public enum VietnameseText {
+    public static func fold(_ text: String) -> String {
+        text.replacingOccurrences(of: "đ", with: "d").replacingOccurrences(of: "Đ", with: "d")
+            .folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil)
+            .lowercased()
+            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+}
