@@ -119,6 +119,24 @@ import Testing
             }
             #expect(anonymous?.code == .unauthenticated)
 
+            // The demo specialist of the Department of Health drafts a document at the edge.
+            let accounts = try String(contentsOfFile: "\(data)/demo-accounts.txt", encoding: .utf8)
+            let password = try #require(accounts.split(separator: "\n").first { $0.hasPrefix("password: ") }?.dropFirst(10))
+            let specialist = try await identityAPI.login(.with {
+                $0.login = "chuyenvien@syt.tuyenquang.egov.vn"
+                $0.password = String(password)
+            })
+            let draft = try await Egov_Documents_V1_DocumentsService.Client(wrapping: client).createDocument(
+                .with {
+                    $0.parent = "agencies/000.00.06.H41"
+                    $0.document = .with {
+                        $0.direction = .outgoing
+                        $0.documentType = .plan
+                        $0.subject = "Kế hoạch phòng chống dịch mùa đông 2026"
+                    }
+                }, metadata: ["authorization": "Bearer \(specialist.accessToken)"])
+            #expect(draft.creator == specialist.person)
+
             // A backend going away is reported, and the rest of the platform keeps serving.
             #expect(await conferences.stop() == 0)
             let degraded = try await Egov_Gateway_V1_GatewayService.Client(wrapping: client).getPlatformStatus(.init())

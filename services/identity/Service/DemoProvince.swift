@@ -1,5 +1,7 @@
 import EGovAPI
+import EGovKit
 import EGovStore
+import Foundation
 
 /// A demo province for local runs: the provincial People's Committee, departments and
 /// sector bodies, and communes (the two-level local government since July 2025). Codes
@@ -62,5 +64,61 @@ enum DemoProvince {
             added += 1
         }
         return added
+    }
+
+    /// Demo accounts: login, name, agency code, roles. One password for all of them, made
+    /// up at the first load and kept in `demo-accounts.txt` under the data directory.
+    static let accounts: [(String, String, String, [Egov_Identity_V1_Role])] = [
+        ("admin@tuyenquang.egov.vn", "Quản trị hệ thống", root, [.systemAdmin]),
+        ("quantri@syt.tuyenquang.egov.vn", "Quản trị Sở Y tế", "000.00.06.H41", [.agencyAdmin]),
+        ("giamdoc@syt.tuyenquang.egov.vn", "Hoàng Minh Giám", "000.00.06.H41", [.leader]),
+        ("chuyenvien@syt.tuyenquang.egov.vn", "Lý Thu Hà", "000.00.06.H41", [.specialist]),
+        ("vanthu@syt.tuyenquang.egov.vn", "Đỗ Văn Thư", "000.00.06.H41", [.clerk]),
+        ("tiepnhan@ttpvhcc.tuyenquang.egov.vn", "Vũ Thị Nhận", "000.00.14.H41", [.receptionOfficer]),
+    ]
+
+    /// Creates the demo accounts that do not exist; returns the file with their logins.
+    static func loadAccounts(dataDirectory: String, people: PersonRepository, store: Store) async throws -> String {
+        let file = "\(dataDirectory)/demo-accounts.txt"
+        var password = ""
+        if let text = try? String(contentsOfFile: file, encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("password: ") })
+        {
+            password = String(line.dropFirst("password: ".count))
+        }
+        if password.isEmpty {
+            password = "demo-" + TOTP.base32(Array(TOTP.newSecret().prefix(10))).lowercased()
+        }
+        let hash = try await PasswordHasher().hash(password)
+        var lines = [
+            "Demo accounts of the local platform (development only).", "password: \(password)", "",
+            "Administrators act as administrators after enrolling an authenticator (BeginTotpEnrollment).", "",
+        ]
+        for (login, name, agency, roles) in accounts {
+            lines.append("\(login)  \(roles.map(\.name).joined(separator: ","))  agencies/\(agency)")
+            guard try await people.account(login: login) == nil else { continue }
+            let person = Egov_Identity_V1_Person.with {
+                $0.kind = .official
+                $0.displayName = name
+                $0.email = login
+                $0.agency = "agencies/\(agency)"
+                $0.roles = roles
+            }
+            _ = try await store.write { tx in try await people.insert(person, login: login, passwordHash: hash, in: tx) }
+        }
+        let citizen = Egov_Identity_V1_Person.with {
+            $0.kind = .citizen
+            $0.displayName = "Nguyễn Văn An"
+            $0.citizenID = "008090001234"
+            $0.birthDate = "1990-05-01"
+            $0.roles = [.citizen]
+        }
+        lines.append("008090001234  ROLE_CITIZEN (citizen id)")
+        if try await people.account(login: "008090001234") == nil {
+            _ = try await store.write { tx in try await people.insert(citizen, login: "008090001234", passwordHash: hash, in: tx) }
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        return file
     }
 }

@@ -24,7 +24,10 @@ public enum IdentityApp {
         let store = try await Store.open(for: environment, migrations: migrations)
         if environment.configuration.bool("demo.load") {
             let added = try await DemoProvince.load(into: SQLAgencyRepository(store: store), store: store)
-            environment.logger.info("demo data loaded", metadata: ["agencies_added": .stringConvertible(added)])
+            let accounts = try await DemoProvince.loadAccounts(
+                dataDirectory: environment.settings.dataDirectory, people: PersonRepository(store: store), store: store)
+            environment.logger.info(
+                "demo data loaded", metadata: ["agencies_added": .stringConvertible(added), "accounts": .string(accounts)])
         }
         let tokens = try await TokenIssuer.open(store: store, verifier: environment.verifier)
         return ProcessParts(
