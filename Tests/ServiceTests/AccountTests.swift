@@ -44,10 +44,11 @@ func signInWithSecondFactor(_ identity: Identity, login: String, password: Strin
 /// Runs `body` with a client as the platform tool (no user) and one as the gateway (which
 /// relays users' tokens), against a fresh identity service.
 func withAccounts(
+    engine: Engine = .sqlite,
     _ body: (_ internal: Identity, _ relay: Identity, _ verifier: TokenVerifier) async throws -> Void
 ) async throws {
     let verifier = TokenVerifier()
-    try await withIdentity(verifier: verifier) { port, _ in
+    try await withIdentity(engine: engine, verifier: verifier) { port, _ in
         try await withTestClient(port: port) { tool in
             try await withTestClient(port: port, as: "gateway") { gateway in
                 try await body(Identity(wrapping: tool), Identity(wrapping: gateway), verifier)
@@ -142,8 +143,9 @@ func withAccounts(
         }
     }
 
-    @Test func aRefreshTokenWorksOnceAndReusingItEndsTheSession() async throws {
-        try await withAccounts { _, relay, _ in
+    @Test(arguments: TestDatabases.engines)
+    func aRefreshTokenWorksOnceAndReusingItEndsTheSession(engine: Engine) async throws {
+        try await withAccounts(engine: engine) { _, relay, _ in
             _ = try await relay.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
             let first = try await relay.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
             let second = try await relay.refreshSession(.with { $0.refreshToken = first.refreshToken })
@@ -156,8 +158,9 @@ func withAccounts(
         }
     }
 
-    @Test func changingThePasswordEndsTheOtherSessions() async throws {
-        try await withAccounts { _, relay, _ in
+    @Test(arguments: TestDatabases.engines)
+    func changingThePasswordEndsTheOtherSessions(engine: Engine) async throws {
+        try await withAccounts(engine: engine) { _, relay, _ in
             let person = try await relay.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
             let here = try await relay.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
             let elsewhere = try await relay.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
@@ -175,8 +178,9 @@ func withAccounts(
         }
     }
 
-    @Test func agencyAdministratorsManageOnlyTheirOwnAgencysOfficials() async throws {
-        try await withAccounts { tool, relay, verifier in
+    @Test(arguments: TestDatabases.engines)
+    func agencyAdministratorsManageOnlyTheirOwnAgencysOfficials(engine: Engine) async throws {
+        try await withAccounts(engine: engine) { tool, relay, verifier in
             for code in ["000.00.06.H41", "000.00.07.H41"] {
                 _ = try await tool.createAgency(.with { $0.agency = agency(code) })
             }

@@ -54,8 +54,9 @@ import Testing
         }
     }
 
-    @Test func repeatedFailuresSlowDownAnAccountWhetherOrNotItExists() async throws {
-        try await withIdentity { port, _ in
+    @Test(arguments: TestDatabases.engines)
+    func repeatedFailuresSlowDownAnAccountWhetherOrNotItExists(engine: Engine) async throws {
+        try await withIdentity(engine: engine) { port, _ in
             try await withTestClient(port: port, as: "gateway") { client in
                 let identity = Identity(wrapping: client)
                 _ = try await identity.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })

@@ -1,5 +1,6 @@
 import EGovAPI
 import EGovKit
+import EGovStore
 import EGovTestSupport
 import Foundation
 import GRPCCore
@@ -14,8 +15,9 @@ import Testing
         })
     }
 
-    @Test func aLeaderDelegatesSigningForATimeAndServicesAskWhetherItHolds() async throws {
-        try await withAccounts { tool, relay, _ in
+    @Test(arguments: TestDatabases.engines)
+    func aLeaderDelegatesSigningForATimeAndServicesAskWhetherItHolds(engine: Engine) async throws {
+        try await withAccounts(engine: engine) { tool, relay, _ in
             for code in ["000.00.06.H41", "000.00.07.H41"] { _ = try await tool.createAgency(.with { $0.agency = agency(code) }) }
             let leader = try await official(tool, "giamdoc@syt.example.vn", agency: "agencies/000.00.06.H41", roles: [.leader])
             let deputy = try await official(tool, "phogiamdoc@syt.example.vn", agency: "agencies/000.00.06.H41", roles: [.leader])

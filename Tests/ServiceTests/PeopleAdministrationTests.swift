@@ -1,5 +1,6 @@
 import EGovAPI
 import EGovKit
+import EGovStore
 import EGovTestSupport
 import Foundation
 import GRPCCore
@@ -49,8 +50,9 @@ func makeAgencyFixture(tool: Identity, relay: Identity) async throws -> AgencyFi
         }
     }
 
-    @Test func administratorsSearchNamesWithOrWithoutDiacritics() async throws {
-        try await withAccounts { tool, relay, _ in
+    @Test(arguments: TestDatabases.engines)
+    func administratorsSearchNamesWithOrWithoutDiacritics(engine: Engine) async throws {
+        try await withAccounts(engine: engine) { tool, relay, _ in
             let fixture = try await makeAgencyFixture(tool: tool, relay: relay)
             for (name, email) in [("Nguyễn Văn Đức", "duc@syt.example.vn"), ("Trần Thị Bình", "binh@syt.example.vn")] {
                 _ = try await tool.createOfficial(.with {
@@ -109,8 +111,9 @@ func makeAgencyFixture(tool: Identity, relay: Identity) async throws -> AgencyFi
         }
     }
 
-    @Test func deactivatingEndsSessionsAndSignInAndResetReplacesThePassword() async throws {
-        try await withAccounts { tool, relay, _ in
+    @Test(arguments: TestDatabases.engines)
+    func deactivatingEndsSessionsAndSignInAndResetReplacesThePassword(engine: Engine) async throws {
+        try await withAccounts(engine: engine) { tool, relay, _ in
             let fixture = try await makeAgencyFixture(tool: tool, relay: relay)
             let reset = try await relay.resetPassword(
                 .with { $0.name = fixture.specialist.name; $0.newPassword = "mật khẩu được cấp lại" },
