@@ -59,6 +59,32 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UpdateAgency" metadata.
+        public enum UpdateAgency: Sendable {
+            /// Request type for "UpdateAgency".
+            public typealias Input = Egov_Identity_V1_UpdateAgencyRequest
+            /// Response type for "UpdateAgency".
+            public typealias Output = Egov_Identity_V1_Agency
+            /// Descriptor for "UpdateAgency".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "UpdateAgency",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeactivateAgency" metadata.
+        public enum DeactivateAgency: Sendable {
+            /// Request type for "DeactivateAgency".
+            public typealias Input = Egov_Identity_V1_DeactivateAgencyRequest
+            /// Response type for "DeactivateAgency".
+            public typealias Output = Egov_Identity_V1_Agency
+            /// Descriptor for "DeactivateAgency".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "DeactivateAgency",
+                type: .unary
+            )
+        }
         /// Namespace for "RegisterPerson" metadata.
         public enum RegisterPerson: Sendable {
             /// Request type for "RegisterPerson".
@@ -324,6 +350,8 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
             GetAgency.descriptor,
             ListAgencies.descriptor,
             CreateAgency.descriptor,
+            UpdateAgency.descriptor,
+            DeactivateAgency.descriptor,
             RegisterPerson.descriptor,
             CreateOfficial.descriptor,
             GetPerson.descriptor,
@@ -428,6 +456,45 @@ extension Egov_Identity_V1_IdentityService {
         /// - Returns: A streaming response of `Egov_Identity_V1_Agency` messages.
         func createAgency(
             request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_CreateAgencyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Agency>
+
+        /// Handle the "UpdateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes an agency: `display_name`, `abbreviation`, `kind`,
+        /// > `owns_bridge_point`, or `parent` to move it in the tree (never under
+        /// > itself). System administrators. The code never changes.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_UpdateAgencyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Agency` messages.
+        func updateAgency(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_UpdateAgencyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Agency>
+
+        /// Handle the "DeactivateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates an agency (merged or dissolved); its records are kept and it
+        /// > no longer receives documents or dossiers. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_DeactivateAgencyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_Agency` messages.
+        func deactivateAgency(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_DeactivateAgencyRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Agency>
 
@@ -882,6 +949,45 @@ extension Egov_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Agency>
 
+        /// Handle the "UpdateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes an agency: `display_name`, `abbreviation`, `kind`,
+        /// > `owns_bridge_point`, or `parent` to move it in the tree (never under
+        /// > itself). System administrators. The code never changes.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_UpdateAgencyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Agency` message.
+        func updateAgency(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_UpdateAgencyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Agency>
+
+        /// Handle the "DeactivateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates an agency (merged or dissolved); its records are kept and it
+        /// > no longer receives documents or dossiers. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_DeactivateAgencyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_Agency` message.
+        func deactivateAgency(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_DeactivateAgencyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Agency>
+
         /// Handle the "RegisterPerson" method.
         ///
         /// > Source IDL Documentation:
@@ -1331,6 +1437,45 @@ extension Egov_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Identity_V1_Agency
 
+        /// Handle the "UpdateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes an agency: `display_name`, `abbreviation`, `kind`,
+        /// > `owns_bridge_point`, or `parent` to move it in the tree (never under
+        /// > itself). System administrators. The code never changes.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_UpdateAgencyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Agency` to respond with.
+        func updateAgency(
+            request: Egov_Identity_V1_UpdateAgencyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Agency
+
+        /// Handle the "DeactivateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates an agency (merged or dissolved); its records are kept and it
+        /// > no longer receives documents or dossiers. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_DeactivateAgencyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_Agency` to respond with.
+        func deactivateAgency(
+            request: Egov_Identity_V1_DeactivateAgencyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_Agency
+
         /// Handle the "RegisterPerson" method.
         ///
         /// > Source IDL Documentation:
@@ -1752,6 +1897,28 @@ extension Egov_Identity_V1_IdentityService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.UpdateAgency.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_UpdateAgencyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Agency>(),
+            handler: { request, context in
+                try await self.updateAgency(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.DeactivateAgency.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_DeactivateAgencyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Agency>(),
+            handler: { request, context in
+                try await self.deactivateAgency(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Identity_V1_IdentityService.Method.RegisterPerson.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_RegisterPersonRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_Person>(),
@@ -2004,6 +2171,28 @@ extension Egov_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Agency> {
         let response = try await self.createAgency(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateAgency(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_UpdateAgencyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Agency> {
+        let response = try await self.updateAgency(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deactivateAgency(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_DeactivateAgencyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_Agency> {
+        let response = try await self.deactivateAgency(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2266,6 +2455,32 @@ extension Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Agency> {
         return GRPCCore.ServerResponse<Egov_Identity_V1_Agency>(
             message: try await self.createAgency(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateAgency(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_UpdateAgencyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Agency> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Agency>(
+            message: try await self.updateAgency(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deactivateAgency(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_DeactivateAgencyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_Agency> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_Agency>(
+            message: try await self.deactivateAgency(
                 request: request.message,
                 context: context
             ),
@@ -2614,6 +2829,55 @@ extension Egov_Identity_V1_IdentityService {
         func createAgency<Result>(
             request: GRPCCore.ClientRequest<Egov_Identity_V1_CreateAgencyRequest>,
             serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_CreateAgencyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Agency>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes an agency: `display_name`, `abbreviation`, `kind`,
+        /// > `owns_bridge_point`, or `parent` to move it in the tree (never under
+        /// > itself). System administrators. The code never changes.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_UpdateAgencyRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_UpdateAgencyRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Agency` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateAgency<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_UpdateAgencyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_UpdateAgencyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Agency>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeactivateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates an agency (merged or dissolved); its records are kept and it
+        /// > no longer receives documents or dossiers. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_DeactivateAgencyRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_DeactivateAgencyRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Agency` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deactivateAgency<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_DeactivateAgencyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_DeactivateAgencyRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Agency>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result
@@ -3219,6 +3483,77 @@ extension Egov_Identity_V1_IdentityService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Identity_V1_IdentityService.Method.CreateAgency.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes an agency: `display_name`, `abbreviation`, `kind`,
+        /// > `owns_bridge_point`, or `parent` to move it in the tree (never under
+        /// > itself). System administrators. The code never changes.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_UpdateAgencyRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_UpdateAgencyRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Agency` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateAgency<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_UpdateAgencyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_UpdateAgencyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Agency>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.UpdateAgency.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeactivateAgency" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates an agency (merged or dissolved); its records are kept and it
+        /// > no longer receives documents or dossiers. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_DeactivateAgencyRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_DeactivateAgencyRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_Agency` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deactivateAgency<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_DeactivateAgencyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_DeactivateAgencyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_Agency>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.DeactivateAgency.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -4020,6 +4355,67 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
         )
     }
 
+    /// Call the "UpdateAgency" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes an agency: `display_name`, `abbreviation`, `kind`,
+    /// > `owns_bridge_point`, or `parent` to move it in the tree (never under
+    /// > itself). System administrators. The code never changes.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_UpdateAgencyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateAgency<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_UpdateAgencyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateAgency(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_UpdateAgencyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Agency>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeactivateAgency" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deactivates an agency (merged or dissolved); its records are kept and it
+    /// > no longer receives documents or dossiers. System administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_DeactivateAgencyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deactivateAgency<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_DeactivateAgencyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deactivateAgency(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_DeactivateAgencyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_Agency>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "RegisterPerson" method.
     ///
     /// > Source IDL Documentation:
@@ -4719,6 +5115,75 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.createAgency(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateAgency" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes an agency: `display_name`, `abbreviation`, `kind`,
+    /// > `owns_bridge_point`, or `parent` to move it in the tree (never under
+    /// > itself). System administrators. The code never changes.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateAgency<Result>(
+        _ message: Egov_Identity_V1_UpdateAgencyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_UpdateAgencyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateAgency(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeactivateAgency" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deactivates an agency (merged or dissolved); its records are kept and it
+    /// > no longer receives documents or dossiers. System administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deactivateAgency<Result>(
+        _ message: Egov_Identity_V1_DeactivateAgencyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_Agency>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_DeactivateAgencyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deactivateAgency(
             request: request,
             options: options,
             onResponse: handleResponse

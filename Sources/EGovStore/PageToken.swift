@@ -40,12 +40,23 @@ public enum PageToken {
 /// The query for one page of a list ordered by a unique text key: rows after `after`
 /// matching every `(column, value)` in `equals`, at most `limit`.
 public func keysetPageQuery(
-    table: String, key: String, after: String?, equals: [(column: String, value: SQLBind)], limit: Int
+    table: String, key: String, after: String?, equals: [(column: String, value: SQLBind)],
+    contains: (column: String, text: String)? = nil, limit: Int
 ) -> SQLQueryString {
     var query = SQLQueryString("SELECT * FROM \(unsafeRaw: table) WHERE \(unsafeRaw: key) > \(bind: after ?? "")")
     for (column, value) in equals {
         query.appendInterpolation(unsafeRaw: " AND \(column) = ")
         query.appendInterpolation(value)
+    }
+    // Every word of the (already folded) text must appear in the column.
+    if let (column, text) = contains {
+        for word in VietnameseText.fold(text).split(separator: " ").prefix(8) {
+            let escaped = word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            query.appendInterpolation(unsafeRaw: " AND \(column) LIKE ")
+            query.appendInterpolation(bind: "%\(escaped)%")
+            query.appendInterpolation(unsafeRaw: " ESCAPE '\\'")
+        }
     }
     query.appendInterpolation(unsafeRaw: " ORDER BY \(key) LIMIT \(limit)")
     return query

@@ -3,6 +3,7 @@ import EGovKit
 import EGovStore
 import EGovTestSupport
 import GRPCCore
+import SwiftProtobuf
 import Testing
 
 @Suite struct IdentityServiceTests {
@@ -97,6 +98,48 @@ import Testing
                     == Failure(code: .invalidArgument, reason: "INVALID_PAGE_SIZE", field: "page_size"))
                 #expect(await failure { _ = try await identity.listAgencies(.with { $0.pageToken = "bm9wZQ" }) }
                     == Failure(code: .invalidArgument, reason: "INVALID_PAGE_TOKEN", field: "page_token"))
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabases.engines)
+    func agenciesAreRenamedMovedSearchedAndDeactivated(engine: Engine) async throws {
+        try await withIdentity(engine: engine) { port, _ in
+            try await withTestClient(port: port) { client in
+                let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                let root = try await identity.createAgency(.with { $0.agency = agency("000.00.00.H41", "UBND tỉnh", abbreviation: "UBND") })
+                let health = try await identity.createAgency(.with {
+                    $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT", parent: root.name)
+                })
+                let unit = try await identity.createAgency(.with {
+                    $0.agency = agency("000.00.21.H41", "Trung tâm Kiểm soát bệnh tật", abbreviation: "CDC", parent: root.name)
+                })
+                let moved = try await identity.updateAgency(.with {
+                    $0.agency = .with { $0.name = unit.name; $0.parent = health.name; $0.etag = unit.etag }
+                    $0.updateMask = .init(protoPaths: ["parent"])
+                })
+                #expect(moved.parent == health.name && moved.etag != unit.etag)
+                #expect(await failure {
+                    _ = try await identity.updateAgency(.with {
+                        $0.agency = .with { $0.name = health.name; $0.parent = unit.name }
+                        $0.updateMask = .init(protoPaths: ["parent"])
+                    })
+                } == Failure(code: .invalidArgument, reason: "PARENT_CYCLE", field: "agency.parent"))
+                #expect(await failure {
+                    _ = try await identity.updateAgency(.with {
+                        $0.agency = .with { $0.name = unit.name; $0.displayName = "X"; $0.etag = unit.etag }
+                        $0.updateMask = .init(protoPaths: ["display_name"])
+                    })
+                } == Failure(code: .failedPrecondition, reason: "ETAG_MISMATCH", field: nil))
+
+                let found = try await identity.listAgencies(.with { $0.query = "so y te" }).agencies.map(\.code)
+                #expect(found == ["000.00.06.H41"])
+                #expect(try await identity.listAgencies(.with { $0.query = "kiem soat benh" }).agencies.map(\.code) == ["000.00.21.H41"])
+
+                let closed = try await identity.deactivateAgency(.with { $0.name = unit.name; $0.reason = "sáp nhập" })
+                #expect(closed.state == .inactive)
+                #expect(try await identity.listAgencies(.with { $0.parent = health.name }).agencies.isEmpty)
+                #expect(try await identity.listAgencies(.with { $0.parent = health.name; $0.showInactive = true }).agencies.count == 1)
             }
         }
     }

@@ -8,9 +8,12 @@ import SwiftProtobuf
 /// Where agencies are kept.
 protocol AgencyRepository: Sendable {
     func agency(code: String) async throws -> Egov_Identity_V1_Agency?
-    func agencies(parent: String?, includeInactive: Bool, after: String?, limit: Int) async throws -> [Egov_Identity_V1_Agency]
+    func agencies(parent: String?, includeInactive: Bool, query: String, after: String?, limit: Int) async throws
+        -> [Egov_Identity_V1_Agency]
     /// Inserts inside `tx`; throws `AgencyExists` when the code is taken.
     func insert(_ agency: Egov_Identity_V1_Agency, in tx: Transaction) async throws -> Egov_Identity_V1_Agency
+    /// Replaces the agency if `version` is still current.
+    func update(_ agency: Egov_Identity_V1_Agency, version: Int64, in tx: Transaction) async throws -> Bool
 }
 
 struct AgencyExists: Error {}
@@ -48,16 +51,50 @@ struct SQLAgencyRepository: AgencyRepository {
         }
     }
 
-    func agencies(parent: String?, includeInactive: Bool, after: String?, limit: Int) async throws
+    func agencies(parent: String?, includeInactive: Bool, query text: String, after: String?, limit: Int) async throws
         -> [Egov_Identity_V1_Agency]
     {
         try await store.read { db in
             var equals: [(column: String, value: SQLBind)] = []
             if let parent { equals.append(("parent", SQLBind(parent))) }
             if !includeInactive { equals.append(("state", SQLBind(Int64(Egov_Identity_V1_Agency.State.active.rawValue)))) }
-            let query = keysetPageQuery(table: "agencies", key: "code", after: after, equals: equals, limit: limit)
+            let query = keysetPageQuery(
+                table: "agencies", key: "code", after: after, equals: equals, contains: ("search_text", text), limit: limit)
             return try await db.rows(query).map(Self.decode)
         }
+    }
+
+    static let searchMigration = Migration(
+        "0010_agency_search", ["ALTER TABLE agencies ADD COLUMN search_text TEXT NOT NULL DEFAULT ''"])
+
+    static func searchText(_ agency: Egov_Identity_V1_Agency) -> String {
+        VietnameseText.fold("\(agency.code) \(agency.abbreviation) \(agency.displayName)")
+    }
+
+    /// Fills `search_text` of agencies stored before it existed.
+    func backfillSearchText() async throws {
+        let missing = try await store.read { db in
+            try await db.rows("SELECT * FROM agencies WHERE search_text = ''").map(Self.decode)
+        }
+        for agency in missing {
+            try await store.write { tx in
+                try await tx.database.execute(
+                    "UPDATE agencies SET search_text = \(bind: Self.searchText(agency)) WHERE code = \(bind: agency.code)")
+            }
+        }
+    }
+
+    func update(_ agency: Egov_Identity_V1_Agency, version: Int64, in tx: Transaction) async throws -> Bool {
+        let updated = try await tx.database.rows(
+            """
+            UPDATE agencies SET display_name = \(bind: agency.displayName), abbreviation = \(bind: agency.abbreviation),
+                kind = \(bind: agency.kind.rawValue), parent = \(bind: agency.parent),
+                owns_bridge_point = \(bind: agency.ownsBridgePoint ? 1 : 0), state = \(bind: agency.state.rawValue),
+                search_text = \(bind: Self.searchText(agency)), update_time = \(bind: Timestamps.nowMicros()),
+                version = version + 1
+            WHERE code = \(bind: agency.code) AND version = \(bind: version) RETURNING code
+            """)
+        return !updated.isEmpty
     }
 
     func insert(_ agency: Egov_Identity_V1_Agency, in tx: Transaction) async throws -> Egov_Identity_V1_Agency {
@@ -71,10 +108,10 @@ struct SQLAgencyRepository: AgencyRepository {
             try await tx.database.execute(
                 """
                 INSERT INTO agencies (code, display_name, abbreviation, kind, parent, owns_bridge_point, state,
-                                      create_time, update_time, version)
+                                      create_time, update_time, version, search_text)
                 VALUES (\(bind: agency.code), \(bind: agency.displayName), \(bind: agency.abbreviation),
                         \(bind: agency.kind.rawValue), \(bind: agency.parent), \(bind: agency.ownsBridgePoint ? 1 : 0),
-                        \(bind: agency.state.rawValue), \(bind: now), \(bind: now), 1)
+                        \(bind: agency.state.rawValue), \(bind: now), \(bind: now), 1, \(bind: Self.searchText(agency)))
                 """)
         } catch where Store.isUniqueViolation(error) {
             throw AgencyExists()

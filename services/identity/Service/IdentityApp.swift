@@ -17,11 +17,12 @@ public enum IdentityApp {
     public static let migrations =
         SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
         + AuditLog.migrations + LoginThrottle.migrations + [SessionRepository.addressMigration, PersonRepository.totpMigration]
-        + DelegationRepository.migrations + [PersonRepository.searchMigration]
+        + DelegationRepository.migrations + [PersonRepository.searchMigration, SQLAgencyRepository.searchMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
         let store = try await Store.open(for: environment, migrations: migrations)
+        try await SQLAgencyRepository(store: store).backfillSearchText()
         if environment.configuration.bool("demo.load") {
             let added = try await DemoProvince.load(into: SQLAgencyRepository(store: store), store: store)
             let accounts = try await DemoProvince.loadAccounts(

@@ -52,10 +52,13 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         let size = try Self.errors.pageSize(request.pageSize)
         let parent = request.parent.isEmpty ? nil : request.parent
         if let parent { _ = try Self.agencyCode(fromName: parent, field: "parent") }
-        let filter = "parent=\(parent ?? "*");inactive=\(request.showInactive)"
+        if request.query.count > 200 {
+            throw Self.errors.invalidArgument("INVALID_QUERY", field: "query", "must be at most 200 characters")
+        }
+        let filter = "parent=\(parent ?? "*");inactive=\(request.showInactive);query=\(request.query)"
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         let page = try await agencies.agencies(
-            parent: parent, includeInactive: request.showInactive, after: after, limit: size + 1)
+            parent: parent, includeInactive: request.showInactive, query: request.query, after: after, limit: size + 1)
         return .with {
             $0.agencies = Array(page.prefix(size))
             if page.count > size, let last = $0.agencies.last {
@@ -90,6 +93,85 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
                     "AGENCY_EXISTS", resource: toInsert.name, "Agency '\(toInsert.name)' already exists.")
             }
         }
+    }
+
+    public func updateAgency(
+        request: Egov_Identity_V1_UpdateAgencyRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Agency {
+        try Access.require(.manageAgencies, Self.errors, doing: "change agencies")
+        let code = try Self.agencyCode(fromName: request.agency.name, field: "agency.name")
+        guard let current = try await agencies.agency(code: code) else {
+            throw Self.errors.notFound("AGENCY_NOT_FOUND", resource: request.agency.name, "Agency '\(request.agency.name)' does not exist.")
+        }
+        if !request.agency.etag.isEmpty && request.agency.etag != current.etag {
+            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The agency changed since you read it; read it again.")
+        }
+        let paths = request.updateMask.paths
+        if paths.isEmpty { throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change") }
+        var changed = current
+        for path in paths {
+            switch path {
+            case "display_name": changed.displayName = request.agency.displayName
+            case "abbreviation": changed.abbreviation = request.agency.abbreviation
+            case "kind": changed.kind = request.agency.kind
+            case "owns_bridge_point": changed.ownsBridgePoint = request.agency.ownsBridgePoint
+            case "parent": changed.parent = request.agency.parent
+            default:
+                throw Self.errors.invalidArgument("UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
+            }
+        }
+        var checked = try Self.validated(changed)
+        checked.name = current.name
+        checked.state = current.state
+        if paths.contains("parent") && !checked.parent.isEmpty {
+            // Walk up from the new parent: meeting the agency itself would make a cycle.
+            var ancestor: String? = checked.parent
+            var hops = 0
+            while let name = ancestor, hops < 64 {
+                guard name != current.name else {
+                    throw Self.errors.invalidArgument("PARENT_CYCLE", field: "agency.parent", "cannot be the agency or one under it")
+                }
+                let ancestorCode = try Self.agencyCode(fromName: name, field: "agency.parent")
+                guard let found = try await agencies.agency(code: ancestorCode) else {
+                    throw Self.errors.invalidArgument("PARENT_NOT_FOUND", field: "agency.parent", "agency '\(name)' does not exist")
+                }
+                ancestor = found.parent.isEmpty ? nil : found.parent
+                hops += 1
+            }
+        }
+        let updated = checked
+        try await store.write { tx in
+            guard try await agencies.update(updated, version: Int64(current.etag) ?? 0, in: tx) else {
+                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The agency changed meanwhile; read it again.")
+            }
+            try await audit.append(
+                .init(actor: Self.actor, action: paths.contains("parent") ? "move_agency" : "update_agency", target: current.name,
+                      outcome: "ok", detail: paths.joined(separator: ",")), in: tx)
+        }
+        return try await agencies.agency(code: code)!
+    }
+
+    public func deactivateAgency(
+        request: Egov_Identity_V1_DeactivateAgencyRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_Agency {
+        try Access.require(.manageAgencies, Self.errors, doing: "deactivate agencies")
+        let code = try Self.agencyCode(fromName: request.name, field: "name")
+        guard var agency = try await agencies.agency(code: code) else {
+            throw Self.errors.notFound("AGENCY_NOT_FOUND", resource: request.name, "Agency '\(request.name)' does not exist.")
+        }
+        guard agency.state == .active else { return agency }
+        let version = Int64(agency.etag) ?? 0
+        agency.state = .inactive
+        let deactivated = agency
+        try await store.write { tx in
+            guard try await agencies.update(deactivated, version: version, in: tx) else {
+                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The agency changed meanwhile; try again.")
+            }
+            try await audit.append(
+                .init(actor: Self.actor, action: "deactivate_agency", target: request.name, outcome: "ok",
+                      detail: String(request.reason.prefix(500))), in: tx)
+        }
+        return try await agencies.agency(code: code)!
     }
 
     /// Checks an agency to create; returns it with output-only fields cleared.

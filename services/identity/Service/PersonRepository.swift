@@ -143,19 +143,9 @@ struct PersonRepository: Sendable {
 
     func people(agency: String?, query: String, after: String?, limit: Int) async throws -> [Egov_Identity_V1_Person] {
         try await store.read { db in
-            var sql = SQLQueryString("SELECT * FROM people WHERE id > \(bind: after ?? "")")
-            if let agency {
-                sql.appendInterpolation(unsafeRaw: " AND agency = ")
-                sql.appendInterpolation(bind: agency)
-            }
-            for word in VietnameseText.fold(query).split(separator: " ").prefix(8) {
-                let escaped = word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                    .replacingOccurrences(of: "_", with: "\\_")
-                sql.appendInterpolation(unsafeRaw: " AND search_text LIKE ")
-                sql.appendInterpolation(bind: "%\(escaped)%")
-                sql.appendInterpolation(unsafeRaw: " ESCAPE '\\'")
-            }
-            sql.appendInterpolation(unsafeRaw: " ORDER BY id LIMIT \(limit)")
+            let equals: [(column: String, value: SQLBind)] = agency.map { [("agency", SQLBind($0))] } ?? []
+            let sql = keysetPageQuery(
+                table: "people", key: "id", after: after, equals: equals, contains: ("search_text", query), limit: limit)
             return try await db.rows(sql).map { try Self.account($0).person }
         }
     }
