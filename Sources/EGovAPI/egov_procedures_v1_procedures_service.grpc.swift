@@ -59,11 +59,67 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetWorkingDay" metadata.
+        public enum GetWorkingDay: Sendable {
+            /// Request type for "GetWorkingDay".
+            public typealias Input = Egov_Procedures_V1_GetWorkingDayRequest
+            /// Response type for "GetWorkingDay".
+            public typealias Output = Egov_Procedures_V1_WorkingDay
+            /// Descriptor for "GetWorkingDay".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "GetWorkingDay",
+                type: .unary
+            )
+        }
+        /// Namespace for "ComputeAppointment" metadata.
+        public enum ComputeAppointment: Sendable {
+            /// Request type for "ComputeAppointment".
+            public typealias Input = Egov_Procedures_V1_ComputeAppointmentRequest
+            /// Response type for "ComputeAppointment".
+            public typealias Output = Egov_Procedures_V1_ComputeAppointmentResponse
+            /// Descriptor for "ComputeAppointment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "ComputeAppointment",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateCalendarAdjustment" metadata.
+        public enum CreateCalendarAdjustment: Sendable {
+            /// Request type for "CreateCalendarAdjustment".
+            public typealias Input = Egov_Procedures_V1_CreateCalendarAdjustmentRequest
+            /// Response type for "CreateCalendarAdjustment".
+            public typealias Output = Egov_Procedures_V1_CalendarAdjustment
+            /// Descriptor for "CreateCalendarAdjustment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "CreateCalendarAdjustment",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCalendarAdjustments" metadata.
+        public enum ListCalendarAdjustments: Sendable {
+            /// Request type for "ListCalendarAdjustments".
+            public typealias Input = Egov_Procedures_V1_ListCalendarAdjustmentsRequest
+            /// Response type for "ListCalendarAdjustments".
+            public typealias Output = Egov_Procedures_V1_ListCalendarAdjustmentsResponse
+            /// Descriptor for "ListCalendarAdjustments".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "ListCalendarAdjustments",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "egov.procedures.v1.ProceduresService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateProcedure.descriptor,
             GetProcedure.descriptor,
-            ListProcedures.descriptor
+            ListProcedures.descriptor,
+            GetWorkingDay.descriptor,
+            ComputeAppointment.descriptor,
+            CreateCalendarAdjustment.descriptor,
+            ListCalendarAdjustments.descriptor
         ]
     }
 }
@@ -149,6 +205,84 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListProceduresRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListProceduresResponse>
+
+        /// Handle the "GetWorkingDay" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Tells whether agencies work on a date, and names the holiday if not.
+        /// > Public.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_GetWorkingDayRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_WorkingDay` messages.
+        func getWorkingDay(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetWorkingDayRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_WorkingDay>
+
+        /// Handle the "ComputeAppointment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Computes the appointment to return a result: the receipt time plus the
+        /// > processing time in working days (weekends, public holidays including the
+        /// > lunar ones, compensatory days and the government's swaps honoured; a
+        /// > dossier received from 15:00 counts from the next working day). Public.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_ComputeAppointmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_ComputeAppointmentResponse` messages.
+        func computeAppointment(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ComputeAppointmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ComputeAppointmentResponse>
+
+        /// Handle the "CreateCalendarAdjustment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a government decision moving a day: a day off (bridge day) or a
+        /// > working day (swapped Saturday). Effective from when it is entered. System
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_CalendarAdjustment` messages.
+        func createCalendarAdjustment(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_CalendarAdjustment>
+
+        /// Handle the "ListCalendarAdjustments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the adjustments of a year. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_ListCalendarAdjustmentsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_ListCalendarAdjustmentsResponse` messages.
+        func listCalendarAdjustments(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>
     }
 
     /// Service protocol for the "egov.procedures.v1.ProceduresService" service.
@@ -218,6 +352,84 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListProceduresRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListProceduresResponse>
+
+        /// Handle the "GetWorkingDay" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Tells whether agencies work on a date, and names the holiday if not.
+        /// > Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetWorkingDayRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_WorkingDay` message.
+        func getWorkingDay(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_GetWorkingDayRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_WorkingDay>
+
+        /// Handle the "ComputeAppointment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Computes the appointment to return a result: the receipt time plus the
+        /// > processing time in working days (weekends, public holidays including the
+        /// > lunar ones, compensatory days and the government's swaps honoured; a
+        /// > dossier received from 15:00 counts from the next working day). Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ComputeAppointmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_ComputeAppointmentResponse` message.
+        func computeAppointment(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_ComputeAppointmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ComputeAppointmentResponse>
+
+        /// Handle the "CreateCalendarAdjustment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a government decision moving a day: a day off (bridge day) or a
+        /// > working day (swapped Saturday). Effective from when it is entered. System
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_CalendarAdjustment` message.
+        func createCalendarAdjustment(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_CalendarAdjustment>
+
+        /// Handle the "ListCalendarAdjustments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the adjustments of a year. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListCalendarAdjustmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_ListCalendarAdjustmentsResponse` message.
+        func listCalendarAdjustments(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>
     }
 
     /// Simple service protocol for the "egov.procedures.v1.ProceduresService" service.
@@ -285,6 +497,84 @@ extension Egov_Procedures_V1_ProceduresService {
             request: Egov_Procedures_V1_ListProceduresRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_ListProceduresResponse
+
+        /// Handle the "GetWorkingDay" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Tells whether agencies work on a date, and names the holiday if not.
+        /// > Public.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_GetWorkingDayRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_WorkingDay` to respond with.
+        func getWorkingDay(
+            request: Egov_Procedures_V1_GetWorkingDayRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_WorkingDay
+
+        /// Handle the "ComputeAppointment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Computes the appointment to return a result: the receipt time plus the
+        /// > processing time in working days (weekends, public holidays including the
+        /// > lunar ones, compensatory days and the government's swaps honoured; a
+        /// > dossier received from 15:00 counts from the next working day). Public.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_ComputeAppointmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_ComputeAppointmentResponse` to respond with.
+        func computeAppointment(
+            request: Egov_Procedures_V1_ComputeAppointmentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_ComputeAppointmentResponse
+
+        /// Handle the "CreateCalendarAdjustment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a government decision moving a day: a day off (bridge day) or a
+        /// > working day (swapped Saturday). Effective from when it is entered. System
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_CalendarAdjustment` to respond with.
+        func createCalendarAdjustment(
+            request: Egov_Procedures_V1_CreateCalendarAdjustmentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_CalendarAdjustment
+
+        /// Handle the "ListCalendarAdjustments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the adjustments of a year. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_ListCalendarAdjustmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_ListCalendarAdjustmentsResponse` to respond with.
+        func listCalendarAdjustments(
+            request: Egov_Procedures_V1_ListCalendarAdjustmentsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_ListCalendarAdjustmentsResponse
     }
 }
 
@@ -320,6 +610,50 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListProceduresResponse>(),
             handler: { request, context in
                 try await self.listProcedures(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.GetWorkingDay.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_GetWorkingDayRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_WorkingDay>(),
+            handler: { request, context in
+                try await self.getWorkingDay(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.ComputeAppointment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ComputeAppointmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ComputeAppointmentResponse>(),
+            handler: { request, context in
+                try await self.computeAppointment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.CreateCalendarAdjustment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_CalendarAdjustment>(),
+            handler: { request, context in
+                try await self.createCalendarAdjustment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.ListCalendarAdjustments.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>(),
+            handler: { request, context in
+                try await self.listCalendarAdjustments(
                     request: request,
                     context: context
                 )
@@ -363,6 +697,50 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func getWorkingDay(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetWorkingDayRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_WorkingDay> {
+        let response = try await self.getWorkingDay(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func computeAppointment(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ComputeAppointmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ComputeAppointmentResponse> {
+        let response = try await self.computeAppointment(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createCalendarAdjustment(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_CalendarAdjustment> {
+        let response = try await self.createCalendarAdjustment(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCalendarAdjustments(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse> {
+        let response = try await self.listCalendarAdjustments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -400,6 +778,58 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListProceduresResponse> {
         return GRPCCore.ServerResponse<Egov_Procedures_V1_ListProceduresResponse>(
             message: try await self.listProcedures(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getWorkingDay(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_GetWorkingDayRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_WorkingDay> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_WorkingDay>(
+            message: try await self.getWorkingDay(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func computeAppointment(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_ComputeAppointmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ComputeAppointmentResponse> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_ComputeAppointmentResponse>(
+            message: try await self.computeAppointment(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createCalendarAdjustment(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_CalendarAdjustment> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_CalendarAdjustment>(
+            message: try await self.createCalendarAdjustment(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCalendarAdjustments(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>(
+            message: try await self.listCalendarAdjustments(
                 request: request.message,
                 context: context
             ),
@@ -490,6 +920,104 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListProceduresResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListProceduresResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetWorkingDay" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Tells whether agencies work on a date, and names the holiday if not.
+        /// > Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetWorkingDayRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_GetWorkingDayRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_WorkingDay` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getWorkingDay<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetWorkingDayRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_GetWorkingDayRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_WorkingDay>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_WorkingDay>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ComputeAppointment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Computes the appointment to return a result: the receipt time plus the
+        /// > processing time in working days (weekends, public holidays including the
+        /// > lunar ones, compensatory days and the government's swaps honoured; a
+        /// > dossier received from 15:00 counts from the next working day). Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ComputeAppointmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ComputeAppointmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ComputeAppointmentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func computeAppointment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ComputeAppointmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ComputeAppointmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ComputeAppointmentResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ComputeAppointmentResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateCalendarAdjustment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a government decision moving a day: a day off (bridge day) or a
+        /// > working day (swapped Saturday). Effective from when it is entered. System
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_CalendarAdjustment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createCalendarAdjustment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_CalendarAdjustment>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_CalendarAdjustment>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCalendarAdjustments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the adjustments of a year. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListCalendarAdjustmentsRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ListCalendarAdjustmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ListCalendarAdjustmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCalendarAdjustments<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -616,6 +1144,148 @@ extension Egov_Procedures_V1_ProceduresService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetWorkingDay" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Tells whether agencies work on a date, and names the holiday if not.
+        /// > Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetWorkingDayRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_GetWorkingDayRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_WorkingDay` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getWorkingDay<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetWorkingDayRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_GetWorkingDayRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_WorkingDay>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_WorkingDay>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.GetWorkingDay.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ComputeAppointment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Computes the appointment to return a result: the receipt time plus the
+        /// > processing time in working days (weekends, public holidays including the
+        /// > lunar ones, compensatory days and the government's swaps honoured; a
+        /// > dossier received from 15:00 counts from the next working day). Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ComputeAppointmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ComputeAppointmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ComputeAppointmentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func computeAppointment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ComputeAppointmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ComputeAppointmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ComputeAppointmentResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ComputeAppointmentResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.ComputeAppointment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateCalendarAdjustment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records a government decision moving a day: a day off (bridge day) or a
+        /// > working day (swapped Saturday). Effective from when it is entered. System
+        /// > administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_CalendarAdjustment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createCalendarAdjustment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_CalendarAdjustment>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_CalendarAdjustment>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.CreateCalendarAdjustment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCalendarAdjustments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the adjustments of a year. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListCalendarAdjustmentsRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ListCalendarAdjustmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ListCalendarAdjustmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCalendarAdjustments<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.ListCalendarAdjustments.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -705,6 +1375,128 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListProceduresRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListProceduresResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetWorkingDay" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Tells whether agencies work on a date, and names the holiday if not.
+    /// > Public.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_GetWorkingDayRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getWorkingDay<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetWorkingDayRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_WorkingDay>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getWorkingDay(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_GetWorkingDayRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_WorkingDay>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ComputeAppointment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Computes the appointment to return a result: the receipt time plus the
+    /// > processing time in working days (weekends, public holidays including the
+    /// > lunar ones, compensatory days and the government's swaps honoured; a
+    /// > dossier received from 15:00 counts from the next working day). Public.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_ComputeAppointmentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func computeAppointment<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_ComputeAppointmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ComputeAppointmentResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.computeAppointment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ComputeAppointmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ComputeAppointmentResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCalendarAdjustment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Records a government decision moving a day: a day off (bridge day) or a
+    /// > working day (swapped Saturday). Effective from when it is entered. System
+    /// > administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCalendarAdjustment<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_CalendarAdjustment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createCalendarAdjustment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_CalendarAdjustment>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCalendarAdjustments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the adjustments of a year. Public.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_ListCalendarAdjustmentsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCalendarAdjustments<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCalendarAdjustments(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -808,6 +1600,144 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listProcedures(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetWorkingDay" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Tells whether agencies work on a date, and names the holiday if not.
+    /// > Public.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getWorkingDay<Result>(
+        _ message: Egov_Procedures_V1_GetWorkingDayRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_WorkingDay>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_GetWorkingDayRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getWorkingDay(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ComputeAppointment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Computes the appointment to return a result: the receipt time plus the
+    /// > processing time in working days (weekends, public holidays including the
+    /// > lunar ones, compensatory days and the government's swaps honoured; a
+    /// > dossier received from 15:00 counts from the next working day). Public.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func computeAppointment<Result>(
+        _ message: Egov_Procedures_V1_ComputeAppointmentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ComputeAppointmentResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_ComputeAppointmentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.computeAppointment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCalendarAdjustment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Records a government decision moving a day: a day off (bridge day) or a
+    /// > working day (swapped Saturday). Effective from when it is entered. System
+    /// > administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCalendarAdjustment<Result>(
+        _ message: Egov_Procedures_V1_CreateCalendarAdjustmentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_CalendarAdjustment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_CreateCalendarAdjustmentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createCalendarAdjustment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCalendarAdjustments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the adjustments of a year. Public.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCalendarAdjustments<Result>(
+        _ message: Egov_Procedures_V1_ListCalendarAdjustmentsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCalendarAdjustments(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -38,6 +38,9 @@ public enum RouteTable {
         "egov.documents.v1.DocumentsService/ListDocumentTypes",
         "egov.procedures.v1.ProceduresService/GetProcedure",
         "egov.procedures.v1.ProceduresService/ListProcedures",
+        "egov.procedures.v1.ProceduresService/GetWorkingDay",
+        "egov.procedures.v1.ProceduresService/ComputeAppointment",
+        "egov.procedures.v1.ProceduresService/ListCalendarAdjustments",
         "egov.conferences.v1.ConferencesService/GetBridgePoint",
         "egov.conferences.v1.ConferencesService/ListBridgePoints",
     ]

@@ -7,6 +7,7 @@ import Foundation
 /// The procedures service's RPCs.
 public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     let procedures: any ProcedureRepository
+    let calendarAdjustments: CalendarRepository
     let agencies: any AgencyDirectory
     let store: Store
     static let errors = APIError(domain: "procedures.egov")
@@ -15,6 +16,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         self.store = store
         self.agencies = agencies
         self.procedures = SQLProcedureRepository(store: store)
+        self.calendarAdjustments = CalendarRepository(store: store)
     }
 
     public func createProcedure(

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Which days Vietnamese agencies work, and deadlines counted in working days.
+///
+/// Weekly rest: Saturday and Sunday. Public holidays (Labour Code 2019, Art. 112): 1 January;
+/// Tết, five days around the lunar new year (by default the last day of the old year and the
+/// first four of the new); Hùng Kings' day (10/3 lunar); 30 April; 1 May; 2 September and the
+/// day before it. A holiday on a weekly rest day is made up on the next working day. Each
+/// year the government moves days (work a Saturday, take a bridge day off): administrators
+/// enter those as adjustments, which win over the rules.
+struct WorkingDayCalendar: Sendable {
+    typealias Day = LunarCalendar.SolarDate
+
+    enum Adjustment: String, Sendable {
+        /// A day agencies do not work (a bridge day, a decided Tết day).
+        case dayOff = "DAY_OFF"
+        /// A day agencies work although the rules say otherwise (a swapped Saturday).
+        case workingDay = "WORKING_DAY"
+    }
+
+    /// Offsets from lunar new year's day of the Tết holiday.
+    var tetOffsets: [Int] = [-1, 0, 1, 2, 3]
+    /// The day next to National Day that is also off: -1 (1 September) or +1 (3 September).
+    var nationalDayNeighbour = -1
+    /// Dossiers received from this local hour on count from the next working day (verify:
+    /// a common provincial rule, kept configurable).
+    var cutoffHour = 15
+    var adjustments: [Day: Adjustment] = [:]
+
+    /// The statutory holidays of `year` (before compensation), with names.
+    func holidays(of year: Int) -> [Day: String] {
+        var days: [Day: String] = [
+            Day(year: year, month: 1, day: 1): "Tết Dương lịch",
+            Day(year: year, month: 4, day: 30): "Ngày Chiến thắng",
+            Day(year: year, month: 5, day: 1): "Ngày Quốc tế Lao động",
+            Day(year: year, month: 9, day: 2): "Quốc khánh",
+            Day(year: year, month: 9, day: 2 + nationalDayNeighbour): "Quốc khánh",
+        ]
+        if let newYear = LunarCalendar.solarDate(lunarDay: 1, month: 1, year: year) {
+            for offset in tetOffsets { days[newYear.adding(days: offset)] = "Tết Nguyên đán" }
+        }
+        if let hungKings = LunarCalendar.solarDate(lunarDay: 10, month: 3, year: year) {
+            days[hungKings] = "Giỗ Tổ Hùng Vương"
+        }
+        return days
+    }
+
+    /// Holidays and the days that make up for holidays falling on a weekly rest day.
+    func daysOff(of year: Int) -> Set<Day> {
+        let statutory = holidays(of: year).keys.sorted()
+        var off = Set(statutory)
+        for holiday in statutory where holiday.weekday >= 6 {
+            var next = holiday.adding(days: 1)
+            while next.weekday >= 6 || off.contains(next) { next = next.adding(days: 1) }
+            off.insert(next)
+        }
+        return off
+    }
+
+    func isWorkingDay(_ day: Day) -> Bool {
+        if let adjustment = adjustments[day] { return adjustment == .workingDay }
+        if day.weekday >= 6 { return false }
+        // Tết around 1 January can belong to the previous lunar year's holidays.
+        return !daysOff(of: day.year).contains(day) && !daysOff(of: day.year + 1).contains(day)
+    }
+
+    static let offset: TimeInterval = 7 * 3600
+
+    /// The local (UTC+7) civil date and hour of an instant.
+    static func local(_ date: Date) -> (day: Day, hour: Int) {
+        let seconds = Int(floor(date.timeIntervalSince1970 + offset))
+        let days = Int(floor(Double(seconds) / 86_400))
+        return (Day(julianDay: 2_440_588 + days), (seconds - days * 86_400) / 3600)
+    }
+
+    /// The first working day a dossier received at `date` counts from.
+    func startDay(receivedAt date: Date) -> Day {
+        let (day, hour) = Self.local(date)
+        if isWorkingDay(day) && hour < cutoffHour { return day }
+        var next = day.adding(days: 1)
+        while !isWorkingDay(next) { next = next.adding(days: 1) }
+        return next
+    }
+
+    /// The working day `count` working days after `day` (`day` itself not counted).
+    func adding(workingDays count: Int, to day: Day) -> Day {
+        var current = day
+        var remaining = count
+        while remaining > 0 {
+            current = current.adding(days: 1)
+            if isWorkingDay(current) { remaining -= 1 }
+        }
+        return current
+    }
+
+    /// The appointment for a dossier received at `date` with `days` working days to process:
+    /// the end of office hours (17:00 local) of the due day.
+    func appointment(receivedAt date: Date, workingDays days: Int) -> Date {
+        let due = adding(workingDays: days, to: startDay(receivedAt: date))
+        let midnight = Double(due.julianDay - 2_440_588) * 86_400 - Self.offset
+        return Date(timeIntervalSince1970: midnight + 17 * 3600)
+    }
+}
