@@ -142,7 +142,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ])
         + service("documents", module: "DocumentsService")
-        + service("procedures", module: "ProceduresService")
+        + service("procedures", module: "ProceduresService", deps: [.product(name: "Crypto", package: "swift-crypto")])
         + service("conferences", module: "ConferencesService")
         + service("gateway", module: "GatewayService")
 )

@@ -72,64 +72,108 @@ public nonisolated enum Egov_Procedures_V1_Channel: SwiftProtobuf.Enum, Swift.Ca
 }
 
 /// A dossier (hồ sơ) filed by an applicant for one procedure.
-public nonisolated struct Egov_Procedures_V1_Dossier: Sendable {
+public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Resource name, `procedures/{procedure}/dossiers/{code}`.
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
   /// Dossier code `<agency code>-YYMMDD-XXXX` (Circular 01/2018 Art. 19).
-  public var code: String = String()
+  public var code: String {
+    get {_storage._code}
+    set {_uniqueStorage()._code = newValue}
+  }
 
   /// The procedure, `procedures/{code}`.
-  public var procedure: String = String()
+  public var procedure: String {
+    get {_storage._procedure}
+    set {_uniqueStorage()._procedure = newValue}
+  }
 
   /// The receiving agency, `agencies/{code}`.
-  public var agency: String = String()
+  public var agency: String {
+    get {_storage._agency}
+    set {_uniqueStorage()._agency = newValue}
+  }
 
   /// The applicant, `people/{person}`.
-  public var applicant: String = String()
+  public var applicant: String {
+    get {_storage._applicant}
+    set {_uniqueStorage()._applicant = newValue}
+  }
 
   /// How it was filed.
-  public var channel: Egov_Procedures_V1_Channel = .unspecified
+  public var channel: Egov_Procedures_V1_Channel {
+    get {_storage._channel}
+    set {_uniqueStorage()._channel = newValue}
+  }
 
   /// Current status.
-  public var status: Egov_Procedures_V1_Dossier.Status = .unspecified
+  public var status: Egov_Procedures_V1_Dossier.Status {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
   /// When it was received.
   public var receiveTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_receiveTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_receiveTime = newValue}
+    get {_storage._receiveTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._receiveTime = newValue}
   }
   /// Returns true if `receiveTime` has been explicitly set.
-  public var hasReceiveTime: Bool {self._receiveTime != nil}
+  public var hasReceiveTime: Bool {_storage._receiveTime != nil}
   /// Clears the value of `receiveTime`. Subsequent reads from it will return its default value.
-  public mutating func clearReceiveTime() {self._receiveTime = nil}
+  public mutating func clearReceiveTime() {_uniqueStorage()._receiveTime = nil}
 
   /// The appointment to return the result (Mẫu 01).
   public var appointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_appointmentTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_appointmentTime = newValue}
+    get {_storage._appointmentTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._appointmentTime = newValue}
   }
   /// Returns true if `appointmentTime` has been explicitly set.
-  public var hasAppointmentTime: Bool {self._appointmentTime != nil}
+  public var hasAppointmentTime: Bool {_storage._appointmentTime != nil}
   /// Clears the value of `appointmentTime`. Subsequent reads from it will return its default value.
-  public mutating func clearAppointmentTime() {self._appointmentTime = nil}
+  public mutating func clearAppointmentTime() {_uniqueStorage()._appointmentTime = nil}
 
   /// When the result was returned.
   public var returnTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_returnTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_returnTime = newValue}
+    get {_storage._returnTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._returnTime = newValue}
   }
   /// Returns true if `returnTime` has been explicitly set.
-  public var hasReturnTime: Bool {self._returnTime != nil}
+  public var hasReturnTime: Bool {_storage._returnTime != nil}
   /// Clears the value of `returnTime`. Subsequent reads from it will return its default value.
-  public mutating func clearReturnTime() {self._returnTime = nil}
+  public mutating func clearReturnTime() {_uniqueStorage()._returnTime = nil}
 
   /// Opaque version tag for optimistic concurrency.
-  public var etag: String = String()
+  public var etag: String {
+    get {_storage._etag}
+    set {_uniqueStorage()._etag = newValue}
+  }
+
+  /// The secret printed on the receipt: with `code` it lets anyone follow the
+  /// dossier without signing in. Returned only in the answer to the submission.
+  public var lookupSecret: String {
+    get {_storage._lookupSecret}
+    set {_uniqueStorage()._lookupSecret = newValue}
+  }
+
+  /// The applicant's name as on the receipt.
+  public var applicantName: String {
+    get {_storage._applicantName}
+    set {_uniqueStorage()._applicantName = newValue}
+  }
+
+  /// Who filed it for the applicant (a representative or the desk officer),
+  /// `people/{person}`; empty when the applicant filed it.
+  public var filedBy: String {
+    get {_storage._filedBy}
+    set {_uniqueStorage()._filedBy = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -228,9 +272,50 @@ public nonisolated struct Egov_Procedures_V1_Dossier: Sendable {
 
   public init() {}
 
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// What anyone with the receipt may see of a dossier: no personal data.
+public nonisolated struct Egov_Procedures_V1_DossierProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The dossier code.
+  public var code: String = String()
+
+  /// The procedure's name.
+  public var procedureName: String = String()
+
+  /// Current status.
+  public var status: Egov_Procedures_V1_Dossier.Status = .unspecified
+
+  /// When it was received.
+  public var receiveTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_receiveTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_receiveTime = newValue}
+  }
+  /// Returns true if `receiveTime` has been explicitly set.
+  public var hasReceiveTime: Bool {self._receiveTime != nil}
+  /// Clears the value of `receiveTime`. Subsequent reads from it will return its default value.
+  public mutating func clearReceiveTime() {self._receiveTime = nil}
+
+  /// The appointment to return the result.
+  public var appointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_appointmentTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_appointmentTime = newValue}
+  }
+  /// Returns true if `appointmentTime` has been explicitly set.
+  public var hasAppointmentTime: Bool {self._appointmentTime != nil}
+  /// Clears the value of `appointmentTime`. Subsequent reads from it will return its default value.
+  public mutating func clearAppointmentTime() {self._appointmentTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
   fileprivate var _receiveTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _appointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _returnTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -243,7 +328,172 @@ nonisolated extension Egov_Procedures_V1_Channel: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _code: String = String()
+    var _procedure: String = String()
+    var _agency: String = String()
+    var _applicant: String = String()
+    var _channel: Egov_Procedures_V1_Channel = .unspecified
+    var _status: Egov_Procedures_V1_Dossier.Status = .unspecified
+    var _receiveTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _appointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _returnTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _etag: String = String()
+    var _lookupSecret: String = String()
+    var _applicantName: String = String()
+    var _filedBy: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _code = source._code
+      _procedure = source._procedure
+      _agency = source._agency
+      _applicant = source._applicant
+      _channel = source._channel
+      _status = source._status
+      _receiveTime = source._receiveTime
+      _appointmentTime = source._appointmentTime
+      _returnTime = source._returnTime
+      _etag = source._etag
+      _lookupSecret = source._lookupSecret
+      _applicantName = source._applicantName
+      _filedBy = source._filedBy
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._code) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._procedure) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._agency) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._applicant) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._channel) }()
+        case 7: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._receiveTime) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._appointmentTime) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._returnTime) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._etag) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._lookupSecret) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._applicantName) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._filedBy) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      if !_storage._code.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._code, fieldNumber: 2)
+      }
+      if !_storage._procedure.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._procedure, fieldNumber: 3)
+      }
+      if !_storage._agency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._agency, fieldNumber: 4)
+      }
+      if !_storage._applicant.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._applicant, fieldNumber: 5)
+      }
+      if _storage._channel != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._channel, fieldNumber: 6)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 7)
+      }
+      try { if let v = _storage._receiveTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._appointmentTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._returnTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if !_storage._etag.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._etag, fieldNumber: 11)
+      }
+      if !_storage._lookupSecret.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lookupSecret, fieldNumber: 12)
+      }
+      if !_storage._applicantName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._applicantName, fieldNumber: 13)
+      }
+      if !_storage._filedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._filedBy, fieldNumber: 14)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_Dossier, rhs: Egov_Procedures_V1_Dossier) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._code != rhs_storage._code {return false}
+        if _storage._procedure != rhs_storage._procedure {return false}
+        if _storage._agency != rhs_storage._agency {return false}
+        if _storage._applicant != rhs_storage._applicant {return false}
+        if _storage._channel != rhs_storage._channel {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._receiveTime != rhs_storage._receiveTime {return false}
+        if _storage._appointmentTime != rhs_storage._appointmentTime {return false}
+        if _storage._returnTime != rhs_storage._returnTime {return false}
+        if _storage._etag != rhs_storage._etag {return false}
+        if _storage._lookupSecret != rhs_storage._lookupSecret {return false}
+        if _storage._applicantName != rhs_storage._applicantName {return false}
+        if _storage._filedBy != rhs_storage._filedBy {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_Dossier.Status: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}STATUS_NEWLY_REGISTERED\0\u{1}STATUS_ACCEPTED\0\u{1}STATUS_NOT_ACCEPTED\0\u{1}STATUS_PROCESSING\0\u{1}STATUS_SUPPLEMENT_REQUESTED\0\u{1}STATUS_PAYMENT_REQUESTED\0\u{1}STATUS_WITHDRAWN\0\u{1}STATUS_STOPPED\0\u{1}STATUS_FINISHED\0\u{1}STATUS_RESULT_RETURNED\0")
+}
+
+nonisolated extension Egov_Procedures_V1_DossierProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DossierProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{3}procedure_name\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -251,17 +501,11 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.procedure) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.agency) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.applicant) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
-      case 7: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._receiveTime) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._appointmentTime) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._returnTime) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.etag) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.procedureName) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._receiveTime) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._appointmentTime) }()
       default: break
       }
     }
@@ -272,59 +516,31 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
-    }
     if !self.code.isEmpty {
-      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
     }
-    if !self.procedure.isEmpty {
-      try visitor.visitSingularStringField(value: self.procedure, fieldNumber: 3)
-    }
-    if !self.agency.isEmpty {
-      try visitor.visitSingularStringField(value: self.agency, fieldNumber: 4)
-    }
-    if !self.applicant.isEmpty {
-      try visitor.visitSingularStringField(value: self.applicant, fieldNumber: 5)
-    }
-    if self.channel != .unspecified {
-      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 6)
+    if !self.procedureName.isEmpty {
+      try visitor.visitSingularStringField(value: self.procedureName, fieldNumber: 2)
     }
     if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 7)
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
     }
     try { if let v = self._receiveTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
     try { if let v = self._appointmentTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
-    try { if let v = self._returnTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
-    if !self.etag.isEmpty {
-      try visitor.visitSingularStringField(value: self.etag, fieldNumber: 11)
-    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Egov_Procedures_V1_Dossier, rhs: Egov_Procedures_V1_Dossier) -> Bool {
-    if lhs.name != rhs.name {return false}
+  public static func ==(lhs: Egov_Procedures_V1_DossierProgress, rhs: Egov_Procedures_V1_DossierProgress) -> Bool {
     if lhs.code != rhs.code {return false}
-    if lhs.procedure != rhs.procedure {return false}
-    if lhs.agency != rhs.agency {return false}
-    if lhs.applicant != rhs.applicant {return false}
-    if lhs.channel != rhs.channel {return false}
+    if lhs.procedureName != rhs.procedureName {return false}
     if lhs.status != rhs.status {return false}
     if lhs._receiveTime != rhs._receiveTime {return false}
     if lhs._appointmentTime != rhs._appointmentTime {return false}
-    if lhs._returnTime != rhs._returnTime {return false}
-    if lhs.etag != rhs.etag {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
-}
-
-nonisolated extension Egov_Procedures_V1_Dossier.Status: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}STATUS_NEWLY_REGISTERED\0\u{1}STATUS_ACCEPTED\0\u{1}STATUS_NOT_ACCEPTED\0\u{1}STATUS_PROCESSING\0\u{1}STATUS_SUPPLEMENT_REQUESTED\0\u{1}STATUS_PAYMENT_REQUESTED\0\u{1}STATUS_WITHDRAWN\0\u{1}STATUS_STOPPED\0\u{1}STATUS_FINISHED\0\u{1}STATUS_RESULT_RETURNED\0")
 }

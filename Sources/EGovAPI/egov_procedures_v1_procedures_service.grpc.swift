@@ -59,6 +59,45 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SubmitDossier" metadata.
+        public enum SubmitDossier: Sendable {
+            /// Request type for "SubmitDossier".
+            public typealias Input = Egov_Procedures_V1_SubmitDossierRequest
+            /// Response type for "SubmitDossier".
+            public typealias Output = Egov_Procedures_V1_Dossier
+            /// Descriptor for "SubmitDossier".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "SubmitDossier",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetDossier" metadata.
+        public enum GetDossier: Sendable {
+            /// Request type for "GetDossier".
+            public typealias Input = Egov_Procedures_V1_GetDossierRequest
+            /// Response type for "GetDossier".
+            public typealias Output = Egov_Procedures_V1_Dossier
+            /// Descriptor for "GetDossier".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "GetDossier",
+                type: .unary
+            )
+        }
+        /// Namespace for "LookupDossier" metadata.
+        public enum LookupDossier: Sendable {
+            /// Request type for "LookupDossier".
+            public typealias Input = Egov_Procedures_V1_LookupDossierRequest
+            /// Response type for "LookupDossier".
+            public typealias Output = Egov_Procedures_V1_DossierProgress
+            /// Descriptor for "LookupDossier".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "LookupDossier",
+                type: .unary
+            )
+        }
         /// Namespace for "GetWorkingDay" metadata.
         public enum GetWorkingDay: Sendable {
             /// Request type for "GetWorkingDay".
@@ -116,6 +155,9 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             CreateProcedure.descriptor,
             GetProcedure.descriptor,
             ListProcedures.descriptor,
+            SubmitDossier.descriptor,
+            GetDossier.descriptor,
+            LookupDossier.descriptor,
             GetWorkingDay.descriptor,
             ComputeAppointment.descriptor,
             CreateCalendarAdjustment.descriptor,
@@ -205,6 +247,65 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListProceduresRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListProceduresResponse>
+
+        /// Handle the "SubmitDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Files a dossier for a procedure: online by a citizen or business for
+        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
+        /// > agency and day) and the appointment. Idempotent by `request_id`.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_SubmitDossierRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
+        func submitDossier(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_SubmitDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "GetDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a dossier to its applicant and to the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_GetDossierRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
+        func getDossier(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "LookupDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Looks a dossier up by its code and the secret on the receipt, without
+        /// > signing in: status and dates only. A wrong secret and an unknown code get
+        /// > the same answer. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_LookupDossierRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_DossierProgress` messages.
+        func lookupDossier(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_LookupDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_DossierProgress>
 
         /// Handle the "GetWorkingDay" method.
         ///
@@ -353,6 +454,65 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListProceduresResponse>
 
+        /// Handle the "SubmitDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Files a dossier for a procedure: online by a citizen or business for
+        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
+        /// > agency and day) and the appointment. Idempotent by `request_id`.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_SubmitDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Dossier` message.
+        func submitDossier(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_SubmitDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "GetDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a dossier to its applicant and to the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Dossier` message.
+        func getDossier(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_GetDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "LookupDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Looks a dossier up by its code and the secret on the receipt, without
+        /// > signing in: status and dates only. A wrong secret and an unknown code get
+        /// > the same answer. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_LookupDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_DossierProgress` message.
+        func lookupDossier(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_LookupDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_DossierProgress>
+
         /// Handle the "GetWorkingDay" method.
         ///
         /// > Source IDL Documentation:
@@ -498,6 +658,65 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_ListProceduresResponse
 
+        /// Handle the "SubmitDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Files a dossier for a procedure: online by a citizen or business for
+        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
+        /// > agency and day) and the appointment. Idempotent by `request_id`.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_SubmitDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Dossier` to respond with.
+        func submitDossier(
+            request: Egov_Procedures_V1_SubmitDossierRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Dossier
+
+        /// Handle the "GetDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a dossier to its applicant and to the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_GetDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Dossier` to respond with.
+        func getDossier(
+            request: Egov_Procedures_V1_GetDossierRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Dossier
+
+        /// Handle the "LookupDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Looks a dossier up by its code and the secret on the receipt, without
+        /// > signing in: status and dates only. A wrong secret and an unknown code get
+        /// > the same answer. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_LookupDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_DossierProgress` to respond with.
+        func lookupDossier(
+            request: Egov_Procedures_V1_LookupDossierRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_DossierProgress
+
         /// Handle the "GetWorkingDay" method.
         ///
         /// > Source IDL Documentation:
@@ -616,6 +835,39 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.SubmitDossier.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_SubmitDossierRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
+            handler: { request, context in
+                try await self.submitDossier(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.GetDossier.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_GetDossierRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
+            handler: { request, context in
+                try await self.getDossier(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.LookupDossier.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_LookupDossierRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_DossierProgress>(),
+            handler: { request, context in
+                try await self.lookupDossier(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.GetWorkingDay.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_GetWorkingDayRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_WorkingDay>(),
@@ -692,6 +944,39 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListProceduresResponse> {
         let response = try await self.listProcedures(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func submitDossier(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_SubmitDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
+        let response = try await self.submitDossier(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getDossier(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
+        let response = try await self.getDossier(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func lookupDossier(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_LookupDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_DossierProgress> {
+        let response = try await self.lookupDossier(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -778,6 +1063,45 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListProceduresResponse> {
         return GRPCCore.ServerResponse<Egov_Procedures_V1_ListProceduresResponse>(
             message: try await self.listProcedures(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func submitDossier(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_SubmitDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
+            message: try await self.submitDossier(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getDossier(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_GetDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
+            message: try await self.getDossier(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func lookupDossier(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_LookupDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_DossierProgress> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_DossierProgress>(
+            message: try await self.lookupDossier(
                 request: request.message,
                 context: context
             ),
@@ -920,6 +1244,80 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListProceduresResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListProceduresResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SubmitDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Files a dossier for a procedure: online by a citizen or business for
+        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
+        /// > agency and day) and the appointment. Idempotent by `request_id`.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_SubmitDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_SubmitDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func submitDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_SubmitDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_SubmitDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a dossier to its applicant and to the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_GetDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_GetDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "LookupDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Looks a dossier up by its code and the secret on the receipt, without
+        /// > signing in: status and dates only. A wrong secret and an unknown code get
+        /// > the same answer. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_LookupDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_LookupDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_DossierProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func lookupDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_LookupDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_LookupDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_DossierProgress>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_DossierProgress>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetWorkingDay" method.
@@ -1138,6 +1536,113 @@ extension Egov_Procedures_V1_ProceduresService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Procedures_V1_ProceduresService.Method.ListProcedures.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SubmitDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Files a dossier for a procedure: online by a citizen or business for
+        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
+        /// > agency and day) and the appointment. Idempotent by `request_id`.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_SubmitDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_SubmitDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func submitDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_SubmitDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_SubmitDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.SubmitDossier.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a dossier to its applicant and to the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_GetDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_GetDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.GetDossier.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "LookupDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Looks a dossier up by its code and the secret on the receipt, without
+        /// > signing in: status and dates only. A wrong secret and an unknown code get
+        /// > the same answer. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_LookupDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_LookupDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_DossierProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func lookupDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_LookupDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_LookupDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_DossierProgress>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_DossierProgress>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.LookupDossier.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1380,6 +1885,98 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
         )
     }
 
+    /// Call the "SubmitDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Files a dossier for a procedure: online by a citizen or business for
+    /// > themselves, or at the desk or by post by a reception officer for an
+    /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
+    /// > agency and day) and the appointment. Idempotent by `request_id`.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_SubmitDossierRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func submitDossier<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_SubmitDossierRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.submitDossier(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_SubmitDossierRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Dossier>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Returns a dossier to its applicant and to the receiving agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_GetDossierRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getDossier<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetDossierRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getDossier(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_GetDossierRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Dossier>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "LookupDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Looks a dossier up by its code and the secret on the receipt, without
+    /// > signing in: status and dates only. A wrong secret and an unknown code get
+    /// > the same answer. Public.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_LookupDossierRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func lookupDossier<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_LookupDossierRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_DossierProgress>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.lookupDossier(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_LookupDossierRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_DossierProgress>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "GetWorkingDay" method.
     ///
     /// > Source IDL Documentation:
@@ -1600,6 +2197,110 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listProcedures(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SubmitDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Files a dossier for a procedure: online by a citizen or business for
+    /// > themselves, or at the desk or by post by a reception officer for an
+    /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
+    /// > agency and day) and the appointment. Idempotent by `request_id`.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func submitDossier<Result>(
+        _ message: Egov_Procedures_V1_SubmitDossierRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_SubmitDossierRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.submitDossier(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Returns a dossier to its applicant and to the receiving agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getDossier<Result>(
+        _ message: Egov_Procedures_V1_GetDossierRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_GetDossierRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getDossier(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "LookupDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Looks a dossier up by its code and the secret on the receipt, without
+    /// > signing in: status and dates only. A wrong secret and an unknown code get
+    /// > the same answer. Public.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func lookupDossier<Result>(
+        _ message: Egov_Procedures_V1_LookupDossierRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_DossierProgress>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_LookupDossierRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.lookupDossier(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -63,6 +63,8 @@ public enum Action: Sendable, Hashable {
     case manageCatalogue(agency: String)
     /// Register and change an agency's bridge points.
     case manageBridgePoints(agency: String)
+    /// Read and work on the dossiers an agency received.
+    case handleDossiers(agency: String)
 }
 
 /// The permission check, in one place. Services call it with the caller's verified claims.
@@ -85,7 +87,7 @@ public enum Permissions {
             return adminOf(agency)
         case .readPerson(let person, let agency):
             return claims.sub == person || (agency.map(adminOf) ?? false)
-        case .handleDocuments(let agency):
+        case .handleDocuments(let agency), .handleDossiers(let agency):
             return claims.agency == agency
                 && [.specialist, .clerk, .leader, .receptionOfficer].contains { has(claims, $0) }
         }

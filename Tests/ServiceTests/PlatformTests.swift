@@ -17,11 +17,13 @@ struct Stack {
     var ports: [String: Int]
 }
 
-func withStack<Result: Sendable>(_ body: (Stack) async throws -> Result) async throws -> Result {
-    try await withStack(verifier: TokenVerifier(), body)
+func withStack<Result: Sendable>(engine: Engine = .sqlite, _ body: (Stack) async throws -> Result) async throws -> Result {
+    try await withStack(verifier: TokenVerifier(), engine: engine, body)
 }
 
-func withStack<Result: Sendable>(verifier: TokenVerifier, _ body: (Stack) async throws -> Result) async throws -> Result {
+func withStack<Result: Sendable>(
+    verifier: TokenVerifier, engine: Engine = .sqlite, _ body: (Stack) async throws -> Result
+) async throws -> Result {
     try await withIdentity(verifier: verifier) { identityPort, _ in
         let identityClient = try makePeerClient(
             PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: TestPKI.files("documents"))
@@ -30,7 +32,7 @@ func withStack<Result: Sendable>(verifier: TokenVerifier, _ body: (Stack) async 
             defer { identityClient.beginGracefulShutdown() }
             let directory = IdentityAgencyDirectory(client: identityClient, deadline: .seconds(5))
             return try await withStore(migrations: DocumentsApp.migrations) { documentsStore in
-            try await withStore(migrations: ProceduresApp.migrations) { proceduresStore in
+            try await withStore(engine, migrations: ProceduresApp.migrations) { proceduresStore in
             try await withStore(migrations: ConferencesApp.migrations) { conferencesStore in
             try await withTestServer(process: "documents", services: [DocumentsService(store: documentsStore, agencies: directory)], verifier: verifier) { documentsPort in
                 try await withTestServer(process: "procedures", services: [ProceduresService(store: proceduresStore, agencies: directory)], verifier: verifier) { proceduresPort in

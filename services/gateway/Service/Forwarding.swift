@@ -39,6 +39,7 @@ public enum RouteTable {
         "egov.procedures.v1.ProceduresService/GetProcedure",
         "egov.procedures.v1.ProceduresService/ListProcedures",
         "egov.procedures.v1.ProceduresService/GetWorkingDay",
+        "egov.procedures.v1.ProceduresService/LookupDossier",
         "egov.procedures.v1.ProceduresService/ComputeAppointment",
         "egov.procedures.v1.ProceduresService/ListCalendarAdjustments",
         "egov.conferences.v1.ConferencesService/GetBridgePoint",

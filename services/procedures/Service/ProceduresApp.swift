@@ -12,7 +12,7 @@ public enum ProceduresApp {
             )
         ]
 
-    public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations
+    public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

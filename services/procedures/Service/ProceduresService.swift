@@ -8,6 +8,7 @@ import Foundation
 public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     let procedures: any ProcedureRepository
     let calendarAdjustments: CalendarRepository
+    let dossiers: DossierRepository
     let agencies: any AgencyDirectory
     let store: Store
     static let errors = APIError(domain: "procedures.egov")
@@ -17,6 +18,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         self.agencies = agencies
         self.procedures = SQLProcedureRepository(store: store)
         self.calendarAdjustments = CalendarRepository(store: store)
+        self.dossiers = DossierRepository(store: store)
     }
 
     public func createProcedure(

@@ -1,0 +1,218 @@
+public import EGovAPI
+import Crypto
+import EGovKit
+import EGovStore
+import Foundation
+public import GRPCCore
+import SQLKit
+import SwiftProtobuf
+
+/// Dossiers and the per-agency, per-day counters their codes come from.
+struct DossierRepository: Sendable {
+    let store: Store
+
+    static let migrations: [Migration] = [
+        Migration(
+            "0003_dossiers",
+            [
+                """
+                CREATE TABLE dossier_counters (
+                    agency TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    last BIGINT NOT NULL,
+                    PRIMARY KEY (agency, day)
+                )
+                """,
+                """
+                CREATE TABLE dossiers (
+                    code TEXT PRIMARY KEY,
+                    procedure_code TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    applicant TEXT NOT NULL,
+                    status BIGINT NOT NULL,
+                    receive_time BIGINT NOT NULL,
+                    appointment_time BIGINT NOT NULL,
+                    secret_sha256 TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    update_time BIGINT NOT NULL,
+                    version BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX dossiers_by_applicant ON dossiers (applicant, receive_time)",
+                "CREATE INDEX dossiers_by_agency ON dossiers (agency, status, appointment_time)",
+            ]
+        )
+    ]
+
+    /// The next sequence number of `agency` on `day`, inside `tx`: the counter row is locked
+    /// until the transaction ends, so concurrent submissions get consecutive numbers and a
+    /// rolled-back one leaves no gap.
+    func nextSequence(agency: String, day: String, in tx: Transaction) async throws -> Int {
+        let row = try await tx.database.row(
+            """
+            INSERT INTO dossier_counters (agency, day, last) VALUES (\(bind: agency), \(bind: day), 1)
+            ON CONFLICT (agency, day) DO UPDATE SET last = dossier_counters.last + 1
+            RETURNING last
+            """)
+        return Int(try row!.decode(column: "last", as: Int64.self))
+    }
+
+    func insert(_ dossier: Egov_Procedures_V1_Dossier, procedureCode: String, secret: String, in tx: Transaction) async throws {
+        try await tx.database.execute(
+            """
+            INSERT INTO dossiers (code, procedure_code, agency, applicant, status, receive_time, appointment_time,
+                                  secret_sha256, detail, update_time, version)
+            VALUES (\(bind: dossier.code), \(bind: procedureCode), \(bind: dossier.agency), \(bind: dossier.applicant),
+                    \(bind: dossier.status.rawValue), \(bind: dossier.receiveTime.micros), \(bind: dossier.appointmentTime.micros),
+                    \(bind: Self.digest(secret)), \(bind: try dossier.jsonString()), \(bind: Timestamps.nowMicros()), 1)
+            """)
+    }
+
+    func dossier(code: String) async throws -> (dossier: Egov_Procedures_V1_Dossier, secretDigest: String)? {
+        try await store.read { db in
+            try await db.row("SELECT * FROM dossiers WHERE code = \(bind: code)").map { row in
+                var dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
+                dossier.status = .init(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
+                dossier.etag = String(try row.decode(column: "version", as: Int64.self))
+                return (dossier, try row.decode(column: "secret_sha256", as: String.self))
+            }
+        }
+    }
+
+    static func digest(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension ProceduresService {
+    public func submitDossier(
+        request: Egov_Procedures_V1_SubmitDossierRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Dossier {
+        let procedureCode = request.parent.hasPrefix("procedures/") ? String(request.parent.dropFirst("procedures/".count)) : ""
+        guard ProcedureCode.isValid(procedureCode) else {
+            throw Self.errors.invalidArgument("INVALID_PROCEDURE_NAME", field: "parent", "must be procedures/{code}")
+        }
+        guard let procedure = try await procedures.procedure(code: procedureCode), procedure.state == .active else {
+            throw Self.errors.notFound("PROCEDURE_NOT_FOUND", resource: request.parent, "Procedure '\(request.parent)' is not in the catalogue.")
+        }
+        let input = request.dossier
+        let user = RequestContext.current?.user
+        var applicant = input.applicant
+        var filedBy = ""
+        switch input.channel {
+        case .online:
+            // Online: citizens and businesses file for themselves.
+            if let user {
+                guard user.roles.contains("ROLE_CITIZEN") || user.roles.contains("ROLE_BUSINESS") else {
+                    throw Self.errors.permissionDenied("PERMISSION_DENIED", "Online filing is for citizens and businesses.")
+                }
+                applicant = user.sub
+            } else {
+                try Access.requireInternalCaller(Self.errors, action: "file dossiers")
+            }
+        case .inPerson, .postal:
+            // At the desk or by post: a reception officer of the receiving agency files it.
+            if let user {
+                guard user.roles.contains("ROLE_RECEPTION_OFFICER"), user.agency == procedure.agency else {
+                    throw Self.errors.permissionDenied(
+                        "PERMISSION_DENIED", "Desk and postal filings are recorded by the receiving agency's reception officers.")
+                }
+                filedBy = user.sub
+            } else {
+                try Access.requireInternalCaller(Self.errors, action: "file dossiers")
+            }
+        default:
+            throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.channel", "must be CHANNEL_IN_PERSON, CHANNEL_ONLINE or CHANNEL_POSTAL")
+        }
+        guard applicant.hasPrefix("people/"), applicant.count > 7, applicant.count <= 71 else {
+            throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.applicant", "must be people/{person}")
+        }
+        let applicantName = input.applicantName.trimmingCharacters(in: .whitespaces)
+        if applicantName.count > 200 {
+            throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.applicant_name", "at most 200 characters")
+        }
+        let calendar = try await calendarAdjustments.calendar()
+        let agencyCode = String(procedure.agency.dropFirst("agencies/".count))
+        // 16 base32 characters (80 bits): short enough to print and type, far too many to guess.
+        let secret = TOTP.base32(Array(TOTP.newSecret().prefix(10)))
+        var fingerprint = request
+        fingerprint.dossier.applicant = applicant
+        let chosenApplicant = applicant
+        let filer = filedBy
+        var submitted = try await store.idempotentWrite(
+            scope: "SubmitDossier", requestID: request.requestID, request: fingerprint, errors: Self.errors
+        ) { tx in
+            let now = Date()
+            let (day, _) = WorkingDayCalendar.local(now)
+            let stamp = String(format: "%02d%02d%02d", day.year % 100, day.month, day.day)
+            let sequence = try await dossiers.nextSequence(agency: agencyCode, day: day.description, in: tx)
+            guard sequence <= 9999 else {
+                throw Self.errors.unavailable("DAILY_LIMIT", "The agency has received 9999 dossiers today; file again tomorrow.")
+            }
+            let code = "\(agencyCode)-\(stamp)-\(String(format: "%04d", sequence))"
+            let dossier = Egov_Procedures_V1_Dossier.with {
+                $0.name = "\(request.parent)/dossiers/\(code)"
+                $0.code = code
+                $0.procedure = request.parent
+                $0.agency = procedure.agency
+                $0.applicant = chosenApplicant
+                $0.applicantName = applicantName
+                $0.filedBy = filer
+                $0.channel = input.channel
+                $0.status = .newlyRegistered
+                $0.receiveTime = .init(date: now)
+                $0.appointmentTime = .init(date: calendar.appointment(receivedAt: now, workingDays: Int(procedure.processingDays)))
+            }
+            try await dossiers.insert(dossier, procedureCode: procedureCode, secret: String(secret), in: tx)
+            try await tx.enqueue(topic: "procedures.dossier.submitted", key: dossier.name, payload: try dossier.serializedBytes())
+            var answer = dossier
+            answer.lookupSecret = String(secret)
+            answer.etag = "1"
+            return answer
+        }
+        // A retry returns the stored answer, secret included; nothing else ever shows it.
+        submitted.etag = submitted.etag.isEmpty ? "1" : submitted.etag
+        return submitted
+    }
+
+    public func getDossier(
+        request: Egov_Procedures_V1_GetDossierRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Dossier {
+        let code = request.name.split(separator: "/").last.map(String.init) ?? ""
+        guard request.name.hasPrefix("procedures/"), request.name.split(separator: "/").count == 4, !code.isEmpty else {
+            throw Self.errors.invalidArgument("INVALID_DOSSIER_NAME", field: "name", "must be procedures/{procedure}/dossiers/{code}")
+        }
+        let found = try await dossiers.dossier(code: code)
+        let notFound = Self.errors.notFound("DOSSIER_NOT_FOUND", resource: request.name, "Dossier '\(request.name)' does not exist.")
+        if let user = RequestContext.current?.user {
+            guard let found, found.dossier.name == request.name,
+                found.dossier.applicant == user.sub || Permissions.allows(user, .handleDossiers(agency: found.dossier.agency))
+            else { throw notFound }
+            return found.dossier
+        }
+        try Access.requireInternalCaller(Self.errors, action: "read dossiers")
+        guard let found, found.dossier.name == request.name else { throw notFound }
+        return found.dossier
+    }
+
+    public func lookupDossier(
+        request: Egov_Procedures_V1_LookupDossierRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_DossierProgress {
+        let unknown = Self.errors.notFound(
+            "DOSSIER_NOT_FOUND", resource: "dossiers", "No dossier has this code and secret; check the receipt.")
+        guard request.code.count <= 40, request.secret.count <= 40, let found = try await dossiers.dossier(code: request.code) else {
+            throw unknown
+        }
+        let given = Array(DossierRepository.digest(request.secret.uppercased()).utf8)
+        let stored = Array(found.secretDigest.utf8)
+        guard given.count == stored.count, zip(given, stored).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else { throw unknown }
+        let procedureName = try await procedures.procedure(code: String(found.dossier.procedure.dropFirst("procedures/".count)))?.displayName ?? ""
+        return .with {
+            $0.code = found.dossier.code
+            $0.procedureName = procedureName
+            $0.status = found.dossier.status
+            $0.receiveTime = found.dossier.receiveTime
+            $0.appointmentTime = found.dossier.appointmentTime
+        }
+    }
+}
