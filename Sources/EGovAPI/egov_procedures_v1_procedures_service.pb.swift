@@ -357,6 +357,10 @@ public nonisolated struct Egov_Procedures_V1_ListProceduresRequest: Sendable {
   /// `next_page_token` from a previous call.
   public var pageToken: String = String()
 
+  /// Only procedures whose code, name or field contains these words, with or
+  /// without diacritics ("cap phep xay dung" finds "Cấp giấy phép xây dựng").
+  public var query: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -868,7 +872,7 @@ nonisolated extension Egov_Procedures_V1_GetProcedureRequest: SwiftProtobuf.Mess
 
 nonisolated extension Egov_Procedures_V1_ListProceduresRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListProceduresRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}page_size\0\u{3}page_token\0\u{1}query\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -879,6 +883,7 @@ nonisolated extension Egov_Procedures_V1_ListProceduresRequest: SwiftProtobuf.Me
       case 1: try { try decoder.decodeSingularStringField(value: &self.agency) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.query) }()
       default: break
       }
     }
@@ -894,6 +899,9 @@ nonisolated extension Egov_Procedures_V1_ListProceduresRequest: SwiftProtobuf.Me
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 3)
     }
+    if !self.query.isEmpty {
+      try visitor.visitSingularStringField(value: self.query, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -901,6 +909,7 @@ nonisolated extension Egov_Procedures_V1_ListProceduresRequest: SwiftProtobuf.Me
     if lhs.agency != rhs.agency {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.query != rhs.query {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -106,3 +106,20 @@ func seedCatalogue(_ stack: Stack) async throws {
         }
     }
 }
+
+@Suite struct CatalogueSearchTests {
+    @Test func theCatalogueIsSearchedWithOrWithoutDiacritics() async throws {
+        try await withStack { stack in
+            try await seedCatalogue(stack)
+            try await withPublicClient(port: stack.gatewayPort) { client in
+                let procedures = Procedures(wrapping: client)
+                let folded = try await procedures.listProcedures(.with { $0.query = "giay phep phong kham" }).procedures
+                let accented = try await procedures.listProcedures(.with { $0.query = "GIẤY PHÉP" }).procedures
+                let none = try await procedures.listProcedures(.with { $0.query = "xay dung" }).procedures
+                #expect(folded.map(\.code) == ["1.001612.H41"])
+                #expect(accented.count == 1)
+                #expect(none.isEmpty)
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@ import SwiftProtobuf
 /// Where the procedure catalogue is kept.
 protocol ProcedureRepository: Sendable {
     func procedure(code: String) async throws -> Egov_Procedures_V1_Procedure?
-    func procedures(agency: String?, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure]
+    func procedures(agency: String?, query: String, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure]
     /// Throws `ProcedureExists` when the code is taken.
     func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws -> Egov_Procedures_V1_Procedure
 }
@@ -46,10 +46,11 @@ struct SQLProcedureRepository: ProcedureRepository {
         }
     }
 
-    func procedures(agency: String?, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure] {
+    func procedures(agency: String?, query text: String, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure] {
         try await store.read { db in
             let equals: [(column: String, value: SQLBind)] = agency.map { [("agency", SQLBind($0))] } ?? []
-            let query = keysetPageQuery(table: "procedures", key: "code", after: after, equals: equals, limit: limit)
+            let query = keysetPageQuery(
+                table: "procedures", key: "code", after: after, equals: equals, contains: ("search_text", text), limit: limit)
             return try await db.rows(query).map(Self.decode)
         }
     }
@@ -65,14 +66,33 @@ struct SQLProcedureRepository: ProcedureRepository {
         do {
             try await tx.database.execute(
                 """
-                INSERT INTO procedures (code, display_name, agency, state, detail, create_time, update_time, version)
+                INSERT INTO procedures (code, display_name, agency, state, detail, create_time, update_time, version, search_text)
                 VALUES (\(bind: procedure.code), \(bind: procedure.displayName), \(bind: procedure.agency),
-                        \(bind: procedure.state.rawValue), \(bind: try procedure.jsonString()), \(bind: now), \(bind: now), 1)
+                        \(bind: procedure.state.rawValue), \(bind: try procedure.jsonString()), \(bind: now), \(bind: now), 1,
+                        \(bind: Self.searchText(procedure)))
                 """)
         } catch where Store.isUniqueViolation(error) {
             throw ProcedureExists()
         }
         return procedure
+    }
+
+    static let searchMigration = Migration(
+        "0004_procedure_search", ["ALTER TABLE procedures ADD COLUMN search_text TEXT NOT NULL DEFAULT ''"])
+
+    static func searchText(_ procedure: Egov_Procedures_V1_Procedure) -> String {
+        VietnameseText.fold("\(procedure.code) \(procedure.displayName) \(procedure.sector)")
+    }
+
+    /// Fills `search_text` of procedures stored before it existed.
+    func backfillSearchText() async throws {
+        let missing = try await store.read { db in try await db.rows("SELECT * FROM procedures WHERE search_text = ''").map(Self.decode) }
+        for procedure in missing {
+            try await store.write { tx in
+                try await tx.database.execute(
+                    "UPDATE procedures SET search_text = \(bind: Self.searchText(procedure)) WHERE code = \(bind: procedure.code)")
+            }
+        }
     }
 
     static func decode(_ row: any SQLRow) throws -> Egov_Procedures_V1_Procedure {

@@ -13,10 +13,12 @@ public enum ProceduresApp {
         ]
 
     public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
+        + [SQLProcedureRepository.searchMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
         let store = try await Store.open(for: environment, migrations: migrations)
+        try await SQLProcedureRepository(store: store).backfillSearchText()
         if environment.configuration.bool("demo.load") {
             let added = try await DemoCatalogue.load(into: SQLProcedureRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["procedures_added": .stringConvertible(added)])

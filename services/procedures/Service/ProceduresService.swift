@@ -64,10 +64,13 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         {
             throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
         }
-        let filter = "agency=\(request.agency)"
+        if request.query.count > 200 {
+            throw Self.errors.invalidArgument("INVALID_QUERY", field: "query", "must be at most 200 characters")
+        }
+        let filter = "agency=\(request.agency);query=\(request.query)"
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         let page = try await procedures.procedures(
-            agency: request.agency.isEmpty ? nil : request.agency, after: after, limit: size + 1)
+            agency: request.agency.isEmpty ? nil : request.agency, query: request.query, after: after, limit: size + 1)
         return .with {
             $0.procedures = Array(page.prefix(size))
             if page.count > size, let last = $0.procedures.last {
