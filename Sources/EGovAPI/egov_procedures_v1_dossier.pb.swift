@@ -71,6 +71,105 @@ public nonisolated enum Egov_Procedures_V1_Channel: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
+/// What an official or the applicant does to a dossier.
+public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set; rejected.
+  case unspecified // = 0
+
+  /// Reception officer: the dossier is complete and accepted (1 -> 2).
+  case accept // = 1
+
+  /// Reception officer: not accepted, with a reason (Mẫu 03; 1 -> 3).
+  case refuse // = 2
+
+  /// Leader or reception officer: hand over to a specialist (2/4 -> 4).
+  case assign // = 3
+
+  /// Official: ask the applicant for missing documents (Mẫu 02); pauses the clock (-> 5).
+  case requestSupplement // = 4
+
+  /// Applicant: supplied what was missing; the clock resumes and the appointment moves.
+  case supplement // = 5
+
+  /// Official: ask for a fee; pauses the clock (-> 6).
+  case requestPayment // = 6
+
+  /// Official: the fee was paid; the clock resumes.
+  case confirmPayment // = 7
+
+  /// Leader: approved, processing finished (4 -> 9).
+  case finish // = 8
+
+  /// Reception officer: the result was handed to the applicant (9 -> 10).
+  case returnResult // = 9
+
+  /// Applicant: withdraws the dossier (-> 7).
+  case withdraw // = 10
+
+  /// Leader: stops processing, with a reason (-> 8).
+  case stop // = 11
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .accept
+    case 2: self = .refuse
+    case 3: self = .assign
+    case 4: self = .requestSupplement
+    case 5: self = .supplement
+    case 6: self = .requestPayment
+    case 7: self = .confirmPayment
+    case 8: self = .finish
+    case 9: self = .returnResult
+    case 10: self = .withdraw
+    case 11: self = .stop
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .accept: return 1
+    case .refuse: return 2
+    case .assign: return 3
+    case .requestSupplement: return 4
+    case .supplement: return 5
+    case .requestPayment: return 6
+    case .confirmPayment: return 7
+    case .finish: return 8
+    case .returnResult: return 9
+    case .withdraw: return 10
+    case .stop: return 11
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Egov_Procedures_V1_DossierAction] = [
+    .unspecified,
+    .accept,
+    .refuse,
+    .assign,
+    .requestSupplement,
+    .supplement,
+    .requestPayment,
+    .confirmPayment,
+    .finish,
+    .returnResult,
+    .withdraw,
+    .stop,
+  ]
+
+}
+
 /// A dossier (hồ sơ) filed by an applicant for one procedure.
 public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -175,6 +274,40 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
     set {_uniqueStorage()._filedBy = newValue}
   }
 
+  /// The specialist handling it, `people/{person}`.
+  public var assignee: String {
+    get {_storage._assignee}
+    set {_uniqueStorage()._assignee = newValue}
+  }
+
+  /// Since when the clock is paused (supplement or payment requested).
+  public var pauseTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._pauseTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._pauseTime = newValue}
+  }
+  /// Returns true if `pauseTime` has been explicitly set.
+  public var hasPauseTime: Bool {_storage._pauseTime != nil}
+  /// Clears the value of `pauseTime`. Subsequent reads from it will return its default value.
+  public mutating func clearPauseTime() {_uniqueStorage()._pauseTime = nil}
+
+  /// What the applicant must supplement (Mẫu 02).
+  public var missingDocuments: [String] {
+    get {_storage._missingDocuments}
+    set {_uniqueStorage()._missingDocuments = newValue}
+  }
+
+  /// Why it was refused (Mẫu 03), stopped or withdrawn.
+  public var reason: String {
+    get {_storage._reason}
+    set {_uniqueStorage()._reason = newValue}
+  }
+
+  /// The amount requested, in đồng, while payment is requested.
+  public var paymentAmountVnd: Int64 {
+    get {_storage._paymentAmountVnd}
+    set {_uniqueStorage()._paymentAmountVnd = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Dossier status; the numbers are the national status codes.
@@ -275,6 +408,47 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// One step of a dossier's handling, as the control slip (Mẫu 05) records it.
+public nonisolated struct Egov_Procedures_V1_DossierEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Order of the event within the dossier, from 1.
+  public var sequence: Int64 = 0
+
+  /// What was done.
+  public var action: Egov_Procedures_V1_DossierAction = .unspecified
+
+  /// Status before.
+  public var fromStatus: Egov_Procedures_V1_Dossier.Status = .unspecified
+
+  /// Status after.
+  public var toStatus: Egov_Procedures_V1_Dossier.Status = .unspecified
+
+  /// Who did it, `people/{person}` or `services/{process}`.
+  public var actor: String = String()
+
+  /// The note, reason or list given with it.
+  public var note: String = String()
+
+  /// When.
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 /// What anyone with the receipt may see of a dossier: no personal data.
 public nonisolated struct Egov_Procedures_V1_DossierProgress: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -326,9 +500,13 @@ nonisolated extension Egov_Procedures_V1_Channel: SwiftProtobuf._ProtoNameProvid
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANNEL_UNSPECIFIED\0\u{1}CHANNEL_IN_PERSON\0\u{1}CHANNEL_ONLINE\0\u{1}CHANNEL_POSTAL\0")
 }
 
+nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0")
+}
+
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -345,6 +523,11 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _lookupSecret: String = String()
     var _applicantName: String = String()
     var _filedBy: String = String()
+    var _assignee: String = String()
+    var _pauseTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _missingDocuments: [String] = []
+    var _reason: String = String()
+    var _paymentAmountVnd: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -369,6 +552,11 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _lookupSecret = source._lookupSecret
       _applicantName = source._applicantName
       _filedBy = source._filedBy
+      _assignee = source._assignee
+      _pauseTime = source._pauseTime
+      _missingDocuments = source._missingDocuments
+      _reason = source._reason
+      _paymentAmountVnd = source._paymentAmountVnd
     }
   }
 
@@ -401,6 +589,11 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 12: try { try decoder.decodeSingularStringField(value: &_storage._lookupSecret) }()
         case 13: try { try decoder.decodeSingularStringField(value: &_storage._applicantName) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._filedBy) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._assignee) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._pauseTime) }()
+        case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._missingDocuments) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        case 19: try { try decoder.decodeSingularInt64Field(value: &_storage._paymentAmountVnd) }()
         default: break
         }
       }
@@ -455,6 +648,21 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       if !_storage._filedBy.isEmpty {
         try visitor.visitSingularStringField(value: _storage._filedBy, fieldNumber: 14)
       }
+      if !_storage._assignee.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._assignee, fieldNumber: 15)
+      }
+      try { if let v = _storage._pauseTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
+      if !_storage._missingDocuments.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._missingDocuments, fieldNumber: 17)
+      }
+      if !_storage._reason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 18)
+      }
+      if _storage._paymentAmountVnd != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._paymentAmountVnd, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -478,6 +686,11 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._lookupSecret != rhs_storage._lookupSecret {return false}
         if _storage._applicantName != rhs_storage._applicantName {return false}
         if _storage._filedBy != rhs_storage._filedBy {return false}
+        if _storage._assignee != rhs_storage._assignee {return false}
+        if _storage._pauseTime != rhs_storage._pauseTime {return false}
+        if _storage._missingDocuments != rhs_storage._missingDocuments {return false}
+        if _storage._reason != rhs_storage._reason {return false}
+        if _storage._paymentAmountVnd != rhs_storage._paymentAmountVnd {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -489,6 +702,70 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Egov_Procedures_V1_Dossier.Status: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}STATUS_NEWLY_REGISTERED\0\u{1}STATUS_ACCEPTED\0\u{1}STATUS_NOT_ACCEPTED\0\u{1}STATUS_PROCESSING\0\u{1}STATUS_SUPPLEMENT_REQUESTED\0\u{1}STATUS_PAYMENT_REQUESTED\0\u{1}STATUS_WITHDRAWN\0\u{1}STATUS_STOPPED\0\u{1}STATUS_FINISHED\0\u{1}STATUS_RESULT_RETURNED\0")
+}
+
+nonisolated extension Egov_Procedures_V1_DossierEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DossierEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}action\0\u{3}from_status\0\u{3}to_status\0\u{1}actor\0\u{1}note\0\u{1}time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.action) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.fromStatus) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.toStatus) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.sequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    if self.action != .unspecified {
+      try visitor.visitSingularEnumField(value: self.action, fieldNumber: 2)
+    }
+    if self.fromStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.fromStatus, fieldNumber: 3)
+    }
+    if self.toStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.toStatus, fieldNumber: 4)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 5)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 6)
+    }
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_DossierEvent, rhs: Egov_Procedures_V1_DossierEvent) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.action != rhs.action {return false}
+    if lhs.fromStatus != rhs.fromStatus {return false}
+    if lhs.toStatus != rhs.toStatus {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Egov_Procedures_V1_DossierProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

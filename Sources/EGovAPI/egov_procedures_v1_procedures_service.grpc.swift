@@ -85,6 +85,32 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "TransitionDossier" metadata.
+        public enum TransitionDossier: Sendable {
+            /// Request type for "TransitionDossier".
+            public typealias Input = Egov_Procedures_V1_TransitionDossierRequest
+            /// Response type for "TransitionDossier".
+            public typealias Output = Egov_Procedures_V1_Dossier
+            /// Descriptor for "TransitionDossier".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "TransitionDossier",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListDossierEvents" metadata.
+        public enum ListDossierEvents: Sendable {
+            /// Request type for "ListDossierEvents".
+            public typealias Input = Egov_Procedures_V1_ListDossierEventsRequest
+            /// Response type for "ListDossierEvents".
+            public typealias Output = Egov_Procedures_V1_ListDossierEventsResponse
+            /// Descriptor for "ListDossierEvents".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "ListDossierEvents",
+                type: .unary
+            )
+        }
         /// Namespace for "LookupDossier" metadata.
         public enum LookupDossier: Sendable {
             /// Request type for "LookupDossier".
@@ -157,6 +183,8 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             ListProcedures.descriptor,
             SubmitDossier.descriptor,
             GetDossier.descriptor,
+            TransitionDossier.descriptor,
+            ListDossierEvents.descriptor,
             LookupDossier.descriptor,
             GetWorkingDay.descriptor,
             ComputeAppointment.descriptor,
@@ -286,6 +314,45 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetDossierRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "TransitionDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a dossier along its workflow. An action not allowed in the
+        /// > dossier's status is FAILED_PRECONDITION naming the status; an action the
+        /// > caller's role does not allow is PERMISSION_DENIED.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_TransitionDossierRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
+        func transitionDossier(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_TransitionDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "ListDossierEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a dossier's handling steps in order (Mẫu 05), for the applicant and
+        /// > the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_ListDossierEventsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_ListDossierEventsResponse` messages.
+        func listDossierEvents(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListDossierEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListDossierEventsResponse>
 
         /// Handle the "LookupDossier" method.
         ///
@@ -493,6 +560,45 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
 
+        /// Handle the "TransitionDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a dossier along its workflow. An action not allowed in the
+        /// > dossier's status is FAILED_PRECONDITION naming the status; an action the
+        /// > caller's role does not allow is PERMISSION_DENIED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_TransitionDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Dossier` message.
+        func transitionDossier(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_TransitionDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "ListDossierEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a dossier's handling steps in order (Mẫu 05), for the applicant and
+        /// > the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListDossierEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_ListDossierEventsResponse` message.
+        func listDossierEvents(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListDossierEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListDossierEventsResponse>
+
         /// Handle the "LookupDossier" method.
         ///
         /// > Source IDL Documentation:
@@ -697,6 +803,45 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_Dossier
 
+        /// Handle the "TransitionDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a dossier along its workflow. An action not allowed in the
+        /// > dossier's status is FAILED_PRECONDITION naming the status; an action the
+        /// > caller's role does not allow is PERMISSION_DENIED.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_TransitionDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Dossier` to respond with.
+        func transitionDossier(
+            request: Egov_Procedures_V1_TransitionDossierRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Dossier
+
+        /// Handle the "ListDossierEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a dossier's handling steps in order (Mẫu 05), for the applicant and
+        /// > the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_ListDossierEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_ListDossierEventsResponse` to respond with.
+        func listDossierEvents(
+            request: Egov_Procedures_V1_ListDossierEventsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_ListDossierEventsResponse
+
         /// Handle the "LookupDossier" method.
         ///
         /// > Source IDL Documentation:
@@ -857,6 +1002,28 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.TransitionDossier.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_TransitionDossierRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
+            handler: { request, context in
+                try await self.transitionDossier(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.ListDossierEvents.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListDossierEventsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListDossierEventsResponse>(),
+            handler: { request, context in
+                try await self.listDossierEvents(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.LookupDossier.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_LookupDossierRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_DossierProgress>(),
@@ -966,6 +1133,28 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
         let response = try await self.getDossier(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func transitionDossier(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_TransitionDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
+        let response = try await self.transitionDossier(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listDossierEvents(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListDossierEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListDossierEventsResponse> {
+        let response = try await self.listDossierEvents(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1089,6 +1278,32 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
         return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
             message: try await self.getDossier(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func transitionDossier(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_TransitionDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
+            message: try await self.transitionDossier(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listDossierEvents(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListDossierEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListDossierEventsResponse> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_ListDossierEventsResponse>(
+            message: try await self.listDossierEvents(
                 request: request.message,
                 context: context
             ),
@@ -1293,6 +1508,55 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TransitionDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a dossier along its workflow. An action not allowed in the
+        /// > dossier's status is FAILED_PRECONDITION naming the status; an action the
+        /// > caller's role does not allow is PERMISSION_DENIED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_TransitionDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_TransitionDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func transitionDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_TransitionDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_TransitionDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListDossierEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a dossier's handling steps in order (Mẫu 05), for the applicant and
+        /// > the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListDossierEventsRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ListDossierEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ListDossierEventsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listDossierEvents<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListDossierEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ListDossierEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListDossierEventsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListDossierEventsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "LookupDossier" method.
@@ -1607,6 +1871,77 @@ extension Egov_Procedures_V1_ProceduresService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Procedures_V1_ProceduresService.Method.GetDossier.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "TransitionDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a dossier along its workflow. An action not allowed in the
+        /// > dossier's status is FAILED_PRECONDITION naming the status; an action the
+        /// > caller's role does not allow is PERMISSION_DENIED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_TransitionDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_TransitionDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func transitionDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_TransitionDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_TransitionDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.TransitionDossier.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListDossierEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists a dossier's handling steps in order (Mẫu 05), for the applicant and
+        /// > the agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListDossierEventsRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ListDossierEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ListDossierEventsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listDossierEvents<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListDossierEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ListDossierEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListDossierEventsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListDossierEventsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.ListDossierEvents.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1946,6 +2281,67 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
         )
     }
 
+    /// Call the "TransitionDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Moves a dossier along its workflow. An action not allowed in the
+    /// > dossier's status is FAILED_PRECONDITION naming the status; an action the
+    /// > caller's role does not allow is PERMISSION_DENIED.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_TransitionDossierRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func transitionDossier<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_TransitionDossierRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.transitionDossier(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_TransitionDossierRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Dossier>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDossierEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists a dossier's handling steps in order (Mẫu 05), for the applicant and
+    /// > the agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_ListDossierEventsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDossierEvents<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListDossierEventsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListDossierEventsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listDossierEvents(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListDossierEventsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListDossierEventsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "LookupDossier" method.
     ///
     /// > Source IDL Documentation:
@@ -2266,6 +2662,75 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getDossier(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TransitionDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Moves a dossier along its workflow. An action not allowed in the
+    /// > dossier's status is FAILED_PRECONDITION naming the status; an action the
+    /// > caller's role does not allow is PERMISSION_DENIED.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func transitionDossier<Result>(
+        _ message: Egov_Procedures_V1_TransitionDossierRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_TransitionDossierRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.transitionDossier(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDossierEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists a dossier's handling steps in order (Mẫu 05), for the applicant and
+    /// > the agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDossierEvents<Result>(
+        _ message: Egov_Procedures_V1_ListDossierEventsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListDossierEventsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_ListDossierEventsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listDossierEvents(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -64,6 +64,66 @@ public nonisolated struct Egov_Procedures_V1_GetDossierRequest: Sendable {
   public init() {}
 }
 
+/// Request for `TransitionDossier`.
+public nonisolated struct Egov_Procedures_V1_TransitionDossierRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `procedures/{procedure}/dossiers/{code}`.
+  public var name: String = String()
+
+  /// What to do.
+  public var action: Egov_Procedures_V1_DossierAction = .unspecified
+
+  /// The reason (required to refuse, stop or withdraw) or a note.
+  public var note: String = String()
+
+  /// For ASSIGN: the specialist, `people/{person}`.
+  public var assignee: String = String()
+
+  /// For REQUEST_SUPPLEMENT: what is missing, one item per entry.
+  public var missingDocuments: [String] = []
+
+  /// For REQUEST_PAYMENT: the amount in đồng.
+  public var paymentAmountVnd: Int64 = 0
+
+  /// The dossier's `etag` as last read, to refuse acting on a stale view.
+  public var etag: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Request for `ListDossierEvents`.
+public nonisolated struct Egov_Procedures_V1_ListDossierEventsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `procedures/{procedure}/dossiers/{code}`.
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Response of `ListDossierEvents`.
+public nonisolated struct Egov_Procedures_V1_ListDossierEventsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The events, oldest first.
+  public var events: [Egov_Procedures_V1_DossierEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// Request for `LookupDossier`.
 public nonisolated struct Egov_Procedures_V1_LookupDossierRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -456,6 +516,126 @@ nonisolated extension Egov_Procedures_V1_GetDossierRequest: SwiftProtobuf.Messag
 
   public static func ==(lhs: Egov_Procedures_V1_GetDossierRequest, rhs: Egov_Procedures_V1_GetDossierRequest) -> Bool {
     if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_TransitionDossierRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TransitionDossierRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}action\0\u{1}note\0\u{1}assignee\0\u{3}missing_documents\0\u{3}payment_amount_vnd\0\u{1}etag\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.action) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.assignee) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.missingDocuments) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.paymentAmountVnd) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.etag) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.action != .unspecified {
+      try visitor.visitSingularEnumField(value: self.action, fieldNumber: 2)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 3)
+    }
+    if !self.assignee.isEmpty {
+      try visitor.visitSingularStringField(value: self.assignee, fieldNumber: 4)
+    }
+    if !self.missingDocuments.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.missingDocuments, fieldNumber: 5)
+    }
+    if self.paymentAmountVnd != 0 {
+      try visitor.visitSingularInt64Field(value: self.paymentAmountVnd, fieldNumber: 6)
+    }
+    if !self.etag.isEmpty {
+      try visitor.visitSingularStringField(value: self.etag, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_TransitionDossierRequest, rhs: Egov_Procedures_V1_TransitionDossierRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.action != rhs.action {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.assignee != rhs.assignee {return false}
+    if lhs.missingDocuments != rhs.missingDocuments {return false}
+    if lhs.paymentAmountVnd != rhs.paymentAmountVnd {return false}
+    if lhs.etag != rhs.etag {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_ListDossierEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDossierEventsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_ListDossierEventsRequest, rhs: Egov_Procedures_V1_ListDossierEventsRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_ListDossierEventsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDossierEventsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_ListDossierEventsResponse, rhs: Egov_Procedures_V1_ListDossierEventsResponse) -> Bool {
+    if lhs.events != rhs.events {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -74,6 +74,7 @@ struct DossierRepository: Sendable {
                 var dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
                 dossier.status = .init(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
                 dossier.etag = String(try row.decode(column: "version", as: Int64.self))
+                dossier.appointmentTime = .init(micros: try row.decode(column: "appointment_time", as: Int64.self))
                 return (dossier, try row.decode(column: "secret_sha256", as: String.self))
             }
         }
@@ -142,7 +143,7 @@ extension ProceduresService {
         var submitted = try await store.idempotentWrite(
             scope: "SubmitDossier", requestID: request.requestID, request: fingerprint, errors: Self.errors
         ) { tx in
-            let now = Date()
+            let now = clock()
             let (day, _) = WorkingDayCalendar.local(now)
             let stamp = String(format: "%02d%02d%02d", day.year % 100, day.month, day.day)
             let sequence = try await dossiers.nextSequence(agency: agencyCode, day: day.description, in: tx)
@@ -178,6 +179,13 @@ extension ProceduresService {
     public func getDossier(
         request: Egov_Procedures_V1_GetDossierRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Dossier {
+        try await visibleDossier(request.name)
+    }
+
+    /// The dossier `name`, if the caller may see it: its applicant, the receiving agency's
+    /// officials, platform tooling. Everyone else gets NOT_FOUND, as for a missing one.
+    func visibleDossier(_ name: String) async throws -> Egov_Procedures_V1_Dossier {
+        let request = Egov_Procedures_V1_GetDossierRequest.with { $0.name = name }
         let code = request.name.split(separator: "/").last.map(String.init) ?? ""
         guard request.name.hasPrefix("procedures/"), request.name.split(separator: "/").count == 4, !code.isEmpty else {
             throw Self.errors.invalidArgument("INVALID_DOSSIER_NAME", field: "name", "must be procedures/{procedure}/dossiers/{code}")

@@ -13,7 +13,7 @@ public enum ProceduresApp {
         ]
 
     public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
-        + [SQLProcedureRepository.searchMigration]
+        + [SQLProcedureRepository.searchMigration, DossierRepository.eventMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

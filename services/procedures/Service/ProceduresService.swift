@@ -2,18 +2,21 @@ public import EGovAPI
 public import EGovKit
 public import EGovStore
 public import GRPCCore
-import Foundation
+public import Foundation
 
 /// The procedures service's RPCs.
 public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     let procedures: any ProcedureRepository
     let calendarAdjustments: CalendarRepository
     let dossiers: DossierRepository
+    /// The time; tests move it.
+    let clock: @Sendable () -> Date
     let agencies: any AgencyDirectory
     let store: Store
     static let errors = APIError(domain: "procedures.egov")
 
-    public init(store: Store, agencies: any AgencyDirectory) {
+    public init(store: Store, agencies: any AgencyDirectory, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.clock = clock
         self.store = store
         self.agencies = agencies
         self.procedures = SQLProcedureRepository(store: store)

@@ -1,0 +1,249 @@
+public import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+public import GRPCCore
+import SQLKit
+import SwiftProtobuf
+
+/// The dossier state machine: which action is allowed from which status, by whom, and where it leads.
+enum DossierWorkflow {
+    typealias Status = Egov_Procedures_V1_Dossier.Status
+    typealias Action = Egov_Procedures_V1_DossierAction
+
+    enum Actor: Sendable { case reception, handler, leader, applicant }
+
+    struct Rule: Sendable {
+        var from: Set<Status>
+        var actors: Set<Actor>
+    }
+
+    static let rules: [Action: Rule] = [
+        .accept: Rule(from: [.newlyRegistered], actors: [.reception]),
+        .refuse: Rule(from: [.newlyRegistered], actors: [.reception]),
+        .assign: Rule(from: [.accepted, .processing], actors: [.reception, .leader]),
+        .requestSupplement: Rule(from: [.newlyRegistered, .accepted, .processing], actors: [.reception, .handler, .leader]),
+        .supplement: Rule(from: [.supplementRequested], actors: [.applicant]),
+        .requestPayment: Rule(from: [.accepted, .processing], actors: [.reception, .handler, .leader]),
+        .confirmPayment: Rule(from: [.paymentRequested], actors: [.reception, .handler]),
+        .finish: Rule(from: [.processing], actors: [.leader]),
+        .returnResult: Rule(from: [.finished], actors: [.reception]),
+        .withdraw: Rule(from: [.newlyRegistered, .accepted, .processing, .supplementRequested, .paymentRequested], actors: [.applicant]),
+        .stop: Rule(from: [.accepted, .processing, .supplementRequested, .paymentRequested], actors: [.leader]),
+    ]
+
+    /// The status after `action` on `dossier`.
+    static func target(of action: Action, on dossier: Egov_Procedures_V1_Dossier) -> Status {
+        switch action {
+        case .accept: .accepted
+        case .refuse: .notAccepted
+        case .assign: .processing
+        case .requestSupplement: .supplementRequested
+        case .requestPayment: .paymentRequested
+        case .supplement, .confirmPayment: dossier.assignee.isEmpty ? .accepted : .processing
+        case .finish: .finished
+        case .returnResult: .resultReturned
+        case .withdraw: .withdrawn
+        case .stop: .stopped
+        default: dossier.status
+        }
+    }
+
+    static func statusName(_ status: Status) -> String {
+        let name = switch status {
+        case .newlyRegistered: "newly registered"
+        case .accepted: "accepted"
+        case .notAccepted: "not accepted"
+        case .processing: "processing"
+        case .supplementRequested: "supplement requested"
+        case .paymentRequested: "payment requested"
+        case .withdrawn: "withdrawn"
+        case .stopped: "stopped"
+        case .finished: "finished"
+        case .resultReturned: "result returned"
+        default: "unknown"
+        }
+        return "\(status.rawValue) (\(name))"
+    }
+}
+
+extension WorkingDayCalendar {
+    /// The appointment moved by the working days a pause from `pausedAt` to `resumedAt` took:
+    /// every working day after the pause's day up to and including the resumption's day.
+    func extend(appointment: Date, pausedAt: Date, resumedAt: Date) -> Date {
+        let from = Self.local(pausedAt).day
+        let to = Self.local(resumedAt).day
+        var paused = 0
+        var day = from
+        while day < to {
+            day = day.adding(days: 1)
+            if isWorkingDay(day) { paused += 1 }
+        }
+        let due = adding(workingDays: paused, to: Self.local(appointment).day)
+        let midnight = Double(due.julianDay - 2_440_588) * 86_400 - Self.offset
+        return Date(timeIntervalSince1970: midnight + 17 * 3600)
+    }
+}
+
+extension DossierRepository {
+    static let eventMigration = Migration(
+        "0005_dossier_events",
+        [
+            """
+            CREATE TABLE dossier_events (
+                dossier TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                action BIGINT NOT NULL,
+                from_status BIGINT NOT NULL,
+                to_status BIGINT NOT NULL,
+                actor TEXT NOT NULL,
+                note TEXT NOT NULL,
+                event_time BIGINT NOT NULL,
+                PRIMARY KEY (dossier, seq)
+            )
+            """
+        ])
+
+    /// Saves the changed dossier if nobody changed it since `version`, and records the event.
+    func apply(
+        _ dossier: Egov_Procedures_V1_Dossier, version: Int64, event: Egov_Procedures_V1_DossierEvent, in tx: Transaction
+    ) async throws -> Bool {
+        let updated = try await tx.database.rows(
+            """
+            UPDATE dossiers SET status = \(bind: dossier.status.rawValue), appointment_time = \(bind: dossier.appointmentTime.micros),
+                detail = \(bind: try dossier.jsonString()), update_time = \(bind: Timestamps.nowMicros()), version = version + 1
+            WHERE code = \(bind: dossier.code) AND version = \(bind: version) RETURNING code
+            """)
+        guard !updated.isEmpty else { return false }
+        let next = try await tx.database.row("SELECT COUNT(*) AS n FROM dossier_events WHERE dossier = \(bind: dossier.code)")
+        let seq = (try next?.decode(column: "n", as: Int64.self) ?? 0) + 1
+        try await tx.database.execute(
+            """
+            INSERT INTO dossier_events (dossier, seq, action, from_status, to_status, actor, note, event_time)
+            VALUES (\(bind: dossier.code), \(bind: seq), \(bind: event.action.rawValue), \(bind: event.fromStatus.rawValue),
+                    \(bind: event.toStatus.rawValue), \(bind: event.actor), \(bind: event.note), \(bind: event.time.micros))
+            """)
+        return true
+    }
+
+    func events(code: String) async throws -> [Egov_Procedures_V1_DossierEvent] {
+        try await store.read { db in
+            try await db.rows("SELECT * FROM dossier_events WHERE dossier = \(bind: code) ORDER BY seq").map { row in
+                try .with {
+                    $0.sequence = try row.decode(column: "seq", as: Int64.self)
+                    $0.action = .init(rawValue: Int(try row.decode(column: "action", as: Int64.self))) ?? .unspecified
+                    $0.fromStatus = .init(rawValue: Int(try row.decode(column: "from_status", as: Int64.self))) ?? .unspecified
+                    $0.toStatus = .init(rawValue: Int(try row.decode(column: "to_status", as: Int64.self))) ?? .unspecified
+                    $0.actor = try row.decode(column: "actor", as: String.self)
+                    $0.note = try row.decode(column: "note", as: String.self)
+                    $0.time = .init(micros: try row.decode(column: "event_time", as: Int64.self))
+                }
+            }
+        }
+    }
+}
+
+extension ProceduresService {
+    public func transitionDossier(
+        request: Egov_Procedures_V1_TransitionDossierRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Dossier {
+        var dossier = try await visibleDossier(request.name)
+        guard let rule = DossierWorkflow.rules[request.action] else {
+            throw Self.errors.invalidArgument("INVALID_ACTION", field: "action", "is required")
+        }
+        let user = RequestContext.current?.user
+        if let user {
+            var roles: Set<DossierWorkflow.Actor> = []
+            if user.sub == dossier.applicant { roles.insert(.applicant) }
+            if user.agency == dossier.agency {
+                if user.roles.contains("ROLE_RECEPTION_OFFICER") { roles.insert(.reception) }
+                if user.roles.contains("ROLE_SPECIALIST") { roles.insert(.handler) }
+                if user.roles.contains("ROLE_LEADER") { roles.insert(.leader) }
+            }
+            guard !roles.isDisjoint(with: rule.actors) else {
+                throw Self.errors.permissionDenied("PERMISSION_DENIED", "Your role may not \(request.action) this dossier.")
+            }
+        }
+        guard rule.from.contains(dossier.status) else {
+            throw Self.errors.failedPrecondition(
+                "ILLEGAL_TRANSITION",
+                "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); \(request.action) is not allowed now.",
+                metadata: ["status": "\(dossier.status.rawValue)"])
+        }
+        if !request.etag.isEmpty && request.etag != dossier.etag {
+            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed since you read it; read it again.")
+        }
+        let note = request.note.trimmingCharacters(in: .whitespacesAndNewlines)
+        if [.refuse, .stop, .withdraw].contains(request.action) && note.isEmpty {
+            throw Self.errors.invalidArgument("REASON_REQUIRED", field: "note", "give the reason")
+        }
+        if note.count > 2000 { throw Self.errors.invalidArgument("INVALID_NOTE", field: "note", "at most 2000 characters") }
+        let now = clock()
+        let calendar = try await calendarAdjustments.calendar()
+        let from = dossier.status
+        var detail = note
+        switch request.action {
+        case .assign:
+            guard request.assignee.hasPrefix("people/"), request.assignee.count > 7 else {
+                throw Self.errors.invalidArgument("INVALID_ASSIGNEE", field: "assignee", "must be people/{person}")
+            }
+            dossier.assignee = request.assignee
+            detail = "giao \(request.assignee)" + (note.isEmpty ? "" : ": \(note)")
+        case .requestSupplement:
+            let missing = request.missingDocuments.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !missing.isEmpty else {
+                throw Self.errors.invalidArgument("MISSING_DOCUMENTS_REQUIRED", field: "missing_documents", "list what is missing")
+            }
+            dossier.missingDocuments = missing
+            dossier.pauseTime = .init(date: now)
+            detail = missing.joined(separator: "; ")
+        case .requestPayment:
+            guard request.paymentAmountVnd > 0 else {
+                throw Self.errors.invalidArgument("INVALID_AMOUNT", field: "payment_amount_vnd", "must be positive")
+            }
+            dossier.paymentAmountVnd = request.paymentAmountVnd
+            dossier.pauseTime = .init(date: now)
+            detail = "\(request.paymentAmountVnd) VND"
+        case .supplement, .confirmPayment:
+            dossier.appointmentTime = .init(date: calendar.extend(
+                appointment: dossier.appointmentTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
+            dossier.clearPauseTime()
+            dossier.missingDocuments = []
+            dossier.paymentAmountVnd = 0
+        case .refuse, .stop, .withdraw:
+            dossier.reason = note
+        case .returnResult:
+            dossier.returnTime = .init(date: now)
+        default:
+            break
+        }
+        dossier.status = DossierWorkflow.target(of: request.action, on: dossier)
+        let actor = user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
+        let event = Egov_Procedures_V1_DossierEvent.with {
+            $0.action = request.action
+            $0.fromStatus = from
+            $0.toStatus = dossier.status
+            $0.actor = actor
+            $0.note = detail
+            $0.time = .init(date: now)
+        }
+        let changed = dossier
+        let version = Int64(dossier.etag) ?? 0
+        try await store.write { tx in
+            guard try await dossiers.apply(changed, version: version, event: event, in: tx) else {
+                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed meanwhile; read it again.")
+            }
+            let topic = changed.status == .finished ? "procedures.dossier.finished" : "procedures.dossier.status_changed"
+            try await tx.enqueue(topic: topic, key: changed.name, payload: try changed.serializedBytes())
+        }
+        return try await visibleDossier(request.name)
+    }
+
+    public func listDossierEvents(
+        request: Egov_Procedures_V1_ListDossierEventsRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_ListDossierEventsResponse {
+        let dossier = try await visibleDossier(request.name)
+        let events = try await dossiers.events(code: dossier.code)
+        return .with { $0.events = events }
+    }
+}
