@@ -308,6 +308,30 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
     set {_uniqueStorage()._paymentAmountVnd = newValue}
   }
 
+  /// Whether the appointment has passed with the dossier still open.
+  public var overdue: Bool {
+    get {_storage._overdue}
+    set {_uniqueStorage()._overdue = newValue}
+  }
+
+  /// Apology slips issued (Mẫu 04), oldest first.
+  public var apologies: [Egov_Procedures_V1_Apology] {
+    get {_storage._apologies}
+    set {_uniqueStorage()._apologies = newValue}
+  }
+
+  /// The applicant's rating once the result is returned: 1 (poor) to 5 (excellent).
+  public var rating: Int32 {
+    get {_storage._rating}
+    set {_uniqueStorage()._rating = newValue}
+  }
+
+  /// The applicant's comment with the rating.
+  public var ratingComment: String {
+    get {_storage._ratingComment}
+    set {_uniqueStorage()._ratingComment = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Dossier status; the numbers are the national status codes.
@@ -408,6 +432,58 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// An apology slip (Mẫu 04, phiếu xin lỗi và hẹn lại ngày trả kết quả): why the
+/// dossier is late and the new appointment.
+public nonisolated struct Egov_Procedures_V1_Apology: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Why it is late.
+  public var reason: String = String()
+
+  /// The appointment before.
+  public var previousAppointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_previousAppointmentTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_previousAppointmentTime = newValue}
+  }
+  /// Returns true if `previousAppointmentTime` has been explicitly set.
+  public var hasPreviousAppointmentTime: Bool {self._previousAppointmentTime != nil}
+  /// Clears the value of `previousAppointmentTime`. Subsequent reads from it will return its default value.
+  public mutating func clearPreviousAppointmentTime() {self._previousAppointmentTime = nil}
+
+  /// The new appointment.
+  public var newAppointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_newAppointmentTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_newAppointmentTime = newValue}
+  }
+  /// Returns true if `newAppointmentTime` has been explicitly set.
+  public var hasNewAppointmentTime: Bool {self._newAppointmentTime != nil}
+  /// Clears the value of `newAppointmentTime`. Subsequent reads from it will return its default value.
+  public mutating func clearNewAppointmentTime() {self._newAppointmentTime = nil}
+
+  /// Who issued it, `people/{person}`.
+  public var issuedBy: String = String()
+
+  /// When.
+  public var issueTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_issueTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_issueTime = newValue}
+  }
+  /// Returns true if `issueTime` has been explicitly set.
+  public var hasIssueTime: Bool {self._issueTime != nil}
+  /// Clears the value of `issueTime`. Subsequent reads from it will return its default value.
+  public mutating func clearIssueTime() {self._issueTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _previousAppointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _newAppointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _issueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 /// One step of a dossier's handling, as the control slip (Mẫu 05) records it.
 public nonisolated struct Egov_Procedures_V1_DossierEvent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -506,7 +582,7 @@ nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoName
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -528,6 +604,10 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _missingDocuments: [String] = []
     var _reason: String = String()
     var _paymentAmountVnd: Int64 = 0
+    var _overdue: Bool = false
+    var _apologies: [Egov_Procedures_V1_Apology] = []
+    var _rating: Int32 = 0
+    var _ratingComment: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -557,6 +637,10 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _missingDocuments = source._missingDocuments
       _reason = source._reason
       _paymentAmountVnd = source._paymentAmountVnd
+      _overdue = source._overdue
+      _apologies = source._apologies
+      _rating = source._rating
+      _ratingComment = source._ratingComment
     }
   }
 
@@ -594,6 +678,10 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._missingDocuments) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
         case 19: try { try decoder.decodeSingularInt64Field(value: &_storage._paymentAmountVnd) }()
+        case 20: try { try decoder.decodeSingularBoolField(value: &_storage._overdue) }()
+        case 21: try { try decoder.decodeRepeatedMessageField(value: &_storage._apologies) }()
+        case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._rating) }()
+        case 23: try { try decoder.decodeSingularStringField(value: &_storage._ratingComment) }()
         default: break
         }
       }
@@ -663,6 +751,18 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       if _storage._paymentAmountVnd != 0 {
         try visitor.visitSingularInt64Field(value: _storage._paymentAmountVnd, fieldNumber: 19)
       }
+      if _storage._overdue != false {
+        try visitor.visitSingularBoolField(value: _storage._overdue, fieldNumber: 20)
+      }
+      if !_storage._apologies.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._apologies, fieldNumber: 21)
+      }
+      if _storage._rating != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._rating, fieldNumber: 22)
+      }
+      if !_storage._ratingComment.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ratingComment, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -691,6 +791,10 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._missingDocuments != rhs_storage._missingDocuments {return false}
         if _storage._reason != rhs_storage._reason {return false}
         if _storage._paymentAmountVnd != rhs_storage._paymentAmountVnd {return false}
+        if _storage._overdue != rhs_storage._overdue {return false}
+        if _storage._apologies != rhs_storage._apologies {return false}
+        if _storage._rating != rhs_storage._rating {return false}
+        if _storage._ratingComment != rhs_storage._ratingComment {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -702,6 +806,60 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Egov_Procedures_V1_Dossier.Status: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}STATUS_NEWLY_REGISTERED\0\u{1}STATUS_ACCEPTED\0\u{1}STATUS_NOT_ACCEPTED\0\u{1}STATUS_PROCESSING\0\u{1}STATUS_SUPPLEMENT_REQUESTED\0\u{1}STATUS_PAYMENT_REQUESTED\0\u{1}STATUS_WITHDRAWN\0\u{1}STATUS_STOPPED\0\u{1}STATUS_FINISHED\0\u{1}STATUS_RESULT_RETURNED\0")
+}
+
+nonisolated extension Egov_Procedures_V1_Apology: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Apology"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{3}previous_appointment_time\0\u{3}new_appointment_time\0\u{3}issued_by\0\u{3}issue_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._previousAppointmentTime) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._newAppointmentTime) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.issuedBy) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._issueTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try { if let v = self._previousAppointmentTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._newAppointmentTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.issuedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.issuedBy, fieldNumber: 4)
+    }
+    try { if let v = self._issueTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_Apology, rhs: Egov_Procedures_V1_Apology) -> Bool {
+    if lhs.reason != rhs.reason {return false}
+    if lhs._previousAppointmentTime != rhs._previousAppointmentTime {return false}
+    if lhs._newAppointmentTime != rhs._newAppointmentTime {return false}
+    if lhs.issuedBy != rhs.issuedBy {return false}
+    if lhs._issueTime != rhs._issueTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Egov_Procedures_V1_DossierEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -98,6 +98,58 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListDossiers" metadata.
+        public enum ListDossiers: Sendable {
+            /// Request type for "ListDossiers".
+            public typealias Input = Egov_Procedures_V1_ListDossiersRequest
+            /// Response type for "ListDossiers".
+            public typealias Output = Egov_Procedures_V1_ListDossiersResponse
+            /// Descriptor for "ListDossiers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "ListDossiers",
+                type: .unary
+            )
+        }
+        /// Namespace for "IssueApology" metadata.
+        public enum IssueApology: Sendable {
+            /// Request type for "IssueApology".
+            public typealias Input = Egov_Procedures_V1_IssueApologyRequest
+            /// Response type for "IssueApology".
+            public typealias Output = Egov_Procedures_V1_Dossier
+            /// Descriptor for "IssueApology".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "IssueApology",
+                type: .unary
+            )
+        }
+        /// Namespace for "RateDossier" metadata.
+        public enum RateDossier: Sendable {
+            /// Request type for "RateDossier".
+            public typealias Input = Egov_Procedures_V1_RateDossierRequest
+            /// Response type for "RateDossier".
+            public typealias Output = Egov_Procedures_V1_Dossier
+            /// Descriptor for "RateDossier".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "RateDossier",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetStatistics" metadata.
+        public enum GetStatistics: Sendable {
+            /// Request type for "GetStatistics".
+            public typealias Input = Egov_Procedures_V1_GetStatisticsRequest
+            /// Response type for "GetStatistics".
+            public typealias Output = Egov_Procedures_V1_Statistics
+            /// Descriptor for "GetStatistics".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "GetStatistics",
+                type: .unary
+            )
+        }
         /// Namespace for "ListDossierEvents" metadata.
         public enum ListDossierEvents: Sendable {
             /// Request type for "ListDossierEvents".
@@ -184,6 +236,10 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             SubmitDossier.descriptor,
             GetDossier.descriptor,
             TransitionDossier.descriptor,
+            ListDossiers.descriptor,
+            IssueApology.descriptor,
+            RateDossier.descriptor,
+            GetStatistics.descriptor,
             ListDossierEvents.descriptor,
             LookupDossier.descriptor,
             GetWorkingDay.descriptor,
@@ -334,6 +390,84 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_TransitionDossierRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "ListDossiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists dossiers: an applicant's own (`mine`), or an agency's worklist for
+        /// > its officials, filtered by status, assignee, due soon or overdue; ordered
+        /// > by appointment, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_ListDossiersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_ListDossiersResponse` messages.
+        func listDossiers(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListDossiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListDossiersResponse>
+
+        /// Handle the "IssueApology" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records an apology slip (Mẫu 04) for a dossier that will be late: the
+        /// > reason and a new appointment, which the applicant sees. The handling
+        /// > officials of the receiving agency.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_IssueApologyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
+        func issueApology(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_IssueApologyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "RateDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The applicant rates the service once the result is returned.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_RateDossierRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
+        func rateDossier(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_RateDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "GetStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for an agency over a period, per procedure: received, finished
+        /// > early / on time / late, pending, online share, average processing days,
+        /// > ratings. The agency's officials; system administrators for any agency.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_GetStatisticsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Statistics` messages.
+        func getStatistics(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetStatisticsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Statistics>
 
         /// Handle the "ListDossierEvents" method.
         ///
@@ -580,6 +714,84 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
 
+        /// Handle the "ListDossiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists dossiers: an applicant's own (`mine`), or an agency's worklist for
+        /// > its officials, filtered by status, assignee, due soon or overdue; ordered
+        /// > by appointment, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListDossiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_ListDossiersResponse` message.
+        func listDossiers(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListDossiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListDossiersResponse>
+
+        /// Handle the "IssueApology" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records an apology slip (Mẫu 04) for a dossier that will be late: the
+        /// > reason and a new appointment, which the applicant sees. The handling
+        /// > officials of the receiving agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_IssueApologyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Dossier` message.
+        func issueApology(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_IssueApologyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "RateDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The applicant rates the service once the result is returned.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_RateDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Dossier` message.
+        func rateDossier(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_RateDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "GetStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for an agency over a period, per procedure: received, finished
+        /// > early / on time / late, pending, online share, average processing days,
+        /// > ratings. The agency's officials; system administrators for any agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetStatisticsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Statistics` message.
+        func getStatistics(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_GetStatisticsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Statistics>
+
         /// Handle the "ListDossierEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -823,6 +1035,84 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_Dossier
 
+        /// Handle the "ListDossiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists dossiers: an applicant's own (`mine`), or an agency's worklist for
+        /// > its officials, filtered by status, assignee, due soon or overdue; ordered
+        /// > by appointment, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_ListDossiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_ListDossiersResponse` to respond with.
+        func listDossiers(
+            request: Egov_Procedures_V1_ListDossiersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_ListDossiersResponse
+
+        /// Handle the "IssueApology" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records an apology slip (Mẫu 04) for a dossier that will be late: the
+        /// > reason and a new appointment, which the applicant sees. The handling
+        /// > officials of the receiving agency.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_IssueApologyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Dossier` to respond with.
+        func issueApology(
+            request: Egov_Procedures_V1_IssueApologyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Dossier
+
+        /// Handle the "RateDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The applicant rates the service once the result is returned.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_RateDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Dossier` to respond with.
+        func rateDossier(
+            request: Egov_Procedures_V1_RateDossierRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Dossier
+
+        /// Handle the "GetStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for an agency over a period, per procedure: received, finished
+        /// > early / on time / late, pending, online share, average processing days,
+        /// > ratings. The agency's officials; system administrators for any agency.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_GetStatisticsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Statistics` to respond with.
+        func getStatistics(
+            request: Egov_Procedures_V1_GetStatisticsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Statistics
+
         /// Handle the "ListDossierEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1013,6 +1303,50 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.ListDossiers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListDossiersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListDossiersResponse>(),
+            handler: { request, context in
+                try await self.listDossiers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.IssueApology.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_IssueApologyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
+            handler: { request, context in
+                try await self.issueApology(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.RateDossier.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_RateDossierRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
+            handler: { request, context in
+                try await self.rateDossier(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.GetStatistics.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_GetStatisticsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Statistics>(),
+            handler: { request, context in
+                try await self.getStatistics(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.ListDossierEvents.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListDossierEventsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListDossierEventsResponse>(),
@@ -1144,6 +1478,50 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
         let response = try await self.transitionDossier(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listDossiers(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListDossiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListDossiersResponse> {
+        let response = try await self.listDossiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func issueApology(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_IssueApologyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
+        let response = try await self.issueApology(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rateDossier(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_RateDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
+        let response = try await self.rateDossier(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getStatistics(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetStatisticsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Statistics> {
+        let response = try await self.getStatistics(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1291,6 +1669,58 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
         return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
             message: try await self.transitionDossier(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listDossiers(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListDossiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListDossiersResponse> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_ListDossiersResponse>(
+            message: try await self.listDossiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func issueApology(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_IssueApologyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
+            message: try await self.issueApology(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rateDossier(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_RateDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
+            message: try await self.rateDossier(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getStatistics(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_GetStatisticsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Statistics> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Statistics>(
+            message: try await self.getStatistics(
                 request: request.message,
                 context: context
             ),
@@ -1533,6 +1963,104 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListDossiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists dossiers: an applicant's own (`mine`), or an agency's worklist for
+        /// > its officials, filtered by status, assignee, due soon or overdue; ordered
+        /// > by appointment, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListDossiersRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ListDossiersRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ListDossiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listDossiers<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListDossiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ListDossiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListDossiersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListDossiersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "IssueApology" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records an apology slip (Mẫu 04) for a dossier that will be late: the
+        /// > reason and a new appointment, which the applicant sees. The handling
+        /// > officials of the receiving agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_IssueApologyRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_IssueApologyRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func issueApology<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_IssueApologyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_IssueApologyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RateDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The applicant rates the service once the result is returned.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_RateDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_RateDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rateDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_RateDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_RateDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for an agency over a period, per procedure: received, finished
+        /// > early / on time / late, pending, online share, average processing days,
+        /// > ratings. The agency's officials; system administrators for any agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetStatisticsRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_GetStatisticsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Statistics` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getStatistics<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetStatisticsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_GetStatisticsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Statistics>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Statistics>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListDossierEvents" method.
@@ -1907,6 +2435,148 @@ extension Egov_Procedures_V1_ProceduresService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Procedures_V1_ProceduresService.Method.TransitionDossier.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListDossiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists dossiers: an applicant's own (`mine`), or an agency's worklist for
+        /// > its officials, filtered by status, assignee, due soon or overdue; ordered
+        /// > by appointment, paginated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListDossiersRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ListDossiersRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ListDossiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listDossiers<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListDossiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ListDossiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListDossiersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListDossiersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.ListDossiers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "IssueApology" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records an apology slip (Mẫu 04) for a dossier that will be late: the
+        /// > reason and a new appointment, which the applicant sees. The handling
+        /// > officials of the receiving agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_IssueApologyRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_IssueApologyRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func issueApology<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_IssueApologyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_IssueApologyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.IssueApology.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RateDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The applicant rates the service once the result is returned.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_RateDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_RateDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rateDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_RateDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_RateDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.RateDossier.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for an agency over a period, per procedure: received, finished
+        /// > early / on time / late, pending, online share, average processing days,
+        /// > ratings. The agency's officials; system administrators for any agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_GetStatisticsRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_GetStatisticsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Statistics` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getStatistics<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetStatisticsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_GetStatisticsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Statistics>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Statistics>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.GetStatistics.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2312,6 +2982,128 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
         )
     }
 
+    /// Call the "ListDossiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists dossiers: an applicant's own (`mine`), or an agency's worklist for
+    /// > its officials, filtered by status, assignee, due soon or overdue; ordered
+    /// > by appointment, paginated.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_ListDossiersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDossiers<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListDossiersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListDossiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listDossiers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListDossiersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListDossiersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "IssueApology" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Records an apology slip (Mẫu 04) for a dossier that will be late: the
+    /// > reason and a new appointment, which the applicant sees. The handling
+    /// > officials of the receiving agency.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_IssueApologyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func issueApology<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_IssueApologyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.issueApology(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_IssueApologyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Dossier>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RateDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The applicant rates the service once the result is returned.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_RateDossierRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rateDossier<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_RateDossierRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rateDossier(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_RateDossierRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Dossier>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetStatistics" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Figures for an agency over a period, per procedure: received, finished
+    /// > early / on time / late, pending, online share, average processing days,
+    /// > ratings. The agency's officials; system administrators for any agency.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_GetStatisticsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getStatistics<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_GetStatisticsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Statistics>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getStatistics(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_GetStatisticsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Statistics>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ListDossierEvents" method.
     ///
     /// > Source IDL Documentation:
@@ -2697,6 +3489,144 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.transitionDossier(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDossiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists dossiers: an applicant's own (`mine`), or an agency's worklist for
+    /// > its officials, filtered by status, assignee, due soon or overdue; ordered
+    /// > by appointment, paginated.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDossiers<Result>(
+        _ message: Egov_Procedures_V1_ListDossiersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListDossiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_ListDossiersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listDossiers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "IssueApology" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Records an apology slip (Mẫu 04) for a dossier that will be late: the
+    /// > reason and a new appointment, which the applicant sees. The handling
+    /// > officials of the receiving agency.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func issueApology<Result>(
+        _ message: Egov_Procedures_V1_IssueApologyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_IssueApologyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.issueApology(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RateDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The applicant rates the service once the result is returned.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rateDossier<Result>(
+        _ message: Egov_Procedures_V1_RateDossierRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_RateDossierRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rateDossier(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetStatistics" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Figures for an agency over a period, per procedure: received, finished
+    /// > early / on time / late, pending, online share, average processing days,
+    /// > ratings. The agency's officials; system administrators for any agency.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getStatistics<Result>(
+        _ message: Egov_Procedures_V1_GetStatisticsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Statistics>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_GetStatisticsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getStatistics(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -124,6 +124,218 @@ public nonisolated struct Egov_Procedures_V1_ListDossierEventsResponse: Sendable
   public init() {}
 }
 
+/// Request for `ListDossiers`.
+public nonisolated struct Egov_Procedures_V1_ListDossiersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The caller's own dossiers as applicant; `agency` and the filters below
+  /// are then ignored.
+  public var mine: Bool = false
+
+  /// The receiving agency, `agencies/{code}`, for its officials.
+  public var agency: String = String()
+
+  /// Only these statuses.
+  public var statuses: [Egov_Procedures_V1_Dossier.Status] = []
+
+  /// Only those assigned to this specialist, `people/{person}`.
+  public var assignee: String = String()
+
+  /// Only open dossiers due within this many days.
+  public var dueWithinDays: Int32 = 0
+
+  /// Only open dossiers past their appointment.
+  public var overdueOnly: Bool = false
+
+  /// Maximum number to return (default 50, at most 1000).
+  public var pageSize: Int32 = 0
+
+  /// `next_page_token` from a previous call.
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Response of `ListDossiers`.
+public nonisolated struct Egov_Procedures_V1_ListDossiersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The dossiers of this page, soonest appointment first.
+  public var dossiers: [Egov_Procedures_V1_Dossier] = []
+
+  /// Token for the next page; empty when this is the last page.
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Request for `IssueApology`.
+public nonisolated struct Egov_Procedures_V1_IssueApologyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `procedures/{procedure}/dossiers/{code}`.
+  public var name: String = String()
+
+  /// Why it will be late.
+  public var reason: String = String()
+
+  /// The new appointment, after the current one.
+  public var newAppointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_newAppointmentTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_newAppointmentTime = newValue}
+  }
+  /// Returns true if `newAppointmentTime` has been explicitly set.
+  public var hasNewAppointmentTime: Bool {self._newAppointmentTime != nil}
+  /// Clears the value of `newAppointmentTime`. Subsequent reads from it will return its default value.
+  public mutating func clearNewAppointmentTime() {self._newAppointmentTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _newAppointmentTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Request for `RateDossier`.
+public nonisolated struct Egov_Procedures_V1_RateDossierRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `procedures/{procedure}/dossiers/{code}`.
+  public var name: String = String()
+
+  /// 1 (poor) to 5 (excellent).
+  public var rating: Int32 = 0
+
+  /// An optional comment.
+  public var comment: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Request for `GetStatistics`.
+public nonisolated struct Egov_Procedures_V1_GetStatisticsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The agency, `agencies/{code}`.
+  public var agency: String = String()
+
+  /// Dossiers received from this time.
+  public var startTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_startTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_startTime = newValue}
+  }
+  /// Returns true if `startTime` has been explicitly set.
+  public var hasStartTime: Bool {self._startTime != nil}
+  /// Clears the value of `startTime`. Subsequent reads from it will return its default value.
+  public mutating func clearStartTime() {self._startTime = nil}
+
+  /// Dossiers received before this time.
+  public var endTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_endTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_endTime = newValue}
+  }
+  /// Returns true if `endTime` has been explicitly set.
+  public var hasEndTime: Bool {self._endTime != nil}
+  /// Clears the value of `endTime`. Subsequent reads from it will return its default value.
+  public mutating func clearEndTime() {self._endTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _startTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _endTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Figures for one procedure, or for all of them.
+public nonisolated struct Egov_Procedures_V1_StatisticsRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The procedure, `procedures/{code}`; empty for the agency's total.
+  public var procedure: String = String()
+
+  /// Dossiers received in the period.
+  public var received: Int64 = 0
+
+  /// Finished before the appointment's day.
+  public var finishedEarly: Int64 = 0
+
+  /// Finished on the appointment's day.
+  public var finishedOnTime: Int64 = 0
+
+  /// Finished after the appointment.
+  public var finishedLate: Int64 = 0
+
+  /// Still open.
+  public var pending: Int64 = 0
+
+  /// Open and past the appointment.
+  public var overdue: Int64 = 0
+
+  /// Refused, withdrawn or stopped.
+  public var closedWithoutResult: Int64 = 0
+
+  /// Share of dossiers filed online, 0 to 1.
+  public var onlineShare: Double = 0
+
+  /// Average calendar days from receipt to finishing, over finished dossiers.
+  public var averageProcessingDays: Double = 0
+
+  /// Average rating over rated dossiers, 0 when none.
+  public var averageRating: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Statistics of an agency's one-stop shop over a period.
+public nonisolated struct Egov_Procedures_V1_Statistics: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The agency, `agencies/{code}`.
+  public var agency: String = String()
+
+  /// One row per procedure with dossiers in the period.
+  public var procedures: [Egov_Procedures_V1_StatisticsRow] = []
+
+  /// The agency's total.
+  public var total: Egov_Procedures_V1_StatisticsRow {
+    get {_total ?? Egov_Procedures_V1_StatisticsRow()}
+    set {_total = newValue}
+  }
+  /// Returns true if `total` has been explicitly set.
+  public var hasTotal: Bool {self._total != nil}
+  /// Clears the value of `total`. Subsequent reads from it will return its default value.
+  public mutating func clearTotal() {self._total = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _total: Egov_Procedures_V1_StatisticsRow? = nil
+}
+
 /// Request for `LookupDossier`.
 public nonisolated struct Egov_Procedures_V1_LookupDossierRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -636,6 +848,358 @@ nonisolated extension Egov_Procedures_V1_ListDossierEventsResponse: SwiftProtobu
 
   public static func ==(lhs: Egov_Procedures_V1_ListDossierEventsResponse, rhs: Egov_Procedures_V1_ListDossierEventsResponse) -> Bool {
     if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_ListDossiersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDossiersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mine\0\u{1}agency\0\u{1}statuses\0\u{1}assignee\0\u{3}due_within_days\0\u{3}overdue_only\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.mine) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.agency) }()
+      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.statuses) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.assignee) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.dueWithinDays) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.overdueOnly) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.mine != false {
+      try visitor.visitSingularBoolField(value: self.mine, fieldNumber: 1)
+    }
+    if !self.agency.isEmpty {
+      try visitor.visitSingularStringField(value: self.agency, fieldNumber: 2)
+    }
+    if !self.statuses.isEmpty {
+      try visitor.visitPackedEnumField(value: self.statuses, fieldNumber: 3)
+    }
+    if !self.assignee.isEmpty {
+      try visitor.visitSingularStringField(value: self.assignee, fieldNumber: 4)
+    }
+    if self.dueWithinDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.dueWithinDays, fieldNumber: 5)
+    }
+    if self.overdueOnly != false {
+      try visitor.visitSingularBoolField(value: self.overdueOnly, fieldNumber: 6)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 7)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_ListDossiersRequest, rhs: Egov_Procedures_V1_ListDossiersRequest) -> Bool {
+    if lhs.mine != rhs.mine {return false}
+    if lhs.agency != rhs.agency {return false}
+    if lhs.statuses != rhs.statuses {return false}
+    if lhs.assignee != rhs.assignee {return false}
+    if lhs.dueWithinDays != rhs.dueWithinDays {return false}
+    if lhs.overdueOnly != rhs.overdueOnly {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_ListDossiersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDossiersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dossiers\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.dossiers) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.dossiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.dossiers, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_ListDossiersResponse, rhs: Egov_Procedures_V1_ListDossiersResponse) -> Bool {
+    if lhs.dossiers != rhs.dossiers {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_IssueApologyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IssueApologyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}reason\0\u{3}new_appointment_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._newAppointmentTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try { if let v = self._newAppointmentTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_IssueApologyRequest, rhs: Egov_Procedures_V1_IssueApologyRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._newAppointmentTime != rhs._newAppointmentTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_RateDossierRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RateDossierRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rating\0\u{1}comment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.rating) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.rating != 0 {
+      try visitor.visitSingularInt32Field(value: self.rating, fieldNumber: 2)
+    }
+    if !self.comment.isEmpty {
+      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_RateDossierRequest, rhs: Egov_Procedures_V1_RateDossierRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.rating != rhs.rating {return false}
+    if lhs.comment != rhs.comment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_GetStatisticsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetStatisticsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}start_time\0\u{3}end_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agency) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._startTime) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._endTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.agency.isEmpty {
+      try visitor.visitSingularStringField(value: self.agency, fieldNumber: 1)
+    }
+    try { if let v = self._startTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._endTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_GetStatisticsRequest, rhs: Egov_Procedures_V1_GetStatisticsRequest) -> Bool {
+    if lhs.agency != rhs.agency {return false}
+    if lhs._startTime != rhs._startTime {return false}
+    if lhs._endTime != rhs._endTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_StatisticsRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatisticsRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}procedure\0\u{1}received\0\u{3}finished_early\0\u{3}finished_on_time\0\u{3}finished_late\0\u{1}pending\0\u{1}overdue\0\u{3}closed_without_result\0\u{3}online_share\0\u{3}average_processing_days\0\u{3}average_rating\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.procedure) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.received) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.finishedEarly) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.finishedOnTime) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.finishedLate) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.pending) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.overdue) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.closedWithoutResult) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.onlineShare) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.averageProcessingDays) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.averageRating) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.procedure.isEmpty {
+      try visitor.visitSingularStringField(value: self.procedure, fieldNumber: 1)
+    }
+    if self.received != 0 {
+      try visitor.visitSingularInt64Field(value: self.received, fieldNumber: 2)
+    }
+    if self.finishedEarly != 0 {
+      try visitor.visitSingularInt64Field(value: self.finishedEarly, fieldNumber: 3)
+    }
+    if self.finishedOnTime != 0 {
+      try visitor.visitSingularInt64Field(value: self.finishedOnTime, fieldNumber: 4)
+    }
+    if self.finishedLate != 0 {
+      try visitor.visitSingularInt64Field(value: self.finishedLate, fieldNumber: 5)
+    }
+    if self.pending != 0 {
+      try visitor.visitSingularInt64Field(value: self.pending, fieldNumber: 6)
+    }
+    if self.overdue != 0 {
+      try visitor.visitSingularInt64Field(value: self.overdue, fieldNumber: 7)
+    }
+    if self.closedWithoutResult != 0 {
+      try visitor.visitSingularInt64Field(value: self.closedWithoutResult, fieldNumber: 8)
+    }
+    if self.onlineShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.onlineShare, fieldNumber: 9)
+    }
+    if self.averageProcessingDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.averageProcessingDays, fieldNumber: 10)
+    }
+    if self.averageRating.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.averageRating, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_StatisticsRow, rhs: Egov_Procedures_V1_StatisticsRow) -> Bool {
+    if lhs.procedure != rhs.procedure {return false}
+    if lhs.received != rhs.received {return false}
+    if lhs.finishedEarly != rhs.finishedEarly {return false}
+    if lhs.finishedOnTime != rhs.finishedOnTime {return false}
+    if lhs.finishedLate != rhs.finishedLate {return false}
+    if lhs.pending != rhs.pending {return false}
+    if lhs.overdue != rhs.overdue {return false}
+    if lhs.closedWithoutResult != rhs.closedWithoutResult {return false}
+    if lhs.onlineShare != rhs.onlineShare {return false}
+    if lhs.averageProcessingDays != rhs.averageProcessingDays {return false}
+    if lhs.averageRating != rhs.averageRating {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_Statistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Statistics"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{1}procedures\0\u{1}total\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agency) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.procedures) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._total) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.agency.isEmpty {
+      try visitor.visitSingularStringField(value: self.agency, fieldNumber: 1)
+    }
+    if !self.procedures.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.procedures, fieldNumber: 2)
+    }
+    try { if let v = self._total {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_Statistics, rhs: Egov_Procedures_V1_Statistics) -> Bool {
+    if lhs.agency != rhs.agency {return false}
+    if lhs.procedures != rhs.procedures {return false}
+    if lhs._total != rhs._total {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -56,7 +56,8 @@ import Testing
 
     @Test(arguments: TestDatabases.engines)
     func repeatedFailuresSlowDownAnAccountWhetherOrNotItExists(engine: Engine) async throws {
-        try await withIdentity(engine: engine) { port, _ in
+        let clock = ManualClock()
+        try await withIdentity(engine: engine, clock: clock) { port, _ in
             try await withTestClient(port: port, as: "gateway") { client in
                 let identity = Identity(wrapping: client)
                 _ = try await identity.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
@@ -69,7 +70,7 @@ import Testing
                     #expect(await failure { _ = try await identity.login(.with { $0.login = login; $0.password = goodPassword }) }
                         == Failure(code: .resourceExhausted, reason: "TOO_MANY_ATTEMPTS", field: nil))
                 }
-                try await Task.sleep(for: .milliseconds(1100))
+                clock.advance(seconds: 2)
                 let session = try await identity.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
                 #expect(!session.accessToken.isEmpty)
             }

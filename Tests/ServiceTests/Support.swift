@@ -7,6 +7,7 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import IdentityService
 import Logging
+import Synchronization
 import Testing
 
 typealias Agency = Egov_Identity_V1_Agency
@@ -52,13 +53,21 @@ func healthService(for services: [String]) async -> HealthService {
 
 /// Runs an identity service on `engine`, for `body`. Passwords are hashed at a low scrypt
 /// cost so tests stay quick; the production cost is the default of the service.
+/// A time that moves only when told, for rules that depend on waiting.
+final class ManualClock: Sendable {
+    private let micros = Mutex(Timestamps.nowMicros())
+    var now: Int64 { micros.withLock { $0 } }
+    func advance(seconds: Int64) { micros.withLock { $0 += seconds * 1_000_000 } }
+}
+
 func withIdentity<Result: Sendable>(
-    engine: Engine = .sqlite, verifier: TokenVerifier = TokenVerifier(), _ body: (Int, Store) async throws -> Result
+    engine: Engine = .sqlite, verifier: TokenVerifier = TokenVerifier(), clock: ManualClock = ManualClock(),
+    _ body: (Int, Store) async throws -> Result
 ) async throws -> Result {
     let health = await healthService(for: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService])
     return try await withStore(engine, migrations: IdentityApp.migrations) { store in
         let tokens = try await TokenIssuer.open(store: store, verifier: verifier)
-        let identity = try await IdentityService(store: store, tokens: tokens, passwordCost: 10)
+        let identity = try await IdentityService(store: store, tokens: tokens, passwordCost: 10, throttleClock: { clock.now })
         return try await withTestServer(process: "identity", services: [identity, health], verifier: verifier) { port in
             try await body(port, store)
         }

@@ -5,6 +5,7 @@ import EGovTestSupport
 import Foundation
 import GRPCCore
 @testable import ProceduresService
+import SwiftProtobuf
 import Testing
 
 @Suite struct WorkflowTests {
@@ -23,6 +24,46 @@ import Testing
             appointment: appointment, pausedAt: formatter.date(from: "2026-04-28T09:00:00+07:00")!,
             resumedAt: formatter.date(from: "2026-04-28T16:00:00+07:00")!)
         #expect(sameDay == appointment)
+    }
+
+    @Test func officialsSeeTheirWorklistAndApologiseForLateDossiers() async throws {
+        try await withStack { stack in
+            try await seedCatalogue(stack)
+            try await withTestClient(port: stack.ports["procedures"]!) { client in
+                let procedures = Procedures(wrapping: client)
+                var filed: [Egov_Procedures_V1_Dossier] = []
+                for index in 0..<3 {
+                    filed.append(try await procedures.submitDossier(.with {
+                        $0.parent = "procedures/1.001612.H41"
+                        $0.dossier = .with { $0.channel = .inPerson; $0.applicant = "people/p\(index)" }
+                    }))
+                }
+                _ = try await procedures.transitionDossier(.with { $0.name = filed[0].name; $0.action = .accept })
+                _ = try await procedures.transitionDossier(.with { $0.name = filed[0].name; $0.action = .assign; $0.assignee = "people/cv" })
+                let assigned = try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.assignee = "people/cv" })
+                #expect(assigned.dossiers.map(\.code) == [filed[0].code])
+                let fresh = try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.statuses = [.newlyRegistered] })
+                #expect(fresh.dossiers.count == 2)
+                var page = try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.pageSize = 2 })
+                #expect(page.dossiers.count == 2 && !page.nextPageToken.isEmpty)
+                page = try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.pageSize = 2; $0.pageToken = page.nextPageToken })
+                #expect(page.dossiers.count == 1 && page.nextPageToken.isEmpty)
+                #expect(try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.overdueOnly = true }).dossiers.isEmpty)
+                #expect(try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.dueWithinDays = 60 }).dossiers.count == 3)
+
+                let later = Google_Protobuf_Timestamp(seconds: filed[0].appointmentTime.seconds + 5 * 86_400)
+                let apologised = try await procedures.issueApology(.with {
+                    $0.name = filed[0].name
+                    $0.reason = "Chờ ý kiến thẩm định của Sở Xây dựng"
+                    $0.newAppointmentTime = later
+                })
+                #expect(apologised.appointmentTime == later && apologised.apologies.count == 1)
+                #expect(apologised.apologies[0].previousAppointmentTime == filed[0].appointmentTime)
+                #expect(await failure {
+                    _ = try await procedures.issueApology(.with { $0.name = filed[0].name; $0.reason = "x"; $0.newAppointmentTime = filed[0].appointmentTime })
+                } == Failure(code: .invalidArgument, reason: "INVALID_APPOINTMENT", field: "new_appointment_time"))
+            }
+        }
     }
 
     @Test func aDossierGoesFromSubmissionToResultThroughTheGateway() async throws {
@@ -84,6 +125,25 @@ import Testing
                 #expect(events[2].note == "Bản sao chứng chỉ hành nghề")
                 let progress = try await procedures.lookupDossier(.with { $0.code = filed.code; $0.secret = filed.lookupSecret })
                 #expect(progress.status == .resultReturned)
+
+                // The applicant rates it; the agency's figures count it.
+                #expect(await failure { _ = try await procedures.rateDossier(.with { $0.name = filed.name; $0.rating = 5 }, metadata: reception) }?.code
+                    == .permissionDenied)
+                let rated = try await procedures.rateDossier(.with { $0.name = filed.name; $0.rating = 4; $0.comment = "Nhanh" }, metadata: applicant)
+                #expect(rated.rating == 4)
+                let mine = try await procedures.listDossiers(.with { $0.mine = true }, metadata: applicant)
+                #expect(mine.dossiers.map(\.code) == [filed.code])
+                let figures = try await procedures.getStatistics(.with {
+                    $0.agency = "agencies/000.00.06.H41"
+                    $0.startTime = .init(date: Date().addingTimeInterval(-3600))
+                    $0.endTime = .init(date: Date().addingTimeInterval(3600))
+                }, metadata: leader)
+                #expect(figures.total.received == 1 && figures.total.finishedEarly == 1 && figures.total.onlineShare == 1)
+                #expect(figures.total.averageRating == 4)
+                #expect(figures.procedures.map(\.procedure) == ["procedures/1.001612.H41"])
+                #expect(await failure {
+                    _ = try await procedures.getStatistics(.with { $0.agency = "agencies/000.00.06.H41"; $0.startTime = .init(seconds: 0); $0.endTime = .init(seconds: 1) }, metadata: applicant)
+                }?.code == .permissionDenied)
             }
         }
     }

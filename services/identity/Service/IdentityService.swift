@@ -21,7 +21,11 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     static let errors = APIError(domain: "identity.egov")
 
     /// `passwordCost` is scrypt's log2(N): 17 in production (OWASP); lower only in tests.
-    public init(store: Store, tokens: TokenIssuer, passwordCost: Int = 17, logger: Logger = Logger(label: "egov.identity")) async throws {
+    /// `throttleClock` (microseconds since 1970) is the login throttle's time; tests hold it still.
+    public init(
+        store: Store, tokens: TokenIssuer, passwordCost: Int = 17, logger: Logger = Logger(label: "egov.identity"),
+        throttleClock: @escaping @Sendable () -> Int64 = { Timestamps.nowMicros() }
+    ) async throws {
         self.store = store
         self.tokens = tokens
         self.agencies = SQLAgencyRepository(store: store)
@@ -29,7 +33,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         self.sessions = SessionRepository(store: store)
         self.audit = AuditLog(store: store)
         self.delegations = DelegationRepository(store: store)
-        self.throttle = LoginThrottle(store: store)
+        self.throttle = LoginThrottle(store: store, now: throttleClock)
         self.hasher = PasswordHasher(logN: passwordCost)
         self.decoyHash = try await hasher.decoy()
         self.logger = logger

@@ -9,6 +9,8 @@ import SQLKit
 /// The same applies whether or not the account exists, so locking reveals nothing.
 struct LoginThrottle: Sendable {
     let store: Store
+    /// Microseconds since 1970; tests hold it still.
+    var now: @Sendable () -> Int64 = { Timestamps.nowMicros() }
 
     struct Rule: Sendable {
         var freeFailures: Int64
@@ -45,7 +47,7 @@ struct LoginThrottle: Sendable {
 
     /// Seconds to wait before another attempt is allowed, or nil when one is allowed now.
     func wait(_ keys: [String]) async throws -> Int64? {
-        let now = Timestamps.nowMicros()
+        let now = self.now()
         var longest: Int64 = 0
         try await store.read { db in
             for key in keys {
@@ -58,7 +60,7 @@ struct LoginThrottle: Sendable {
     }
 
     func recordFailure(key: String, rule: Rule) async throws {
-        let now = Timestamps.nowMicros()
+        let now = self.now()
         let hour: Int64 = 3_600_000_000
         try await store.write { tx in
             let row = try await tx.database.row("SELECT * FROM login_throttle WHERE throttle_key = \(bind: key)")

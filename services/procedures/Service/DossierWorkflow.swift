@@ -104,6 +104,16 @@ extension DossierRepository {
             """
         ])
 
+    static let worklistMigration = Migration(
+        "0006_dossier_worklists",
+        [
+            "ALTER TABLE dossiers ADD COLUMN assignee TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE dossiers ADD COLUMN channel BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE dossiers ADD COLUMN finish_time BIGINT",
+            "ALTER TABLE dossiers ADD COLUMN rating BIGINT NOT NULL DEFAULT 0",
+            "CREATE INDEX dossiers_worklist ON dossiers (agency, appointment_time, code)",
+        ])
+
     /// Saves the changed dossier if nobody changed it since `version`, and records the event.
     func apply(
         _ dossier: Egov_Procedures_V1_Dossier, version: Int64, event: Egov_Procedures_V1_DossierEvent, in tx: Transaction
@@ -111,7 +121,9 @@ extension DossierRepository {
         let updated = try await tx.database.rows(
             """
             UPDATE dossiers SET status = \(bind: dossier.status.rawValue), appointment_time = \(bind: dossier.appointmentTime.micros),
-                detail = \(bind: try dossier.jsonString()), update_time = \(bind: Timestamps.nowMicros()), version = version + 1
+                detail = \(bind: try dossier.jsonString()), update_time = \(bind: Timestamps.nowMicros()), version = version + 1,
+                assignee = \(bind: dossier.assignee), rating = \(bind: Int64(dossier.rating)),
+                finish_time = COALESCE(finish_time, \(bind: event.toStatus == .finished && event.fromStatus != .finished ? event.time.micros : nil as Int64?))
             WHERE code = \(bind: dossier.code) AND version = \(bind: version) RETURNING code
             """)
         guard !updated.isEmpty else { return false }

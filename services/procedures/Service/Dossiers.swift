@@ -61,10 +61,11 @@ struct DossierRepository: Sendable {
         try await tx.database.execute(
             """
             INSERT INTO dossiers (code, procedure_code, agency, applicant, status, receive_time, appointment_time,
-                                  secret_sha256, detail, update_time, version)
+                                  secret_sha256, detail, update_time, version, channel)
             VALUES (\(bind: dossier.code), \(bind: procedureCode), \(bind: dossier.agency), \(bind: dossier.applicant),
                     \(bind: dossier.status.rawValue), \(bind: dossier.receiveTime.micros), \(bind: dossier.appointmentTime.micros),
-                    \(bind: Self.digest(secret)), \(bind: try dossier.jsonString()), \(bind: Timestamps.nowMicros()), 1)
+                    \(bind: Self.digest(secret)), \(bind: try dossier.jsonString()), \(bind: Timestamps.nowMicros()), 1,
+                    \(bind: Int64(dossier.channel.rawValue)))
             """)
     }
 
@@ -74,10 +75,28 @@ struct DossierRepository: Sendable {
                 var dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
                 dossier.status = .init(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
                 dossier.etag = String(try row.decode(column: "version", as: Int64.self))
-                dossier.appointmentTime = .init(micros: try row.decode(column: "appointment_time", as: Int64.self))
-                return (dossier, try row.decode(column: "secret_sha256", as: String.self))
+                return (Self.withDerivedFields(dossier, row: row), try row.decode(column: "secret_sha256", as: String.self))
             }
         }
+    }
+
+    static let openStatuses: Set<Egov_Procedures_V1_Dossier.Status> = [.newlyRegistered, .accepted, .processing]
+
+    /// The appointment as stored, and whether it has passed on an open dossier whose clock runs.
+    static func withDerivedFields(_ dossier: Egov_Procedures_V1_Dossier, row: any SQLRow) -> Egov_Procedures_V1_Dossier {
+        var dossier = dossier
+        if let appointment = try? row.decode(column: "appointment_time", as: Int64.self) {
+            dossier.appointmentTime = .init(micros: appointment)
+        }
+        dossier.overdue = openStatuses.contains(dossier.status) && dossier.appointmentTime.micros < Timestamps.nowMicros()
+        return dossier
+    }
+
+    static func decode(_ row: any SQLRow) throws -> Egov_Procedures_V1_Dossier {
+        var dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
+        dossier.status = .init(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
+        dossier.etag = String(try row.decode(column: "version", as: Int64.self))
+        return withDerivedFields(dossier, row: row)
     }
 
     static func digest(_ secret: String) -> String {

@@ -13,7 +13,7 @@ public enum ProceduresApp {
         ]
 
     public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
-        + [SQLProcedureRepository.searchMigration, DossierRepository.eventMigration]
+        + [SQLProcedureRepository.searchMigration, DossierRepository.eventMigration, DossierRepository.worklistMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

@@ -1,0 +1,230 @@
+public import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+public import GRPCCore
+import SQLKit
+import SwiftProtobuf
+
+extension ProceduresService {
+    public func listDossiers(
+        request: Egov_Procedures_V1_ListDossiersRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_ListDossiersResponse {
+        let size = try Self.errors.pageSize(request.pageSize)
+        var query = SQLQueryString("SELECT * FROM dossiers WHERE 1 = 1")
+        if request.mine {
+            guard let user = RequestContext.current?.user else {
+                throw Self.errors.unauthenticated("AUTHENTICATION_REQUIRED", "Sign in to see your dossiers.")
+            }
+            query.appendInterpolation(unsafeRaw: " AND applicant = ")
+            query.appendInterpolation(bind: user.sub)
+        } else {
+            guard request.agency.hasPrefix("agencies/"), AgencyCode.isValid(String(request.agency.dropFirst(9))) else {
+                throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}, or set mine")
+            }
+            try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's dossiers")
+            query.appendInterpolation(unsafeRaw: " AND agency = ")
+            query.appendInterpolation(bind: request.agency)
+            if !request.statuses.isEmpty {
+                let statuses = request.statuses.map { String($0.rawValue) }.filter { Int($0) != nil }.joined(separator: ",")
+                query.appendInterpolation(unsafeRaw: " AND status IN (\(statuses))")
+            }
+            if !request.assignee.isEmpty {
+                query.appendInterpolation(unsafeRaw: " AND assignee = ")
+                query.appendInterpolation(bind: request.assignee)
+            }
+            let open = DossierRepository.openStatuses.map { String($0.rawValue) }.sorted().joined(separator: ",")
+            let now = Timestamps.nowMicros()
+            if request.overdueOnly {
+                query.appendInterpolation(unsafeRaw: " AND status IN (\(open)) AND appointment_time < ")
+                query.appendInterpolation(bind: now)
+            }
+            if request.dueWithinDays > 0 {
+                query.appendInterpolation(unsafeRaw: " AND status IN (\(open)) AND appointment_time < ")
+                query.appendInterpolation(bind: now + Int64(request.dueWithinDays) * 86_400_000_000)
+            }
+        }
+        let filter = "mine=\(request.mine);agency=\(request.agency);statuses=\(request.statuses.map(\.rawValue));"
+            + "assignee=\(request.assignee);due=\(request.dueWithinDays);overdue=\(request.overdueOnly)"
+        if let key = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors) {
+            let parts = key.split(separator: " ")
+            guard parts.count == 2, let time = Int64(parts[0]) else {
+                throw Self.errors.invalidArgument("INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
+            }
+            query.appendInterpolation(unsafeRaw: " AND (appointment_time > ")
+            query.appendInterpolation(bind: time)
+            query.appendInterpolation(unsafeRaw: " OR (appointment_time = ")
+            query.appendInterpolation(bind: time)
+            query.appendInterpolation(unsafeRaw: " AND code > ")
+            query.appendInterpolation(bind: String(parts[1]))
+            query.appendInterpolation(unsafeRaw: "))")
+        }
+        query.appendInterpolation(unsafeRaw: " ORDER BY appointment_time, code LIMIT \(size + 1)")
+        let rows = try await store.read { db in try await db.rows(query).map(DossierRepository.decode) }
+        return .with {
+            $0.dossiers = Array(rows.prefix(size))
+            if rows.count > size, let last = $0.dossiers.last {
+                $0.nextPageToken = PageToken.encode(after: "\(last.appointmentTime.micros) \(last.code)", filter: filter)
+            }
+        }
+    }
+
+    public func issueApology(
+        request: Egov_Procedures_V1_IssueApologyRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Dossier {
+        var dossier = try await visibleDossier(request.name)
+        if let user = RequestContext.current?.user {
+            guard Permissions.allows(user, .handleDossiers(agency: dossier.agency)), user.sub != dossier.applicant else {
+                throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the receiving agency's officials issue apology slips.")
+            }
+        }
+        guard DossierRepository.openStatuses.contains(dossier.status) || [.supplementRequested, .paymentRequested].contains(dossier.status) else {
+            throw Self.errors.failedPrecondition(
+                "ILLEGAL_TRANSITION", "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); it is no longer being processed.")
+        }
+        let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.count <= 2000 else {
+            throw Self.errors.invalidArgument("REASON_REQUIRED", field: "reason", "give the reason, at most 2000 characters")
+        }
+        guard request.hasNewAppointmentTime, request.newAppointmentTime.micros > dossier.appointmentTime.micros else {
+            throw Self.errors.invalidArgument("INVALID_APPOINTMENT", field: "new_appointment_time", "must be after the current appointment")
+        }
+        let now = clock()
+        let actor = RequestContext.current?.user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
+        dossier.apologies.append(.with {
+            $0.reason = reason
+            $0.previousAppointmentTime = dossier.appointmentTime
+            $0.newAppointmentTime = request.newAppointmentTime
+            $0.issuedBy = actor
+            $0.issueTime = .init(date: now)
+        })
+        dossier.appointmentTime = request.newAppointmentTime
+        let event = Egov_Procedures_V1_DossierEvent.with {
+            $0.action = .unspecified
+            $0.fromStatus = dossier.status
+            $0.toStatus = dossier.status
+            $0.actor = actor
+            $0.note = "Phiếu xin lỗi và hẹn lại: \(reason)"
+            $0.time = .init(date: now)
+        }
+        let changed = dossier
+        try await store.write { tx in
+            guard try await dossiers.apply(changed, version: Int64(changed.etag) ?? 0, event: event, in: tx) else {
+                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed meanwhile; read it again.")
+            }
+            try await tx.enqueue(topic: "procedures.dossier.apology_issued", key: changed.name, payload: try changed.serializedBytes())
+        }
+        return try await visibleDossier(request.name)
+    }
+
+    public func rateDossier(
+        request: Egov_Procedures_V1_RateDossierRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Dossier {
+        var dossier = try await visibleDossier(request.name)
+        guard RequestContext.current?.user?.sub == dossier.applicant else {
+            throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the applicant rates the service.")
+        }
+        guard dossier.status == .resultReturned else {
+            throw Self.errors.failedPrecondition(
+                "ILLEGAL_TRANSITION", "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); rate it once the result is returned.")
+        }
+        guard (1...5).contains(request.rating) else {
+            throw Self.errors.invalidArgument("INVALID_RATING", field: "rating", "must be 1 to 5")
+        }
+        guard request.comment.count <= 2000 else {
+            throw Self.errors.invalidArgument("INVALID_RATING", field: "comment", "at most 2000 characters")
+        }
+        dossier.rating = request.rating
+        dossier.ratingComment = request.comment
+        let event = Egov_Procedures_V1_DossierEvent.with {
+            $0.fromStatus = dossier.status
+            $0.toStatus = dossier.status
+            $0.actor = dossier.applicant
+            $0.note = "Đánh giá \(request.rating)/5"
+            $0.time = .init(date: clock())
+        }
+        let changed = dossier
+        try await store.write { tx in
+            guard try await dossiers.apply(changed, version: Int64(changed.etag) ?? 0, event: event, in: tx) else {
+                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed meanwhile; read it again.")
+            }
+        }
+        return try await visibleDossier(request.name)
+    }
+
+    public func getStatistics(
+        request: Egov_Procedures_V1_GetStatisticsRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Statistics {
+        guard request.agency.hasPrefix("agencies/"), AgencyCode.isValid(String(request.agency.dropFirst(9))) else {
+            throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
+        }
+        guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros else {
+            throw Self.errors.invalidArgument("INVALID_PERIOD", field: "end_time", "start_time and end_time are required, end after start")
+        }
+        try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's statistics")
+        let rows = try await store.read { db in
+            try await db.rows(
+                """
+                SELECT procedure_code, status, channel, receive_time, appointment_time, finish_time, rating FROM dossiers
+                WHERE agency = \(bind: request.agency) AND receive_time >= \(bind: request.startTime.micros)
+                AND receive_time < \(bind: request.endTime.micros)
+                """)
+        }
+        struct Tally {
+            var row = Egov_Procedures_V1_StatisticsRow()
+            var online: Int64 = 0
+            var processingDays: Double = 0
+            var ratings: Int64 = 0
+            var ratingSum: Int64 = 0
+        }
+        var tallies: [String: Tally] = [:]
+        var total = Tally()
+        let now = Timestamps.nowMicros()
+        for row in rows {
+            let procedure = "procedures/\(try row.decode(column: "procedure_code", as: String.self))"
+            let status = Egov_Procedures_V1_Dossier.Status(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
+            let received = try row.decode(column: "receive_time", as: Int64.self)
+            let appointment = try row.decode(column: "appointment_time", as: Int64.self)
+            let finished = try row.decode(column: "finish_time", as: Int64?.self)
+            let rating = try row.decode(column: "rating", as: Int64.self)
+            let online = try row.decode(column: "channel", as: Int64.self) == Int64(Egov_Procedures_V1_Channel.online.rawValue)
+            for key in [procedure, ""] {
+                var tally = key.isEmpty ? total : tallies[key, default: Tally()]
+                tally.row.procedure = key
+                tally.row.received += 1
+                if online { tally.online += 1 }
+                if let finished, [.finished, .resultReturned].contains(status) {
+                    let finishedDay = WorkingDayCalendar.local(Date(timeIntervalSince1970: Double(finished) / 1e6)).day
+                    let dueDay = WorkingDayCalendar.local(Date(timeIntervalSince1970: Double(appointment) / 1e6)).day
+                    if finishedDay < dueDay { tally.row.finishedEarly += 1 } else if finishedDay == dueDay {
+                        tally.row.finishedOnTime += 1
+                    } else { tally.row.finishedLate += 1 }
+                    tally.processingDays += Double(finished - received) / 86_400_000_000
+                } else if [.notAccepted, .withdrawn, .stopped].contains(status) {
+                    tally.row.closedWithoutResult += 1
+                } else {
+                    tally.row.pending += 1
+                    if DossierRepository.openStatuses.contains(status) && appointment < now { tally.row.overdue += 1 }
+                }
+                if rating > 0 {
+                    tally.ratings += 1
+                    tally.ratingSum += rating
+                }
+                if key.isEmpty { total = tally } else { tallies[key] = tally }
+            }
+        }
+        func finish(_ tally: Tally) -> Egov_Procedures_V1_StatisticsRow {
+            var row = tally.row
+            let finished = row.finishedEarly + row.finishedOnTime + row.finishedLate
+            row.onlineShare = row.received == 0 ? 0 : Double(tally.online) / Double(row.received)
+            row.averageProcessingDays = finished == 0 ? 0 : tally.processingDays / Double(finished)
+            row.averageRating = tally.ratings == 0 ? 0 : Double(tally.ratingSum) / Double(tally.ratings)
+            return row
+        }
+        return .with {
+            $0.agency = request.agency
+            $0.procedures = tallies.keys.sorted().map { finish(tallies[$0]!) }
+            $0.total = finish(total)
+        }
+    }
+}
