@@ -150,6 +150,19 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "WatchDossier" metadata.
+        public enum WatchDossier: Sendable {
+            /// Request type for "WatchDossier".
+            public typealias Input = Egov_Procedures_V1_WatchDossierRequest
+            /// Response type for "WatchDossier".
+            public typealias Output = Egov_Procedures_V1_Dossier
+            /// Descriptor for "WatchDossier".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "WatchDossier",
+                type: .serverStreaming
+            )
+        }
         /// Namespace for "ListDossierEvents" metadata.
         public enum ListDossierEvents: Sendable {
             /// Request type for "ListDossierEvents".
@@ -240,6 +253,7 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             IssueApology.descriptor,
             RateDossier.descriptor,
             GetStatistics.descriptor,
+            WatchDossier.descriptor,
             ListDossierEvents.descriptor,
             LookupDossier.descriptor,
             GetWorkingDay.descriptor,
@@ -468,6 +482,26 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetStatisticsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Statistics>
+
+        /// Handle the "WatchDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a dossier: sends it now and again at every change, until it is
+        /// > closed (result returned, refused, withdrawn or stopped) or the caller
+        /// > hangs up. For its applicant and the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_WatchDossierRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
+        func watchDossier(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_WatchDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
 
         /// Handle the "ListDossierEvents" method.
         ///
@@ -792,6 +826,26 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Statistics>
 
+        /// Handle the "WatchDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a dossier: sends it now and again at every change, until it is
+        /// > closed (result returned, refused, withdrawn or stopped) or the caller
+        /// > hangs up. For its applicant and the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_WatchDossierRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
+        func watchDossier(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_WatchDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
         /// Handle the "ListDossierEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1113,6 +1167,27 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_Statistics
 
+        /// Handle the "WatchDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a dossier: sends it now and again at every change, until it is
+        /// > closed (result returned, refused, withdrawn or stopped) or the caller
+        /// > hangs up. For its applicant and the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_WatchDossierRequest` message.
+        ///   - response: A response stream of `Egov_Procedures_V1_Dossier` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchDossier(
+            request: Egov_Procedures_V1_WatchDossierRequest,
+            response: GRPCCore.RPCWriter<Egov_Procedures_V1_Dossier>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
         /// Handle the "ListDossierEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1347,6 +1422,17 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.WatchDossier.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_WatchDossierRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
+            handler: { request, context in
+                try await self.watchDossier(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.ListDossierEvents.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListDossierEventsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListDossierEventsResponse>(),
@@ -1526,6 +1612,17 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchDossier(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_WatchDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
+        let response = try await self.watchDossier(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 
     public func listDossierEvents(
@@ -1725,6 +1822,23 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func watchDossier(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_WatchDossierRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
+        return GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchDossier(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 
@@ -2061,6 +2175,31 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Statistics>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Statistics>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a dossier: sends it now and again at every change, until it is
+        /// > closed (result returned, refused, withdrawn or stopped) or the caller
+        /// > hangs up. For its applicant and the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_WatchDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_WatchDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_WatchDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_WatchDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListDossierEvents" method.
@@ -2584,6 +2723,40 @@ extension Egov_Procedures_V1_ProceduresService {
             )
         }
 
+        /// Call the "WatchDossier" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a dossier: sends it now and again at every change, until it is
+        /// > closed (result returned, refused, withdrawn or stopped) or the caller
+        /// > hangs up. For its applicant and the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_WatchDossierRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_WatchDossierRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchDossier<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_WatchDossierRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_WatchDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.WatchDossier.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListDossierEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -3099,6 +3272,35 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_GetStatisticsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Statistics>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Follows a dossier: sends it now and again at every change, until it is
+    /// > closed (result returned, refused, withdrawn or stopped) or the caller
+    /// > hangs up. For its applicant and the receiving agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_WatchDossierRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchDossier<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_WatchDossierRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchDossier(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_WatchDossierRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Dossier>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3627,6 +3829,39 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStatistics(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchDossier" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Follows a dossier: sends it now and again at every change, until it is
+    /// > closed (result returned, refused, withdrawn or stopped) or the caller
+    /// > hangs up. For its applicant and the receiving agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchDossier<Result>(
+        _ message: Egov_Procedures_V1_WatchDossierRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_WatchDossierRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchDossier(
             request: request,
             options: options,
             onResponse: handleResponse

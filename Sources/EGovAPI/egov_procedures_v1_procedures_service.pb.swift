@@ -96,6 +96,20 @@ public nonisolated struct Egov_Procedures_V1_TransitionDossierRequest: Sendable 
   public init() {}
 }
 
+/// Request for `WatchDossier`.
+public nonisolated struct Egov_Procedures_V1_WatchDossierRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `procedures/{procedure}/dossiers/{code}`.
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// Request for `ListDossierEvents`.
 public nonisolated struct Egov_Procedures_V1_ListDossierEventsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -788,6 +802,36 @@ nonisolated extension Egov_Procedures_V1_TransitionDossierRequest: SwiftProtobuf
     if lhs.missingDocuments != rhs.missingDocuments {return false}
     if lhs.paymentAmountVnd != rhs.paymentAmountVnd {return false}
     if lhs.etag != rhs.etag {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_WatchDossierRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchDossierRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_WatchDossierRequest, rhs: Egov_Procedures_V1_WatchDossierRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

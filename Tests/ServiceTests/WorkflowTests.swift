@@ -148,3 +148,47 @@ import Testing
         }
     }
 }
+
+@Suite struct WatchTests {
+    @Test func theApplicantFollowsEveryChangeThroughTheGateway() async throws {
+        try await withStack { stack in
+            try await seedCatalogue(stack)
+            try await withPublicClient(port: stack.gatewayPort) { client in
+                let identity = Identity(wrapping: client)
+                _ = try await identity.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
+                let session = try await identity.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
+                let procedures = Procedures(wrapping: client)
+                let filed = try await procedures.submitDossier(.with {
+                    $0.parent = "procedures/1.001612.H41"
+                    $0.dossier = .with { $0.channel = .online }
+                }, metadata: bearer(session.accessToken))
+                // The watcher reports each status it sees; the test acts only once the previous
+                // change was seen, so no timing decides the outcome.
+                let (observed, report) = AsyncStream.makeStream(of: Egov_Procedures_V1_Dossier.Status.self)
+                let seen = try await withThrowingTaskGroup(of: [Egov_Procedures_V1_Dossier.Status].self) { group in
+                    group.addTask {
+                        defer { report.finish() }
+                        return try await procedures.watchDossier(.with { $0.name = filed.name }, metadata: bearer(session.accessToken)) { response in
+                            var statuses: [Egov_Procedures_V1_Dossier.Status] = []
+                            for try await dossier in response.messages {
+                                statuses.append(dossier.status)
+                                report.yield(dossier.status)
+                            }
+                            return statuses
+                        }
+                    }
+                    var iterator = observed.makeAsyncIterator()
+                    #expect(await iterator.next() == .newlyRegistered)
+                    try await withTestClient(port: stack.ports["procedures"]!) { tool in
+                        _ = try await Procedures(wrapping: tool).transitionDossier(.with { $0.name = filed.name; $0.action = .accept })
+                    }
+                    #expect(await iterator.next() == .accepted)
+                    _ = try await procedures.transitionDossier(
+                        .with { $0.name = filed.name; $0.action = .withdraw; $0.note = "Nộp nhầm thủ tục" }, metadata: bearer(session.accessToken))
+                    return try await group.next()!
+                }
+                #expect(seen == [.newlyRegistered, .accepted, .withdrawn])
+            }
+        }
+    }
+}

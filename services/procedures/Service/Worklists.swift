@@ -228,3 +228,26 @@ extension ProceduresService {
         }
     }
 }
+
+extension ProceduresService {
+    static let closedStatuses: Set<Egov_Procedures_V1_Dossier.Status> = [.resultReturned, .notAccepted, .withdrawn, .stopped]
+
+    public func watchDossier(
+        request: Egov_Procedures_V1_WatchDossierRequest,
+        response: RPCWriter<Egov_Procedures_V1_Dossier>,
+        context: ServerContext
+    ) async throws {
+        var dossier = try await visibleDossier(request.name)
+        try await response.write(dossier)
+        var lastEtag = dossier.etag
+        // Changes are committed by any replica, so the store is the one place to watch.
+        while !Self.closedStatuses.contains(dossier.status) {
+            try await Task.sleep(for: .milliseconds(300))
+            dossier = try await visibleDossier(request.name)
+            if dossier.etag != lastEtag {
+                try await response.write(dossier)
+                lastEtag = dossier.etag
+            }
+        }
+    }
+}
