@@ -332,6 +332,12 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
     set {_uniqueStorage()._ratingComment = newValue}
   }
 
+  /// Files uploaded with the dossier, in upload order.
+  public var attachments: [Egov_Procedures_V1_Attachment] {
+    get {_storage._attachments}
+    set {_uniqueStorage()._attachments = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Dossier status; the numbers are the national status codes.
@@ -430,6 +436,47 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A file uploaded with a dossier.
+public nonisolated struct Egov_Procedures_V1_Attachment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The file name given by the uploader.
+  public var fileName: String = String()
+
+  /// The media type: application/pdf, image/jpeg or image/png.
+  public var contentType: String = String()
+
+  /// Size in bytes.
+  public var sizeBytes: Int64 = 0
+
+  /// SHA-256 of the content, hex: what the national portal and any later check compare.
+  public var sha256: String = String()
+
+  /// Which required document it provides (its title in the procedure), if any.
+  public var requiredDocument: String = String()
+
+  /// Who uploaded it, `people/{person}`.
+  public var uploadedBy: String = String()
+
+  /// When.
+  public var uploadTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_uploadTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uploadTime = newValue}
+  }
+  /// Returns true if `uploadTime` has been explicitly set.
+  public var hasUploadTime: Bool {self._uploadTime != nil}
+  /// Clears the value of `uploadTime`. Subsequent reads from it will return its default value.
+  public mutating func clearUploadTime() {self._uploadTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _uploadTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// An apology slip (Mẫu 04, phiếu xin lỗi và hẹn lại ngày trả kết quả): why the
@@ -582,7 +629,7 @@ nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoName
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -608,6 +655,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _apologies: [Egov_Procedures_V1_Apology] = []
     var _rating: Int32 = 0
     var _ratingComment: String = String()
+    var _attachments: [Egov_Procedures_V1_Attachment] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -641,6 +689,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _apologies = source._apologies
       _rating = source._rating
       _ratingComment = source._ratingComment
+      _attachments = source._attachments
     }
   }
 
@@ -682,6 +731,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 21: try { try decoder.decodeRepeatedMessageField(value: &_storage._apologies) }()
         case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._rating) }()
         case 23: try { try decoder.decodeSingularStringField(value: &_storage._ratingComment) }()
+        case 24: try { try decoder.decodeRepeatedMessageField(value: &_storage._attachments) }()
         default: break
         }
       }
@@ -763,6 +813,9 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       if !_storage._ratingComment.isEmpty {
         try visitor.visitSingularStringField(value: _storage._ratingComment, fieldNumber: 23)
       }
+      if !_storage._attachments.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._attachments, fieldNumber: 24)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -795,6 +848,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._apologies != rhs_storage._apologies {return false}
         if _storage._rating != rhs_storage._rating {return false}
         if _storage._ratingComment != rhs_storage._ratingComment {return false}
+        if _storage._attachments != rhs_storage._attachments {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -806,6 +860,70 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Egov_Procedures_V1_Dossier.Status: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}STATUS_NEWLY_REGISTERED\0\u{1}STATUS_ACCEPTED\0\u{1}STATUS_NOT_ACCEPTED\0\u{1}STATUS_PROCESSING\0\u{1}STATUS_SUPPLEMENT_REQUESTED\0\u{1}STATUS_PAYMENT_REQUESTED\0\u{1}STATUS_WITHDRAWN\0\u{1}STATUS_STOPPED\0\u{1}STATUS_FINISHED\0\u{1}STATUS_RESULT_RETURNED\0")
+}
+
+nonisolated extension Egov_Procedures_V1_Attachment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Attachment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}file_name\0\u{3}content_type\0\u{3}size_bytes\0\u{1}sha256\0\u{3}required_document\0\u{3}uploaded_by\0\u{3}upload_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.fileName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.sizeBytes) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.requiredDocument) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.uploadedBy) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._uploadTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.fileName.isEmpty {
+      try visitor.visitSingularStringField(value: self.fileName, fieldNumber: 1)
+    }
+    if !self.contentType.isEmpty {
+      try visitor.visitSingularStringField(value: self.contentType, fieldNumber: 2)
+    }
+    if self.sizeBytes != 0 {
+      try visitor.visitSingularInt64Field(value: self.sizeBytes, fieldNumber: 3)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 4)
+    }
+    if !self.requiredDocument.isEmpty {
+      try visitor.visitSingularStringField(value: self.requiredDocument, fieldNumber: 5)
+    }
+    if !self.uploadedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.uploadedBy, fieldNumber: 6)
+    }
+    try { if let v = self._uploadTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_Attachment, rhs: Egov_Procedures_V1_Attachment) -> Bool {
+    if lhs.fileName != rhs.fileName {return false}
+    if lhs.contentType != rhs.contentType {return false}
+    if lhs.sizeBytes != rhs.sizeBytes {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.requiredDocument != rhs.requiredDocument {return false}
+    if lhs.uploadedBy != rhs.uploadedBy {return false}
+    if lhs._uploadTime != rhs._uploadTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Egov_Procedures_V1_Apology: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

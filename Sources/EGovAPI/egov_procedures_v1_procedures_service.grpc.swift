@@ -150,6 +150,19 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UploadAttachment" metadata.
+        public enum UploadAttachment: Sendable {
+            /// Request type for "UploadAttachment".
+            public typealias Input = Egov_Procedures_V1_UploadAttachmentRequest
+            /// Response type for "UploadAttachment".
+            public typealias Output = Egov_Procedures_V1_Attachment
+            /// Descriptor for "UploadAttachment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "UploadAttachment",
+                type: .clientStreaming
+            )
+        }
         /// Namespace for "WatchDossier" metadata.
         public enum WatchDossier: Sendable {
             /// Request type for "WatchDossier".
@@ -253,6 +266,7 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             IssueApology.descriptor,
             RateDossier.descriptor,
             GetStatistics.descriptor,
+            UploadAttachment.descriptor,
             WatchDossier.descriptor,
             ListDossierEvents.descriptor,
             LookupDossier.descriptor,
@@ -482,6 +496,28 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetStatisticsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Statistics>
+
+        /// Handle the "UploadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Uploads a file to a dossier in chunks: the first message names the dossier
+        /// > and describes the file, the following ones carry its bytes (at most 1 MiB
+        /// > each). PDF, JPEG and PNG up to 10 MiB; the content must match the type.
+        /// > The applicant while the dossier is new or a supplement is requested, and
+        /// > the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_UploadAttachmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Attachment` messages.
+        func uploadAttachment(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Attachment>
 
         /// Handle the "WatchDossier" method.
         ///
@@ -826,6 +862,28 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Statistics>
 
+        /// Handle the "UploadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Uploads a file to a dossier in chunks: the first message names the dossier
+        /// > and describes the file, the following ones carry its bytes (at most 1 MiB
+        /// > each). PDF, JPEG and PNG up to 10 MiB; the content must match the type.
+        /// > The applicant while the dossier is new or a supplement is requested, and
+        /// > the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_UploadAttachmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Attachment` message.
+        func uploadAttachment(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Attachment>
+
         /// Handle the "WatchDossier" method.
         ///
         /// > Source IDL Documentation:
@@ -1167,6 +1225,28 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_Statistics
 
+        /// Handle the "UploadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Uploads a file to a dossier in chunks: the first message names the dossier
+        /// > and describes the file, the following ones carry its bytes (at most 1 MiB
+        /// > each). PDF, JPEG and PNG up to 10 MiB; the content must match the type.
+        /// > The applicant while the dossier is new or a supplement is requested, and
+        /// > the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Egov_Procedures_V1_UploadAttachmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Attachment` to respond with.
+        func uploadAttachment(
+            request: GRPCCore.RPCAsyncSequence<Egov_Procedures_V1_UploadAttachmentRequest, any Swift.Error>,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Attachment
+
         /// Handle the "WatchDossier" method.
         ///
         /// > Source IDL Documentation:
@@ -1422,6 +1502,17 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.UploadAttachment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_UploadAttachmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Attachment>(),
+            handler: { request, context in
+                try await self.uploadAttachment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.WatchDossier.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_WatchDossierRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
@@ -1609,6 +1700,17 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Statistics> {
         let response = try await self.getStatistics(
             request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func uploadAttachment(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Attachment> {
+        let response = try await self.uploadAttachment(
+            request: request,
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
@@ -1819,6 +1921,19 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
         return GRPCCore.ServerResponse<Egov_Procedures_V1_Statistics>(
             message: try await self.getStatistics(
                 request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func uploadAttachment(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Attachment> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Attachment>(
+            message: try await self.uploadAttachment(
+                request: request.messages,
                 context: context
             ),
             metadata: [:]
@@ -2175,6 +2290,33 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Statistics>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Statistics>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UploadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Uploads a file to a dossier in chunks: the first message names the dossier
+        /// > and describes the file, the following ones carry its bytes (at most 1 MiB
+        /// > each). PDF, JPEG and PNG up to 10 MiB; the content must match the type.
+        /// > The applicant while the dossier is new or a supplement is requested, and
+        /// > the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Egov_Procedures_V1_UploadAttachmentRequest` messages.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_UploadAttachmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Attachment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func uploadAttachment<Result>(
+            request: GRPCCore.StreamingClientRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_UploadAttachmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Attachment>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Attachment>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WatchDossier" method.
@@ -2716,6 +2858,44 @@ extension Egov_Procedures_V1_ProceduresService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Procedures_V1_ProceduresService.Method.GetStatistics.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UploadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Uploads a file to a dossier in chunks: the first message names the dossier
+        /// > and describes the file, the following ones carry its bytes (at most 1 MiB
+        /// > each). PDF, JPEG and PNG up to 10 MiB; the content must match the type.
+        /// > The applicant while the dossier is new or a supplement is requested, and
+        /// > the receiving agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Egov_Procedures_V1_UploadAttachmentRequest` messages.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_UploadAttachmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Attachment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func uploadAttachment<Result>(
+            request: GRPCCore.StreamingClientRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_UploadAttachmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Attachment>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Attachment>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.clientStreaming(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.UploadAttachment.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -3277,6 +3457,39 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
         )
     }
 
+    /// Call the "UploadAttachment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Uploads a file to a dossier in chunks: the first message names the dossier
+    /// > and describes the file, the following ones carry its bytes (at most 1 MiB
+    /// > each). PDF, JPEG and PNG up to 10 MiB; the content must match the type.
+    /// > The applicant while the dossier is new or a supplement is requested, and
+    /// > the receiving agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Egov_Procedures_V1_UploadAttachmentRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uploadAttachment<Result>(
+        request: GRPCCore.StreamingClientRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Attachment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.uploadAttachment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_UploadAttachmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Attachment>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "WatchDossier" method.
     ///
     /// > Source IDL Documentation:
@@ -3829,6 +4042,44 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStatistics(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UploadAttachment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Uploads a file to a dossier in chunks: the first message names the dossier
+    /// > and describes the file, the following ones carry its bytes (at most 1 MiB
+    /// > each). PDF, JPEG and PNG up to 10 MiB; the content must match the type.
+    /// > The applicant while the dossier is new or a supplement is requested, and
+    /// > the receiving agency's officials.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uploadAttachment<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Egov_Procedures_V1_UploadAttachmentRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Attachment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Egov_Procedures_V1_UploadAttachmentRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.uploadAttachment(
             request: request,
             options: options,
             onResponse: handleResponse

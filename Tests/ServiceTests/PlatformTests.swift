@@ -35,7 +35,8 @@ func withStack<Result: Sendable>(
             try await withStore(engine, migrations: ProceduresApp.migrations) { proceduresStore in
             try await withStore(migrations: ConferencesApp.migrations) { conferencesStore in
             try await withTestServer(process: "documents", services: [DocumentsService(store: documentsStore, agencies: directory)], verifier: verifier) { documentsPort in
-                try await withTestServer(process: "procedures", services: [ProceduresService(store: proceduresStore, agencies: directory)], verifier: verifier) { proceduresPort in
+                try await withTestServer(process: "procedures", services: [ProceduresService(
+                store: proceduresStore, agencies: directory, attachments: AttachmentStore(directory: temporaryDirectory("attachments")))], verifier: verifier) { proceduresPort in
                     try await withTestServer(process: "conferences", services: [ConferencesService(store: conferencesStore, agencies: directory)], verifier: verifier) { conferencesPort in
                         let ports = ["identity": identityPort, "documents": documentsPort, "procedures": proceduresPort, "conferences": conferencesPort]
                         return try await withGateway(ports: ports, verifier: verifier) { gatewayPort in

@@ -25,7 +25,9 @@ public enum ProceduresApp {
         }
         let identity = try environment.identityPeer()
         return ProcessParts(
-            services: [ProceduresService(store: store, agencies: identity.directory)],
+            services: [ProceduresService(
+                store: store, agencies: identity.directory,
+                attachments: AttachmentStore(directory: "\(environment.settings.dataDirectory)/attachments/procedures"))],
             serviceNames: [Egov_Procedures_V1_ProceduresService.descriptor.fullyQualifiedService],
             probes: [.database(store), identity.probe],
             background: [StoreService(store: store)] + identity.background

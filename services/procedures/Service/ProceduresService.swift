@@ -11,12 +11,17 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     let dossiers: DossierRepository
     /// The time; tests move it.
     let clock: @Sendable () -> Date
+    let attachments: AttachmentStore
     let agencies: any AgencyDirectory
     let store: Store
     static let errors = APIError(domain: "procedures.egov")
 
-    public init(store: Store, agencies: any AgencyDirectory, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        store: Store, agencies: any AgencyDirectory, attachments: AttachmentStore,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.clock = clock
+        self.attachments = attachments
         self.store = store
         self.agencies = agencies
         self.procedures = SQLProcedureRepository(store: store)

@@ -1,0 +1,115 @@
+public import EGovAPI
+import Crypto
+import EGovKit
+import EGovStore
+import Foundation
+public import GRPCCore
+import SwiftProtobuf
+
+/// Uploaded files, stored by content hash under a directory: written to a temporary file,
+/// flushed, then renamed, so a stored file is always whole.
+public struct AttachmentStore: Sendable {
+    public let directory: String
+    static let maxBytes = 10 << 20
+    static let chunkBytes = 1 << 20
+    static let types: [String: [UInt8]] = [
+        "application/pdf": Array("%PDF-".utf8), "image/jpeg": [0xFF, 0xD8, 0xFF], "image/png": [0x89, 0x50, 0x4E, 0x47],
+    ]
+
+    public init(directory: String) { self.directory = directory }
+
+    func path(sha256: String) -> String { "\(directory)/\(sha256.prefix(2))/\(sha256)" }
+}
+
+extension ProceduresService {
+    public func uploadAttachment(
+        request: RPCAsyncSequence<Egov_Procedures_V1_UploadAttachmentRequest, any Error>, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Attachment {
+        var iterator = request.makeAsyncIterator()
+        guard let first = try await iterator.next(), case .header(let header) = first.part else {
+            throw Self.errors.invalidArgument("HEADER_REQUIRED", field: "header", "the first message must describe the file")
+        }
+        var dossier = try await visibleDossier(header.name)
+        let user = RequestContext.current?.user
+        if let user {
+            let official = Permissions.allows(user, .handleDossiers(agency: dossier.agency))
+            let applicantMayAdd = user.sub == dossier.applicant && [.newlyRegistered, .supplementRequested].contains(dossier.status)
+            guard official || applicantMayAdd else {
+                throw Self.errors.failedPrecondition(
+                    "UPLOAD_CLOSED", "Files can be added while the dossier is new or a supplement is requested.")
+            }
+        }
+        guard let magic = AttachmentStore.types[header.contentType] else {
+            throw Self.errors.invalidArgument("UNSUPPORTED_TYPE", field: "header.content_type", "must be application/pdf, image/jpeg or image/png")
+        }
+        let fileName = header.fileName.trimmingCharacters(in: .whitespaces)
+        guard !fileName.isEmpty, fileName.count <= 255, !fileName.contains("/") else {
+            throw Self.errors.invalidArgument("INVALID_FILE_NAME", field: "header.file_name", "1 to 255 characters, no slashes")
+        }
+        try FileManager.default.createDirectory(atPath: attachments.directory + "/tmp", withIntermediateDirectories: true)
+        let temporary = "\(attachments.directory)/tmp/\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: temporary, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        var hash = SHA256()
+        var size = 0
+        var head: [UInt8] = []
+        do {
+            while let message = try await iterator.next() {
+                guard case .chunk(let chunk) = message.part else {
+                    throw Self.errors.invalidArgument("HEADER_REPEATED", field: "header", "only the first message carries a header")
+                }
+                guard chunk.count <= AttachmentStore.chunkBytes else {
+                    throw Self.errors.invalidArgument("CHUNK_TOO_LARGE", field: "chunk", "send at most 1 MiB per message")
+                }
+                size += chunk.count
+                guard size <= AttachmentStore.maxBytes else {
+                    throw Self.errors.invalidArgument("FILE_TOO_LARGE", field: "chunk", "files may be at most 10 MiB")
+                }
+                if head.count < 8 { head += chunk.prefix(8 - head.count) }
+                hash.update(data: chunk)
+                try handle.write(contentsOf: chunk)
+            }
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        guard size > 0 else { throw Self.errors.invalidArgument("EMPTY_FILE", field: "chunk", "the file is empty") }
+        guard head.starts(with: magic) else {
+            throw Self.errors.invalidArgument("CONTENT_MISMATCH", field: "header.content_type", "the file's content is not \(header.contentType)")
+        }
+        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        let destination = attachments.path(sha256: digest)
+        try FileManager.default.createDirectory(
+            atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: destination) {
+            try FileManager.default.moveItem(atPath: temporary, toPath: destination)
+        }
+        let attachment = Egov_Procedures_V1_Attachment.with {
+            $0.fileName = fileName
+            $0.contentType = header.contentType
+            $0.sizeBytes = Int64(size)
+            $0.sha256 = digest
+            $0.requiredDocument = String(header.requiredDocument.prefix(500))
+            $0.uploadedBy = user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
+            $0.uploadTime = .init(date: clock())
+        }
+        dossier.attachments.append(attachment)
+        let event = Egov_Procedures_V1_DossierEvent.with {
+            $0.fromStatus = dossier.status
+            $0.toStatus = dossier.status
+            $0.actor = attachment.uploadedBy
+            $0.note = "Tệp \(fileName) (\(size) byte, SHA-256 \(digest.prefix(12))…)"
+            $0.time = attachment.uploadTime
+        }
+        let changed = dossier
+        try await store.write { tx in
+            guard try await dossiers.apply(changed, version: Int64(changed.etag) ?? 0, event: event, in: tx) else {
+                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed during the upload; upload again.")
+            }
+        }
+        return attachment
+    }
+}
