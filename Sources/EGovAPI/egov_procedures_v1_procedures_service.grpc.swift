@@ -176,6 +176,19 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "ExportLedger" metadata.
+        public enum ExportLedger: Sendable {
+            /// Request type for "ExportLedger".
+            public typealias Input = Egov_Procedures_V1_ExportLedgerRequest
+            /// Response type for "ExportLedger".
+            public typealias Output = Egov_Procedures_V1_Ledger
+            /// Descriptor for "ExportLedger".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "ExportLedger",
+                type: .unary
+            )
+        }
         /// Namespace for "ListDossierEvents" metadata.
         public enum ListDossierEvents: Sendable {
             /// Request type for "ListDossierEvents".
@@ -268,6 +281,7 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             GetStatistics.descriptor,
             UploadAttachment.descriptor,
             WatchDossier.descriptor,
+            ExportLedger.descriptor,
             ListDossierEvents.descriptor,
             LookupDossier.descriptor,
             GetWorkingDay.descriptor,
@@ -538,6 +552,25 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_WatchDossierRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "ExportLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exports the ledger of dossiers (Mẫu 06, sổ theo dõi hồ sơ) an agency
+        /// > received in a period, as CSV (UTF-8). The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_ExportLedgerRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Ledger` messages.
+        func exportLedger(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ExportLedgerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Ledger>
 
         /// Handle the "ListDossierEvents" method.
         ///
@@ -904,6 +937,25 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
 
+        /// Handle the "ExportLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exports the ledger of dossiers (Mẫu 06, sổ theo dõi hồ sơ) an agency
+        /// > received in a period, as CSV (UTF-8). The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ExportLedgerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Ledger` message.
+        func exportLedger(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_ExportLedgerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Ledger>
+
         /// Handle the "ListDossierEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1268,6 +1320,25 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws
 
+        /// Handle the "ExportLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exports the ledger of dossiers (Mẫu 06, sổ theo dõi hồ sơ) an agency
+        /// > received in a period, as CSV (UTF-8). The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_ExportLedgerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Ledger` to respond with.
+        func exportLedger(
+            request: Egov_Procedures_V1_ExportLedgerRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Ledger
+
         /// Handle the "ListDossierEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1524,6 +1595,17 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.ExportLedger.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ExportLedgerRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Ledger>(),
+            handler: { request, context in
+                try await self.exportLedger(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.ListDossierEvents.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListDossierEventsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListDossierEventsResponse>(),
@@ -1725,6 +1807,17 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func exportLedger(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ExportLedgerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Ledger> {
+        let response = try await self.exportLedger(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 
     public func listDossierEvents(
@@ -1954,6 +2047,19 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func exportLedger(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_ExportLedgerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Ledger> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Ledger>(
+            message: try await self.exportLedger(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 
@@ -2342,6 +2448,30 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exports the ledger of dossiers (Mẫu 06, sổ theo dõi hồ sơ) an agency
+        /// > received in a period, as CSV (UTF-8). The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ExportLedgerRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ExportLedgerRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Ledger` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportLedger<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ExportLedgerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ExportLedgerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Ledger>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Ledger>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListDossierEvents" method.
@@ -2937,6 +3067,41 @@ extension Egov_Procedures_V1_ProceduresService {
             )
         }
 
+        /// Call the "ExportLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exports the ledger of dossiers (Mẫu 06, sổ theo dõi hồ sơ) an agency
+        /// > received in a period, as CSV (UTF-8). The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ExportLedgerRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ExportLedgerRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Ledger` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportLedger<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ExportLedgerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ExportLedgerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Ledger>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Ledger>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.ExportLedger.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListDossierEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -3514,6 +3679,36 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_WatchDossierRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Dossier>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportLedger" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Exports the ledger of dossiers (Mẫu 06, sổ theo dõi hồ sơ) an agency
+    /// > received in a period, as CSV (UTF-8). The agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_ExportLedgerRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportLedger<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_ExportLedgerRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Ledger>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportLedger(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ExportLedgerRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Ledger>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4113,6 +4308,40 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.watchDossier(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportLedger" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Exports the ledger of dossiers (Mẫu 06, sổ theo dõi hồ sơ) an agency
+    /// > received in a period, as CSV (UTF-8). The agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportLedger<Result>(
+        _ message: Egov_Procedures_V1_ExportLedgerRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Ledger>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_ExportLedgerRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportLedger(
             request: request,
             options: options,
             onResponse: handleResponse

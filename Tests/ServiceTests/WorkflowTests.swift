@@ -141,6 +141,15 @@ import Testing
                 #expect(figures.total.received == 1 && figures.total.finishedEarly == 1 && figures.total.onlineShare == 1)
                 #expect(figures.total.averageRating == 4)
                 #expect(figures.procedures.map(\.procedure) == ["procedures/1.001612.H41"])
+                let ledger = try await procedures.exportLedger(.with {
+                    $0.agency = "agencies/000.00.06.H41"
+                    $0.startTime = .init(date: Date().addingTimeInterval(-3600))
+                    $0.endTime = .init(date: Date().addingTimeInterval(3600))
+                }, metadata: leader)
+                let csv = String(decoding: ledger.csv.dropFirst(3), as: UTF8.self).split(separator: "\r\n")
+                #expect(ledger.rows == 1 && csv.count == 2)
+                #expect(csv[1].hasPrefix("1,\(filed.code),\"Cấp giấy phép hoạt động phòng khám\",\"Trần Thị Bình\",Trực tuyến,"))
+                #expect(csv[1].contains("10 (result returned)"))
                 #expect(await failure {
                     _ = try await procedures.getStatistics(.with { $0.agency = "agencies/000.00.06.H41"; $0.startTime = .init(seconds: 0); $0.endTime = .init(seconds: 1) }, metadata: applicant)
                 }?.code == .permissionDenied)

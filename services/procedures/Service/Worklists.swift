@@ -251,3 +251,52 @@ extension ProceduresService {
         }
     }
 }
+
+extension ProceduresService {
+    public func exportLedger(
+        request: Egov_Procedures_V1_ExportLedgerRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Ledger {
+        guard request.agency.hasPrefix("agencies/"), AgencyCode.isValid(String(request.agency.dropFirst(9))) else {
+            throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
+        }
+        guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros,
+            request.endTime.micros - request.startTime.micros <= 366 * 86_400_000_000
+        else {
+            throw Self.errors.invalidArgument("INVALID_PERIOD", field: "end_time", "give a period of at most a year, end after start")
+        }
+        try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "export this agency's ledger")
+        let dossiers = try await store.read { db in
+            try await db.rows(
+                """
+                SELECT * FROM dossiers WHERE agency = \(bind: request.agency) AND receive_time >= \(bind: request.startTime.micros)
+                AND receive_time < \(bind: request.endTime.micros) ORDER BY receive_time, code LIMIT 100000
+                """
+            ).map { (try DossierRepository.decode($0), try $0.decode(column: "finish_time", as: Int64?.self)) }
+        }
+        var names: [String: String] = [:]
+        func date(_ micros: Int64?) -> String {
+            guard let micros, micros > 0 else { return "" }
+            return WorkingDayCalendar.local(Date(timeIntervalSince1970: Double(micros) / 1e6)).day.description
+        }
+        func field(_ text: String) -> String {
+            let safe = text.hasPrefix("=") || text.hasPrefix("+") || text.hasPrefix("-") || text.hasPrefix("@") ? "'" + text : text
+            return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        let channels: [Egov_Procedures_V1_Channel: String] = [.inPerson: "Trực tiếp", .online: "Trực tuyến", .postal: "Bưu chính"]
+        var lines = ["STT,Mã hồ sơ,Thủ tục,Người nộp,Kênh,Ngày nhận,Ngày hẹn trả,Ngày có kết quả,Ngày trả kết quả,Trạng thái,Ghi chú"]
+        for (index, (dossier, finished)) in dossiers.enumerated() {
+            let code = String(dossier.procedure.dropFirst("procedures/".count))
+            if names[code] == nil { names[code] = try await procedures.procedure(code: code)?.displayName ?? code }
+            let note = dossier.apologies.isEmpty ? dossier.reason : "Xin lỗi, hẹn lại: \(dossier.apologies.last!.reason)"
+            lines.append([
+                String(index + 1), dossier.code, field(names[code]!), field(dossier.applicantName), channels[dossier.channel] ?? "",
+                date(dossier.receiveTime.micros), date(dossier.appointmentTime.micros), date(finished),
+                date(dossier.hasReturnTime ? dossier.returnTime.micros : nil), DossierWorkflow.statusName(dossier.status), field(note),
+            ].joined(separator: ","))
+        }
+        return .with {
+            $0.csv = Data([0xEF, 0xBB, 0xBF]) + Data((lines.joined(separator: "\r\n") + "\r\n").utf8)
+            $0.rows = Int32(dossiers.count)
+        }
+    }
+}
