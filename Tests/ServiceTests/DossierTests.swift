@@ -22,6 +22,7 @@ func seedCatalogue(_ stack: Stack) async throws {
                 $0.agency = "agencies/000.00.06.H41"
                 $0.mode = .partialOnline
                 $0.processingDays = 10
+                $0.requiredDocuments = [.with { $0.title = "Đơn đề nghị cấp giấy phép hoạt động"; $0.form = .electronic; $0.mandatory = true }]
             }
         })
     }

@@ -105,6 +105,11 @@ import Testing
                 #expect(await failure { _ = try await act(.accept, as: applicant) }?.code == .permissionDenied)
                 #expect(await failure { _ = try await act(.finish, as: leader) }
                     == Failure(code: .failedPrecondition, reason: "ILLEGAL_TRANSITION", field: nil))
+                // The application form is a mandatory electronic document: no acceptance without it.
+                #expect(await failure { _ = try await act(.accept, as: reception) }
+                    == Failure(code: .failedPrecondition, reason: "MISSING_REQUIRED_DOCUMENTS", field: nil))
+                _ = try await AttachmentTests().upload(
+                    procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7 đơn".utf8), as: applicant)
                 #expect(try await act(.accept, as: reception).status == .accepted)
                 #expect(try await act(.assign, as: leader) { $0.assignee = specialistSession.person }.status == .processing)
                 let paused = try await act(.requestSupplement, as: specialist) { $0.missingDocuments = ["Bản sao chứng chỉ hành nghề"] }
@@ -120,9 +125,10 @@ import Testing
                 #expect(returned.status == .resultReturned && returned.hasReturnTime)
 
                 let events = try await procedures.listDossierEvents(.with { $0.name = filed.name }, metadata: applicant).events
-                #expect(events.map(\.toStatus) == [.accepted, .processing, .supplementRequested, .processing, .finished, .resultReturned])
-                #expect(events.map(\.sequence) == Array(1...6))
-                #expect(events[2].note == "Bản sao chứng chỉ hành nghề")
+                // The upload is recorded too (status unchanged), then each transition.
+                #expect(events.map(\.toStatus) == [.newlyRegistered, .accepted, .processing, .supplementRequested, .processing, .finished, .resultReturned])
+                #expect(events.map(\.sequence) == Array(1...7))
+                #expect(events[3].note == "Bản sao chứng chỉ hành nghề")
                 let progress = try await procedures.lookupDossier(.with { $0.code = filed.code; $0.secret = filed.lookupSecret })
                 #expect(progress.status == .resultReturned)
 
@@ -188,6 +194,10 @@ import Testing
                     }
                     var iterator = observed.makeAsyncIterator()
                     #expect(await iterator.next() == .newlyRegistered)
+                    _ = try await AttachmentTests().upload(
+                        procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7".utf8),
+                        as: bearer(session.accessToken))
+                    #expect(await iterator.next() == .newlyRegistered)
                     try await withTestClient(port: stack.ports["procedures"]!) { tool in
                         _ = try await Procedures(wrapping: tool).transitionDossier(.with { $0.name = filed.name; $0.action = .accept })
                     }
@@ -196,7 +206,7 @@ import Testing
                         .with { $0.name = filed.name; $0.action = .withdraw; $0.note = "Nộp nhầm thủ tục" }, metadata: bearer(session.accessToken))
                     return try await group.next()!
                 }
-                #expect(seen == [.newlyRegistered, .accepted, .withdrawn])
+                #expect(seen == [.newlyRegistered, .newlyRegistered, .accepted, .withdrawn])
             }
         }
     }

@@ -185,6 +185,19 @@ extension ProceduresService {
         if !request.etag.isEmpty && request.etag != dossier.etag {
             throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed since you read it; read it again.")
         }
+        if request.action == .accept && dossier.channel == .online {
+            // Online dossiers carry their documents as files: every mandatory one must be there.
+            let code = String(dossier.procedure.dropFirst("procedures/".count))
+            let required = try await procedures.procedure(code: code)?.requiredDocuments.filter(\.mandatory).map(\.title) ?? []
+            let provided = Set(dossier.attachments.map(\.requiredDocument))
+            let missing = required.filter { !provided.contains($0) }
+            if !missing.isEmpty {
+                throw Self.errors.failedPrecondition(
+                    "MISSING_REQUIRED_DOCUMENTS",
+                    "The dossier lacks required documents: \(missing.joined(separator: "; ")). Request a supplement instead.",
+                    metadata: ["missing": missing.joined(separator: "; ")])
+            }
+        }
         let note = request.note.trimmingCharacters(in: .whitespacesAndNewlines)
         if [.refuse, .stop, .withdraw].contains(request.action) && note.isEmpty {
             throw Self.errors.invalidArgument("REASON_REQUIRED", field: "note", "give the reason")
