@@ -96,7 +96,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "egov-bench",
-            dependencies: ["EGovAPI", "EGovKit", "EGovStore", "IdentityService", "GatewayService", grpcCore, grpcHTTP2],
+            dependencies: ["EGovAPI", "EGovKit", "EGovStore", "IdentityService", "GatewayService", "ProceduresService",
+                           grpcCore, grpcHTTP2],
             path: "scripts/benchmarks/egov-bench",
             swiftSettings: strict
         ),

@@ -11,11 +11,12 @@ import EGovAPI
 import EGovKit
 import EGovStore
 import Foundation
-import GatewayService
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GatewayService
 import IdentityService
 import Logging
+import ProceduresService
 
 struct Options: Sendable {
     var calls = 4000
@@ -52,7 +53,9 @@ struct Figures: Sendable {
 }
 
 /// Runs `call` sequentially for latency, then with `concurrency` in flight for throughput.
-func measure(_ name: String, options: Options, _ call: @escaping @Sendable () async throws -> Void) async throws -> Figures {
+func measure(_ name: String, options: Options, _ call: @escaping @Sendable () async throws -> Void) async throws
+    -> Figures
+{
     for _ in 0..<200 { try await call() }  // warm up connections and caches
     var latencies: [Duration] = []
     latencies.reserveCapacity(options.sequential)
@@ -123,7 +126,9 @@ enum Bench {
         let monitor = HealthMonitor(services: [], probes: [], logger: logger)
         await monitor.refresh()
 
-        func server(_ process: String, _ security: PortSecurity, _ services: [any RegistrableRPCService], interceptors: Bool) -> GRPCServer<HTTP2ServerTransport.Posix> {
+        func server(
+            _ process: String, _ security: PortSecurity, _ services: [any RegistrableRPCService], interceptors: Bool
+        ) -> GRPCServer<HTTP2ServerTransport.Posix> {
             GRPCServer(
                 transport: HTTP2ServerTransport.Posix(
                     address: .ipv4(host: "127.0.0.1", port: 0),
@@ -131,7 +136,9 @@ enum Bench {
                     config: .egov(limits)
                 ),
                 services: services,
-                interceptors: interceptors ? standardInterceptors(security: security, telemetry: telemetry, logger: logger, domain: "bench") : []
+                interceptors: interceptors
+                    ? standardInterceptors(security: security, telemetry: telemetry, logger: logger, domain: "bench")
+                    : []
             )
         }
 
@@ -144,64 +151,89 @@ enum Bench {
         let results = try await serve(floorServer) { floorPort in
             try await serve(identityServer) { identityPort in
                 let tester = pki.files(for: "tester")
-                let floorClient = try makePeerClient(PeerEndpoint(name: "floor", target: "127.0.0.1:\(floorPort)")!, tls: tester)
-                let directClient = try makePeerClient(PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: tester)
+                let floorClient = try makePeerClient(
+                    PeerEndpoint(name: "floor", target: "127.0.0.1:\(floorPort)")!, tls: tester)
+                let directClient = try makePeerClient(
+                    PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: tester)
                 let gatewayToIdentity = try makePeerClient(
-                    PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: pki.files(for: "gateway"))
+                    PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: pki.files(for: "gateway")
+                )
                 let gatewayServer = server(
                     "gateway", .serverTLS,
-                    [ForwardingService(routes: try RouteTable.routes(), clients: ["identity": gatewayToIdentity], defaultDeadline: .seconds(5))],
+                    [
+                        ForwardingService(
+                            routes: try RouteTable.routes(), clients: ["identity": gatewayToIdentity],
+                            defaultDeadline: .seconds(5))
+                    ],
                     interceptors: true)
                 return try await serve(gatewayServer) { gatewayPort in
                     let publicClient = GRPCClient(
                         transport: try HTTP2ClientTransport.Posix(
                             target: .ipv4(address: "127.0.0.1", port: gatewayPort),
-                            transportSecurity: .tls { $0.trustRoots = .certificates([.file(path: pki.caCertificate, format: .pem)]) }
+                            transportSecurity: .tls {
+                                $0.trustRoots = .certificates([.file(path: pki.caCertificate, format: .pem)])
+                            }
                         ))
                     return try await running([floorClient, directClient, gatewayToIdentity, publicClient]) {
                         let direct = Egov_Identity_V1_IdentityService.Client(wrapping: directClient)
-                        let agency = try await direct.createAgency(.with {
-                            $0.agency = .with {
-                                $0.code = "000.00.00.H41"
-                                $0.displayName = "Ủy ban nhân dân tỉnh"
-                                $0.abbreviation = "UBND"
-                                $0.kind = .provincialPeoplesCommittee
-                            }
-                        })
+                        let agency = try await direct.createAgency(
+                            .with {
+                                $0.agency = .with {
+                                    $0.code = "000.00.00.H41"
+                                    $0.displayName = "Ủy ban nhân dân tỉnh"
+                                    $0.abbreviation = "UBND"
+                                    $0.kind = .provincialPeoplesCommittee
+                                }
+                            })
                         let request = Egov_Identity_V1_GetAgencyRequest.with { $0.name = agency.name }
 
-                // Sign-in cost: scrypt at the production parameters dominates it by design.
-                let password = "mật khẩu đủ dài 2026"
-                _ = try await direct.registerPerson(.with {
-                    $0.person = .with {
-                        $0.kind = .citizen
-                        $0.displayName = "Nguyễn Văn An"
-                        $0.citizenID = "008090001234"
-                        $0.birthDate = "1990-05-01"
-                    }
-                    $0.password = password
-                })
-                let loginCount = 20
-                let loginStart = ContinuousClock.now
-                var token = ""
-                try await withThrowingTaskGroup(of: String.self) { group in
-                    for _ in 0..<loginCount {
-                        group.addTask {
-                            try await direct.login(.with { $0.login = "008090001234"; $0.password = password }).accessToken
+                        // Sign-in cost: scrypt at the production parameters dominates it by design.
+                        let password = "mật khẩu đủ dài 2026"
+                        _ = try await direct.registerPerson(
+                            .with {
+                                $0.person = .with {
+                                    $0.kind = .citizen
+                                    $0.displayName = "Nguyễn Văn An"
+                                    $0.citizenID = "008090001234"
+                                    $0.birthDate = "1990-05-01"
+                                }
+                                $0.password = password
+                            })
+                        let loginCount = 20
+                        let loginStart = ContinuousClock.now
+                        var token = ""
+                        try await withThrowingTaskGroup(of: String.self) { group in
+                            for _ in 0..<loginCount {
+                                group.addTask {
+                                    try await direct.login(
+                                        .with {
+                                            $0.login = "008090001234"; $0.password = password
+                                        }
+                                    ).accessToken
+                                }
+                            }
+                            for try await issued in group { token = issued }
                         }
-                    }
-                    for try await issued in group { token = issued }
-                }
-                let loginElapsed = ContinuousClock.now - loginStart
-                let verifications = 50_000
-                let verifyStart = ContinuousClock.now
-                for _ in 0..<verifications { _ = try verifier.verify(token) }
-                let verifyElapsed = ContinuousClock.now - verifyStart
-                print(String(format: "logins (scrypt N=2^17, r=8, p=1, %d concurrent): %.1f/s", loginCount, Double(loginCount) / (loginElapsed.milliseconds / 1000)))
-                print(String(format: "access token verifications (Ed25519, one core): %.0f/s", Double(verifications) / (verifyElapsed.milliseconds / 1000)))
+                        let loginElapsed = ContinuousClock.now - loginStart
+                        let verifications = 50_000
+                        let verifyStart = ContinuousClock.now
+                        for _ in 0..<verifications { _ = try verifier.verify(token) }
+                        let verifyElapsed = ContinuousClock.now - verifyStart
+                        print(
+                            String(
+                                format: "logins (scrypt N=2^17, r=8, p=1, %d concurrent): %.1f/s", loginCount,
+                                Double(loginCount) / (loginElapsed.milliseconds / 1000)))
+                        print(
+                            String(
+                                format: "access token verifications (Ed25519, one core): %.0f/s",
+                                Double(verifications) / (verifyElapsed.milliseconds / 1000)))
                         let health = Grpc_Health_V1_Health.Client(wrapping: floorClient)
                         let viaGateway = Egov_Identity_V1_IdentityService.Client(wrapping: publicClient)
-                        return [
+                        let oneStop = try await oneStopFigures(
+                            directory: directory, pki: pki, identity: directClient, agency: agency.name,
+                            options: options,
+                            logger: logger, server: server)
+                        return oneStop + [
                             try await measure("floor: trivial handler, mTLS, no interceptors", options: options) {
                                 _ = try await health.check(.init())
                             },
@@ -218,15 +250,85 @@ enum Bench {
         }
         await store.close()
 
-        print("egov-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(options.sequential) sequential calls for latency, "
-            + "\(options.calls) calls with \(options.concurrency) in flight for throughput")
+        print(
+            "egov-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(options.sequential) sequential calls for latency, "
+                + "\(options.calls) calls with \(options.concurrency) in flight for throughput")
         print("")
         print("path".padding(toLength: 48, withPad: " ", startingAt: 0) + "     p50 ms     p99 ms     calls/s")
         for result in results {
-            let line = result.name.padding(toLength: 48, withPad: " ", startingAt: 0)
-                + String(format: " %10.3f %10.3f %11.0f", result.percentile(0.5), result.percentile(0.99), result.throughput)
+            let line =
+                result.name.padding(toLength: 48, withPad: " ", startingAt: 0)
+                + String(
+                    format: " %10.3f %10.3f %11.0f", result.percentile(0.5), result.percentile(0.99), result.throughput)
             print(line)
         }
 
+    }
+
+    /// Submissions with a small attachment and public lookups against a procedures service
+    /// that checks agencies with the identity service over mTLS.
+    nonisolated static func oneStopFigures(
+        directory: String, pki: DevPKI, identity: GRPCClient<HTTP2ClientTransport.Posix>, agency: String,
+        options: Options,
+        logger: Logger,
+        server: (String, PortSecurity, [any RegistrableRPCService], Bool) -> GRPCServer<HTTP2ServerTransport.Posix>
+    ) async throws -> [Figures] {
+        let store = try Store(url: "sqlite://\(directory)/procedures.sqlite", logger: logger)
+        try await store.migrate(ProceduresApp.migrations)
+        let service = ProceduresService(
+            store: store, agencies: IdentityAgencyDirectory(client: identity, deadline: .seconds(5)),
+            attachments: AttachmentStore(directory: "\(directory)/attachments"))
+        let figures = try await serve(server("identity", .mutualTLS, [service], true)) { port in
+            let client = try makePeerClient(
+                PeerEndpoint(name: "procedures", target: "127.0.0.1:\(port)")!, tls: pki.files(for: "tester"))
+            return try await running([client]) {
+                let procedures = Egov_Procedures_V1_ProceduresService.Client(wrapping: client)
+                _ = try await procedures.createProcedure(
+                    .with {
+                        $0.procedure = .with {
+                            $0.code = "1.001612.H41"
+                            $0.displayName = "Cấp giấy phép hoạt động phòng khám"
+                            $0.agency = agency
+                            $0.mode = .partialOnline
+                            $0.processingDays = 10
+                        }
+                    })
+                let pdf = Data(Array("%PDF-1.7\n".utf8) + [UInt8](repeating: 42, count: 4096))
+                let submissions = try await measure("submit dossier + 4 KiB attachment (2 RPCs)", options: options) {
+                    let dossier = try await procedures.submitDossier(
+                        .with {
+                            $0.parent = "procedures/1.001612.H41"
+                            $0.dossier = .with {
+                                $0.channel = .inPerson; $0.applicant = "people/bench"
+                            }
+                        })
+                    _ = try await procedures.uploadAttachment { writer in
+                        try await writer.write(
+                            .with {
+                                $0.header = .with {
+                                    $0.name = dossier.name; $0.fileName = "don.pdf"; $0.contentType = "application/pdf"
+                                }
+                            })
+                        try await writer.write(.with { $0.chunk = pdf })
+                    }
+                }
+                let sample = try await procedures.submitDossier(
+                    .with {
+                        $0.parent = "procedures/1.001612.H41"
+                        $0.dossier = .with {
+                            $0.channel = .inPerson; $0.applicant = "people/bench"
+                        }
+                    })
+                let lookups = try await measure("public dossier lookup (code + secret)", options: options) {
+                    _ = try await procedures.lookupDossier(
+                        .with {
+                            $0.code = sample.code; $0.secret = sample.lookupSecret
+                        })
+                }
+                return [submissions, lookups]
+            }
+        }
+        await store.close()
+        return figures
     }
 }
