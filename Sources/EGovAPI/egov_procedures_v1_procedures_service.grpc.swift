@@ -33,6 +33,32 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UpdateProcedure" metadata.
+        public enum UpdateProcedure: Sendable {
+            /// Request type for "UpdateProcedure".
+            public typealias Input = Egov_Procedures_V1_UpdateProcedureRequest
+            /// Response type for "UpdateProcedure".
+            public typealias Output = Egov_Procedures_V1_Procedure
+            /// Descriptor for "UpdateProcedure".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "UpdateProcedure",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeactivateProcedure" metadata.
+        public enum DeactivateProcedure: Sendable {
+            /// Request type for "DeactivateProcedure".
+            public typealias Input = Egov_Procedures_V1_DeactivateProcedureRequest
+            /// Response type for "DeactivateProcedure".
+            public typealias Output = Egov_Procedures_V1_Procedure
+            /// Descriptor for "DeactivateProcedure".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "DeactivateProcedure",
+                type: .unary
+            )
+        }
         /// Namespace for "GetProcedure" metadata.
         public enum GetProcedure: Sendable {
             /// Request type for "GetProcedure".
@@ -270,6 +296,8 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
         /// Descriptors for all methods in the "egov.procedures.v1.ProceduresService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateProcedure.descriptor,
+            UpdateProcedure.descriptor,
+            DeactivateProcedure.descriptor,
             GetProcedure.descriptor,
             ListProcedures.descriptor,
             SubmitDossier.descriptor,
@@ -335,6 +363,46 @@ extension Egov_Procedures_V1_ProceduresService {
         /// - Returns: A streaming response of `Egov_Procedures_V1_Procedure` messages.
         func createProcedure(
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_CreateProcedureRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Procedure>
+
+        /// Handle the "UpdateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a procedure: any of `display_name`, `sector`, `mode`,
+        /// > `processing_days`, `fees`, `required_documents`, `legal_basis`, `steps`.
+        /// > Dossiers already filed keep their appointments. Administrators of the
+        /// > deciding agency; system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_UpdateProcedureRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Procedure` messages.
+        func updateProcedure(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UpdateProcedureRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Procedure>
+
+        /// Handle the "DeactivateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a procedure out of service (repealed or replaced): no new dossiers;
+        /// > existing ones go on.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_DeactivateProcedureRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Procedure` messages.
+        func deactivateProcedure(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_DeactivateProcedureRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Procedure>
 
@@ -722,6 +790,46 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure>
 
+        /// Handle the "UpdateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a procedure: any of `display_name`, `sector`, `mode`,
+        /// > `processing_days`, `fees`, `required_documents`, `legal_basis`, `steps`.
+        /// > Dossiers already filed keep their appointments. Administrators of the
+        /// > deciding agency; system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_UpdateProcedureRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Procedure` message.
+        func updateProcedure(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_UpdateProcedureRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure>
+
+        /// Handle the "DeactivateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a procedure out of service (repealed or replaced): no new dossiers;
+        /// > existing ones go on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DeactivateProcedureRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Procedure` message.
+        func deactivateProcedure(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_DeactivateProcedureRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure>
+
         /// Handle the "GetProcedure" method.
         ///
         /// > Source IDL Documentation:
@@ -1104,6 +1212,46 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_Procedure
 
+        /// Handle the "UpdateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a procedure: any of `display_name`, `sector`, `mode`,
+        /// > `processing_days`, `fees`, `required_documents`, `legal_basis`, `steps`.
+        /// > Dossiers already filed keep their appointments. Administrators of the
+        /// > deciding agency; system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_UpdateProcedureRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Procedure` to respond with.
+        func updateProcedure(
+            request: Egov_Procedures_V1_UpdateProcedureRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Procedure
+
+        /// Handle the "DeactivateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a procedure out of service (repealed or replaced): no new dossiers;
+        /// > existing ones go on.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_DeactivateProcedureRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Procedure` to respond with.
+        func deactivateProcedure(
+            request: Egov_Procedures_V1_DeactivateProcedureRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Procedure
+
         /// Handle the "GetProcedure" method.
         ///
         /// > Source IDL Documentation:
@@ -1474,6 +1622,28 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.UpdateProcedure.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_UpdateProcedureRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Procedure>(),
+            handler: { request, context in
+                try await self.updateProcedure(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.DeactivateProcedure.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_DeactivateProcedureRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Procedure>(),
+            handler: { request, context in
+                try await self.deactivateProcedure(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.GetProcedure.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_GetProcedureRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Procedure>(),
@@ -1688,6 +1858,28 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func updateProcedure(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UpdateProcedureRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Procedure> {
+        let response = try await self.updateProcedure(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deactivateProcedure(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_DeactivateProcedureRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Procedure> {
+        let response = try await self.deactivateProcedure(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func getProcedure(
         request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_GetProcedureRequest>,
         context: GRPCCore.ServerContext
@@ -1896,6 +2088,32 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure> {
         return GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure>(
             message: try await self.createProcedure(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateProcedure(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_UpdateProcedureRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure>(
+            message: try await self.updateProcedure(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deactivateProcedure(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_DeactivateProcedureRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Procedure>(
+            message: try await self.deactivateProcedure(
                 request: request.message,
                 context: context
             ),
@@ -2175,6 +2393,56 @@ extension Egov_Procedures_V1_ProceduresService {
         func createProcedure<Result>(
             request: GRPCCore.ClientRequest<Egov_Procedures_V1_CreateProcedureRequest>,
             serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_CreateProcedureRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Procedure>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a procedure: any of `display_name`, `sector`, `mode`,
+        /// > `processing_days`, `fees`, `required_documents`, `legal_basis`, `steps`.
+        /// > Dossiers already filed keep their appointments. Administrators of the
+        /// > deciding agency; system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_UpdateProcedureRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_UpdateProcedureRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Procedure` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateProcedure<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_UpdateProcedureRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_UpdateProcedureRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Procedure>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeactivateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a procedure out of service (repealed or replaced): no new dossiers;
+        /// > existing ones go on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DeactivateProcedureRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_DeactivateProcedureRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Procedure` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deactivateProcedure<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_DeactivateProcedureRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_DeactivateProcedureRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Procedure>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result
@@ -2671,6 +2939,78 @@ extension Egov_Procedures_V1_ProceduresService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Procedures_V1_ProceduresService.Method.CreateProcedure.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a procedure: any of `display_name`, `sector`, `mode`,
+        /// > `processing_days`, `fees`, `required_documents`, `legal_basis`, `steps`.
+        /// > Dossiers already filed keep their appointments. Administrators of the
+        /// > deciding agency; system administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_UpdateProcedureRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_UpdateProcedureRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Procedure` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateProcedure<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_UpdateProcedureRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_UpdateProcedureRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Procedure>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.UpdateProcedure.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeactivateProcedure" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a procedure out of service (repealed or replaced): no new dossiers;
+        /// > existing ones go on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DeactivateProcedureRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_DeactivateProcedureRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Procedure` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deactivateProcedure<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_DeactivateProcedureRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_DeactivateProcedureRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Procedure>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.DeactivateProcedure.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -3350,6 +3690,68 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
         )
     }
 
+    /// Call the "UpdateProcedure" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a procedure: any of `display_name`, `sector`, `mode`,
+    /// > `processing_days`, `fees`, `required_documents`, `legal_basis`, `steps`.
+    /// > Dossiers already filed keep their appointments. Administrators of the
+    /// > deciding agency; system administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_UpdateProcedureRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateProcedure<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_UpdateProcedureRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateProcedure(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_UpdateProcedureRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Procedure>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeactivateProcedure" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a procedure out of service (repealed or replaced): no new dossiers;
+    /// > existing ones go on.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_DeactivateProcedureRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deactivateProcedure<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_DeactivateProcedureRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deactivateProcedure(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_DeactivateProcedureRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Procedure>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "GetProcedure" method.
     ///
     /// > Source IDL Documentation:
@@ -3929,6 +4331,76 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.createProcedure(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateProcedure" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a procedure: any of `display_name`, `sector`, `mode`,
+    /// > `processing_days`, `fees`, `required_documents`, `legal_basis`, `steps`.
+    /// > Dossiers already filed keep their appointments. Administrators of the
+    /// > deciding agency; system administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateProcedure<Result>(
+        _ message: Egov_Procedures_V1_UpdateProcedureRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_UpdateProcedureRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateProcedure(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeactivateProcedure" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a procedure out of service (repealed or replaced): no new dossiers;
+    /// > existing ones go on.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deactivateProcedure<Result>(
+        _ message: Egov_Procedures_V1_DeactivateProcedureRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Procedure>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_DeactivateProcedureRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deactivateProcedure(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -5,6 +5,7 @@ import EGovTestSupport
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SwiftProtobuf
 import Testing
 
 typealias Procedures = Egov_Procedures_V1_ProceduresService.Client<HTTP2ClientTransport.Posix>
@@ -120,6 +121,43 @@ func seedCatalogue(_ stack: Stack) async throws {
                 #expect(folded.map(\.code) == ["1.001612.H41"])
                 #expect(accented.count == 1)
                 #expect(none.isEmpty)
+            }
+        }
+    }
+}
+
+@Suite struct CatalogueManagementTests {
+    @Test func proceduresAreChangedAndTakenOutOfService() async throws {
+        try await withStack { stack in
+            try await seedCatalogue(stack)
+            try await withTestClient(port: stack.ports["procedures"]!) { client in
+                let procedures = Procedures(wrapping: client)
+                let current = try await procedures.getProcedure(.with { $0.name = "procedures/1.001612.H41" })
+                let changed = try await procedures.updateProcedure(.with {
+                    $0.procedure = .with { $0.name = current.name; $0.processingDays = 15; $0.etag = current.etag }
+                    $0.updateMask = .init(protoPaths: ["processing_days"])
+                })
+                #expect(changed.processingDays == 15 && changed.etag != current.etag && changed.displayName == current.displayName)
+                #expect(await failure {
+                    _ = try await procedures.updateProcedure(.with {
+                        $0.procedure = .with { $0.name = current.name; $0.processingDays = 400 }
+                        $0.updateMask = .init(protoPaths: ["processing_days"])
+                    })
+                } == Failure(code: .invalidArgument, reason: "INVALID_PROCEDURE", field: "procedure.processing_days"))
+                #expect(await failure {
+                    _ = try await procedures.updateProcedure(.with {
+                        $0.procedure = .with { $0.name = current.name; $0.displayName = "X"; $0.etag = current.etag }
+                        $0.updateMask = .init(protoPaths: ["display_name"])
+                    })
+                } == Failure(code: .failedPrecondition, reason: "ETAG_MISMATCH", field: nil))
+                let retired = try await procedures.deactivateProcedure(.with { $0.name = current.name })
+                #expect(retired.state == .inactive)
+                #expect(await failure {
+                    _ = try await procedures.submitDossier(.with {
+                        $0.parent = current.name
+                        $0.dossier = .with { $0.channel = .inPerson; $0.applicant = "people/p" }
+                    })
+                }?.code == .notFound)
             }
         }
     }

@@ -11,6 +11,8 @@ protocol ProcedureRepository: Sendable {
     func procedures(agency: String?, query: String, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure]
     /// Throws `ProcedureExists` when the code is taken.
     func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws -> Egov_Procedures_V1_Procedure
+    /// Replaces the procedure if `version` is still current.
+    func update(_ procedure: Egov_Procedures_V1_Procedure, version: Int64) async throws -> Bool
 }
 
 struct ProcedureExists: Error {}
@@ -75,6 +77,19 @@ struct SQLProcedureRepository: ProcedureRepository {
             throw ProcedureExists()
         }
         return procedure
+    }
+
+    func update(_ procedure: Egov_Procedures_V1_Procedure, version: Int64) async throws -> Bool {
+        try await store.write { tx in
+            let updated = try await tx.database.rows(
+                """
+                UPDATE procedures SET display_name = \(bind: procedure.displayName), state = \(bind: procedure.state.rawValue),
+                    detail = \(bind: try procedure.jsonString()), search_text = \(bind: Self.searchText(procedure)),
+                    update_time = \(bind: Timestamps.nowMicros()), version = version + 1
+                WHERE code = \(bind: procedure.code) AND version = \(bind: version) RETURNING code
+                """)
+            return !updated.isEmpty
+        }
     }
 
     static let searchMigration = Migration(

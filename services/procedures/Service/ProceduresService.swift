@@ -48,6 +48,56 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         }
     }
 
+    public func updateProcedure(
+        request: Egov_Procedures_V1_UpdateProcedureRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Procedure {
+        let current = try await getProcedure(request: .with { $0.name = request.procedure.name }, context: context)
+        try Access.require(.manageCatalogue(agency: current.agency), Self.errors, doing: "change this agency's procedures")
+        if !request.procedure.etag.isEmpty && request.procedure.etag != current.etag {
+            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The procedure changed since you read it; read it again.")
+        }
+        let paths = request.updateMask.paths
+        if paths.isEmpty { throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change") }
+        var changed = current
+        let input = request.procedure
+        for path in paths {
+            switch path {
+            case "display_name": changed.displayName = input.displayName
+            case "sector": changed.sector = input.sector
+            case "mode": changed.mode = input.mode
+            case "processing_days": changed.processingDays = input.processingDays
+            case "fees": changed.fees = input.fees
+            case "required_documents": changed.requiredDocuments = input.requiredDocuments
+            case "legal_basis": changed.legalBasis = input.legalBasis
+            case "steps": changed.steps = input.steps
+            default:
+                throw Self.errors.invalidArgument("UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
+            }
+        }
+        var checked = try Self.validated(changed)
+        checked.name = current.name
+        checked.state = current.state
+        checked.createTime = current.createTime
+        guard try await procedures.update(checked, version: Int64(current.etag) ?? 0) else {
+            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The procedure changed meanwhile; read it again.")
+        }
+        return try await getProcedure(request: .with { $0.name = current.name }, context: context)
+    }
+
+    public func deactivateProcedure(
+        request: Egov_Procedures_V1_DeactivateProcedureRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Procedure {
+        var procedure = try await getProcedure(request: .with { $0.name = request.name }, context: context)
+        try Access.require(.manageCatalogue(agency: procedure.agency), Self.errors, doing: "change this agency's procedures")
+        guard procedure.state == .active else { return procedure }
+        let version = Int64(procedure.etag) ?? 0
+        procedure.state = .inactive
+        guard try await procedures.update(procedure, version: version) else {
+            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The procedure changed meanwhile; try again.")
+        }
+        return try await getProcedure(request: .with { $0.name = request.name }, context: context)
+    }
+
     public func getProcedure(
         request: Egov_Procedures_V1_GetProcedureRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Procedure {
