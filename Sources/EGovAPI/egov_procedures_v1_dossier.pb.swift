@@ -110,6 +110,10 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
 
   /// Leader: stops processing, with a reason (-> 8).
   case stop // = 11
+
+  /// Official: hand the dossier to the next step of the procedure's template and
+  /// its handler (Mẫu 05), starting that step's clock.
+  case handOver // = 12
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -130,6 +134,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     case 9: self = .returnResult
     case 10: self = .withdraw
     case 11: self = .stop
+    case 12: self = .handOver
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -148,6 +153,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     case .returnResult: return 9
     case .withdraw: return 10
     case .stop: return 11
+    case .handOver: return 12
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -166,6 +172,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     .returnResult,
     .withdraw,
     .stop,
+    .handOver,
   ]
 
 }
@@ -337,6 +344,24 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
     get {_storage._attachments}
     set {_uniqueStorage()._attachments = newValue}
   }
+
+  /// The step of the procedure's template the dossier is in (0 = reception),
+  /// as hand-overs move it.
+  public var currentStep: Int32 {
+    get {_storage._currentStep}
+    set {_uniqueStorage()._currentStep = newValue}
+  }
+
+  /// When the current step is due: its working hours (8 a working day) from
+  /// when it began.
+  public var stepDueTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._stepDueTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._stepDueTime = newValue}
+  }
+  /// Returns true if `stepDueTime` has been explicitly set.
+  public var hasStepDueTime: Bool {_storage._stepDueTime != nil}
+  /// Clears the value of `stepDueTime`. Subsequent reads from it will return its default value.
+  public mutating func clearStepDueTime() {_uniqueStorage()._stepDueTime = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -624,12 +649,12 @@ nonisolated extension Egov_Procedures_V1_Channel: SwiftProtobuf._ProtoNameProvid
 }
 
 nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0\u{1}DOSSIER_ACTION_HAND_OVER\0")
 }
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -656,6 +681,8 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _rating: Int32 = 0
     var _ratingComment: String = String()
     var _attachments: [Egov_Procedures_V1_Attachment] = []
+    var _currentStep: Int32 = 0
+    var _stepDueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -690,6 +717,8 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _rating = source._rating
       _ratingComment = source._ratingComment
       _attachments = source._attachments
+      _currentStep = source._currentStep
+      _stepDueTime = source._stepDueTime
     }
   }
 
@@ -732,6 +761,8 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._rating) }()
         case 23: try { try decoder.decodeSingularStringField(value: &_storage._ratingComment) }()
         case 24: try { try decoder.decodeRepeatedMessageField(value: &_storage._attachments) }()
+        case 25: try { try decoder.decodeSingularInt32Field(value: &_storage._currentStep) }()
+        case 26: try { try decoder.decodeSingularMessageField(value: &_storage._stepDueTime) }()
         default: break
         }
       }
@@ -816,6 +847,12 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       if !_storage._attachments.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._attachments, fieldNumber: 24)
       }
+      if _storage._currentStep != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._currentStep, fieldNumber: 25)
+      }
+      try { if let v = _storage._stepDueTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -849,6 +886,8 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._rating != rhs_storage._rating {return false}
         if _storage._ratingComment != rhs_storage._ratingComment {return false}
         if _storage._attachments != rhs_storage._attachments {return false}
+        if _storage._currentStep != rhs_storage._currentStep {return false}
+        if _storage._stepDueTime != rhs_storage._stepDueTime {return false}
         return true
       }
       if !storagesAreEqual {return false}

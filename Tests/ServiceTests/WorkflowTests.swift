@@ -211,3 +211,46 @@ import Testing
         }
     }
 }
+
+@Suite struct HandOverTests {
+    @Test func handOversWalkTheProcedureStepsEachWithItsOwnClock() async throws {
+        try await withStack { stack in
+            try await withTestClient(port: stack.ports["identity"]!) { client in
+                _ = try await Identity(wrapping: client).createAgency(.with { $0.agency = agency("000.01.01.H41", "UBND phường", abbreviation: "UBND") })
+            }
+            try await withTestClient(port: stack.ports["procedures"]!) { client in
+                let procedures = Procedures(wrapping: client)
+                _ = try await procedures.createProcedure(.with {
+                    $0.procedure = .with {
+                        $0.code = "1.001193.H41"
+                        $0.displayName = "Đăng ký khai sinh"
+                        $0.agency = "agencies/000.01.01.H41"
+                        $0.mode = .fullOnline
+                        $0.processingDays = 3
+                        $0.steps = [
+                            .with { $0.title = "Tiếp nhận"; $0.role = .receptionOfficer; $0.workingHours = 4 },
+                            .with { $0.title = "Thẩm định"; $0.role = .specialist; $0.workingHours = 16 },
+                            .with { $0.title = "Phê duyệt"; $0.role = .leader; $0.workingHours = 4 },
+                        ]
+                    }
+                })
+                let dossier = try await procedures.submitDossier(.with {
+                    $0.parent = "procedures/1.001193.H41"
+                    $0.dossier = .with { $0.channel = .inPerson; $0.applicant = "people/p" }
+                })
+                let accepted = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .accept })
+                #expect(accepted.currentStep == 1 && accepted.hasStepDueTime)
+                let approval = try await procedures.transitionDossier(.with {
+                    $0.name = dossier.name; $0.action = .handOver; $0.assignee = "people/lanhdao"
+                })
+                #expect(approval.currentStep == 2 && approval.assignee == "people/lanhdao" && approval.status == .processing)
+                #expect(approval.stepDueTime.seconds <= accepted.stepDueTime.seconds)
+                #expect(await failure {
+                    _ = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .handOver; $0.assignee = "people/x" })
+                } == Failure(code: .failedPrecondition, reason: "NO_NEXT_STEP", field: nil))
+                let events = try await procedures.listDossierEvents(.with { $0.name = dossier.name }).events
+                #expect(events.last?.note.hasPrefix("bước 3 Phê duyệt: giao people/lanhdao") == true)
+            }
+        }
+    }
+}

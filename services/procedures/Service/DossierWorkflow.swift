@@ -30,6 +30,7 @@ enum DossierWorkflow {
         .returnResult: Rule(from: [.finished], actors: [.reception]),
         .withdraw: Rule(from: [.newlyRegistered, .accepted, .processing, .supplementRequested, .paymentRequested], actors: [.applicant]),
         .stop: Rule(from: [.accepted, .processing, .supplementRequested, .paymentRequested], actors: [.leader]),
+        .handOver: Rule(from: [.accepted, .processing], actors: [.reception, .handler, .leader]),
     ]
 
     /// The status after `action` on `dossier`.
@@ -37,7 +38,7 @@ enum DossierWorkflow {
         switch action {
         case .accept: .accepted
         case .refuse: .notAccepted
-        case .assign: .processing
+        case .assign, .handOver: .processing
         case .requestSupplement: .supplementRequested
         case .requestPayment: .paymentRequested
         case .supplement, .confirmPayment: dossier.assignee.isEmpty ? .accepted : .processing
@@ -68,6 +69,15 @@ enum DossierWorkflow {
 }
 
 extension WorkingDayCalendar {
+    /// When a step of `workingHours` begun at `start` is due: 8 hours make a working day,
+    /// counted from the next working day, due at 17:00.
+    func stepDue(from start: Date, workingHours: Int) -> Date {
+        let days = max(1, (workingHours + 7) / 8)
+        let due = adding(workingDays: days, to: Self.local(start).day)
+        let midnight = Double(due.julianDay - 2_440_588) * 86_400 - Self.offset
+        return Date(timeIntervalSince1970: midnight + 17 * 3600)
+    }
+
     /// The appointment moved by the working days a pause from `pausedAt` to `resumedAt` took:
     /// every working day after the pause's day up to and including the resumption's day.
     func extend(appointment: Date, pausedAt: Date, resumedAt: Date) -> Date {
@@ -235,6 +245,27 @@ extension ProceduresService {
             dossier.clearPauseTime()
             dossier.missingDocuments = []
             dossier.paymentAmountVnd = 0
+        case .accept:
+            if let steps = try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count)))?.steps,
+                steps.count > 1
+            {
+                dossier.currentStep = 1
+                dossier.stepDueTime = .init(date: calendar.stepDue(from: now, workingHours: Int(steps[1].workingHours)))
+            }
+        case .handOver:
+            guard request.assignee.hasPrefix("people/"), request.assignee.count > 7 else {
+                throw Self.errors.invalidArgument("INVALID_ASSIGNEE", field: "assignee", "must be the next handler, people/{person}")
+            }
+            let steps = try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count)))?.steps ?? []
+            let next = Int(dossier.currentStep) + 1
+            guard next < steps.count else {
+                throw Self.errors.failedPrecondition(
+                    "NO_NEXT_STEP", "The dossier is at the last step of its procedure; finish or return it instead.")
+            }
+            dossier.currentStep = Int32(next)
+            dossier.assignee = request.assignee
+            dossier.stepDueTime = .init(date: calendar.stepDue(from: now, workingHours: Int(steps[next].workingHours)))
+            detail = "bước \(next + 1) \(steps[next].title): giao \(request.assignee)" + (note.isEmpty ? "" : " (\(note))")
         case .refuse, .stop, .withdraw:
             dossier.reason = note
         case .returnResult:
