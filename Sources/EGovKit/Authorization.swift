@@ -30,16 +30,7 @@ public struct AuthenticationInterceptor: ServerInterceptor {
             logger.info("access token refused", metadata: ["problem": .string("\(error)")])
             throw Self.refused
         }
-        let verified = current
-        var response = try await RequestContext.$current.withValue(verified) { try await next(request, context) }
-        if case .success(var contents) = response.accepted {
-            let producer = contents.producer
-            contents.producer = { writer in
-                try await RequestContext.$current.withValue(verified) { try await producer(writer) }
-            }
-            response.accepted = .success(contents)
-        }
-        return response
+        return try await RequestContext.serving(current) { try await next(request, context) }
     }
 
     static let refused = GoogleRPCStatus(

@@ -36,18 +36,8 @@ public struct RequestContextInterceptor: ServerInterceptor {
             requestContext.clientAddress = relayed
         }
         let established = requestContext
-        var response = try await RequestContext.$current.withValue(established) {
-            try await next(request, context)
-        }
+        var response = try await RequestContext.serving(established) { try await next(request, context) }
         response.metadata.replaceOrAddString(requestID, forKey: RequestContext.requestIDKey)
-        if case .success(var contents) = response.accepted {
-            // The producer runs after this function returns: carry the context into it.
-            let producer = contents.producer
-            contents.producer = { writer in
-                try await RequestContext.$current.withValue(established) { try await producer(writer) }
-            }
-            response.accepted = .success(contents)
-        }
         return response
     }
 

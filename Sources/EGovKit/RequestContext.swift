@@ -98,3 +98,19 @@ func parseGRPCTimeout(_ value: String) -> Duration? {
     default: return nil
     }
 }
+
+extension RequestContext {
+    /// Runs an RPC's handler with `context` current, and its response producer too: the
+    /// producer runs after the handler has returned, outside the first task-local scope.
+    static func serving<Output: Sendable>(
+        _ context: RequestContext, _ handler: () async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        var response = try await $current.withValue(context) { try await handler() }
+        if case .success(var contents) = response.accepted {
+            let producer = contents.producer
+            contents.producer = { writer in try await $current.withValue(context) { try await producer(writer) } }
+            response.accepted = .success(contents)
+        }
+        return response
+    }
+}

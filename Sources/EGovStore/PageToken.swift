@@ -61,3 +61,15 @@ public func keysetPageQuery(
     query.appendInterpolation(unsafeRaw: " ORDER BY \(key) LIMIT \(limit)")
     return query
 }
+
+extension PageToken {
+    /// One page from `items` fetched with a limit of `size + 1`: the first `size`, and the
+    /// token for the next page (empty on the last), made from the last item's `key`.
+    public static func page<Item>(
+        _ items: [Item], size: Int, filter: String, key: (Item) -> String
+    ) -> (items: [Item], nextPageToken: String) {
+        let page = Array(items.prefix(size))
+        guard items.count > size, let last = page.last else { return (page, "") }
+        return (page, encode(after: key(last), filter: filter))
+    }
+}

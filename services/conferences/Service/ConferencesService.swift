@@ -56,11 +56,10 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         let page = try await bridgePoints.bridgePoints(
             agency: request.agency.isEmpty ? nil : request.agency, after: after, limit: size + 1)
+        let result = PageToken.page(page, size: size, filter: filter) { String($0.name.dropFirst("bridgePoints/".count)) }
         return .with {
-            $0.bridgePoints = Array(page.prefix(size))
-            if page.count > size, let last = $0.bridgePoints.last {
-                $0.nextPageToken = PageToken.encode(after: String(last.name.dropFirst("bridgePoints/".count)), filter: filter)
-            }
+            $0.bridgePoints = result.items
+            $0.nextPageToken = result.nextPageToken
         }
     }
 

@@ -63,11 +63,10 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         let page = try await agencies.agencies(
             parent: parent, includeInactive: request.showInactive, query: request.query, after: after, limit: size + 1)
+        let result = PageToken.page(page, size: size, filter: filter) { $0.code }
         return .with {
-            $0.agencies = Array(page.prefix(size))
-            if page.count > size, let last = $0.agencies.last {
-                $0.nextPageToken = PageToken.encode(after: last.code, filter: filter)
-            }
+            $0.agencies = result.items
+            $0.nextPageToken = result.nextPageToken
         }
     }
 

@@ -28,11 +28,10 @@ extension IdentityService {
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         let page = try await people.people(
             agency: request.agency.isEmpty ? nil : request.agency, query: request.query, after: after, limit: size + 1)
+        let result = PageToken.page(page, size: size, filter: filter) { String($0.name.dropFirst("people/".count)) }
         return .with {
-            $0.people = Array(page.prefix(size))
-            if page.count > size, let last = $0.people.last {
-                $0.nextPageToken = PageToken.encode(after: String(last.name.dropFirst("people/".count)), filter: filter)
-            }
+            $0.people = result.items
+            $0.nextPageToken = result.nextPageToken
         }
     }
 

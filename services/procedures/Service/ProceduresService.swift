@@ -129,11 +129,10 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         let page = try await procedures.procedures(
             agency: request.agency.isEmpty ? nil : request.agency, query: request.query, after: after, limit: size + 1)
+        let result = PageToken.page(page, size: size, filter: filter) { $0.code }
         return .with {
-            $0.procedures = Array(page.prefix(size))
-            if page.count > size, let last = $0.procedures.last {
-                $0.nextPageToken = PageToken.encode(after: last.code, filter: filter)
-            }
+            $0.procedures = result.items
+            $0.nextPageToken = result.nextPageToken
         }
     }
 

@@ -61,11 +61,10 @@ extension ProceduresService {
         }
         query.appendInterpolation(unsafeRaw: " ORDER BY appointment_time, code LIMIT \(size + 1)")
         let rows = try await store.read { db in try await db.rows(query).map(DossierRepository.decode) }
+        let result = PageToken.page(rows, size: size, filter: filter) { "\($0.appointmentTime.micros) \($0.code)" }
         return .with {
-            $0.dossiers = Array(rows.prefix(size))
-            if rows.count > size, let last = $0.dossiers.last {
-                $0.nextPageToken = PageToken.encode(after: "\(last.appointmentTime.micros) \(last.code)", filter: filter)
-            }
+            $0.dossiers = result.items
+            $0.nextPageToken = result.nextPageToken
         }
     }
 
