@@ -20,8 +20,7 @@ extension Store {
             throw errors.invalidArgument(
                 "INVALID_REQUEST_ID", field: "request_id", "must be at most 128 printable ASCII characters (a UUID)")
         }
-        let digest = SHA256.hash(data: try request.serializedBytes() as [UInt8])
-            .map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: try request.serializedBytes() as [UInt8]).hex
         var attempt = 0
         while true {
             do {

@@ -33,7 +33,7 @@ public enum PageToken {
     }
 
     private static func fingerprint(_ filter: String) -> String {
-        SHA256.hash(data: Data(filter.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        String(SHA256.hex(filter).prefix(12))
     }
 }
 

@@ -81,7 +81,7 @@ struct AuditLog: Sendable {
             data.append(contentsOf: "\(field.utf8.count):".utf8)
             data.append(contentsOf: field.utf8)
         }
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: data).hex
     }
 
     enum Verdict: Equatable, Sendable {

@@ -40,7 +40,7 @@ struct LoginThrottle: Sendable {
     ]
 
     static func accountKey(_ login: String) -> String {
-        "account:" + SHA256.hash(data: Data(login.utf8)).map { String(format: "%02x", $0) }.joined()
+        "account:" + SHA256.hex(login)
     }
 
     static func addressKey(_ address: String) -> String { "address:" + address }

@@ -85,7 +85,7 @@ struct SessionRepository: Sendable {
     // MARK: Sessions
 
     static func digest(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hex(token)
     }
 
     static func newRefreshToken() -> String {

@@ -80,7 +80,7 @@ extension ProceduresService {
         guard head.starts(with: magic) else {
             throw Self.errors.invalidArgument("CONTENT_MISMATCH", field: "header.content_type", "the file's content is not \(header.contentType)")
         }
-        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hash.finalize().hex
         let destination = attachments.path(sha256: digest)
         try FileManager.default.createDirectory(
             atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -100,7 +100,7 @@ struct DossierRepository: Sendable {
     }
 
     static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hex(secret)
     }
 }
 
