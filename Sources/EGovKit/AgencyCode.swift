@@ -1,3 +1,5 @@
+public import GRPCProtobuf
+
 /// QCVN 102:2016 agency codes: `000.00.00.H41` — three groups of digits (3, 2, 2) and a
 /// group of a capital letter and two digits, separated by dots.
 public enum AgencyCode {
@@ -10,5 +12,23 @@ public enum AgencyCode {
         let last = groups[3]
         return digits(groups[0], 3) && digits(groups[1], 2) && digits(groups[2], 2) && last.count == 3
             && last.first!.isASCII && last.first!.isUppercase && digits(last.dropFirst(), 2)
+    }
+
+    /// The code in a resource name `agencies/{code}`, or nil when it is not one.
+    public static func code(fromName name: String) -> String? {
+        guard name.hasPrefix("agencies/") else { return nil }
+        let code = String(name.dropFirst("agencies/".count))
+        return isValid(code) ? code : nil
+    }
+}
+
+extension APIError {
+    /// The code in `agencies/{code}`, or INVALID_ARGUMENT / INVALID_AGENCY_NAME naming `field`.
+    public func agencyCode(fromName name: String, field: String) throws(GoogleRPCStatus) -> String {
+        guard let code = AgencyCode.code(fromName: name) else {
+            throw invalidArgument(
+                "INVALID_AGENCY_NAME", field: field, "must be agencies/{code} with a QCVN 102 code, got '\(name)'")
+        }
+        return code
     }
 }

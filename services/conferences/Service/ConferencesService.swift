@@ -49,7 +49,7 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
         request: Egov_Conferences_V1_ListBridgePointsRequest, context: ServerContext
     ) async throws -> Egov_Conferences_V1_ListBridgePointsResponse {
         let size = try Self.errors.pageSize(request.pageSize)
-        if !request.agency.isEmpty, !Self.isAgencyName(request.agency) {
+        if !request.agency.isEmpty, !(AgencyCode.code(fromName: request.agency) != nil) {
             throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
         }
         let filter = "agency=\(request.agency)"
@@ -63,17 +63,13 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
         }
     }
 
-    static func isAgencyName(_ name: String) -> Bool {
-        name.hasPrefix("agencies/") && AgencyCode.isValid(String(name.dropFirst("agencies/".count)))
-    }
-
     /// Checks a bridge point to register; returns it with output-only fields cleared.
     static func validated(_ input: Egov_Conferences_V1_BridgePoint) throws -> Egov_Conferences_V1_BridgePoint {
         var violations: [APIError.Violation] = []
         if input.displayName.trimmingCharacters(in: .whitespaces).isEmpty || input.displayName.count > 300 {
             violations.append(.init("bridge_point.display_name", "is required, at most 300 characters"))
         }
-        if !isAgencyName(input.agency) {
+        if AgencyCode.code(fromName: input.agency) == nil {
             violations.append(.init("bridge_point.agency", "must be agencies/{code}"))
         }
         if input.travelMinutes < 0 || input.travelMinutes > 7 * 24 * 60 {

@@ -20,7 +20,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     public func createDocument(
         request: Egov_Documents_V1_CreateDocumentRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_Document {
-        let agencyCode = try Self.agencyCode(request.parent, field: "parent")
+        let agencyCode = try Self.errors.agencyCode(fromName: request.parent, field: "parent")
         try Access.require(.handleDocuments(agency: request.parent), Self.errors, doing: "create documents of \(request.parent)")
         var document = try Self.validated(request.document)
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
@@ -53,7 +53,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     public func listDocuments(
         request: Egov_Documents_V1_ListDocumentsRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_ListDocumentsResponse {
-        let agencyCode = try Self.agencyCode(request.parent, field: "parent")
+        let agencyCode = try Self.errors.agencyCode(fromName: request.parent, field: "parent")
         try Access.require(.handleDocuments(agency: request.parent), Self.errors, doing: "list this agency's documents")
         let size = try Self.errors.pageSize(request.pageSize)
         let filter = "parent=\(request.parent)"
@@ -83,13 +83,6 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         return .with { $0.documentTypes = types }
     }
 
-    static func agencyCode(_ name: String, field: String) throws -> String {
-        let code = name.hasPrefix("agencies/") ? String(name.dropFirst("agencies/".count)) : ""
-        guard AgencyCode.isValid(code) else {
-            throw errors.invalidArgument("INVALID_AGENCY_NAME", field: field, "must be agencies/{code}, got '\(name)'")
-        }
-        return code
-    }
 
     /// Checks a draft to create; returns it with output-only fields cleared.
     static func validated(_ input: Egov_Documents_V1_Document) throws -> Egov_Documents_V1_Document {

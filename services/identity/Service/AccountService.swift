@@ -39,11 +39,12 @@ extension IdentityService {
         let person = request.person
         try Access.require(.manageOfficials(agency: person.agency), Self.errors, doing: "create officials of \(person.agency)")
         var violations: [APIError.Violation] = []
-        let agencyCode = person.agency.hasPrefix("agencies/") ? String(person.agency.dropFirst("agencies/".count)) : ""
-        if !AgencyCode.isValid(agencyCode) {
+        if let agencyCode = AgencyCode.code(fromName: person.agency) {
+            if try await agencies.agency(code: agencyCode)?.state != .active {
+                violations.append(.init("person.agency", "agency '\(person.agency)' does not exist or is deactivated"))
+            }
+        } else {
             violations.append(.init("person.agency", "must be agencies/{code}"))
-        } else if try await agencies.agency(code: agencyCode)?.state != .active {
-            violations.append(.init("person.agency", "agency '\(person.agency)' does not exist or is deactivated"))
         }
         if person.displayName.trimmingCharacters(in: .whitespaces).isEmpty || person.displayName.count > 200 {
             violations.append(.init("person.display_name", "is required, at most 200 characters"))

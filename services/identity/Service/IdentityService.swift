@@ -42,7 +42,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     public func getAgency(
         request: Egov_Identity_V1_GetAgencyRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Agency {
-        let code = try Self.agencyCode(fromName: request.name, field: "name")
+        let code = try Self.errors.agencyCode(fromName: request.name, field: "name")
         guard let agency = try await agencies.agency(code: code) else {
             throw Self.errors.notFound(
                 "AGENCY_NOT_FOUND", resource: request.name, "Agency '\(request.name)' does not exist.")
@@ -55,7 +55,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     ) async throws -> Egov_Identity_V1_ListAgenciesResponse {
         let size = try Self.errors.pageSize(request.pageSize)
         let parent = request.parent.isEmpty ? nil : request.parent
-        if let parent { _ = try Self.agencyCode(fromName: parent, field: "parent") }
+        if let parent { _ = try Self.errors.agencyCode(fromName: parent, field: "parent") }
         if request.query.count > 200 {
             throw Self.errors.invalidArgument("INVALID_QUERY", field: "query", "must be at most 200 characters")
         }
@@ -76,7 +76,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         try Access.require(.manageAgencies, Self.errors, doing: "manage agencies")
         var agency = try Self.validated(request.agency)
         if !agency.parent.isEmpty {
-            let parentCode = try Self.agencyCode(fromName: agency.parent, field: "agency.parent")
+            let parentCode = try Self.errors.agencyCode(fromName: agency.parent, field: "agency.parent")
             guard try await agencies.agency(code: parentCode) != nil else {
                 throw Self.errors.invalidArgument(
                     "PARENT_NOT_FOUND", field: "agency.parent", "agency '\(agency.parent)' does not exist")
@@ -102,7 +102,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         request: Egov_Identity_V1_UpdateAgencyRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Agency {
         try Access.require(.manageAgencies, Self.errors, doing: "change agencies")
-        let code = try Self.agencyCode(fromName: request.agency.name, field: "agency.name")
+        let code = try Self.errors.agencyCode(fromName: request.agency.name, field: "agency.name")
         guard let current = try await agencies.agency(code: code) else {
             throw Self.errors.notFound("AGENCY_NOT_FOUND", resource: request.agency.name, "Agency '\(request.agency.name)' does not exist.")
         }
@@ -134,7 +134,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
                 guard name != current.name else {
                     throw Self.errors.invalidArgument("PARENT_CYCLE", field: "agency.parent", "cannot be the agency or one under it")
                 }
-                let ancestorCode = try Self.agencyCode(fromName: name, field: "agency.parent")
+                let ancestorCode = try Self.errors.agencyCode(fromName: name, field: "agency.parent")
                 guard let found = try await agencies.agency(code: ancestorCode) else {
                     throw Self.errors.invalidArgument("PARENT_NOT_FOUND", field: "agency.parent", "agency '\(name)' does not exist")
                 }
@@ -158,7 +158,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         request: Egov_Identity_V1_DeactivateAgencyRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Agency {
         try Access.require(.manageAgencies, Self.errors, doing: "deactivate agencies")
-        let code = try Self.agencyCode(fromName: request.name, field: "name")
+        let code = try Self.errors.agencyCode(fromName: request.name, field: "name")
         guard var agency = try await agencies.agency(code: code) else {
             throw Self.errors.notFound("AGENCY_NOT_FOUND", resource: request.name, "Agency '\(request.name)' does not exist.")
         }
@@ -206,12 +206,4 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         }
     }
 
-    /// `agencies/{code}` -> code, or INVALID_ARGUMENT naming `field`.
-    static func agencyCode(fromName name: String, field: String) throws -> String {
-        guard name.hasPrefix("agencies/"), AgencyCode.isValid(String(name.dropFirst("agencies/".count))) else {
-            throw errors.invalidArgument(
-                "INVALID_AGENCY_NAME", field: field, "must be agencies/{code} with a QCVN 102 code, got '\(name)'")
-        }
-        return String(name.dropFirst("agencies/".count))
-    }
 }

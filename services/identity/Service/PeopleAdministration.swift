@@ -18,7 +18,7 @@ extension IdentityService {
             }
             try Access.require(.manageAgencies, Self.errors, doing: "list everyone")
         } else {
-            _ = try Self.agencyCode(fromName: request.agency, field: "agency")
+            _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency")
             try Access.require(.manageOfficials(agency: request.agency), Self.errors, doing: "list this agency's officials")
         }
         if request.query.count > 200 {

@@ -117,11 +117,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         request: Egov_Procedures_V1_ListProceduresRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_ListProceduresResponse {
         let size = try Self.errors.pageSize(request.pageSize)
-        if !request.agency.isEmpty,
-            !AgencyCode.isValid(request.agency.hasPrefix("agencies/") ? String(request.agency.dropFirst(9)) : "")
-        {
-            throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
-        }
+        if !request.agency.isEmpty { _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency") }
         if request.query.count > 200 {
             throw Self.errors.invalidArgument("INVALID_QUERY", field: "query", "must be at most 200 characters")
         }
@@ -145,7 +141,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         if input.displayName.trimmingCharacters(in: .whitespaces).isEmpty || input.displayName.count > 500 {
             violations.append(.init("procedure.display_name", "is required, at most 500 characters"))
         }
-        if !input.agency.hasPrefix("agencies/") || !AgencyCode.isValid(String(input.agency.dropFirst(9))) {
+        if AgencyCode.code(fromName: input.agency) == nil {
             violations.append(.init("procedure.agency", "must be agencies/{code}"))
         }
         if input.mode == .unspecified || !Egov_Procedures_V1_ServiceMode.allCases.contains(input.mode) {

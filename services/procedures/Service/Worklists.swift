@@ -19,7 +19,7 @@ extension ProceduresService {
             query.appendInterpolation(unsafeRaw: " AND applicant = ")
             query.appendInterpolation(bind: user.sub)
         } else {
-            guard request.agency.hasPrefix("agencies/"), AgencyCode.isValid(String(request.agency.dropFirst(9))) else {
+            guard AgencyCode.code(fromName: request.agency) != nil else {
                 throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}, or set mine")
             }
             try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's dossiers")
@@ -154,9 +154,7 @@ extension ProceduresService {
     public func getStatistics(
         request: Egov_Procedures_V1_GetStatisticsRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Statistics {
-        guard request.agency.hasPrefix("agencies/"), AgencyCode.isValid(String(request.agency.dropFirst(9))) else {
-            throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
-        }
+        _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency")
         guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros else {
             throw Self.errors.invalidArgument("INVALID_PERIOD", field: "end_time", "start_time and end_time are required, end after start")
         }
@@ -255,9 +253,7 @@ extension ProceduresService {
     public func exportLedger(
         request: Egov_Procedures_V1_ExportLedgerRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Ledger {
-        guard request.agency.hasPrefix("agencies/"), AgencyCode.isValid(String(request.agency.dropFirst(9))) else {
-            throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}")
-        }
+        _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency")
         guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros,
             request.endTime.micros - request.startTime.micros <= 366 * 86_400_000_000
         else {
