@@ -50,9 +50,11 @@ struct CalendarRepository: Sendable {
     }
 
     /// The calendar with every adjustment applied.
-    func calendar() async throws -> WorkingDayCalendar {
+    func calendar() async throws -> WorkingDayCalendar { Self.calendar(applying: try await all()) }
+
+    static func calendar(applying adjustments: [Egov_Procedures_V1_CalendarAdjustment]) -> WorkingDayCalendar {
         var calendar = WorkingDayCalendar()
-        for adjustment in try await all() {
+        for adjustment in adjustments {
             guard let day = LunarCalendar.SolarDate(adjustment.date) else { continue }
             calendar.adjustments[day] = adjustment.kind == .workingDay ? .workingDay : .dayOff
         }
@@ -79,7 +81,7 @@ extension ProceduresService {
             throw Self.errors.invalidArgument("INVALID_DATE", field: "date", "must be a date YYYY-MM-DD between 1900 and 2199")
         }
         let adjustments = try await calendarAdjustments.all()
-        let calendar = try await calendarAdjustments.calendar()
+        let calendar = CalendarRepository.calendar(applying: adjustments)
         let working = calendar.isWorkingDay(day)
         return .with {
             $0.date = request.date

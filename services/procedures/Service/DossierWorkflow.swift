@@ -73,9 +73,7 @@ extension WorkingDayCalendar {
     /// counted from the next working day, due at 17:00.
     func stepDue(from start: Date, workingHours: Int) -> Date {
         let days = max(1, (workingHours + 7) / 8)
-        let due = adding(workingDays: days, to: Self.local(start).day)
-        let midnight = Double(due.julianDay - 2_440_588) * 86_400 - Self.offset
-        return Date(timeIntervalSince1970: midnight + 17 * 3600)
+        return Self.closingTime(of: adding(workingDays: days, to: Self.local(start).day))
     }
 
     /// The appointment moved by the working days a pause from `pausedAt` to `resumedAt` took:
@@ -89,9 +87,7 @@ extension WorkingDayCalendar {
             day = day.adding(days: 1)
             if isWorkingDay(day) { paused += 1 }
         }
-        let due = adding(workingDays: paused, to: Self.local(appointment).day)
-        let midnight = Double(due.julianDay - 2_440_588) * 86_400 - Self.offset
-        return Date(timeIntervalSince1970: midnight + 17 * 3600)
+        return Self.closingTime(of: adding(workingDays: paused, to: Self.local(appointment).day))
     }
 }
 
@@ -195,10 +191,12 @@ extension ProceduresService {
         if !request.etag.isEmpty && request.etag != dossier.etag {
             throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed since you read it; read it again.")
         }
+        // Only acceptance and hand-overs need the procedure's template: read it once for them.
+        let template = [.accept, .handOver].contains(request.action)
+            ? try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count))) : nil
         if request.action == .accept && dossier.channel == .online {
             // Online dossiers carry their documents as files: every mandatory one must be there.
-            let code = String(dossier.procedure.dropFirst("procedures/".count))
-            let required = try await procedures.procedure(code: code)?.requiredDocuments.filter(\.mandatory).map(\.title) ?? []
+            let required = template?.requiredDocuments.filter(\.mandatory).map(\.title) ?? []
             let provided = Set(dossier.attachments.map(\.requiredDocument))
             let missing = required.filter { !provided.contains($0) }
             if !missing.isEmpty {
@@ -214,7 +212,6 @@ extension ProceduresService {
         }
         if note.count > 2000 { throw Self.errors.invalidArgument("INVALID_NOTE", field: "note", "at most 2000 characters") }
         let now = clock()
-        let calendar = try await calendarAdjustments.calendar()
         let from = dossier.status
         var detail = note
         switch request.action {
@@ -240,23 +237,22 @@ extension ProceduresService {
             dossier.pauseTime = .init(date: now)
             detail = "\(request.paymentAmountVnd) VND"
         case .supplement, .confirmPayment:
-            dossier.appointmentTime = .init(date: calendar.extend(
+            dossier.appointmentTime = .init(date: try await calendarAdjustments.calendar().extend(
                 appointment: dossier.appointmentTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
             dossier.clearPauseTime()
             dossier.missingDocuments = []
             dossier.paymentAmountVnd = 0
         case .accept:
-            if let steps = try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count)))?.steps,
-                steps.count > 1
-            {
+            if let steps = template?.steps, steps.count > 1 {
                 dossier.currentStep = 1
-                dossier.stepDueTime = .init(date: calendar.stepDue(from: now, workingHours: Int(steps[1].workingHours)))
+                dossier.stepDueTime = .init(
+                    date: try await calendarAdjustments.calendar().stepDue(from: now, workingHours: Int(steps[1].workingHours)))
             }
         case .handOver:
             guard request.assignee.hasPrefix("people/"), request.assignee.count > 7 else {
                 throw Self.errors.invalidArgument("INVALID_ASSIGNEE", field: "assignee", "must be the next handler, people/{person}")
             }
-            let steps = try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count)))?.steps ?? []
+            let steps = template?.steps ?? []
             let next = Int(dossier.currentStep) + 1
             guard next < steps.count else {
                 throw Self.errors.failedPrecondition(
@@ -264,7 +260,8 @@ extension ProceduresService {
             }
             dossier.currentStep = Int32(next)
             dossier.assignee = request.assignee
-            dossier.stepDueTime = .init(date: calendar.stepDue(from: now, workingHours: Int(steps[next].workingHours)))
+            dossier.stepDueTime = .init(
+                date: try await calendarAdjustments.calendar().stepDue(from: now, workingHours: Int(steps[next].workingHours)))
             detail = "bước \(next + 1) \(steps[next].title): giao \(request.assignee)" + (note.isEmpty ? "" : " (\(note))")
         case .refuse, .stop, .withdraw:
             dossier.reason = note

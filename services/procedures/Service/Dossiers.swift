@@ -159,7 +159,8 @@ extension ProceduresService {
         fingerprint.dossier.applicant = applicant
         let chosenApplicant = applicant
         let filer = filedBy
-        var submitted = try await store.idempotentWrite(
+        // A retry gets the stored answer, secret included; nothing else ever shows the secret.
+        return try await store.idempotentWrite(
             scope: "SubmitDossier", requestID: request.requestID, request: fingerprint, errors: Self.errors
         ) { tx in
             let now = clock()
@@ -190,9 +191,6 @@ extension ProceduresService {
             answer.etag = "1"
             return answer
         }
-        // A retry returns the stored answer, secret included; nothing else ever shows it.
-        submitted.etag = submitted.etag.isEmpty ? "1" : submitted.etag
-        return submitted
     }
 
     public func getDossier(

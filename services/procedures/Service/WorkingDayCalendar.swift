@@ -65,12 +65,22 @@ struct WorkingDayCalendar: Sendable {
     }
 
     static let offset: TimeInterval = 7 * 3600
+    /// The Julian day of 1970-01-01.
+    static let unixEpochJulianDay = 2_440_588
+    /// Offices close at 17:00 local: appointments and step deadlines fall then.
+    static let closingHour = 17
+
+    /// The instant offices close on `day`.
+    static func closingTime(of day: Day) -> Date {
+        let midnight = Double(day.julianDay - unixEpochJulianDay) * 86_400 - offset
+        return Date(timeIntervalSince1970: midnight + Double(closingHour) * 3600)
+    }
 
     /// The local (UTC+7) civil date and hour of an instant.
     static func local(_ date: Date) -> (day: Day, hour: Int) {
         let seconds = Int(floor(date.timeIntervalSince1970 + offset))
         let days = Int(floor(Double(seconds) / 86_400))
-        return (Day(julianDay: 2_440_588 + days), (seconds - days * 86_400) / 3600)
+        return (Day(julianDay: unixEpochJulianDay + days), (seconds - days * 86_400) / 3600)
     }
 
     /// The first working day a dossier received at `date` counts from.
@@ -96,8 +106,6 @@ struct WorkingDayCalendar: Sendable {
     /// The appointment for a dossier received at `date` with `days` working days to process:
     /// the end of office hours (17:00 local) of the due day.
     func appointment(receivedAt date: Date, workingDays days: Int) -> Date {
-        let due = adding(workingDays: days, to: startDay(receivedAt: date))
-        let midnight = Double(due.julianDay - 2_440_588) * 86_400 - Self.offset
-        return Date(timeIntervalSince1970: midnight + 17 * 3600)
+        Self.closingTime(of: adding(workingDays: days, to: startDay(receivedAt: date)))
     }
 }
