@@ -1,5 +1,6 @@
 import Crypto
 import CryptoExtras
+import EGovKit
 import Foundation
 import NIOPosix
 
@@ -34,7 +35,7 @@ struct PasswordHasher: Sendable {
             return false
         }
         let derived = try await derive(password, salt: [UInt8](salt), logN: logN, blockSize: r, parallelism: p)
-        return derived.count == expected.count && zip(derived, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        return constantTimeEquals(derived, expected)
     }
 
     /// A hash of a password nobody has, to spend the same time on unknown logins.

@@ -228,9 +228,9 @@ extension ProceduresService {
         guard request.code.count <= 40, request.secret.count <= 40, let found = try await dossiers.dossier(code: request.code) else {
             throw unknown
         }
-        let given = Array(DossierRepository.digest(request.secret.uppercased()).utf8)
-        let stored = Array(found.secretDigest.utf8)
-        guard given.count == stored.count, zip(given, stored).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else { throw unknown }
+        guard constantTimeEquals(DossierRepository.digest(request.secret.uppercased()).utf8, found.secretDigest.utf8) else {
+            throw unknown
+        }
         let procedureName = try await procedures.procedure(code: String(found.dossier.procedure.dropFirst("procedures/".count)))?.displayName ?? ""
         return .with {
             $0.code = found.dossier.code
