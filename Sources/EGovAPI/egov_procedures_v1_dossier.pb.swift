@@ -114,6 +114,10 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
   /// Official: hand the dossier to the next step of the procedure's template and
   /// its handler (Mẫu 05), starting that step's clock.
   case handOver // = 12
+
+  /// The platform: the overdue scan found the appointment passed. Recorded in
+  /// the dossier's events; not an action callers take.
+  case markOverdue // = 13
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -135,6 +139,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     case 10: self = .withdraw
     case 11: self = .stop
     case 12: self = .handOver
+    case 13: self = .markOverdue
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -154,6 +159,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     case .withdraw: return 10
     case .stop: return 11
     case .handOver: return 12
+    case .markOverdue: return 13
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -173,6 +179,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     .withdraw,
     .stop,
     .handOver,
+    .markOverdue,
   ]
 
 }
@@ -363,6 +370,17 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   /// Clears the value of `stepDueTime`. Subsequent reads from it will return its default value.
   public mutating func clearStepDueTime() {_uniqueStorage()._stepDueTime = nil}
 
+  /// When the overdue scan found the dossier past its appointment; cleared when
+  /// an apology slip sets a new appointment.
+  public var overdueTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._overdueTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._overdueTime = newValue}
+  }
+  /// Returns true if `overdueTime` has been explicitly set.
+  public var hasOverdueTime: Bool {_storage._overdueTime != nil}
+  /// Clears the value of `overdueTime`. Subsequent reads from it will return its default value.
+  public mutating func clearOverdueTime() {_uniqueStorage()._overdueTime = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Dossier status; the numbers are the national status codes.
@@ -497,7 +515,61 @@ public nonisolated struct Egov_Procedures_V1_Attachment: Sendable {
   /// Clears the value of `uploadTime`. Subsequent reads from it will return its default value.
   public mutating func clearUploadTime() {self._uploadTime = nil}
 
+  /// What the file is for.
+  public var kind: Egov_Procedures_V1_Attachment.Kind = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// What the file is for.
+  public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Not set: taken as a document of the dossier.
+    case unspecified // = 0
+
+    /// A document the applicant provides (thành phần hồ sơ).
+    case document // = 1
+
+    /// The authorisation (văn bản ủy quyền) of a representative filing for the applicant.
+    case powerOfAttorney // = 2
+
+    /// The result of processing (giấy phép, quyết định...), uploaded by the agency.
+    case result // = 3
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .document
+      case 2: self = .powerOfAttorney
+      case 3: self = .result
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .document: return 1
+      case .powerOfAttorney: return 2
+      case .result: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Egov_Procedures_V1_Attachment.Kind] = [
+      .unspecified,
+      .document,
+      .powerOfAttorney,
+      .result,
+    ]
+
+  }
 
   public init() {}
 
@@ -649,12 +721,12 @@ nonisolated extension Egov_Procedures_V1_Channel: SwiftProtobuf._ProtoNameProvid
 }
 
 nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0\u{1}DOSSIER_ACTION_HAND_OVER\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0\u{1}DOSSIER_ACTION_HAND_OVER\0\u{1}DOSSIER_ACTION_MARK_OVERDUE\0")
 }
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -683,6 +755,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _attachments: [Egov_Procedures_V1_Attachment] = []
     var _currentStep: Int32 = 0
     var _stepDueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _overdueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -719,6 +792,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _attachments = source._attachments
       _currentStep = source._currentStep
       _stepDueTime = source._stepDueTime
+      _overdueTime = source._overdueTime
     }
   }
 
@@ -763,6 +837,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 24: try { try decoder.decodeRepeatedMessageField(value: &_storage._attachments) }()
         case 25: try { try decoder.decodeSingularInt32Field(value: &_storage._currentStep) }()
         case 26: try { try decoder.decodeSingularMessageField(value: &_storage._stepDueTime) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._overdueTime) }()
         default: break
         }
       }
@@ -853,6 +928,9 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       try { if let v = _storage._stepDueTime {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
       } }()
+      try { if let v = _storage._overdueTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -888,6 +966,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._attachments != rhs_storage._attachments {return false}
         if _storage._currentStep != rhs_storage._currentStep {return false}
         if _storage._stepDueTime != rhs_storage._stepDueTime {return false}
+        if _storage._overdueTime != rhs_storage._overdueTime {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -903,7 +982,7 @@ nonisolated extension Egov_Procedures_V1_Dossier.Status: SwiftProtobuf._ProtoNam
 
 nonisolated extension Egov_Procedures_V1_Attachment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Attachment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}file_name\0\u{3}content_type\0\u{3}size_bytes\0\u{1}sha256\0\u{3}required_document\0\u{3}uploaded_by\0\u{3}upload_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}file_name\0\u{3}content_type\0\u{3}size_bytes\0\u{1}sha256\0\u{3}required_document\0\u{3}uploaded_by\0\u{3}upload_time\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -918,6 +997,7 @@ nonisolated extension Egov_Procedures_V1_Attachment: SwiftProtobuf.Message, Swif
       case 5: try { try decoder.decodeSingularStringField(value: &self.requiredDocument) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.uploadedBy) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._uploadTime) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
     }
@@ -949,6 +1029,9 @@ nonisolated extension Egov_Procedures_V1_Attachment: SwiftProtobuf.Message, Swif
     try { if let v = self._uploadTime {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     } }()
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -960,9 +1043,14 @@ nonisolated extension Egov_Procedures_V1_Attachment: SwiftProtobuf.Message, Swif
     if lhs.requiredDocument != rhs.requiredDocument {return false}
     if lhs.uploadedBy != rhs.uploadedBy {return false}
     if lhs._uploadTime != rhs._uploadTime {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
+}
+
+nonisolated extension Egov_Procedures_V1_Attachment.Kind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_DOCUMENT\0\u{1}KIND_POWER_OF_ATTORNEY\0\u{1}KIND_RESULT\0")
 }
 
 nonisolated extension Egov_Procedures_V1_Apology: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

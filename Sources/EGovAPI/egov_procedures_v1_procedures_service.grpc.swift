@@ -189,6 +189,19 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .clientStreaming
             )
         }
+        /// Namespace for "DownloadAttachment" metadata.
+        public enum DownloadAttachment: Sendable {
+            /// Request type for "DownloadAttachment".
+            public typealias Input = Egov_Procedures_V1_DownloadAttachmentRequest
+            /// Response type for "DownloadAttachment".
+            public typealias Output = Egov_Procedures_V1_DownloadAttachmentResponse
+            /// Descriptor for "DownloadAttachment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "DownloadAttachment",
+                type: .serverStreaming
+            )
+        }
         /// Namespace for "WatchDossier" metadata.
         public enum WatchDossier: Sendable {
             /// Request type for "WatchDossier".
@@ -308,6 +321,7 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             RateDossier.descriptor,
             GetStatistics.descriptor,
             UploadAttachment.descriptor,
+            DownloadAttachment.descriptor,
             WatchDossier.descriptor,
             ExportLedger.descriptor,
             ListDossierEvents.descriptor,
@@ -447,7 +461,7 @@ extension Egov_Procedures_V1_ProceduresService {
         /// > Source IDL Documentation:
         /// >
         /// > Files a dossier for a procedure: online by a citizen or business for
-        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > themselves or as someone's representative, or at the desk or by post by a reception officer for an
         /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
         /// > agency and day) and the appointment. Idempotent by `request_id`.
         ///
@@ -600,6 +614,27 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Attachment>
+
+        /// Handle the "DownloadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Downloads a file of a dossier in chunks: the first message describes the
+        /// > file, the following ones carry its bytes (at most 1 MiB each). The
+        /// > applicant (and the representative who filed it) and the receiving
+        /// > agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_DownloadAttachmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_DownloadAttachmentResponse` messages.
+        func downloadAttachment(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_DownloadAttachmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_DownloadAttachmentResponse>
 
         /// Handle the "WatchDossier" method.
         ///
@@ -871,7 +906,7 @@ extension Egov_Procedures_V1_ProceduresService {
         /// > Source IDL Documentation:
         /// >
         /// > Files a dossier for a procedure: online by a citizen or business for
-        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > themselves or as someone's representative, or at the desk or by post by a reception officer for an
         /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
         /// > agency and day) and the appointment. Idempotent by `request_id`.
         ///
@@ -1024,6 +1059,27 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UploadAttachmentRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Attachment>
+
+        /// Handle the "DownloadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Downloads a file of a dossier in chunks: the first message describes the
+        /// > file, the following ones carry its bytes (at most 1 MiB each). The
+        /// > applicant (and the representative who filed it) and the receiving
+        /// > agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DownloadAttachmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_DownloadAttachmentResponse` messages.
+        func downloadAttachment(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_DownloadAttachmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_DownloadAttachmentResponse>
 
         /// Handle the "WatchDossier" method.
         ///
@@ -1293,7 +1349,7 @@ extension Egov_Procedures_V1_ProceduresService {
         /// > Source IDL Documentation:
         /// >
         /// > Files a dossier for a procedure: online by a citizen or business for
-        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > themselves or as someone's representative, or at the desk or by post by a reception officer for an
         /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
         /// > agency and day) and the appointment. Idempotent by `request_id`.
         ///
@@ -1446,6 +1502,28 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.RPCAsyncSequence<Egov_Procedures_V1_UploadAttachmentRequest, any Swift.Error>,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_Attachment
+
+        /// Handle the "DownloadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Downloads a file of a dossier in chunks: the first message describes the
+        /// > file, the following ones carry its bytes (at most 1 MiB each). The
+        /// > applicant (and the representative who filed it) and the receiving
+        /// > agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_DownloadAttachmentRequest` message.
+        ///   - response: A response stream of `Egov_Procedures_V1_DownloadAttachmentResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func downloadAttachment(
+            request: Egov_Procedures_V1_DownloadAttachmentRequest,
+            response: GRPCCore.RPCWriter<Egov_Procedures_V1_DownloadAttachmentResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
 
         /// Handle the "WatchDossier" method.
         ///
@@ -1754,6 +1832,17 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.DownloadAttachment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_DownloadAttachmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_DownloadAttachmentResponse>(),
+            handler: { request, context in
+                try await self.downloadAttachment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.WatchDossier.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_WatchDossierRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
@@ -1988,6 +2077,17 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func downloadAttachment(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_DownloadAttachmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_DownloadAttachmentResponse> {
+        let response = try await self.downloadAttachment(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 
     public func watchDossier(
@@ -2251,6 +2351,23 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
         )
     }
 
+    public func downloadAttachment(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_DownloadAttachmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_DownloadAttachmentResponse> {
+        return GRPCCore.StreamingServerResponse<Egov_Procedures_V1_DownloadAttachmentResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.downloadAttachment(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
     public func watchDossier(
         request: GRPCCore.ServerRequest<Egov_Procedures_V1_WatchDossierRequest>,
         context: GRPCCore.ServerContext
@@ -2499,7 +2616,7 @@ extension Egov_Procedures_V1_ProceduresService {
         /// > Source IDL Documentation:
         /// >
         /// > Files a dossier for a procedure: online by a citizen or business for
-        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > themselves or as someone's representative, or at the desk or by post by a reception officer for an
         /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
         /// > agency and day) and the appointment. Idempotent by `request_id`.
         ///
@@ -2691,6 +2808,32 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Attachment>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Attachment>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DownloadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Downloads a file of a dossier in chunks: the first message describes the
+        /// > file, the following ones carry its bytes (at most 1 MiB each). The
+        /// > applicant (and the representative who filed it) and the receiving
+        /// > agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DownloadAttachmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_DownloadAttachmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_DownloadAttachmentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func downloadAttachment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_DownloadAttachmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_DownloadAttachmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_DownloadAttachmentResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_DownloadAttachmentResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WatchDossier" method.
@@ -3091,7 +3234,7 @@ extension Egov_Procedures_V1_ProceduresService {
         /// > Source IDL Documentation:
         /// >
         /// > Files a dossier for a procedure: online by a citizen or business for
-        /// > themselves, or at the desk or by post by a reception officer for an
+        /// > themselves or as someone's representative, or at the desk or by post by a reception officer for an
         /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
         /// > agency and day) and the appointment. Idempotent by `request_id`.
         ///
@@ -3366,6 +3509,41 @@ extension Egov_Procedures_V1_ProceduresService {
             try await self.client.clientStreaming(
                 request: request,
                 descriptor: Egov_Procedures_V1_ProceduresService.Method.UploadAttachment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DownloadAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Downloads a file of a dossier in chunks: the first message describes the
+        /// > file, the following ones carry its bytes (at most 1 MiB each). The
+        /// > applicant (and the representative who filed it) and the receiving
+        /// > agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DownloadAttachmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_DownloadAttachmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_DownloadAttachmentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func downloadAttachment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_DownloadAttachmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_DownloadAttachmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_DownloadAttachmentResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_DownloadAttachmentResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.DownloadAttachment.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -3815,7 +3993,7 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Files a dossier for a procedure: online by a citizen or business for
-    /// > themselves, or at the desk or by post by a reception officer for an
+    /// > themselves or as someone's representative, or at the desk or by post by a reception officer for an
     /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
     /// > agency and day) and the appointment. Idempotent by `request_id`.
     ///
@@ -4052,6 +4230,36 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_UploadAttachmentRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Attachment>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DownloadAttachment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Downloads a file of a dossier in chunks: the first message describes the
+    /// > file, the following ones carry its bytes (at most 1 MiB each). The
+    /// > applicant (and the representative who filed it) and the receiving
+    /// > agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_DownloadAttachmentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func downloadAttachment<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_DownloadAttachmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_DownloadAttachmentResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.downloadAttachment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_DownloadAttachmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_DownloadAttachmentResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4478,7 +4686,7 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Files a dossier for a procedure: online by a citizen or business for
-    /// > themselves, or at the desk or by post by a reception officer for an
+    /// > themselves or as someone's representative, or at the desk or by post by a reception officer for an
     /// > applicant. Assigns the code `<agency code>-YYMMDD-XXXX` (gap-free per
     /// > agency and day) and the appointment. Idempotent by `request_id`.
     ///
@@ -4747,6 +4955,40 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             producer: producer
         )
         return try await self.uploadAttachment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DownloadAttachment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Downloads a file of a dossier in chunks: the first message describes the
+    /// > file, the following ones carry its bytes (at most 1 MiB each). The
+    /// > applicant (and the representative who filed it) and the receiving
+    /// > agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func downloadAttachment<Result>(
+        _ message: Egov_Procedures_V1_DownloadAttachmentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Procedures_V1_DownloadAttachmentResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_DownloadAttachmentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.downloadAttachment(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -35,7 +35,9 @@ public nonisolated struct Egov_Procedures_V1_SubmitDossierRequest: Sendable {
   public var parent: String = String()
 
   /// The dossier: `channel`, and for a desk or postal filing the `applicant`
-  /// (`people/{person}`) and `applicant_name`.
+  /// (`people/{person}`) and `applicant_name`. Online, a citizen or business
+  /// filing for someone else (as their representative) names that `applicant`;
+  /// the dossier then needs a power of attorney before it is accepted.
   public var dossier: Egov_Procedures_V1_Dossier {
     get {_dossier ?? Egov_Procedures_V1_Dossier()}
     set {_dossier = newValue}
@@ -157,9 +159,72 @@ public nonisolated struct Egov_Procedures_V1_UploadAttachmentRequest: Sendable {
     /// Which required document it provides (its title in the procedure).
     public var requiredDocument: String = String()
 
+    /// What the file is for: the applicant's documents and a representative's
+    /// power of attorney come from the applicant's side, results from the
+    /// agency's officials.
+    public var kind: Egov_Procedures_V1_Attachment.Kind = .unspecified
+
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
     public init() {}
+  }
+
+  public init() {}
+}
+
+/// Request for `DownloadAttachment`.
+public nonisolated struct Egov_Procedures_V1_DownloadAttachmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The dossier, `procedures/{procedure}/dossiers/{code}`.
+  public var name: String = String()
+
+  /// The file's SHA-256, hex, as the dossier lists it.
+  public var sha256: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One message of `DownloadAttachment`.
+public nonisolated struct Egov_Procedures_V1_DownloadAttachmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The first message's description, or a later message's bytes.
+  public var part: Egov_Procedures_V1_DownloadAttachmentResponse.OneOf_Part? = nil
+
+  /// The file, as the dossier lists it.
+  public var attachment: Egov_Procedures_V1_Attachment {
+    get {
+      if case .attachment(let v)? = part {return v}
+      return Egov_Procedures_V1_Attachment()
+    }
+    set {part = .attachment(newValue)}
+  }
+
+  /// The next bytes of the file.
+  public var chunk: Data {
+    get {
+      if case .chunk(let v)? = part {return v}
+      return Data()
+    }
+    set {part = .chunk(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// The first message's description, or a later message's bytes.
+  public nonisolated enum OneOf_Part: Equatable, Sendable {
+    /// The file, as the dossier lists it.
+    case attachment(Egov_Procedures_V1_Attachment)
+    /// The next bytes of the file.
+    case chunk(Data)
+
   }
 
   public init() {}
@@ -1045,7 +1110,7 @@ nonisolated extension Egov_Procedures_V1_UploadAttachmentRequest: SwiftProtobuf.
 
 nonisolated extension Egov_Procedures_V1_UploadAttachmentRequest.Header: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Egov_Procedures_V1_UploadAttachmentRequest.protoMessageName + ".Header"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}file_name\0\u{3}content_type\0\u{3}required_document\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}file_name\0\u{3}content_type\0\u{3}required_document\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1057,6 +1122,7 @@ nonisolated extension Egov_Procedures_V1_UploadAttachmentRequest.Header: SwiftPr
       case 2: try { try decoder.decodeSingularStringField(value: &self.fileName) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.requiredDocument) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
     }
@@ -1075,6 +1141,9 @@ nonisolated extension Egov_Procedures_V1_UploadAttachmentRequest.Header: SwiftPr
     if !self.requiredDocument.isEmpty {
       try visitor.visitSingularStringField(value: self.requiredDocument, fieldNumber: 4)
     }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1083,6 +1152,104 @@ nonisolated extension Egov_Procedures_V1_UploadAttachmentRequest.Header: SwiftPr
     if lhs.fileName != rhs.fileName {return false}
     if lhs.contentType != rhs.contentType {return false}
     if lhs.requiredDocument != rhs.requiredDocument {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_DownloadAttachmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DownloadAttachmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}sha256\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_DownloadAttachmentRequest, rhs: Egov_Procedures_V1_DownloadAttachmentRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_DownloadAttachmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DownloadAttachmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attachment\0\u{1}chunk\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Egov_Procedures_V1_Attachment?
+        var hadOneofValue = false
+        if let current = self.part {
+          hadOneofValue = true
+          if case .attachment(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.part = .attachment(v)
+        }
+      }()
+      case 2: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.part != nil {try decoder.handleConflictingOneOf()}
+          self.part = .chunk(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.part {
+    case .attachment?: try {
+      guard case .attachment(let v)? = self.part else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .chunk?: try {
+      guard case .chunk(let v)? = self.part else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_DownloadAttachmentResponse, rhs: Egov_Procedures_V1_DownloadAttachmentResponse) -> Bool {
+    if lhs.part != rhs.part {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

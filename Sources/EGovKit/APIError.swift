@@ -73,6 +73,16 @@ public struct APIError: Sendable {
         )
     }
 
+    /// INTERNAL: the service is in a state it should never be in; the operators must act.
+    public func internalError(_ reason: String, _ message: String) -> GoogleRPCStatus {
+        GoogleRPCStatus(code: .internalError, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
+    }
+
+    /// DATA_LOSS: stored data is damaged; the operators must act.
+    public func dataLoss(_ reason: String, _ message: String) -> GoogleRPCStatus {
+        GoogleRPCStatus(code: .dataLoss, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
+    }
+
     /// Page sizes: 0 means the default of 50; more than 1000 is capped (AIP-158).
     public func pageSize(_ requested: Int32) throws(GoogleRPCStatus) -> Int {
         if requested < 0 {

@@ -57,6 +57,7 @@ public final class SigningKeysRefresher<Transport: ClientTransport>: Service, Se
 public struct IdentityPeer: Sendable {
     public let client: GRPCClient<HTTP2ClientTransport.Posix>
     public let directory: IdentityAgencyDirectory<HTTP2ClientTransport.Posix>
+    public let people: IdentityPersonDirectory<HTTP2ClientTransport.Posix>
     public let background: [any Service]
     public let probe: HealthProbe
 }
@@ -67,6 +68,7 @@ extension ProcessEnvironment {
         return IdentityPeer(
             client: client,
             directory: IdentityAgencyDirectory(client: client, deadline: settings.defaultDeadline),
+            people: IdentityPersonDirectory(client: client, deadline: settings.defaultDeadline),
             background: [
                 GRPCClientService(client: client),
                 SigningKeysRefresher(client: client, verifier: verifier, logger: logger),

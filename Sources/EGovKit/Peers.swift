@@ -33,6 +33,40 @@ public struct IdentityAgencyDirectory<Transport: ClientTransport>: AgencyDirecto
     }
 }
 
+/// Who a person is, asked of the identity service by the calling service itself (not on
+/// behalf of the user, who may not read other people's records): for checks such as
+/// "is this assignee an official of the agency with the step's role".
+public protocol PersonDirectory: Sendable {
+    /// The person named `people/{id}`, or nil when identity does not know them.
+    func person(named name: String) async throws -> Egov_Identity_V1_Person?
+}
+
+/// `PersonDirectory` over the identity service's client.
+public struct IdentityPersonDirectory<Transport: ClientTransport>: PersonDirectory {
+    let client: Egov_Identity_V1_IdentityService.Client<Transport>
+    let deadline: Duration
+
+    public init(client: GRPCClient<Transport>, deadline: Duration) {
+        self.client = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+        self.deadline = deadline
+    }
+
+    public func person(named name: String) async throws -> Egov_Identity_V1_Person? {
+        let options = RequestContext.callOptions(fallback: deadline)
+        do {
+            return try await RequestContext.actingAsService {
+                try await client.getPerson(.with { $0.name = name }, options: options)
+            }
+        } catch let error as RPCError where error.code == .notFound || error.code == .invalidArgument {
+            return nil
+        } catch let error as RPCError {
+            throw APIError(domain: "egov").unavailable(
+                "IDENTITY_UNAVAILABLE", "The identity service could not be asked about '\(name)'; try again.",
+                metadata: ["upstream_code": "\(error.code)"])
+        }
+    }
+}
+
 extension AgencyDirectory {
     /// The active agency `name` refers to, or the error the request should get: NOT_FOUND when
     /// it is the request's `parent`, INVALID_ARGUMENT naming `field` when a field refers to

@@ -49,6 +49,16 @@ public struct RequestContext: Sendable {
         self.authorization = authorization
     }
 
+    /// Runs `body` as the service itself rather than for the signed-in user: peers called
+    /// inside it get the request id and deadline but not the user's token, so they answer
+    /// the service (which they trust by its certificate). For checks the user may not make.
+    public static func actingAsService<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        guard var context = current else { return try await body() }
+        context.authorization = nil
+        context.user = nil
+        return try await $current.withValue(context) { try await body() }
+    }
+
     /// The context of the RPC this task serves, if any.
     @TaskLocal public static var current: RequestContext?
 

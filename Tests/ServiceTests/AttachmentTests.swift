@@ -8,7 +8,8 @@ import Testing
 
 @Suite struct AttachmentTests {
     func upload(
-        _ procedures: Procedures, dossier: String, type: String, content: [UInt8], as caller: Metadata
+        _ procedures: Procedures, dossier: String, type: String, content: [UInt8], as caller: Metadata,
+        kind: Egov_Procedures_V1_Attachment.Kind = .document, requiredDocument: String = "Đơn đề nghị cấp giấy phép hoạt động"
     ) async throws -> Egov_Procedures_V1_Attachment {
         try await procedures.uploadAttachment(metadata: caller) { writer in
             try await writer.write(.with {
@@ -16,7 +17,8 @@ import Testing
                     $0.name = dossier
                     $0.fileName = "don-de-nghi.pdf"
                     $0.contentType = type
-                    $0.requiredDocument = "Đơn đề nghị cấp giấy phép hoạt động"
+                    $0.requiredDocument = requiredDocument
+                    $0.kind = kind
                 }
             })
             var offset = 0
@@ -25,6 +27,24 @@ import Testing
                 try await writer.write(.with { $0.chunk = Data(content[offset..<end]) })
                 offset = end
             }
+        }
+    }
+
+    /// Downloads a file of a dossier: its description and its bytes.
+    func download(
+        _ procedures: Procedures, dossier: String, sha256: String, as caller: Metadata
+    ) async throws -> (attachment: Egov_Procedures_V1_Attachment, bytes: [UInt8]) {
+        try await procedures.downloadAttachment(.with { $0.name = dossier; $0.sha256 = sha256 }, metadata: caller) { response in
+            var attachment = Egov_Procedures_V1_Attachment()
+            var bytes: [UInt8] = []
+            for try await message in response.messages {
+                switch message.part {
+                case .attachment(let described): attachment = described
+                case .chunk(let chunk): bytes += chunk
+                case nil: break
+                }
+            }
+            return (attachment, bytes)
         }
     }
 
@@ -57,6 +77,17 @@ import Testing
 
                 let read = try await procedures.getDossier(.with { $0.name = dossier.name }, metadata: me)
                 #expect(read.attachments.map(\.sha256) == [stored.sha256])
+                #expect(read.attachments.map(\.kind) == [.document])
+
+                // The file comes back whole, in chunks, through the gateway.
+                let fetched = try await download(procedures, dossier: dossier.name, sha256: stored.sha256, as: me)
+                #expect(fetched.attachment == stored && fetched.bytes == pdf)
+                #expect(await failure { _ = try await download(procedures, dossier: dossier.name, sha256: String(repeating: "0", count: 64), as: me) }
+                    == Failure(code: .notFound, reason: "ATTACHMENT_NOT_FOUND", field: nil))
+                // Results are the agency's to attach.
+                #expect(await failure {
+                    _ = try await upload(procedures, dossier: dossier.name, type: "application/pdf", content: pdf, as: me, kind: .result)
+                }?.code == .permissionDenied)
 
                 try await withTestClient(port: stack.ports["procedures"]!) { tool in
                     _ = try await Procedures(wrapping: tool).transitionDossier(.with { $0.name = dossier.name; $0.action = .accept })

@@ -15,6 +15,9 @@ import Testing
 struct Stack {
     var gatewayPort: Int
     var ports: [String: Int]
+    /// The procedures service as served, for what runs on a timer (the overdue scan), and its store.
+    var procedures: ProceduresService? = nil
+    var proceduresStore: Store? = nil
 }
 
 func withStack<Result: Sendable>(engine: Engine = .sqlite, _ body: (Stack) async throws -> Result) async throws -> Result {
@@ -35,12 +38,14 @@ func withStack<Result: Sendable>(
             try await withStore(engine, migrations: ProceduresApp.migrations) { proceduresStore in
             try await withStore(migrations: ConferencesApp.migrations) { conferencesStore in
             try await withTestServer(process: "documents", services: [DocumentsService(store: documentsStore, agencies: directory)], verifier: verifier) { documentsPort in
-                try await withTestServer(process: "procedures", services: [ProceduresService(
-                store: proceduresStore, agencies: directory, attachments: AttachmentStore(directory: temporaryDirectory("attachments")))], verifier: verifier) { proceduresPort in
+                let procedures = ProceduresService(
+                    store: proceduresStore, agencies: directory, people: IdentityPersonDirectory(client: identityClient, deadline: .seconds(5)),
+                    attachments: AttachmentStore(directory: temporaryDirectory("attachments")))
+                return try await withTestServer(process: "procedures", services: [procedures], verifier: verifier) { proceduresPort in
                     try await withTestServer(process: "conferences", services: [ConferencesService(store: conferencesStore, agencies: directory)], verifier: verifier) { conferencesPort in
                         let ports = ["identity": identityPort, "documents": documentsPort, "procedures": proceduresPort, "conferences": conferencesPort]
                         return try await withGateway(ports: ports, verifier: verifier) { gatewayPort in
-                            try await body(Stack(gatewayPort: gatewayPort, ports: ports))
+                            try await body(Stack(gatewayPort: gatewayPort, ports: ports, procedures: procedures, proceduresStore: proceduresStore))
                         }
                     }
                 }

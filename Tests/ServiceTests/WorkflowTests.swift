@@ -29,6 +29,7 @@ import Testing
     @Test func officialsSeeTheirWorklistAndApologiseForLateDossiers() async throws {
         try await withStack { stack in
             try await seedCatalogue(stack)
+            let specialist = try await createOfficial(stack, email: "cv@syt.vn", roles: [.specialist])
             try await withTestClient(port: stack.ports["procedures"]!) { client in
                 let procedures = Procedures(wrapping: client)
                 var filed: [Egov_Procedures_V1_Dossier] = []
@@ -39,8 +40,8 @@ import Testing
                     }))
                 }
                 _ = try await procedures.transitionDossier(.with { $0.name = filed[0].name; $0.action = .accept })
-                _ = try await procedures.transitionDossier(.with { $0.name = filed[0].name; $0.action = .assign; $0.assignee = "people/cv" })
-                let assigned = try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.assignee = "people/cv" })
+                _ = try await procedures.transitionDossier(.with { $0.name = filed[0].name; $0.action = .assign; $0.assignee = specialist })
+                let assigned = try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.assignee = specialist })
                 #expect(assigned.dossiers.map(\.code) == [filed[0].code])
                 let fresh = try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.statuses = [.newlyRegistered] })
                 #expect(fresh.dossiers.count == 2)
@@ -69,15 +70,10 @@ import Testing
     @Test func aDossierGoesFromSubmissionToResultThroughTheGateway() async throws {
         try await withStack { stack in
             try await seedCatalogue(stack)
-            try await withTestClient(port: stack.ports["identity"]!) { client in
-                let identity = Identity(wrapping: client)
-                for (email, role) in [("tiepnhan@syt.vn", Egov_Identity_V1_Role.receptionOfficer), ("giamdoc@syt.vn", .leader),
-                                      ("chuyenvien@syt.vn", .specialist)] {
-                    _ = try await identity.createOfficial(.with {
-                        $0.person = .with { $0.displayName = email; $0.email = email; $0.agency = "agencies/000.00.06.H41"; $0.roles = [role] }
-                        $0.password = goodPassword
-                    })
-                }
+            var officials: [String: String] = [:]
+            for (email, role) in [("tiepnhan@syt.vn", Egov_Identity_V1_Role.receptionOfficer), ("giamdoc@syt.vn", .leader),
+                                  ("chuyenvien@syt.vn", .specialist), ("chuyenvien2@syt.vn", .specialist)] {
+                officials[email] = try await createOfficial(stack, email: email, roles: [role])
             }
             try await withPublicClient(port: stack.gatewayPort) { client in
                 let identity = Identity(wrapping: client)
@@ -90,6 +86,7 @@ import Testing
                 let leader = try await signIn("giamdoc@syt.vn")
                 let specialistSession = try await identity.login(.with { $0.login = "chuyenvien@syt.vn"; $0.password = goodPassword })
                 let specialist = bearer(specialistSession.accessToken)
+                let otherSpecialist = try await signIn("chuyenvien2@syt.vn")
 
                 let procedures = Procedures(wrapping: client)
                 let filed = try await procedures.submitDossier(.with {
@@ -111,7 +108,15 @@ import Testing
                 _ = try await AttachmentTests().upload(
                     procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7 đơn".utf8), as: applicant)
                 #expect(try await act(.accept, as: reception).status == .accepted)
+                // Identity is asked who the assignee is: a reception officer or a stranger cannot handle it.
+                for wrong in [officials["tiepnhan@syt.vn"]!, "people/khong-ton-tai"] {
+                    #expect(await failure { _ = try await act(.assign, as: leader) { $0.assignee = wrong } }
+                        == Failure(code: .invalidArgument, reason: "INVALID_ASSIGNEE", field: "assignee"))
+                }
                 #expect(try await act(.assign, as: leader) { $0.assignee = specialistSession.person }.status == .processing)
+                // Another specialist of the agency is not the handler of this dossier.
+                #expect(await failure { _ = try await act(.requestSupplement, as: otherSpecialist) { $0.missingDocuments = ["x"] } }?.code
+                    == .permissionDenied)
                 let paused = try await act(.requestSupplement, as: specialist) { $0.missingDocuments = ["Bản sao chứng chỉ hành nghề"] }
                 #expect(paused.status == .supplementRequested && paused.hasPauseTime)
                 #expect(await failure { _ = try await act(.supplement, as: specialist) }?.code == .permissionDenied)
@@ -120,14 +125,26 @@ import Testing
                 #expect(resumed.appointmentTime.seconds >= filed.appointmentTime.seconds)
                 #expect(await failure { _ = try await act(.stop, as: leader) }
                     == Failure(code: .invalidArgument, reason: "REASON_REQUIRED", field: "note"))
+                // Leader approval needs the result on file; the applicant cannot supply it.
+                #expect(await failure { _ = try await act(.finish, as: leader) }
+                    == Failure(code: .failedPrecondition, reason: "RESULT_REQUIRED", field: nil))
+                let license = Array("%PDF-1.7 giấy phép".utf8)
+                #expect(await failure {
+                    _ = try await AttachmentTests().upload(procedures, dossier: filed.name, type: "application/pdf", content: license, as: applicant, kind: .result)
+                }?.code == .permissionDenied)
+                let result = try await AttachmentTests().upload(
+                    procedures, dossier: filed.name, type: "application/pdf", content: license, as: specialist, kind: .result, requiredDocument: "")
                 #expect(try await act(.finish, as: leader).status == .finished)
                 let returned = try await act(.returnResult, as: reception)
                 #expect(returned.status == .resultReturned && returned.hasReturnTime)
+                let received = try await AttachmentTests().download(procedures, dossier: filed.name, sha256: result.sha256, as: applicant)
+                #expect(received.attachment.kind == .result && received.bytes == license)
 
                 let events = try await procedures.listDossierEvents(.with { $0.name = filed.name }, metadata: applicant).events
-                // The upload is recorded too (status unchanged), then each transition.
-                #expect(events.map(\.toStatus) == [.newlyRegistered, .accepted, .processing, .supplementRequested, .processing, .finished, .resultReturned])
-                #expect(events.map(\.sequence) == Array(1...7))
+                // Uploads are recorded too (status unchanged), then each transition.
+                #expect(events.map(\.toStatus)
+                    == [.newlyRegistered, .accepted, .processing, .supplementRequested, .processing, .processing, .finished, .resultReturned])
+                #expect(events.map(\.sequence) == Array(1...8))
                 #expect(events[3].note == "Bản sao chứng chỉ hành nghề")
                 let progress = try await procedures.lookupDossier(.with { $0.code = filed.code; $0.secret = filed.lookupSecret })
                 #expect(progress.status == .resultReturned)
@@ -218,6 +235,8 @@ import Testing
             try await withTestClient(port: stack.ports["identity"]!) { client in
                 _ = try await Identity(wrapping: client).createAgency(.with { $0.agency = agency("000.01.01.H41", "UBND phường", abbreviation: "UBND") })
             }
+            let wardLeader = try await createOfficial(stack, email: "ct@phuong.vn", agency: "agencies/000.01.01.H41", roles: [.leader])
+            let wardSpecialist = try await createOfficial(stack, email: "cv@phuong.vn", agency: "agencies/000.01.01.H41", roles: [.specialist])
             try await withTestClient(port: stack.ports["procedures"]!) { client in
                 let procedures = Procedures(wrapping: client)
                 _ = try await procedures.createProcedure(.with {
@@ -240,16 +259,20 @@ import Testing
                 })
                 let accepted = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .accept })
                 #expect(accepted.currentStep == 1 && accepted.hasStepDueTime)
+                // The approval step is the leader's: a specialist of the ward is no assignee for it.
+                #expect(await failure {
+                    _ = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .handOver; $0.assignee = wardSpecialist })
+                } == Failure(code: .invalidArgument, reason: "INVALID_ASSIGNEE", field: "assignee"))
                 let approval = try await procedures.transitionDossier(.with {
-                    $0.name = dossier.name; $0.action = .handOver; $0.assignee = "people/lanhdao"
+                    $0.name = dossier.name; $0.action = .handOver; $0.assignee = wardLeader
                 })
-                #expect(approval.currentStep == 2 && approval.assignee == "people/lanhdao" && approval.status == .processing)
+                #expect(approval.currentStep == 2 && approval.assignee == wardLeader && approval.status == .processing)
                 #expect(approval.stepDueTime.seconds <= accepted.stepDueTime.seconds)
                 #expect(await failure {
                     _ = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .handOver; $0.assignee = "people/x" })
                 } == Failure(code: .failedPrecondition, reason: "NO_NEXT_STEP", field: nil))
                 let events = try await procedures.listDossierEvents(.with { $0.name = dossier.name }).events
-                #expect(events.last?.note.hasPrefix("bước 3 Phê duyệt: giao people/lanhdao") == true)
+                #expect(events.last?.note.hasPrefix("bước 3 Phê duyệt: giao \(wardLeader)") == true)
             }
         }
     }

@@ -277,6 +277,7 @@ enum Bench {
         try await store.migrate(ProceduresApp.migrations)
         let service = ProceduresService(
             store: store, agencies: IdentityAgencyDirectory(client: identity, deadline: .seconds(5)),
+            people: IdentityPersonDirectory(client: identity, deadline: .seconds(5)),
             attachments: AttachmentStore(directory: "\(directory)/attachments"))
         let figures = try await serve(server("identity", .mutualTLS, [service], true)) { port in
             let client = try makePeerClient(

@@ -31,13 +31,30 @@ extension ProceduresService {
         }
         var dossier = try await visibleDossier(header.name)
         let user = RequestContext.current?.user
-        if let user {
-            let official = Permissions.allows(user, .handleDossiers(agency: dossier.agency))
-            let applicantMayAdd = user.sub == dossier.applicant && [.newlyRegistered, .supplementRequested].contains(dossier.status)
-            guard official || applicantMayAdd else {
-                throw Self.errors.failedPrecondition(
-                    "UPLOAD_CLOSED", "Files can be added while the dossier is new or a supplement is requested.")
+        let kind: Egov_Procedures_V1_Attachment.Kind = header.kind == .unspecified ? .document : header.kind
+        switch kind {
+        case .result:
+            // The result is the agency's: its officials attach it while processing, before finishing.
+            if let user, !Permissions.allows(user, .handleDossiers(agency: dossier.agency)) {
+                throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the receiving agency's officials attach results.")
             }
+            guard [.processing, .finished].contains(dossier.status) else {
+                throw Self.errors.failedPrecondition(
+                    "UPLOAD_CLOSED", "Results are attached while the dossier is processed; it is in status \(DossierWorkflow.statusName(dossier.status)).",
+                    metadata: ["status": "\(dossier.status.rawValue)"])
+            }
+        case .document, .powerOfAttorney:
+            if let user {
+                let official = Permissions.allows(user, .handleDossiers(agency: dossier.agency))
+                let applicantMayAdd = dossier.isApplicantSide(user.sub) && [.newlyRegistered, .supplementRequested].contains(dossier.status)
+                guard official || applicantMayAdd else {
+                    throw Self.errors.failedPrecondition(
+                        "UPLOAD_CLOSED", "Files can be added while the dossier is new or a supplement is requested.")
+                }
+            }
+        default:
+            throw Self.errors.invalidArgument(
+                "INVALID_KIND", field: "header.kind", "must be KIND_DOCUMENT, KIND_POWER_OF_ATTORNEY or KIND_RESULT")
         }
         guard let magic = AttachmentStore.types[header.contentType] else {
             throw Self.errors.invalidArgument("UNSUPPORTED_TYPE", field: "header.content_type", "must be application/pdf, image/jpeg or image/png")
@@ -95,13 +112,14 @@ extension ProceduresService {
             $0.requiredDocument = String(header.requiredDocument.prefix(500))
             $0.uploadedBy = user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
             $0.uploadTime = .init(date: clock())
+            $0.kind = kind
         }
         dossier.attachments.append(attachment)
         let event = Egov_Procedures_V1_DossierEvent.with {
             $0.fromStatus = dossier.status
             $0.toStatus = dossier.status
             $0.actor = attachment.uploadedBy
-            $0.note = "Tệp \(fileName) (\(size) byte, SHA-256 \(digest.prefix(12))…)"
+            $0.note = "\(kind == .result ? "Kết quả" : kind == .powerOfAttorney ? "Văn bản ủy quyền" : "Tệp") \(fileName) (\(size) byte, SHA-256 \(digest.prefix(12))…)"
             $0.time = attachment.uploadTime
         }
         let changed = dossier
@@ -111,5 +129,35 @@ extension ProceduresService {
             }
         }
         return attachment
+    }
+}
+
+extension ProceduresService {
+    public func downloadAttachment(
+        request: Egov_Procedures_V1_DownloadAttachmentRequest,
+        response: RPCWriter<Egov_Procedures_V1_DownloadAttachmentResponse>,
+        context: ServerContext
+    ) async throws {
+        let dossier = try await visibleDossier(request.name)
+        guard let attachment = dossier.attachments.first(where: { $0.sha256 == request.sha256.lowercased() }), !request.sha256.isEmpty else {
+            throw Self.errors.notFound(
+                "ATTACHMENT_NOT_FOUND", resource: "\(request.name)/attachments/\(request.sha256)",
+                "The dossier has no file with SHA-256 '\(request.sha256)'.")
+        }
+        let path = attachments.path(sha256: attachment.sha256)
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw Self.errors.internalError("ATTACHMENT_MISSING", "The stored file is missing; the operators were told.")
+        }
+        defer { try? handle.close() }
+        try await response.write(.with { $0.attachment = attachment })
+        // Hash while sending: a file damaged on disk is reported, never passed on as the original.
+        var hash = SHA256()
+        while let chunk = try handle.read(upToCount: AttachmentStore.chunkBytes), !chunk.isEmpty {
+            hash.update(data: chunk)
+            try await response.write(.with { $0.chunk = chunk })
+        }
+        guard hash.finalize().hex == attachment.sha256 else {
+            throw Self.errors.dataLoss("ATTACHMENT_CORRUPT", "The stored file no longer matches its SHA-256; the operators were told.")
+        }
     }
 }

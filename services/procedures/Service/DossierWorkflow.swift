@@ -129,6 +129,7 @@ extension DossierRepository {
             UPDATE dossiers SET status = \(bind: dossier.status.rawValue), appointment_time = \(bind: dossier.appointmentTime.micros),
                 detail = \(bind: try dossier.jsonString()), update_time = \(bind: Timestamps.nowMicros()), version = version + 1,
                 assignee = \(bind: dossier.assignee), rating = \(bind: Int64(dossier.rating)),
+                overdue_time = \(bind: dossier.hasOverdueTime ? dossier.overdueTime.micros : nil as Int64?),
                 finish_time = COALESCE(finish_time, \(bind: event.toStatus == .finished && event.fromStatus != .finished ? event.time.micros : nil as Int64?))
             WHERE code = \(bind: dossier.code) AND version = \(bind: version) RETURNING code
             """)
@@ -172,10 +173,13 @@ extension ProceduresService {
         let user = RequestContext.current?.user
         if let user {
             var roles: Set<DossierWorkflow.Actor> = []
-            if user.sub == dossier.applicant { roles.insert(.applicant) }
+            if dossier.isApplicantSide(user.sub) { roles.insert(.applicant) }
             if user.agency == dossier.agency {
                 if user.roles.contains("ROLE_RECEPTION_OFFICER") { roles.insert(.reception) }
-                if user.roles.contains("ROLE_SPECIALIST") { roles.insert(.handler) }
+                // A specialist handles the dossiers assigned to them (or not yet assigned to anyone).
+                if user.roles.contains("ROLE_SPECIALIST") && (dossier.assignee.isEmpty || dossier.assignee == user.sub) {
+                    roles.insert(.handler)
+                }
                 if user.roles.contains("ROLE_LEADER") { roles.insert(.leader) }
             }
             guard !roles.isDisjoint(with: rule.actors) else {
@@ -191,8 +195,8 @@ extension ProceduresService {
         if !request.etag.isEmpty && request.etag != dossier.etag {
             throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed since you read it; read it again.")
         }
-        // Only acceptance and hand-overs need the procedure's template: read it once for them.
-        let template = [.accept, .handOver].contains(request.action)
+        // Only acceptance, assignments and hand-overs need the procedure's template: read it once for them.
+        let template = [.accept, .assign, .handOver].contains(request.action)
             ? try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count))) : nil
         if request.action == .accept && dossier.channel == .online {
             // Online dossiers carry their documents as files: every mandatory one must be there.
@@ -205,6 +209,16 @@ extension ProceduresService {
                     "The dossier lacks required documents: \(missing.joined(separator: "; ")). Request a supplement instead.",
                     metadata: ["missing": missing.joined(separator: "; ")])
             }
+            // A representative acts on the applicant's authorisation, which must be on file.
+            if !dossier.filedBy.isEmpty && !dossier.attachments.contains(where: { $0.kind == .powerOfAttorney }) {
+                throw Self.errors.failedPrecondition(
+                    "MISSING_POWER_OF_ATTORNEY",
+                    "The dossier was filed by a representative and has no power of attorney (văn bản ủy quyền). Request a supplement instead.")
+            }
+        }
+        if request.action == .finish && !dossier.attachments.contains(where: { $0.kind == .result }) {
+            throw Self.errors.failedPrecondition(
+                "RESULT_REQUIRED", "Attach the result (KIND_RESULT) before finishing: the applicant receives it from the dossier.")
         }
         let note = request.note.trimmingCharacters(in: .whitespacesAndNewlines)
         if [.refuse, .stop, .withdraw].contains(request.action) && note.isEmpty {
@@ -216,9 +230,9 @@ extension ProceduresService {
         var detail = note
         switch request.action {
         case .assign:
-            guard request.assignee.hasPrefix("people/"), request.assignee.count > 7 else {
-                throw Self.errors.invalidArgument("INVALID_ASSIGNEE", field: "assignee", "must be people/{person}")
-            }
+            let steps = template?.steps ?? []
+            let role = dossier.currentStep > 0 && Int(dossier.currentStep) < steps.count ? steps[Int(dossier.currentStep)].role : .specialist
+            try await requireOfficial(request.assignee, of: dossier.agency, role: role)
             dossier.assignee = request.assignee
             detail = "giao \(request.assignee)" + (note.isEmpty ? "" : ": \(note)")
         case .requestSupplement:
@@ -249,15 +263,13 @@ extension ProceduresService {
                     date: try await calendarAdjustments.calendar().stepDue(from: now, workingHours: Int(steps[1].workingHours)))
             }
         case .handOver:
-            guard request.assignee.hasPrefix("people/"), request.assignee.count > 7 else {
-                throw Self.errors.invalidArgument("INVALID_ASSIGNEE", field: "assignee", "must be the next handler, people/{person}")
-            }
             let steps = template?.steps ?? []
             let next = Int(dossier.currentStep) + 1
             guard next < steps.count else {
                 throw Self.errors.failedPrecondition(
                     "NO_NEXT_STEP", "The dossier is at the last step of its procedure; finish or return it instead.")
             }
+            try await requireOfficial(request.assignee, of: dossier.agency, role: steps[next].role)
             dossier.currentStep = Int32(next)
             dossier.assignee = request.assignee
             dossier.stepDueTime = .init(
@@ -290,6 +302,20 @@ extension ProceduresService {
             try await tx.enqueue(topic: topic, key: changed.name, payload: try changed.serializedBytes())
         }
         return try await visibleDossier(request.name)
+    }
+
+    /// Checks with identity that `assignee` is an active official of `agency` holding `role`:
+    /// a dossier is never handed to someone who cannot act on it.
+    func requireOfficial(_ assignee: String, of agency: String, role: Egov_Identity_V1_Role) async throws {
+        guard assignee.hasPrefix("people/"), assignee.count > 7, assignee.count <= 71 else {
+            throw Self.errors.invalidArgument("INVALID_ASSIGNEE", field: "assignee", "must be people/{person}")
+        }
+        guard let person = try await people.person(named: assignee), person.state == .active, person.kind == .official,
+            person.agency == agency, person.roles.contains(role)
+        else {
+            throw Self.errors.invalidArgument(
+                "INVALID_ASSIGNEE", field: "assignee", "'\(assignee)' is not an active official of \(agency) with \(role.name)")
+        }
     }
 
     public func listDossierEvents(

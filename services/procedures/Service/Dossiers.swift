@@ -61,11 +61,11 @@ struct DossierRepository: Sendable {
         try await tx.database.execute(
             """
             INSERT INTO dossiers (code, procedure_code, agency, applicant, status, receive_time, appointment_time,
-                                  secret_sha256, detail, update_time, version, channel)
+                                  secret_sha256, detail, update_time, version, channel, filed_by)
             VALUES (\(bind: dossier.code), \(bind: procedureCode), \(bind: dossier.agency), \(bind: dossier.applicant),
                     \(bind: dossier.status.rawValue), \(bind: dossier.receiveTime.micros), \(bind: dossier.appointmentTime.micros),
                     \(bind: Self.digest(secret)), \(bind: try dossier.jsonString()), \(bind: Timestamps.nowMicros()), 1,
-                    \(bind: Int64(dossier.channel.rawValue)))
+                    \(bind: Int64(dossier.channel.rawValue)), \(bind: dossier.filedBy))
             """)
     }
 
@@ -82,13 +82,15 @@ struct DossierRepository: Sendable {
 
     static let openStatuses: Set<Egov_Procedures_V1_Dossier.Status> = [.newlyRegistered, .accepted, .processing]
 
-    /// The appointment as stored, and whether it has passed on an open dossier whose clock runs.
+    /// The appointment as stored, and whether it has passed (or the overdue scan found it
+    /// passed) on an open dossier whose clock runs.
     static func withDerivedFields(_ dossier: Egov_Procedures_V1_Dossier, row: any SQLRow) -> Egov_Procedures_V1_Dossier {
         var dossier = dossier
         if let appointment = try? row.decode(column: "appointment_time", as: Int64.self) {
             dossier.appointmentTime = .init(micros: appointment)
         }
-        dossier.overdue = openStatuses.contains(dossier.status) && dossier.appointmentTime.micros < Timestamps.nowMicros()
+        dossier.overdue = openStatuses.contains(dossier.status)
+            && (dossier.hasOverdueTime || dossier.appointmentTime.micros < Timestamps.nowMicros())
         return dossier
     }
 
@@ -101,6 +103,14 @@ struct DossierRepository: Sendable {
 
     static func digest(_ secret: String) -> String {
         SHA256.hex(secret)
+    }
+}
+
+extension Egov_Procedures_V1_Dossier {
+    /// Whether `person` files and follows the dossier for the applicant: the applicant, or
+    /// the representative who filed it online for them.
+    func isApplicantSide(_ person: String) -> Bool {
+        person == applicant || (channel == .online && !filedBy.isEmpty && person == filedBy)
     }
 }
 
@@ -121,12 +131,17 @@ extension ProceduresService {
         var filedBy = ""
         switch input.channel {
         case .online:
-            // Online: citizens and businesses file for themselves.
+            // Online: citizens and businesses file for themselves, or for someone else as
+            // their representative.
             if let user {
                 guard user.roles.contains("ROLE_CITIZEN") || user.roles.contains("ROLE_BUSINESS") else {
                     throw Self.errors.permissionDenied("PERMISSION_DENIED", "Online filing is for citizens and businesses.")
                 }
-                applicant = user.sub
+                if applicant.isEmpty || applicant == user.sub {
+                    applicant = user.sub
+                } else {
+                    filedBy = user.sub
+                }
             } else {
                 try Access.requireInternalCaller(Self.errors, action: "file dossiers")
             }
@@ -147,9 +162,17 @@ extension ProceduresService {
         guard applicant.hasPrefix("people/"), applicant.count > 7, applicant.count <= 71 else {
             throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.applicant", "must be people/{person}")
         }
-        let applicantName = input.applicantName.trimmingCharacters(in: .whitespaces)
+        var applicantName = input.applicantName.trimmingCharacters(in: .whitespaces)
         if applicantName.count > 200 {
             throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.applicant_name", "at most 200 characters")
+        }
+        if input.channel == .online && !filedBy.isEmpty {
+            // A representative names the applicant: it must be a citizen or business identity knows.
+            guard let person = try await people.person(named: applicant), person.state == .active, person.kind != .official else {
+                throw Self.errors.invalidArgument(
+                    "APPLICANT_NOT_FOUND", field: "dossier.applicant", "no active citizen or business '\(applicant)' is registered")
+            }
+            if applicantName.isEmpty { applicantName = person.displayName }
         }
         let calendar = try await calendarAdjustments.calendar()
         let agencyCode = String(procedure.agency.dropFirst("agencies/".count))
@@ -158,6 +181,7 @@ extension ProceduresService {
         var fingerprint = request
         fingerprint.dossier.applicant = applicant
         let chosenApplicant = applicant
+        let chosenName = applicantName
         let filer = filedBy
         // A retry gets the stored answer, secret included; nothing else ever shows the secret.
         return try await store.idempotentWrite(
@@ -177,7 +201,7 @@ extension ProceduresService {
                 $0.procedure = request.parent
                 $0.agency = procedure.agency
                 $0.applicant = chosenApplicant
-                $0.applicantName = applicantName
+                $0.applicantName = chosenName
                 $0.filedBy = filer
                 $0.channel = input.channel
                 $0.status = .newlyRegistered
@@ -211,7 +235,7 @@ extension ProceduresService {
         let notFound = Self.errors.notFound("DOSSIER_NOT_FOUND", resource: request.name, "Dossier '\(request.name)' does not exist.")
         if let user = RequestContext.current?.user {
             guard let found, found.dossier.name == request.name,
-                found.dossier.applicant == user.sub || Permissions.allows(user, .handleDossiers(agency: found.dossier.agency))
+                found.dossier.isApplicantSide(user.sub) || Permissions.allows(user, .handleDossiers(agency: found.dossier.agency))
             else { throw notFound }
             return found.dossier
         }

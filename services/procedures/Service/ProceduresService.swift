@@ -13,13 +13,15 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     let clock: @Sendable () -> Date
     let attachments: AttachmentStore
     let agencies: any AgencyDirectory
+    let people: any PersonDirectory
     let store: Store
     static let errors = APIError(domain: "procedures.egov")
 
     public init(
-        store: Store, agencies: any AgencyDirectory, attachments: AttachmentStore,
+        store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, attachments: AttachmentStore,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.people = people
         self.clock = clock
         self.attachments = attachments
         self.store = store

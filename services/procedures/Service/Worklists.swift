@@ -16,8 +16,12 @@ extension ProceduresService {
             guard let user = RequestContext.current?.user else {
                 throw Self.errors.unauthenticated("AUTHENTICATION_REQUIRED", "Sign in to see your dossiers.")
             }
-            query.appendInterpolation(unsafeRaw: " AND applicant = ")
+            // Theirs, and those they filed online as someone's representative.
+            query.appendInterpolation(unsafeRaw: " AND (applicant = ")
             query.appendInterpolation(bind: user.sub)
+            query.appendInterpolation(unsafeRaw: " OR (filed_by = ")
+            query.appendInterpolation(bind: user.sub)
+            query.appendInterpolation(unsafeRaw: " AND channel = \(Egov_Procedures_V1_Channel.online.rawValue)))")
         } else {
             guard AgencyCode.code(fromName: request.agency) != nil else {
                 throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}, or set mine")
@@ -73,7 +77,7 @@ extension ProceduresService {
     ) async throws -> Egov_Procedures_V1_Dossier {
         var dossier = try await visibleDossier(request.name)
         if let user = RequestContext.current?.user {
-            guard Permissions.allows(user, .handleDossiers(agency: dossier.agency)), user.sub != dossier.applicant else {
+            guard Permissions.allows(user, .handleDossiers(agency: dossier.agency)), !dossier.isApplicantSide(user.sub) else {
                 throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the receiving agency's officials issue apology slips.")
             }
         }
@@ -98,6 +102,8 @@ extension ProceduresService {
             $0.issueTime = .init(date: now)
         })
         dossier.appointmentTime = request.newAppointmentTime
+        // A new appointment: the overdue scan watches it afresh.
+        dossier.clearOverdueTime()
         let event = Egov_Procedures_V1_DossierEvent.with {
             $0.action = .unspecified
             $0.fromStatus = dossier.status
@@ -120,7 +126,7 @@ extension ProceduresService {
         request: Egov_Procedures_V1_RateDossierRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Dossier {
         var dossier = try await visibleDossier(request.name)
-        guard RequestContext.current?.user?.sub == dossier.applicant else {
+        guard let rater = RequestContext.current?.user?.sub, dossier.isApplicantSide(rater) else {
             throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the applicant rates the service.")
         }
         guard dossier.status == .resultReturned else {
@@ -138,7 +144,7 @@ extension ProceduresService {
         let event = Egov_Procedures_V1_DossierEvent.with {
             $0.fromStatus = dossier.status
             $0.toStatus = dossier.status
-            $0.actor = dossier.applicant
+            $0.actor = rater
             $0.note = "Đánh giá \(request.rating)/5"
             $0.time = .init(date: clock())
         }
