@@ -165,69 +165,88 @@ extension ProceduresService {
             throw Self.errors.invalidArgument("INVALID_PERIOD", field: "end_time", "start_time and end_time are required, end after start")
         }
         try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's statistics")
+        // Tallied by the database, one row per procedure. Days are the province's (UTC+7):
+        // finished before, on or after the appointment's day.
+        let day: Int64 = 86_400_000_000
+        let offset: Int64 = 7 * 3_600_000_000
+        let finished = "status IN (9, 10) AND finish_time IS NOT NULL"
+        let finishDay = "(finish_time + \(offset)) / \(day)"
+        let dueDay = "(appointment_time + \(offset)) / \(day)"
+        let open = DossierRepository.openStatuses.map { String($0.rawValue) }.sorted().joined(separator: ",")
+        func count(_ condition: String) -> String { "CAST(COALESCE(SUM(CASE WHEN \(condition) THEN 1 ELSE 0 END), 0) AS BIGINT)" }
+        let now = Timestamps.nowMicros()
         let rows = try await store.read { db in
             try await db.rows(
                 """
-                SELECT procedure_code, status, channel, receive_time, appointment_time, finish_time, rating FROM dossiers
+                SELECT procedure_code, CAST(COUNT(*) AS BIGINT) AS received,
+                    \(unsafeRaw: count("channel = \(Egov_Procedures_V1_Channel.online.rawValue)")) AS online,
+                    \(unsafeRaw: count("\(finished) AND \(finishDay) < \(dueDay)")) AS early,
+                    \(unsafeRaw: count("\(finished) AND \(finishDay) = \(dueDay)")) AS on_time,
+                    \(unsafeRaw: count("\(finished) AND \(finishDay) > \(dueDay)")) AS late,
+                    \(unsafeRaw: count("status IN (3, 7, 8)")) AS closed,
+                    \(unsafeRaw: count("status IN (\(open)) AND (overdue_time IS NOT NULL OR appointment_time < \(now))")) AS overdue,
+                    CAST(COALESCE(SUM(CASE WHEN \(unsafeRaw: finished) THEN finish_time - receive_time ELSE 0 END), 0) AS BIGINT) AS processing,
+                    \(unsafeRaw: count("rating > 0")) AS ratings,
+                    CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS rating_sum
+                FROM dossiers
                 WHERE agency = \(bind: request.agency) AND receive_time >= \(bind: request.startTime.micros)
-                AND receive_time < \(bind: request.endTime.micros)
+                    AND receive_time < \(bind: request.endTime.micros)
+                GROUP BY procedure_code ORDER BY procedure_code
                 """)
         }
         struct Tally {
             var row = Egov_Procedures_V1_StatisticsRow()
             var online: Int64 = 0
-            var processingDays: Double = 0
+            var processingMicros: Int64 = 0
             var ratings: Int64 = 0
             var ratingSum: Int64 = 0
-        }
-        var tallies: [String: Tally] = [:]
-        var total = Tally()
-        let now = Timestamps.nowMicros()
-        for row in rows {
-            let procedure = "procedures/\(try row.decode(column: "procedure_code", as: String.self))"
-            let status = Egov_Procedures_V1_Dossier.Status(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
-            let received = try row.decode(column: "receive_time", as: Int64.self)
-            let appointment = try row.decode(column: "appointment_time", as: Int64.self)
-            let finished = try row.decode(column: "finish_time", as: Int64?.self)
-            let rating = try row.decode(column: "rating", as: Int64.self)
-            let online = try row.decode(column: "channel", as: Int64.self) == Int64(Egov_Procedures_V1_Channel.online.rawValue)
-            for key in [procedure, ""] {
-                var tally = key.isEmpty ? total : tallies[key, default: Tally()]
-                tally.row.procedure = key
-                tally.row.received += 1
-                if online { tally.online += 1 }
-                if let finished, [.finished, .resultReturned].contains(status) {
-                    let finishedDay = WorkingDayCalendar.local(Date(timeIntervalSince1970: Double(finished) / 1e6)).day
-                    let dueDay = WorkingDayCalendar.local(Date(timeIntervalSince1970: Double(appointment) / 1e6)).day
-                    if finishedDay < dueDay { tally.row.finishedEarly += 1 } else if finishedDay == dueDay {
-                        tally.row.finishedOnTime += 1
-                    } else { tally.row.finishedLate += 1 }
-                    tally.processingDays += Double(finished - received) / 86_400_000_000
-                } else if [.notAccepted, .withdrawn, .stopped].contains(status) {
-                    tally.row.closedWithoutResult += 1
-                } else {
-                    tally.row.pending += 1
-                    if DossierRepository.openStatuses.contains(status) && appointment < now { tally.row.overdue += 1 }
-                }
-                if rating > 0 {
-                    tally.ratings += 1
-                    tally.ratingSum += rating
-                }
-                if key.isEmpty { total = tally } else { tallies[key] = tally }
+
+            mutating func add(_ other: Tally) {
+                row.received += other.row.received
+                row.finishedEarly += other.row.finishedEarly
+                row.finishedOnTime += other.row.finishedOnTime
+                row.finishedLate += other.row.finishedLate
+                row.closedWithoutResult += other.row.closedWithoutResult
+                row.pending += other.row.pending
+                row.overdue += other.row.overdue
+                online += other.online
+                processingMicros += other.processingMicros
+                ratings += other.ratings
+                ratingSum += other.ratingSum
+            }
+
+            var figures: Egov_Procedures_V1_StatisticsRow {
+                var figures = row
+                let finished = row.finishedEarly + row.finishedOnTime + row.finishedLate
+                figures.onlineShare = row.received == 0 ? 0 : Double(online) / Double(row.received)
+                figures.averageProcessingDays = finished == 0 ? 0 : Double(processingMicros) / 86_400_000_000 / Double(finished)
+                figures.averageRating = ratings == 0 ? 0 : Double(ratingSum) / Double(ratings)
+                return figures
             }
         }
-        func finish(_ tally: Tally) -> Egov_Procedures_V1_StatisticsRow {
-            var row = tally.row
-            let finished = row.finishedEarly + row.finishedOnTime + row.finishedLate
-            row.onlineShare = row.received == 0 ? 0 : Double(tally.online) / Double(row.received)
-            row.averageProcessingDays = finished == 0 ? 0 : tally.processingDays / Double(finished)
-            row.averageRating = tally.ratings == 0 ? 0 : Double(tally.ratingSum) / Double(tally.ratings)
-            return row
+        let tallies = try rows.map { row in
+            var tally = Tally()
+            tally.row.procedure = "procedures/\(try row.decode(column: "procedure_code", as: String.self))"
+            tally.row.received = try row.decode(column: "received", as: Int64.self)
+            tally.row.finishedEarly = try row.decode(column: "early", as: Int64.self)
+            tally.row.finishedOnTime = try row.decode(column: "on_time", as: Int64.self)
+            tally.row.finishedLate = try row.decode(column: "late", as: Int64.self)
+            tally.row.closedWithoutResult = try row.decode(column: "closed", as: Int64.self)
+            tally.row.overdue = try row.decode(column: "overdue", as: Int64.self)
+            tally.row.pending = tally.row.received - tally.row.finishedEarly - tally.row.finishedOnTime - tally.row.finishedLate
+                - tally.row.closedWithoutResult
+            tally.online = try row.decode(column: "online", as: Int64.self)
+            tally.processingMicros = try row.decode(column: "processing", as: Int64.self)
+            tally.ratings = try row.decode(column: "ratings", as: Int64.self)
+            tally.ratingSum = try row.decode(column: "rating_sum", as: Int64.self)
+            return tally
         }
+        var total = Tally()
+        for tally in tallies { total.add(tally) }
         return .with {
             $0.agency = request.agency
-            $0.procedures = tallies.keys.sorted().map { finish(tallies[$0]!) }
-            $0.total = finish(total)
+            $0.procedures = tallies.map(\.figures)
+            $0.total = total.figures
         }
     }
 }
