@@ -103,7 +103,10 @@ let package = Package(
         ),
         .target(
             name: "EGovTestSupport",
-            dependencies: ["EGovAPI", "EGovKit", "EGovStore", grpcCore, grpcHTTP2],
+            dependencies: ["EGovAPI", "EGovKit", "EGovStore", grpcCore, grpcHTTP2,
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Tests/EGovTestSupport",
             swiftSettings: strict
         ),

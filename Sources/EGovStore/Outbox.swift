@@ -18,8 +18,19 @@ public struct OutboxMessage: Sendable, Hashable {
 
 /// Where the relay delivers events: another service's API, the national portal adapter.
 public protocol OutboxSink: Sendable {
-    /// Delivers one event; throwing leaves it pending to be tried again.
+    /// Delivers one event; throwing leaves it pending to be tried again, except for
+    /// `OutboxRejection`.
     func deliver(_ message: OutboxMessage) async throws
+}
+
+/// The consumer answered that it will never take this event (it is malformed for it, or
+/// refers to something it does not know). Retrying cannot help and would hold up every
+/// later event, so the relay sets it aside: marked done, with the reason in `last_error`
+/// and in the log, for an operator to look at.
+public struct OutboxRejection: Error, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { "rejected: \(reason)" }
 }
 
 extension Transaction {
@@ -83,6 +94,19 @@ public final class OutboxRelay: Service, Sendable {
             )
             do {
                 try await sink.deliver(message)
+            } catch let rejection as OutboxRejection {
+                logger.error(
+                    "outbox event rejected by its consumer; set aside",
+                    metadata: ["outbox_id": .stringConvertible(message.id), "topic": .string(message.topic), "reason": .string(rejection.reason)])
+                let reason = String(rejection.description.prefix(500))
+                try await store.write { tx in
+                    try await tx.database.execute(
+                        """
+                        UPDATE outbox SET deliver_time = \(bind: Timestamps.nowMicros()), attempts = attempts + 1,
+                            last_error = \(bind: reason) WHERE id = \(bind: message.id)
+                        """)
+                }
+                continue
             } catch {
                 let reason = String(describing: error).prefix(500)
                 try await store.write { tx in

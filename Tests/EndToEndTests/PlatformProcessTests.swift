@@ -71,7 +71,10 @@ import Testing
         try await identity.waitUntilServing()
         let peers = ["--peers.identity", "127.0.0.1:\(identity.grpcPort)"]
         let documents = try PlatformProcess("documents", dataDirectory: data, flags: peers)
-        let procedures = try PlatformProcess("procedures", dataDirectory: data, flags: peers + ["--demo.load"])
+        // The national portal stands outside the machine: a recording server takes its place.
+        let portal = try await RecordingHTTPServer()
+        let procedures = try PlatformProcess(
+            "procedures", dataDirectory: data, flags: peers + ["--demo.load", "--portal.url", "http://127.0.0.1:\(portal.port)/dongbohoso"])
         let conferences = try PlatformProcess("conferences", dataDirectory: data, flags: peers + ["--demo.load"])
         for process in [documents, procedures, conferences] { try await process.waitUntilServing() }
         let gateway = try PlatformProcess(
@@ -119,6 +122,20 @@ import Testing
             }
             #expect(anonymous?.code == .unauthenticated)
 
+            // They file a dossier online; the procedures process tells the national portal.
+            let online = try #require(catalogue.procedures.first { $0.mode == .fullOnline })
+            let filed = try await Egov_Procedures_V1_ProceduresService.Client(wrapping: client).submitDossier(
+                .with {
+                    $0.parent = online.name
+                    $0.dossier = .with { $0.channel = .online }
+                }, metadata: ["authorization": "Bearer \(session.accessToken)"])
+            var told = false
+            for _ in 0..<100 where !told {
+                told = portal.requests.contains { String(decoding: $0.body, as: UTF8.self).contains(filed.code) }
+                if !told { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(told, "the portal never heard of \(filed.code)")
+
             // The demo specialist of the Department of Health drafts a document at the edge.
             let accounts = try String(contentsOfFile: "\(data)/demo-accounts.txt", encoding: .utf8)
             let password = try #require(accounts.split(separator: "\n").first { $0.hasPrefix("password: ") }?.dropFirst(10))
@@ -152,5 +169,6 @@ import Testing
         for process in [gateway, procedures, documents, identity] {
             #expect(await process.stop() == 0, "\(process.name): \(process.log.suffix(500))")
         }
+        try await portal.close()
     }
 }

@@ -1,0 +1,179 @@
+public import EGovAPI
+import EGovKit
+public import EGovStore
+public import Foundation
+import SwiftProtobuf
+
+#if canImport(FoundationNetworking)
+    public import FoundationNetworking
+#endif
+
+/// What the national public-service portal (Cổng Dịch vụ công quốc gia) is told about a
+/// dossier each time it changes: the state the portal shows citizens and ranks provinces on.
+/// Field names follow the portal's dossier synchronisation (đồng bộ hồ sơ) record; times are
+/// `yyyyMMddHHmmss` in Vietnam's time (UTC+7), statuses and channels the national codes.
+public struct PortalDossierRecord: Codable, Equatable, Sendable {
+    /// One handling step (quá trình xử lý), as the control slip (Mẫu 05) records it.
+    public struct Step: Codable, Equatable, Sendable {
+        public var ThuTu: Int64
+        public var TrangThaiTruoc: Int
+        public var TrangThaiSau: Int
+        public var NguoiXuLy: String
+        public var NoiDung: String
+        public var ThoiDiem: String
+    }
+
+    /// One file of the dossier: what the portal compares, never the content.
+    public struct File: Codable, Equatable, Sendable {
+        public var TenTepDinhKem: String
+        public var LoaiTep: String
+        public var ThanhPhanHoSo: String
+        public var KichThuoc: Int64
+        public var MaBam: String
+        public var LaKetQua: Bool
+    }
+
+    /// What happened: the outbox topic's last part (submitted, status_changed, finished, overdue, apology_issued).
+    public var SuKien: String
+    public var MaHoSo: String
+    public var MaTTHC: String
+    public var MaCoQuan: String
+    public var KenhThucHien: Int
+    public var ChuHoSo: String
+    public var MaDinhDanhChuHoSo: String
+    public var TrangThaiHoSo: Int
+    public var NgayTiepNhan: String
+    public var NgayHenTra: String
+    public var NgayKetThucXuLy: String
+    public var NgayTra: String
+    public var QuaHan: Bool
+    public var SoLanXinLoi: Int
+    public var TaiLieu: [File]
+    public var QuaTrinhXuLy: [Step]
+
+    static let timeFormat: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 7 * 3600)
+        formatter.dateFormat = "yyyyMMddHHmmss"
+        return formatter
+    }()
+
+    static func time(_ timestamp: Google_Protobuf_Timestamp?) -> String {
+        guard let timestamp, timestamp.seconds > 0 else { return "" }
+        return timeFormat.string(from: timestamp.date)
+    }
+
+    public init(topic: String, dossier: Egov_Procedures_V1_Dossier, events: [Egov_Procedures_V1_DossierEvent]) {
+        SuKien = String(topic.split(separator: ".").last ?? "")
+        MaHoSo = dossier.code
+        MaTTHC = String(dossier.procedure.dropFirst("procedures/".count))
+        MaCoQuan = AgencyCode.code(fromName: dossier.agency) ?? ""
+        KenhThucHien = dossier.channel.rawValue
+        ChuHoSo = dossier.applicantName
+        MaDinhDanhChuHoSo = dossier.applicant
+        TrangThaiHoSo = dossier.status.rawValue
+        NgayTiepNhan = Self.time(dossier.receiveTime)
+        NgayHenTra = Self.time(dossier.appointmentTime)
+        NgayKetThucXuLy = Self.time(
+            events.last(where: { $0.toStatus == .finished && $0.fromStatus != .finished })?.time)
+        NgayTra = Self.time(dossier.hasReturnTime ? dossier.returnTime : nil)
+        QuaHan = dossier.overdue
+        SoLanXinLoi = dossier.apologies.count
+        TaiLieu = dossier.attachments.map {
+            File(
+                TenTepDinhKem: $0.fileName, LoaiTep: $0.contentType, ThanhPhanHoSo: $0.requiredDocument,
+                KichThuoc: $0.sizeBytes,
+                MaBam: $0.sha256, LaKetQua: $0.kind == .result)
+        }
+        QuaTrinhXuLy = events.map {
+            Step(
+                ThuTu: $0.sequence, TrangThaiTruoc: $0.fromStatus.rawValue, TrangThaiSau: $0.toStatus.rawValue,
+                NguoiXuLy: $0.actor,
+                NoiDung: $0.note, ThoiDiem: Self.time($0.time))
+        }
+    }
+}
+
+/// Carries a record to the portal and says how it answered (the HTTP status).
+public protocol PortalTransport: Sendable {
+    /// Sends `body` (JSON); `idempotencyKey` is the same on every retry of one event.
+    func send(_ body: Data, idempotencyKey: String) async throws -> Int
+}
+
+/// `PortalTransport` over HTTPS: POSTs the record as JSON with the platform's bearer token.
+public struct HTTPPortalTransport: PortalTransport {
+    let url: URL
+    let token: String
+    let session: URLSession
+
+    /// `url` must be HTTPS, except on loopback (tests, a local relay).
+    public init(url: URL, token: String, timeout: TimeInterval = 10) throws {
+        let loopback = ["127.0.0.1", "localhost", "::1"].contains(url.host ?? "")
+        guard url.scheme == "https" || (url.scheme == "http" && loopback) else {
+            throw ConfigError("portal.url: '\(url)' must be https:// (plain http only on loopback)")
+        }
+        self.url = url
+        self.token = token
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        self.session = URLSession(configuration: configuration)
+    }
+
+    public func send(_ body: Data, idempotencyKey: String) async throws -> Int {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json; charset=utf-8", forHTTPHeaderField: "Content-Type")
+        request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key")
+        if !token.isEmpty { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (_, response) = try await session.data(for: request)
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+}
+
+/// The portal did not take the record now (unreachable, overloaded, 5xx): try again later.
+public struct PortalUnavailable: Error, CustomStringConvertible {
+    public var status: Int
+    public var description: String { "the national portal answered HTTP \(status); will retry" }
+}
+
+/// Delivers the procedures outbox to the national portal: each dossier event becomes the
+/// dossier's current record with its handling steps. The relay keeps order and retries;
+/// the portal deduplicates on `Idempotency-Key` (`<store>-<outbox id>`).
+public struct NationalPortalSink: OutboxSink {
+    let transport: any PortalTransport
+    let dossiers: DossierRepository
+    let keyPrefix: String
+
+    public init(transport: any PortalTransport, store: Store, keyPrefix: String = "egov-procedures") {
+        self.transport = transport
+        self.dossiers = DossierRepository(store: store)
+        self.keyPrefix = keyPrefix
+    }
+
+    public func deliver(_ message: OutboxMessage) async throws {
+        guard message.topic.hasPrefix("procedures.dossier.") else { return }
+        let dossier: Egov_Procedures_V1_Dossier
+        do {
+            dossier = try Egov_Procedures_V1_Dossier(serializedBytes: message.payload)
+        } catch {
+            throw OutboxRejection("payload is not a dossier: \(error)")
+        }
+        // The steps as they stand when it is sent: the portal keeps the latest record.
+        let events = try await dossiers.events(code: dossier.code)
+        let body = try JSONEncoder().encode(PortalDossierRecord(topic: message.topic, dossier: dossier, events: events))
+        let status = try await transport.send(body, idempotencyKey: "\(keyPrefix)-\(message.id)")
+        switch status {
+        case 200..<300:
+            return
+        case 401, 403, 408, 429:
+            // Credentials being renewed, or the portal asking us to slow down: not the event's fault.
+            throw PortalUnavailable(status: status)
+        case 400..<500:
+            throw OutboxRejection("the national portal refused \(dossier.code) with HTTP \(status)")
+        default:
+            throw PortalUnavailable(status: status)
+        }
+    }
+}
