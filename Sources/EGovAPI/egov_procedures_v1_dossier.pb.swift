@@ -359,8 +359,8 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
     set {_uniqueStorage()._currentStep = newValue}
   }
 
-  /// When the current step is due: its working hours (8 a working day) from
-  /// when it began.
+  /// When the current step is due: its working hours counted from when it began
+  /// in office hours (08:00-12:00, 13:00-17:00, UTC+7) of working days only.
   public var stepDueTime: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._stepDueTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._stepDueTime = newValue}

@@ -112,3 +112,20 @@ import Testing
         }
     }
 }
+
+@Suite struct OfficeTimeTests {
+    /// Step times run in office hours (08:00-12:00, 13:00-17:00) of working days only.
+    @Test(arguments: [
+        ("2026-04-24T10:00:00+07:00", 4, "2026-04-24T15:00:00+07:00"),  // across lunch
+        ("2026-04-24T16:00:00+07:00", 4, "2026-04-28T11:00:00+07:00"),  // Monday 27 makes up for Hùng Kings' day
+        ("2026-04-25T09:00:00+07:00", 8, "2026-04-28T17:00:00+07:00"),  // begun on a Saturday
+        ("2026-04-29T12:30:00+07:00", 16, "2026-05-05T12:00:00+07:00"),  // 30/4 and 1/5 off, then the weekend
+        ("2026-04-28T06:00:00+07:00", 2, "2026-04-28T10:00:00+07:00"),  // before opening
+        ("2026-04-28T18:00:00+07:00", 1, "2026-04-29T09:00:00+07:00"),  // after closing
+    ])
+    func stepsAreDueAfterTheirOfficeHours(start: String, hours: Int, expected: String) throws {
+        let formatter = ISO8601DateFormatter()
+        let due = WorkingDayCalendar().officeTimeDue(from: try #require(formatter.date(from: start)), workingHours: hours)
+        #expect(due == formatter.date(from: expected))
+    }
+}

@@ -69,13 +69,6 @@ enum DossierWorkflow {
 }
 
 extension WorkingDayCalendar {
-    /// When a step of `workingHours` begun at `start` is due: 8 hours make a working day,
-    /// counted from the next working day, due at 17:00.
-    func stepDue(from start: Date, workingHours: Int) -> Date {
-        let days = max(1, (workingHours + 7) / 8)
-        return Self.closingTime(of: adding(workingDays: days, to: Self.local(start).day))
-    }
-
     /// The appointment moved by the working days a pause from `pausedAt` to `resumedAt` took:
     /// every working day after the pause's day up to and including the resumption's day.
     func extend(appointment: Date, pausedAt: Date, resumedAt: Date) -> Date {
@@ -260,7 +253,7 @@ extension ProceduresService {
             if let steps = template?.steps, steps.count > 1 {
                 dossier.currentStep = 1
                 dossier.stepDueTime = .init(
-                    date: try await calendarAdjustments.calendar().stepDue(from: now, workingHours: Int(steps[1].workingHours)))
+                    date: try await calendarAdjustments.calendar().officeTimeDue(from: now, workingHours: Int(steps[1].workingHours)))
             }
         case .handOver:
             let steps = template?.steps ?? []
@@ -273,7 +266,7 @@ extension ProceduresService {
             dossier.currentStep = Int32(next)
             dossier.assignee = request.assignee
             dossier.stepDueTime = .init(
-                date: try await calendarAdjustments.calendar().stepDue(from: now, workingHours: Int(steps[next].workingHours)))
+                date: try await calendarAdjustments.calendar().officeTimeDue(from: now, workingHours: Int(steps[next].workingHours)))
             detail = "bước \(next + 1) \(steps[next].title): giao \(request.assignee)" + (note.isEmpty ? "" : " (\(note))")
         case .refuse, .stop, .withdraw:
             dossier.reason = note

@@ -70,10 +70,42 @@ struct WorkingDayCalendar: Sendable {
     /// Offices close at 17:00 local: appointments and step deadlines fall then.
     static let closingHour = 17
 
+    /// Office hours, in local minutes from midnight: 08:00-12:00 and 13:00-17:00, the 8 hours
+    /// a working day that step times are counted in.
+    static let officeHours: [Range<Int>] = [8 * 60..<12 * 60, 13 * 60..<closingHour * 60]
+
     /// The instant offices close on `day`.
     static func closingTime(of day: Day) -> Date {
+        instant(of: day, minute: closingHour * 60)
+    }
+
+    /// The instant `minute` minutes after local midnight of `day`.
+    static func instant(of day: Day, minute: Int) -> Date {
         let midnight = Double(day.julianDay - unixEpochJulianDay) * 86_400 - offset
-        return Date(timeIntervalSince1970: midnight + Double(closingHour) * 3600)
+        return Date(timeIntervalSince1970: midnight + Double(minute) * 60)
+    }
+
+    /// When `workingHours` of office time begun at `start` run out: only office hours of
+    /// working days count, so a 4-hour step begun at 16:00 on a Friday is due at 11:00 on the
+    /// next working day.
+    func officeTimeDue(from start: Date, workingHours: Int) -> Date {
+        var remaining = max(1, workingHours) * 60
+        let seconds = Int(floor(start.timeIntervalSince1970 + Self.offset))
+        var day = Self.local(start).day
+        var minute = (seconds - Int(floor(Double(seconds) / 86_400)) * 86_400 + 59) / 60
+        while true {
+            if isWorkingDay(day) {
+                for session in Self.officeHours {
+                    let from = max(minute, session.lowerBound)
+                    guard from < session.upperBound else { continue }
+                    if remaining <= session.upperBound - from { return Self.instant(of: day, minute: from + remaining) }
+                    remaining -= session.upperBound - from
+                    minute = session.upperBound
+                }
+            }
+            day = day.adding(days: 1)
+            minute = 0
+        }
     }
 
     /// The local (UTC+7) civil date and hour of an instant.
