@@ -24,6 +24,11 @@ import Testing
             appointment: appointment, pausedAt: formatter.date(from: "2026-04-28T09:00:00+07:00")!,
             resumedAt: formatter.date(from: "2026-04-28T16:00:00+07:00")!)
         #expect(sameDay == appointment)
+        // A step due at 10:30 keeps its hour when it moves.
+        let step = calendar.extend(
+            appointment: formatter.date(from: "2026-04-29T10:30:00+07:00")!, pausedAt: formatter.date(from: "2026-04-24T09:00:00+07:00")!,
+            resumedAt: formatter.date(from: "2026-04-28T10:00:00+07:00")!)
+        #expect(step == formatter.date(from: "2026-05-04T10:30:00+07:00"))
     }
 
     @Test func officialsSeeTheirWorklistAndApologiseForLateDossiers() async throws {

@@ -69,8 +69,9 @@ enum DossierWorkflow {
 }
 
 extension WorkingDayCalendar {
-    /// The appointment moved by the working days a pause from `pausedAt` to `resumedAt` took:
-    /// every working day after the pause's day up to and including the resumption's day.
+    /// A deadline (the appointment, a step's due time) moved by the working days a pause from
+    /// `pausedAt` to `resumedAt` took: every working day after the pause's day up to and
+    /// including the resumption's day. The time of day stays.
     func extend(appointment: Date, pausedAt: Date, resumedAt: Date) -> Date {
         let from = Self.local(pausedAt).day
         let to = Self.local(resumedAt).day
@@ -80,7 +81,10 @@ extension WorkingDayCalendar {
             day = day.adding(days: 1)
             if isWorkingDay(day) { paused += 1 }
         }
-        return Self.closingTime(of: adding(workingDays: paused, to: Self.local(appointment).day))
+        guard paused > 0 else { return appointment }
+        let local = appointment.timeIntervalSince1970 + Self.offset
+        let minute = Int((local - floor(local / 86_400) * 86_400) / 60)
+        return Self.instant(of: adding(workingDays: paused, to: Self.local(appointment).day), minute: minute)
     }
 }
 
@@ -244,8 +248,14 @@ extension ProceduresService {
             dossier.pauseTime = .init(date: now)
             detail = "\(request.paymentAmountVnd) VND"
         case .supplement, .confirmPayment:
-            dossier.appointmentTime = .init(date: try await calendarAdjustments.calendar().extend(
-                appointment: dossier.appointmentTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
+            // The clock stood still: the appointment and the current step's due time move on.
+            let calendar = try await calendarAdjustments.calendar()
+            dossier.appointmentTime = .init(
+                date: calendar.extend(appointment: dossier.appointmentTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
+            if dossier.hasStepDueTime {
+                dossier.stepDueTime = .init(
+                    date: calendar.extend(appointment: dossier.stepDueTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
+            }
             dossier.clearPauseTime()
             dossier.missingDocuments = []
             dossier.paymentAmountVnd = 0
