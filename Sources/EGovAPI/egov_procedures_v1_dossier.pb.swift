@@ -381,6 +381,13 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   /// Clears the value of `overdueTime`. Subsequent reads from it will return its default value.
   public mutating func clearOverdueTime() {_uniqueStorage()._overdueTime = nil}
 
+  /// The papers received at the desk or by post (listed on the receipt, Mẫu 01).
+  /// Online dossiers provide their documents as attachments instead.
+  public var receivedDocuments: [Egov_Procedures_V1_ReceivedDocument] {
+    get {_storage._receivedDocuments}
+    set {_uniqueStorage()._receivedDocuments = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Dossier status; the numbers are the national status codes.
@@ -479,6 +486,26 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A paper document received with a dossier at the desk or by post.
+public nonisolated struct Egov_Procedures_V1_ReceivedDocument: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Which required document it is: its title in the procedure.
+  public var title: String = String()
+
+  /// The form received.
+  public var form: Egov_Procedures_V1_DocumentForm = .unspecified
+
+  /// How many copies (1 when not set).
+  public var quantity: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// A file uploaded with a dossier.
@@ -726,7 +753,7 @@ nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoName
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0\u{3}received_documents\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -756,6 +783,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _currentStep: Int32 = 0
     var _stepDueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _overdueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _receivedDocuments: [Egov_Procedures_V1_ReceivedDocument] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -793,6 +821,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _currentStep = source._currentStep
       _stepDueTime = source._stepDueTime
       _overdueTime = source._overdueTime
+      _receivedDocuments = source._receivedDocuments
     }
   }
 
@@ -838,6 +867,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 25: try { try decoder.decodeSingularInt32Field(value: &_storage._currentStep) }()
         case 26: try { try decoder.decodeSingularMessageField(value: &_storage._stepDueTime) }()
         case 27: try { try decoder.decodeSingularMessageField(value: &_storage._overdueTime) }()
+        case 28: try { try decoder.decodeRepeatedMessageField(value: &_storage._receivedDocuments) }()
         default: break
         }
       }
@@ -931,6 +961,9 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       try { if let v = _storage._overdueTime {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
       } }()
+      if !_storage._receivedDocuments.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._receivedDocuments, fieldNumber: 28)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -967,6 +1000,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._currentStep != rhs_storage._currentStep {return false}
         if _storage._stepDueTime != rhs_storage._stepDueTime {return false}
         if _storage._overdueTime != rhs_storage._overdueTime {return false}
+        if _storage._receivedDocuments != rhs_storage._receivedDocuments {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -978,6 +1012,46 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Egov_Procedures_V1_Dossier.Status: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}STATUS_NEWLY_REGISTERED\0\u{1}STATUS_ACCEPTED\0\u{1}STATUS_NOT_ACCEPTED\0\u{1}STATUS_PROCESSING\0\u{1}STATUS_SUPPLEMENT_REQUESTED\0\u{1}STATUS_PAYMENT_REQUESTED\0\u{1}STATUS_WITHDRAWN\0\u{1}STATUS_STOPPED\0\u{1}STATUS_FINISHED\0\u{1}STATUS_RESULT_RETURNED\0")
+}
+
+nonisolated extension Egov_Procedures_V1_ReceivedDocument: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReceivedDocument"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}title\0\u{1}form\0\u{1}quantity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.form) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.quantity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 1)
+    }
+    if self.form != .unspecified {
+      try visitor.visitSingularEnumField(value: self.form, fieldNumber: 2)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt32Field(value: self.quantity, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_ReceivedDocument, rhs: Egov_Procedures_V1_ReceivedDocument) -> Bool {
+    if lhs.title != rhs.title {return false}
+    if lhs.form != rhs.form {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Egov_Procedures_V1_Attachment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -37,7 +37,9 @@ public nonisolated struct Egov_Procedures_V1_SubmitDossierRequest: Sendable {
   /// The dossier: `channel`, and for a desk or postal filing the `applicant`
   /// (`people/{person}`) and `applicant_name`. Online, a citizen or business
   /// filing for someone else (as their representative) names that `applicant`;
-  /// the dossier then needs a power of attorney before it is accepted.
+  /// the dossier then needs a power of attorney before it is accepted. At the
+  /// desk or by post, `received_documents` lists the papers received. The
+  /// answer carries what the receipt (Mẫu 01) prints.
   public var dossier: Egov_Procedures_V1_Dossier {
     get {_dossier ?? Egov_Procedures_V1_Dossier()}
     set {_dossier = newValue}
@@ -359,9 +361,22 @@ public nonisolated struct Egov_Procedures_V1_ListDossiersRequest: Sendable {
   /// `next_page_token` from a previous call.
   public var pageToken: String = String()
 
+  /// Only dossiers at this step of their procedure's template (0 = reception,
+  /// as `Dossier.current_step` counts).
+  public var currentStep: Int32 {
+    get {_currentStep ?? 0}
+    set {_currentStep = newValue}
+  }
+  /// Returns true if `currentStep` has been explicitly set.
+  public var hasCurrentStep: Bool {self._currentStep != nil}
+  /// Clears the value of `currentStep`. Subsequent reads from it will return its default value.
+  public mutating func clearCurrentStep() {self._currentStep = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _currentStep: Int32? = nil
 }
 
 /// Response of `ListDossiers`.
@@ -1426,7 +1441,7 @@ nonisolated extension Egov_Procedures_V1_ListDossierEventsResponse: SwiftProtobu
 
 nonisolated extension Egov_Procedures_V1_ListDossiersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListDossiersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mine\0\u{1}agency\0\u{1}statuses\0\u{1}assignee\0\u{3}due_within_days\0\u{3}overdue_only\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mine\0\u{1}agency\0\u{1}statuses\0\u{1}assignee\0\u{3}due_within_days\0\u{3}overdue_only\0\u{3}page_size\0\u{3}page_token\0\u{3}current_step\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1442,12 +1457,17 @@ nonisolated extension Egov_Procedures_V1_ListDossiersRequest: SwiftProtobuf.Mess
       case 6: try { try decoder.decodeSingularBoolField(value: &self.overdueOnly) }()
       case 7: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self._currentStep) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.mine != false {
       try visitor.visitSingularBoolField(value: self.mine, fieldNumber: 1)
     }
@@ -1472,6 +1492,9 @@ nonisolated extension Egov_Procedures_V1_ListDossiersRequest: SwiftProtobuf.Mess
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 8)
     }
+    try { if let v = self._currentStep {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1484,6 +1507,7 @@ nonisolated extension Egov_Procedures_V1_ListDossiersRequest: SwiftProtobuf.Mess
     if lhs.overdueOnly != rhs.overdueOnly {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs._currentStep != rhs._currentStep {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -23,7 +23,12 @@ import Testing
                 let procedures = Procedures(wrapping: client)
                 let filed = try await procedures.submitDossier(.with {
                     $0.parent = "procedures/1.001612.H41"
-                    $0.dossier = .with { $0.channel = .inPerson; $0.applicant = "people/p1"; $0.applicantName = "Lê Thị Hoa" }
+                    $0.dossier = .with {
+                        $0.channel = .inPerson
+                        $0.applicant = "people/p1"
+                        $0.applicantName = "Lê Thị Hoa"
+                        $0.receivedDocuments = [.with { $0.title = "Đơn đề nghị cấp giấy phép hoạt động" }]
+                    }
                 })
                 _ = try await procedures.transitionDossier(.with { $0.name = filed.name; $0.action = .accept })
 

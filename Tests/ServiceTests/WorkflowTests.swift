@@ -41,9 +41,24 @@ import Testing
                 for index in 0..<3 {
                     filed.append(try await procedures.submitDossier(.with {
                         $0.parent = "procedures/1.001612.H41"
-                        $0.dossier = .with { $0.channel = .inPerson; $0.applicant = "people/p\(index)" }
+                        $0.dossier = .with {
+                            $0.channel = .inPerson
+                            $0.applicant = "people/p\(index)"
+                            // The first brought the application form; the others forgot it.
+                            if index == 0 { $0.receivedDocuments = [.with { $0.title = "Đơn đề nghị cấp giấy phép hoạt động" }] }
+                        }
                     }))
                 }
+                // The receipt lists the papers, in the form the procedure asks for.
+                #expect(filed[0].receivedDocuments.map(\.form) == [.electronic] && filed[0].receivedDocuments[0].quantity == 1)
+                #expect(await failure { _ = try await procedures.transitionDossier(.with { $0.name = filed[1].name; $0.action = .accept }) }
+                    == Failure(code: .failedPrecondition, reason: "MISSING_REQUIRED_DOCUMENTS", field: nil))
+                #expect(await failure {
+                    _ = try await procedures.submitDossier(.with {
+                        $0.parent = "procedures/1.001612.H41"
+                        $0.dossier = .with { $0.channel = .postal; $0.applicant = "people/p9"; $0.receivedDocuments = [.with { $0.quantity = 2 }] }
+                    })
+                } == Failure(code: .invalidArgument, reason: "INVALID_DOSSIER", field: "dossier.received_documents[0].title"))
                 _ = try await procedures.transitionDossier(.with { $0.name = filed[0].name; $0.action = .accept })
                 _ = try await procedures.transitionDossier(.with { $0.name = filed[0].name; $0.action = .assign; $0.assignee = specialist })
                 let assigned = try await procedures.listDossiers(.with { $0.agency = "agencies/000.00.06.H41"; $0.assignee = specialist })
@@ -272,6 +287,10 @@ import Testing
                     $0.name = dossier.name; $0.action = .handOver; $0.assignee = wardLeader
                 })
                 #expect(approval.currentStep == 2 && approval.assignee == wardLeader && approval.status == .processing)
+                // The ward's worklist by step: the approval step holds it now.
+                let atApproval = try await procedures.listDossiers(.with { $0.agency = "agencies/000.01.01.H41"; $0.currentStep = 2 })
+                #expect(atApproval.dossiers.map(\.code) == [dossier.code])
+                #expect(try await procedures.listDossiers(.with { $0.agency = "agencies/000.01.01.H41"; $0.currentStep = 1 }).dossiers.isEmpty)
                 #expect(approval.stepDueTime.seconds <= accepted.stepDueTime.seconds)
                 #expect(await failure {
                     _ = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .handOver; $0.assignee = "people/x" })

@@ -126,6 +126,7 @@ extension DossierRepository {
             UPDATE dossiers SET status = \(bind: dossier.status.rawValue), appointment_time = \(bind: dossier.appointmentTime.micros),
                 detail = \(bind: try dossier.jsonString()), update_time = \(bind: Timestamps.nowMicros()), version = version + 1,
                 assignee = \(bind: dossier.assignee), rating = \(bind: Int64(dossier.rating)),
+                current_step = \(bind: Int64(dossier.currentStep)),
                 overdue_time = \(bind: dossier.hasOverdueTime ? dossier.overdueTime.micros : nil as Int64?),
                 finish_time = COALESCE(finish_time, \(bind: event.toStatus == .finished && event.fromStatus != .finished ? event.time.micros : nil as Int64?))
             WHERE code = \(bind: dossier.code) AND version = \(bind: version) RETURNING code
@@ -195,10 +196,10 @@ extension ProceduresService {
         // Only acceptance, assignments and hand-overs need the procedure's template: read it once for them.
         let template = [.accept, .assign, .handOver].contains(request.action)
             ? try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count))) : nil
-        if request.action == .accept && dossier.channel == .online {
-            // Online dossiers carry their documents as files: every mandatory one must be there.
+        if request.action == .accept {
+            // Every mandatory document must be there: as a file, or on paper at the desk or by post.
             let required = template?.requiredDocuments.filter(\.mandatory).map(\.title) ?? []
-            let provided = Set(dossier.attachments.map(\.requiredDocument))
+            let provided = Set(dossier.attachments.map(\.requiredDocument) + dossier.receivedDocuments.map(\.title))
             let missing = required.filter { !provided.contains($0) }
             if !missing.isEmpty {
                 throw Self.errors.failedPrecondition(
@@ -207,7 +208,7 @@ extension ProceduresService {
                     metadata: ["missing": missing.joined(separator: "; ")])
             }
             // A representative acts on the applicant's authorisation, which must be on file.
-            if !dossier.filedBy.isEmpty && !dossier.attachments.contains(where: { $0.kind == .powerOfAttorney }) {
+            if dossier.channel == .online && !dossier.filedBy.isEmpty && !dossier.attachments.contains(where: { $0.kind == .powerOfAttorney }) {
                 throw Self.errors.failedPrecondition(
                     "MISSING_POWER_OF_ATTORNEY",
                     "The dossier was filed by a representative and has no power of attorney (văn bản ủy quyền). Request a supplement instead.")

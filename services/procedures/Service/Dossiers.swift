@@ -174,6 +174,7 @@ extension ProceduresService {
             }
             if applicantName.isEmpty { applicantName = person.displayName }
         }
+        let received = try Self.receivedDocuments(input, procedure: procedure)
         let calendar = try await calendarAdjustments.calendar()
         let agencyCode = String(procedure.agency.dropFirst("agencies/".count))
         // 16 base32 characters (80 bits): short enough to print and type, far too many to guess.
@@ -204,6 +205,7 @@ extension ProceduresService {
                 $0.applicantName = chosenName
                 $0.filedBy = filer
                 $0.channel = input.channel
+                $0.receivedDocuments = received
                 $0.status = .newlyRegistered
                 $0.receiveTime = .init(date: now)
                 $0.appointmentTime = .init(date: calendar.appointment(receivedAt: now, workingDays: Int(procedure.processingDays)))
@@ -214,6 +216,39 @@ extension ProceduresService {
             answer.lookupSecret = String(secret)
             answer.etag = "1"
             return answer
+        }
+    }
+
+    /// The papers received at the desk or by post, checked: titles, forms (by default the
+    /// form the procedure asks for) and copies.
+    static func receivedDocuments(
+        _ input: Egov_Procedures_V1_Dossier, procedure: Egov_Procedures_V1_Procedure
+    ) throws -> [Egov_Procedures_V1_ReceivedDocument] {
+        guard !input.receivedDocuments.isEmpty else { return [] }
+        let field = "dossier.received_documents"
+        guard input.channel != .online else {
+            throw errors.invalidArgument("INVALID_DOSSIER", field: field, "online dossiers provide their documents as attachments")
+        }
+        guard input.receivedDocuments.count <= 50 else {
+            throw errors.invalidArgument("INVALID_DOSSIER", field: field, "at most 50 documents")
+        }
+        return try input.receivedDocuments.enumerated().map { index, document in
+            let title = document.title.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !title.isEmpty, title.count <= 500 else {
+                throw errors.invalidArgument("INVALID_DOSSIER", field: "\(field)[\(index)].title", "1 to 500 characters")
+            }
+            guard (0...100).contains(document.quantity) else {
+                throw errors.invalidArgument("INVALID_DOSSIER", field: "\(field)[\(index)].quantity", "0 to 100 copies")
+            }
+            guard Egov_Procedures_V1_DocumentForm.allCases.contains(document.form) else {
+                throw errors.invalidArgument("INVALID_DOSSIER", field: "\(field)[\(index)].form", "unknown form")
+            }
+            let asked = procedure.requiredDocuments.first { $0.title == title }?.form ?? .original
+            return .with {
+                $0.title = title
+                $0.form = document.form == .unspecified ? asked : document.form
+                $0.quantity = max(1, document.quantity)
+            }
         }
     }
 

@@ -28,12 +28,13 @@ public enum ProceduresApp {
 
     public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
         + [SQLProcedureRepository.searchMigration, DossierRepository.eventMigration, DossierRepository.worklistMigration,
-           DossierRepository.representativeAndOverdueMigration]
+           DossierRepository.representativeAndOverdueMigration, DossierRepository.stepMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
         let store = try await Store.open(for: environment, migrations: migrations)
         try await SQLProcedureRepository(store: store).backfillSearchText()
+        try await DossierRepository(store: store).backfillSteps()
         if environment.configuration.bool("demo.load") {
             let added = try await DemoCatalogue.load(into: SQLProcedureRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["procedures_added": .stringConvertible(added)])

@@ -33,6 +33,10 @@ extension ProceduresService {
                 let statuses = request.statuses.map { String($0.rawValue) }.filter { Int($0) != nil }.joined(separator: ",")
                 query.appendInterpolation(unsafeRaw: " AND status IN (\(statuses))")
             }
+            if request.hasCurrentStep {
+                query.appendInterpolation(unsafeRaw: " AND current_step = ")
+                query.appendInterpolation(bind: Int64(request.currentStep))
+            }
             if !request.assignee.isEmpty {
                 query.appendInterpolation(unsafeRaw: " AND assignee = ")
                 query.appendInterpolation(bind: request.assignee)
@@ -49,7 +53,8 @@ extension ProceduresService {
             }
         }
         let filter = "mine=\(request.mine);agency=\(request.agency);statuses=\(request.statuses.map(\.rawValue));"
-            + "assignee=\(request.assignee);due=\(request.dueWithinDays);overdue=\(request.overdueOnly)"
+            + "assignee=\(request.assignee);due=\(request.dueWithinDays);overdue=\(request.overdueOnly);"
+            + "step=\(request.hasCurrentStep ? String(request.currentStep) : "")"
         if let key = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors) {
             let parts = key.split(separator: " ")
             guard parts.count == 2, let time = Int64(parts[0]) else {
