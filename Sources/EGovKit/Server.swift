@@ -122,3 +122,21 @@ public func makePeerClient(
 public func pauseUnlessShuttingDown(for duration: Duration) async {
     _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }
+
+/// Runs `body` in a task that is cancelled when gRPC cancels the RPC being served (the
+/// client hung up, its deadline passed, the server is shutting down). gRPC signals that
+/// through the RPC's cancellation handle, not by cancelling the handler's task, so handlers
+/// that wait (streams that follow changes, calls forwarded to a backend) need this to stop
+/// and to pass the cancellation on.
+public func cancellingWithRPC<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+    let work = Task { try await body() }
+    return try await withTaskCancellationHandler {
+        try await withRPCCancellationHandler {
+            try await work.value
+        } onCancelRPC: {
+            work.cancel()
+        }
+    } onCancel: {
+        work.cancel()
+    }
+}

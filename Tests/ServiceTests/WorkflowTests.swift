@@ -244,6 +244,23 @@ import Testing
                     return try await group.next()!
                 }
                 #expect(seen == [.newlyRegistered, .newlyRegistered, .accepted, .withdrawn])
+                // The stream ended with the dossier: nothing is left listening.
+                #expect(stack.procedures?.changes.watcherCount == 0)
+
+                // A client that hangs up leaves nothing listening either.
+                let other = try await procedures.submitDossier(.with {
+                    $0.parent = "procedures/1.001612.H41"
+                    $0.dossier = .with { $0.channel = .online }
+                }, metadata: bearer(session.accessToken))
+                let watcher = Task {
+                    try await procedures.watchDossier(.with { $0.name = other.name }, metadata: bearer(session.accessToken)) { response in
+                        for try await _ in response.messages {}
+                    }
+                }
+                while stack.procedures?.changes.watcherCount != 1 { try await Task.sleep(for: .milliseconds(20)) }
+                watcher.cancel()
+                _ = await watcher.result
+                while stack.procedures?.changes.watcherCount != 0 { try await Task.sleep(for: .milliseconds(20)) }
             }
         }
     }

@@ -20,6 +20,8 @@ public struct Route: Sendable {
     public var isPublic: Bool
     /// Which backend serves it: `identity`, `documents`, ...
     public var backend: String
+    /// Streams messages one way or both (uploads, followers): it gets a long deadline.
+    public var isStreaming = false
 }
 
 /// Which backend methods the public edge exposes, and which of them anonymous users may call.
@@ -65,7 +67,8 @@ public enum RouteTable {
                         Route(
                             descriptor: MethodDescriptor(fullyQualifiedService: full, method: method.name),
                             isPublic: publicMethods.contains("\(full)/\(method.name)"),
-                            backend: backend
+                            backend: backend,
+                            isStreaming: method.clientStreaming || method.serverStreaming
                         ))
                 }
             }
@@ -82,6 +85,9 @@ public struct ForwardingService: RegistrableRPCService {
     let clients: [String: GRPCClient<HTTP2ClientTransport.Posix>]
     let defaultDeadline: Duration
     static let errors = APIError(domain: "gateway.egov")
+    /// The deadline of a streaming call whose client set none: long enough to upload a file
+    /// on a slow line or to follow a dossier for a while; the client reconnects after.
+    static let streamingDeadline: Duration = .seconds(1800)
 
     public init(routes: [Route], clients: [String: GRPCClient<HTTP2ClientTransport.Posix>], defaultDeadline: Duration) {
         self.routes = routes
@@ -110,7 +116,7 @@ public struct ForwardingService: RegistrableRPCService {
     public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         for route in routes {
             guard let client = clients[route.backend] else { continue }
-            let deadline = defaultDeadline
+            let deadline = route.isStreaming ? max(defaultDeadline, Self.streamingDeadline) : defaultDeadline
             router.registerHandler(forMethod: route.descriptor, deserializer: RawBytes(), serializer: RawBytes()) {
                 request, context in
                 // The gateway's AuthenticationInterceptor has verified the token, if any; the
@@ -122,31 +128,41 @@ public struct ForwardingService: RegistrableRPCService {
                 }
                 let options = RequestContext.callOptions(fallback: deadline)
                 return StreamingServerResponse { writer in
-                    try await client.bidirectionalStreaming(
-                        request: StreamingClientRequest(
-                            of: [UInt8].self,
-                            metadata: [RequestContext.clientAddressKey: .string(RequestContext.current?.clientAddress ?? "")]
-                        ) { upstream in
-                            for try await message in request.messages { try await upstream.write(message) }
-                        },
-                        descriptor: route.descriptor, serializer: RawBytes(), deserializer: RawBytes(), options: options
-                    ) { response in
-                        var trailers: Metadata = [:]
-                        switch response.accepted {
-                        case .success(let contents):
-                            for try await part in contents.bodyParts {
-                                switch part {
-                                case .message(let message): try await writer.write(message)
-                                case .trailingMetadata(let metadata): trailers = Self.forwardable(metadata)
-                                }
-                            }
-                        case .failure(let error):
-                            throw RPCError(code: error.code, message: error.message, metadata: Self.forwardable(error.metadata))
-                        }
-                        return trailers
+                    // A client hanging up cancels the backend call too.
+                    try await cancellingWithRPC {
+                        try await Self.forward(request, to: writer, route: route, client: client, options: options)
                     }
                 }
             }
+        }
+    }
+
+    static func forward(
+        _ request: StreamingServerRequest<[UInt8]>, to writer: RPCWriter<[UInt8]>, route: Route,
+        client: GRPCClient<HTTP2ClientTransport.Posix>, options: CallOptions
+    ) async throws -> Metadata {
+        try await client.bidirectionalStreaming(
+            request: StreamingClientRequest(
+                of: [UInt8].self,
+                metadata: [RequestContext.clientAddressKey: .string(RequestContext.current?.clientAddress ?? "")]
+            ) { upstream in
+                for try await message in request.messages { try await upstream.write(message) }
+            },
+            descriptor: route.descriptor, serializer: RawBytes(), deserializer: RawBytes(), options: options
+        ) { response in
+            var trailers: Metadata = [:]
+            switch response.accepted {
+            case .success(let contents):
+                for try await part in contents.bodyParts {
+                    switch part {
+                    case .message(let message): try await writer.write(message)
+                    case .trailingMetadata(let metadata): trailers = Self.forwardable(metadata)
+                    }
+                }
+            case .failure(let error):
+                throw RPCError(code: error.code, message: error.message, metadata: Self.forwardable(error.metadata))
+            }
+            return trailers
         }
     }
 }

@@ -122,11 +122,8 @@ extension ProceduresService {
             $0.note = "\(kind == .result ? "Kết quả" : kind == .powerOfAttorney ? "Văn bản ủy quyền" : "Tệp") \(fileName) (\(size) byte, SHA-256 \(digest.prefix(12))…)"
             $0.time = attachment.uploadTime
         }
-        let changed = dossier
-        try await store.write { tx in
-            guard try await dossiers.apply(changed, version: Int64(changed.etag) ?? 0, event: event, in: tx) else {
-                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed during the upload; upload again.")
-            }
+        guard try await trySave(dossier, event: event, topic: nil) else {
+            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed during the upload; upload again.")
         }
         return attachment
     }

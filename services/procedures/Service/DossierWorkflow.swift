@@ -296,15 +296,9 @@ extension ProceduresService {
             $0.note = detail
             $0.time = .init(date: now)
         }
-        let changed = dossier
-        let version = Int64(dossier.etag) ?? 0
-        try await store.write { tx in
-            guard try await dossiers.apply(changed, version: version, event: event, in: tx) else {
-                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed meanwhile; read it again.")
-            }
-            let topic = changed.status == .finished ? "procedures.dossier.finished" : "procedures.dossier.status_changed"
-            try await tx.enqueue(topic: topic, key: changed.name, payload: try changed.serializedBytes())
-        }
+        try await save(
+            dossier, event: event,
+            topic: dossier.status == .finished ? "procedures.dossier.finished" : "procedures.dossier.status_changed")
         return try await visibleDossier(request.name)
     }
 

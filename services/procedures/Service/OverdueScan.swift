@@ -77,16 +77,8 @@ extension ProceduresService {
                     $0.note = "Quá hạn: hẹn trả kết quả ngày \(day.description)"
                     $0.time = .init(date: now)
                 }
-                let changed = dossier
                 // A dossier changed meanwhile is left for the next scan, which reads it afresh.
-                let saved = try await store.write { tx in
-                    guard try await dossiers.apply(changed, version: Int64(changed.etag) ?? 0, event: event, in: tx)
-                    else { return false }
-                    try await tx.enqueue(
-                        topic: "procedures.dossier.overdue", key: changed.name, payload: try changed.serializedBytes())
-                    return true
-                }
-                if saved {
+                if try await trySave(dossier, event: event, topic: "procedures.dossier.overdue") {
                     flagged += 1
                     progressed = true
                 }

@@ -15,6 +15,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     let agencies: any AgencyDirectory
     let people: any PersonDirectory
     let store: Store
+    /// Wakes `WatchDossier` streams when a dossier changes in this process.
+    let changes = DossierChangeFeed()
     static let errors = APIError(domain: "procedures.egov")
 
     public init(

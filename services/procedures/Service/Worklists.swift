@@ -117,13 +117,7 @@ extension ProceduresService {
             $0.note = "Phiếu xin lỗi và hẹn lại: \(reason)"
             $0.time = .init(date: now)
         }
-        let changed = dossier
-        try await store.write { tx in
-            guard try await dossiers.apply(changed, version: Int64(changed.etag) ?? 0, event: event, in: tx) else {
-                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed meanwhile; read it again.")
-            }
-            try await tx.enqueue(topic: "procedures.dossier.apology_issued", key: changed.name, payload: try changed.serializedBytes())
-        }
+        try await save(dossier, event: event, topic: "procedures.dossier.apology_issued")
         return try await visibleDossier(request.name)
     }
 
@@ -153,12 +147,7 @@ extension ProceduresService {
             $0.note = "Đánh giá \(request.rating)/5"
             $0.time = .init(date: clock())
         }
-        let changed = dossier
-        try await store.write { tx in
-            guard try await dossiers.apply(changed, version: Int64(changed.etag) ?? 0, event: event, in: tx) else {
-                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed meanwhile; read it again.")
-            }
-        }
+        try await save(dossier, event: event)
         return try await visibleDossier(request.name)
     }
 
@@ -264,16 +253,27 @@ extension ProceduresService {
         response: RPCWriter<Egov_Procedures_V1_Dossier>,
         context: ServerContext
     ) async throws {
-        var dossier = try await visibleDossier(request.name)
-        try await response.write(dossier)
-        var lastEtag = dossier.etag
-        // Changes are committed by any replica, so the store is the one place to watch.
-        while !Self.closedStatuses.contains(dossier.status) {
-            try await Task.sleep(for: .milliseconds(300))
-            dossier = try await visibleDossier(request.name)
-            if dossier.etag != lastEtag {
-                try await response.write(dossier)
-                lastEtag = dossier.etag
+        // Listen before the first read, so no change falls between the two. Woken at once by
+        // changes committed here; another replica's changes are seen on the periodic re-read,
+        // since the store is the one place every replica writes.
+        let code = request.name.split(separator: "/").last.map(String.init) ?? ""
+        // Until the dossier is closed or gRPC cancels the call (hang-up, deadline, shutdown).
+        try await cancellingWithRPC { try await follow(request.name, code: code, to: response) }
+    }
+
+    private func follow(_ name: String, code: String, to response: RPCWriter<Egov_Procedures_V1_Dossier>) async throws {
+        try await changes.watch(code, fallback: .seconds(2)) { signals in
+            var dossier = try await visibleDossier(name)
+            try await response.write(dossier)
+            var lastEtag = dossier.etag
+            guard !Self.closedStatuses.contains(dossier.status) else { return }
+            for await _ in signals {
+                dossier = try await visibleDossier(name)
+                if dossier.etag != lastEtag {
+                    try await response.write(dossier)
+                    lastEtag = dossier.etag
+                }
+                if Self.closedStatuses.contains(dossier.status) { break }
             }
         }
     }
