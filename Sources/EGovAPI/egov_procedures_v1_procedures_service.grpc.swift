@@ -579,7 +579,8 @@ extension Egov_Procedures_V1_ProceduresService {
         /// >
         /// > Figures for an agency over a period, per procedure: received, finished
         /// > early / on time / late, pending, online share, average processing days,
-        /// > ratings. The agency's officials; system administrators for any agency.
+        /// > ratings. The agency's officials; system administrators for any agency,
+        /// > and for the whole province (`agencies/-`), agency by agency.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Egov_Procedures_V1_GetStatisticsRequest` messages.
@@ -1024,7 +1025,8 @@ extension Egov_Procedures_V1_ProceduresService {
         /// >
         /// > Figures for an agency over a period, per procedure: received, finished
         /// > early / on time / late, pending, online share, average processing days,
-        /// > ratings. The agency's officials; system administrators for any agency.
+        /// > ratings. The agency's officials; system administrators for any agency,
+        /// > and for the whole province (`agencies/-`), agency by agency.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Procedures_V1_GetStatisticsRequest` message.
@@ -1467,7 +1469,8 @@ extension Egov_Procedures_V1_ProceduresService {
         /// >
         /// > Figures for an agency over a period, per procedure: received, finished
         /// > early / on time / late, pending, online share, average processing days,
-        /// > ratings. The agency's officials; system administrators for any agency.
+        /// > ratings. The agency's officials; system administrators for any agency,
+        /// > and for the whole province (`agencies/-`), agency by agency.
         ///
         /// - Parameters:
         ///   - request: A `Egov_Procedures_V1_GetStatisticsRequest` message.
@@ -2764,7 +2767,8 @@ extension Egov_Procedures_V1_ProceduresService {
         /// >
         /// > Figures for an agency over a period, per procedure: received, finished
         /// > early / on time / late, pending, online share, average processing days,
-        /// > ratings. The agency's officials; system administrators for any agency.
+        /// > ratings. The agency's officials; system administrators for any agency,
+        /// > and for the whole province (`agencies/-`), agency by agency.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Procedures_V1_GetStatisticsRequest` message.
@@ -3448,7 +3452,8 @@ extension Egov_Procedures_V1_ProceduresService {
         /// >
         /// > Figures for an agency over a period, per procedure: received, finished
         /// > early / on time / late, pending, online share, average processing days,
-        /// > ratings. The agency's officials; system administrators for any agency.
+        /// > ratings. The agency's officials; system administrators for any agency,
+        /// > and for the whole province (`agencies/-`), agency by agency.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Procedures_V1_GetStatisticsRequest` message.
@@ -4177,7 +4182,8 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
     /// >
     /// > Figures for an agency over a period, per procedure: received, finished
     /// > early / on time / late, pending, online share, average processing days,
-    /// > ratings. The agency's officials; system administrators for any agency.
+    /// > ratings. The agency's officials; system administrators for any agency,
+    /// > and for the whole province (`agencies/-`), agency by agency.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Egov_Procedures_V1_GetStatisticsRequest` message.
@@ -4894,7 +4900,8 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
     /// >
     /// > Figures for an agency over a period, per procedure: received, finished
     /// > early / on time / late, pending, online share, average processing days,
-    /// > ratings. The agency's officials; system administrators for any agency.
+    /// > ratings. The agency's officials; system administrators for any agency,
+    /// > and for the whole province (`agencies/-`), agency by agency.
     ///
     /// - Parameters:
     ///   - message: request message to send.

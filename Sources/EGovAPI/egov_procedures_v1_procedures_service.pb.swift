@@ -451,7 +451,7 @@ public nonisolated struct Egov_Procedures_V1_GetStatisticsRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The agency, `agencies/{code}`.
+  /// The agency, `agencies/{code}`, or `agencies/-` for every agency.
   public var agency: String = String()
 
   /// Dossiers received from this time.
@@ -521,6 +521,9 @@ public nonisolated struct Egov_Procedures_V1_StatisticsRow: Sendable {
   /// Average rating over rated dossiers, 0 when none.
   public var averageRating: Double = 0
 
+  /// The receiving agency, `agencies/{code}`; empty in a total over agencies.
+  public var agency: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -535,10 +538,10 @@ public nonisolated struct Egov_Procedures_V1_Statistics: Sendable {
   /// The agency, `agencies/{code}`.
   public var agency: String = String()
 
-  /// One row per procedure with dossiers in the period.
+  /// One row per agency and procedure with dossiers in the period.
   public var procedures: [Egov_Procedures_V1_StatisticsRow] = []
 
-  /// The agency's total.
+  /// The total: the agency's, or the province's for `agencies/-`.
   public var total: Egov_Procedures_V1_StatisticsRow {
     get {_total ?? Egov_Procedures_V1_StatisticsRow()}
     set {_total = newValue}
@@ -547,6 +550,10 @@ public nonisolated struct Egov_Procedures_V1_Statistics: Sendable {
   public var hasTotal: Bool {self._total != nil}
   /// Clears the value of `total`. Subsequent reads from it will return its default value.
   public mutating func clearTotal() {self._total = nil}
+
+  /// One total per agency with dossiers in the period, by agency code (one row
+  /// for a single agency): how the province's agencies compare.
+  public var agencies: [Egov_Procedures_V1_StatisticsRow] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1678,7 +1685,7 @@ nonisolated extension Egov_Procedures_V1_GetStatisticsRequest: SwiftProtobuf.Mes
 
 nonisolated extension Egov_Procedures_V1_StatisticsRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatisticsRow"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}procedure\0\u{1}received\0\u{3}finished_early\0\u{3}finished_on_time\0\u{3}finished_late\0\u{1}pending\0\u{1}overdue\0\u{3}closed_without_result\0\u{3}online_share\0\u{3}average_processing_days\0\u{3}average_rating\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}procedure\0\u{1}received\0\u{3}finished_early\0\u{3}finished_on_time\0\u{3}finished_late\0\u{1}pending\0\u{1}overdue\0\u{3}closed_without_result\0\u{3}online_share\0\u{3}average_processing_days\0\u{3}average_rating\0\u{1}agency\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1697,6 +1704,7 @@ nonisolated extension Egov_Procedures_V1_StatisticsRow: SwiftProtobuf.Message, S
       case 9: try { try decoder.decodeSingularDoubleField(value: &self.onlineShare) }()
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.averageProcessingDays) }()
       case 11: try { try decoder.decodeSingularDoubleField(value: &self.averageRating) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.agency) }()
       default: break
       }
     }
@@ -1736,6 +1744,9 @@ nonisolated extension Egov_Procedures_V1_StatisticsRow: SwiftProtobuf.Message, S
     if self.averageRating.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.averageRating, fieldNumber: 11)
     }
+    if !self.agency.isEmpty {
+      try visitor.visitSingularStringField(value: self.agency, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1751,6 +1762,7 @@ nonisolated extension Egov_Procedures_V1_StatisticsRow: SwiftProtobuf.Message, S
     if lhs.onlineShare != rhs.onlineShare {return false}
     if lhs.averageProcessingDays != rhs.averageProcessingDays {return false}
     if lhs.averageRating != rhs.averageRating {return false}
+    if lhs.agency != rhs.agency {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1758,7 +1770,7 @@ nonisolated extension Egov_Procedures_V1_StatisticsRow: SwiftProtobuf.Message, S
 
 nonisolated extension Egov_Procedures_V1_Statistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Statistics"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{1}procedures\0\u{1}total\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{1}procedures\0\u{1}total\0\u{1}agencies\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1769,6 +1781,7 @@ nonisolated extension Egov_Procedures_V1_Statistics: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularStringField(value: &self.agency) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.procedures) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._total) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.agencies) }()
       default: break
       }
     }
@@ -1788,6 +1801,9 @@ nonisolated extension Egov_Procedures_V1_Statistics: SwiftProtobuf.Message, Swif
     try { if let v = self._total {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if !self.agencies.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.agencies, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1795,6 +1811,7 @@ nonisolated extension Egov_Procedures_V1_Statistics: SwiftProtobuf.Message, Swif
     if lhs.agency != rhs.agency {return false}
     if lhs.procedures != rhs.procedures {return false}
     if lhs._total != rhs._total {return false}
+    if lhs.agencies != rhs.agencies {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -56,6 +56,8 @@ public enum Action: Sendable, Hashable {
     case manageBridgePoints(agency: String)
     /// Read and work on the dossiers an agency received.
     case handleDossiers(agency: String)
+    /// See the figures of every agency of the province (rankings): system administrators.
+    case readProvinceFigures
 }
 
 /// The permission check, in one place. Services call it with the caller's verified claims.
@@ -72,7 +74,7 @@ public enum Permissions {
         if has(claims, .systemAdmin) && strong { return true }
         let adminOf: (String) -> Bool = { agency in has(claims, .agencyAdmin) && strong && claims.agency == agency }
         switch action {
-        case .manageAgencies:
+        case .manageAgencies, .readProvinceFigures:
             return false
         case .manageOfficials(let agency), .manageCatalogue(let agency), .manageBridgePoints(let agency):
             return adminOf(agency)

@@ -65,6 +65,33 @@ import Testing
                     $0.agency = "agencies/000.00.06.H41"; $0.startTime = .init(seconds: 0); $0.endTime = .init(seconds: 1)
                 })
                 #expect(empty.procedures.isEmpty && empty.total.received == 0)
+
+                // The province's view: every agency, each with its total.
+                try await withTestClient(port: stack.ports["identity"]!) { identity in
+                    _ = try await Identity(wrapping: identity).createAgency(.with { $0.agency = agency("000.00.10.H41", "Sở Tư pháp", abbreviation: "STP") })
+                }
+                _ = try await procedures.createProcedure(.with {
+                    $0.procedure = .with {
+                        $0.code = "2.000908.H41"
+                        $0.displayName = "Chứng thực bản sao từ bản chính"
+                        $0.agency = "agencies/000.00.10.H41"
+                        $0.mode = .partialOnline
+                        $0.processingDays = 1
+                    }
+                })
+                _ = try await procedures.submitDossier(.with {
+                    $0.parent = "procedures/2.000908.H41"
+                    $0.dossier = .with { $0.channel = .online; $0.applicant = "people/p7" }
+                })
+                let province = try await procedures.getStatistics(.with {
+                    $0.agency = "agencies/-"
+                    $0.startTime = .init(date: Date().addingTimeInterval(-3600))
+                    $0.endTime = .init(date: Date().addingTimeInterval(3600))
+                })
+                #expect(province.agencies.map(\.agency) == ["agencies/000.00.06.H41", "agencies/000.00.10.H41"])
+                #expect(province.agencies.map(\.received) == [6, 1] && province.total.received == 7 && province.total.agency.isEmpty)
+                #expect(province.procedures.map(\.procedure) == ["procedures/1.001612.H41", "procedures/2.000908.H41"])
+                #expect(abs(province.total.onlineShare - 3.0 / 7) < 1e-9)
             }
         }
     }

@@ -196,6 +196,10 @@ import Testing
                 #expect(await failure {
                     _ = try await procedures.getStatistics(.with { $0.agency = "agencies/000.00.06.H41"; $0.startTime = .init(seconds: 0); $0.endTime = .init(seconds: 1) }, metadata: applicant)
                 }?.code == .permissionDenied)
+                // The whole province's figures are for system administrators, not an agency's leader.
+                #expect(await failure {
+                    _ = try await procedures.getStatistics(.with { $0.agency = "agencies/-"; $0.startTime = .init(seconds: 0); $0.endTime = .init(seconds: 1) }, metadata: leader)
+                }?.code == .permissionDenied)
             }
         }
     }

@@ -154,13 +154,18 @@ extension ProceduresService {
     public func getStatistics(
         request: Egov_Procedures_V1_GetStatisticsRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Statistics {
-        _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency")
+        let province = request.agency == "agencies/-"
+        if !province { _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency") }
         guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros else {
             throw Self.errors.invalidArgument("INVALID_PERIOD", field: "end_time", "start_time and end_time are required, end after start")
         }
-        try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's statistics")
-        // Tallied by the database, one row per procedure. Days are the province's (UTC+7):
-        // finished before, on or after the appointment's day.
+        if province {
+            try Access.require(.readProvinceFigures, Self.errors, doing: "see every agency's statistics")
+        } else {
+            try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's statistics")
+        }
+        // Tallied by the database, one row per agency and procedure. Days are the province's
+        // (UTC+7): finished before, on or after the appointment's day.
         let day: Int64 = 86_400_000_000
         let offset: Int64 = 7 * 3_600_000_000
         let finished = "status IN (9, 10) AND finish_time IS NOT NULL"
@@ -172,7 +177,7 @@ extension ProceduresService {
         let rows = try await store.read { db in
             try await db.rows(
                 """
-                SELECT procedure_code, CAST(COUNT(*) AS BIGINT) AS received,
+                SELECT agency, procedure_code, CAST(COUNT(*) AS BIGINT) AS received,
                     \(unsafeRaw: count("channel = \(Egov_Procedures_V1_Channel.online.rawValue)")) AS online,
                     \(unsafeRaw: count("\(finished) AND \(finishDay) < \(dueDay)")) AS early,
                     \(unsafeRaw: count("\(finished) AND \(finishDay) = \(dueDay)")) AS on_time,
@@ -183,9 +188,9 @@ extension ProceduresService {
                     \(unsafeRaw: count("rating > 0")) AS ratings,
                     CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS rating_sum
                 FROM dossiers
-                WHERE agency = \(bind: request.agency) AND receive_time >= \(bind: request.startTime.micros)
-                    AND receive_time < \(bind: request.endTime.micros)
-                GROUP BY procedure_code ORDER BY procedure_code
+                WHERE (agency = \(bind: request.agency) OR \(unsafeRaw: province ? "1 = 1" : "1 = 0"))
+                    AND receive_time >= \(bind: request.startTime.micros) AND receive_time < \(bind: request.endTime.micros)
+                GROUP BY agency, procedure_code ORDER BY agency, procedure_code
                 """)
         }
         struct Tally {
@@ -220,6 +225,7 @@ extension ProceduresService {
         }
         let tallies = try rows.map { row in
             var tally = Tally()
+            tally.row.agency = try row.decode(column: "agency", as: String.self)
             tally.row.procedure = "procedures/\(try row.decode(column: "procedure_code", as: String.self))"
             tally.row.received = try row.decode(column: "received", as: Int64.self)
             tally.row.finishedEarly = try row.decode(column: "early", as: Int64.self)
@@ -236,11 +242,21 @@ extension ProceduresService {
             return tally
         }
         var total = Tally()
-        for tally in tallies { total.add(tally) }
+        var agencies: [String: Tally] = [:]
+        for tally in tallies {
+            total.add(tally)
+            agencies[tally.row.agency, default: Tally()].add(tally)
+        }
+        if !province { total.row.agency = request.agency }
         return .with {
             $0.agency = request.agency
             $0.procedures = tallies.map(\.figures)
             $0.total = total.figures
+            $0.agencies = agencies.keys.sorted().map { agency in
+                var figures = agencies[agency]!.figures
+                figures.agency = agency
+                return figures
+            }
         }
     }
 }
