@@ -2,6 +2,10 @@ public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
+import Foundation
+import NIOCore
+import NIOSSL
+import X509
 
 /// How a gRPC port authenticates its clients.
 public enum PortSecurity: Sendable {
@@ -97,11 +101,25 @@ public struct GRPCClientService<Transport: ClientTransport>: Service {
 public func makePeerClient(
     _ peer: PeerEndpoint, tls: TLSFiles, limits: ServerLimits = ServerLimits()
 ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
-    // IP literals cannot be sent as SNI: connect to them by address (the certificate's
-    // IP SANs are still checked); names go through DNS and SNI.
-    let isIPv4 = peer.host.split(separator: ".").count == 4 && peer.host.allSatisfy { $0.isNumber || $0 == "." }
-    let target: any ResolvableTarget =
-        isIPv4 ? .ipv4(address: peer.host, port: peer.port) : .dns(host: peer.host, port: peer.port)
+    // A platform service dialled by address is pinned: its name (`egov-identity`) goes out
+    // as SNI and must be among its certificate's names, so a process holding another
+    // service's certificate cannot stand in for it. Other names go through DNS and SNI.
+    let host = peer.host == "localhost" ? "127.0.0.1" : peer.host
+    let isIPv4 = host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
+    let target: any ResolvableTarget
+    if isIPv4 && ProcessSettings.defaultPorts[peer.name] != nil {
+        target = PinnedPeerTarget(name: "egov-\(peer.name)", address: .ipv4(host: host, port: peer.port))
+    } else if isIPv4 {
+        target = .ipv4(address: host, port: peer.port)
+    } else {
+        target = .dns(host: host, port: peer.port)
+    }
+    var resolvers = NameResolverRegistry.defaults
+    resolvers.registerFactory(PinnedPeerResolver())
+    // TLS accepts a certificate whose IP address matches the one dialled whatever its name,
+    // so the name is checked here, after the chain is verified against the platform CA.
+    let pinned = (target as? PinnedPeerTarget).map(\.name)
+    let verification = try pinned.map { try PinnedPeerVerification(caCertificate: tls.caCertificate, expectedName: $0) }
     let transport = try HTTP2ClientTransport.Posix(
         target: target,
         transportSecurity: .mTLS(
@@ -109,12 +127,88 @@ public func makePeerClient(
             privateKey: .file(path: tls.privateKey, format: .pem)
         ) { config in
             config.trustRoots = .certificates([.file(path: tls.caCertificate, format: .pem)])
+            if let verification { config.customVerificationCallback = verification.verify }
         },
         config: .defaults { config in
             config.connection.keepalive = .init(time: limits.keepaliveTime, timeout: limits.keepaliveTimeout, allowWithoutCalls: true)
-        }
+        },
+        resolverRegistry: resolvers
     )
     return GRPCClient(transport: transport, interceptors: [PropagationClientInterceptor()])
+}
+
+/// Verifies a pinned peer's certificate: a chain to the platform CA, valid now, whose leaf
+/// is the expected service's (`egov-identity` as common name or DNS name).
+struct PinnedPeerVerification: Sendable {
+    let roots: [Certificate]
+    let expectedName: String
+
+    init(caCertificate path: String, expectedName: String) throws {
+        let pem = try String(contentsOfFile: path, encoding: .utf8)
+        roots = [try Certificate(pemEncoded: pem)]
+        self.expectedName = expectedName
+    }
+
+    /// Whether `leaf` names the expected service.
+    func names(_ leaf: Certificate) -> Bool {
+        for rdn in leaf.subject {
+            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
+                if String(describing: attribute.value) == expectedName { return true }
+            }
+        }
+        let alternatives = (try? leaf.extensions.subjectAlternativeNames) ?? nil
+        return alternatives?.contains { name in
+            if case .dnsName(let dns) = name { return dns == expectedName }
+            return false
+        } ?? false
+    }
+
+    @Sendable func verify(_ presented: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResultWithMetadata>) {
+        let chain: [Certificate]
+        do {
+            chain = try presented.map { try Certificate(derEncoded: try $0.toDERBytes()) }
+        } catch {
+            promise.succeed(.failed)
+            return
+        }
+        guard let leaf = chain.first, names(leaf) else {
+            promise.succeed(.failed)
+            return
+        }
+        let roots = self.roots
+        promise.completeWithTask {
+            var verifier = Verifier(rootCertificates: CertificateStore(roots)) { RFC5280Policy(validationTime: Date()) }
+            switch await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst())) {
+            case .validCertificate: return .certificateVerified(VerificationMetadata(nil))
+            case .couldNotValidate: return .failed
+            }
+        }
+    }
+}
+
+/// A platform service at a known address, with the name its certificate must carry.
+struct PinnedPeerTarget: ResolvableTarget {
+    var name: String
+    var address: GRPCNIOTransportCore.SocketAddress
+}
+
+/// Resolves a `PinnedPeerTarget` to its address, with its name as the authority (the SNI
+/// and the name the TLS handshake checks the certificate against).
+struct PinnedPeerResolver: NameResolverFactory {
+    func resolver(for target: PinnedPeerTarget) -> NameResolver {
+        let result = NameResolutionResult(endpoints: [Endpoint(addresses: [target.address])], serviceConfig: nil)
+        return NameResolver(names: RPCAsyncSequence(wrapping: Always(result: result)), updateMode: .pull, authority: target.name)
+    }
+
+    /// The same answer every time the transport asks.
+    struct Always: AsyncSequence, Sendable {
+        let result: NameResolutionResult
+        struct AsyncIterator: AsyncIteratorProtocol {
+            let result: NameResolutionResult
+            mutating func next() async throws -> NameResolutionResult? { result }
+        }
+        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(result: result) }
+    }
 }
 
 /// Sleeps for `duration`, waking early when the process starts shutting down, so

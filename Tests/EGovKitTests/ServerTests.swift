@@ -48,6 +48,28 @@ struct FailingService: RegistrableRPCService {
         #expect(metrics.contains("egov_rpc_duration_seconds_bucket"))
     }
 
+    /// A peer is dialled by its service name: a process holding another platform
+    /// certificate at that address is not taken for it.
+    @Test func aPeerMustHoldItsOwnServicesCertificate() async throws {
+        try await withTestServer(process: "documents", services: [await health()]) { port in
+            func check(as peer: String) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+                let client = try makePeerClient(PeerEndpoint(name: peer, target: "127.0.0.1:\(port)")!, tls: TestPKI.files("procedures"))
+                return try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await client.runConnections() }
+                    defer { client.beginGracefulShutdown() }
+                    var options = CallOptions.defaults
+                    options.timeout = .seconds(5)
+                    return try await Grpc_Health_V1_Health.Client(wrapping: client)
+                        .check(.with { $0.service = "egov.test.v1.Thing" }, options: options).status
+                }
+            }
+            let genuine = try await check(as: "documents")
+            #expect(genuine == .serving)
+            let impostor = await #expect(throws: RPCError.self) { _ = try await check(as: "identity") }
+            #expect(impostor?.code == .unavailable)
+        }
+    }
+
     @Test func theRequestIDIsEchoedOrMadeUp() async throws {
         try await withTestServer(services: [await health()]) { port in
             try await withTestClient(port: port) { client in

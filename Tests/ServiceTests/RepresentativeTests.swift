@@ -40,14 +40,24 @@ import Testing
                     #expect(await failure { _ = try await file(for: nobody) }
                         == Failure(code: .invalidArgument, reason: "APPLICANT_NOT_FOUND", field: "dossier.applicant"))
                 }
+                // A request id is no key to someone else's answer: the owner's own filing replayed
+                // by the helper "for the owner" is a different request.
+                let own = Egov_Procedures_V1_SubmitDossierRequest.with {
+                    $0.parent = "procedures/1.001612.H41"
+                    $0.dossier = .with { $0.channel = .online; $0.applicant = owner.name }
+                    $0.requestID = "f1d2c3b4-own"
+                }
+                _ = try await procedures.submitDossier(own, metadata: ownerSession)
+                #expect(await failure { _ = try await procedures.submitDossier(own, metadata: helper) }
+                    == Failure(code: .invalidArgument, reason: "REQUEST_ID_REUSED", field: "request_id"))
                 let filed = try await file(for: owner.name)
                 #expect(filed.applicant == owner.name && filed.applicantName == "Trần Thị Bình" && !filed.filedBy.isEmpty)
 
                 // Both the applicant and the representative follow it; nobody else sees it.
-                for viewer in [ownerSession, helper] {
-                    let mine = try await procedures.listDossiers(.with { $0.mine = true }, metadata: viewer)
-                    #expect(mine.dossiers.map(\.code) == [filed.code])
-                }
+                let ownersList = try await procedures.listDossiers(.with { $0.mine = true }, metadata: ownerSession)
+                #expect(ownersList.dossiers.count == 2 && ownersList.dossiers.map(\.code).contains(filed.code))
+                let helpersList = try await procedures.listDossiers(.with { $0.mine = true }, metadata: helper)
+                #expect(helpersList.dossiers.map(\.code) == [filed.code])
                 #expect(await failure { _ = try await procedures.getDossier(.with { $0.name = filed.name }, metadata: stranger) }?.code == .notFound)
                 #expect(try await procedures.listDossiers(.with { $0.mine = true }, metadata: stranger).dossiers.isEmpty)
 

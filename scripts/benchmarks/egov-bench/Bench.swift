@@ -117,7 +117,7 @@ enum Bench {
         let logger = Logger(label: "egov.bench")
         let directory = NSTemporaryDirectory() + "egov-bench-\(UUID().uuidString.prefix(8))"
         let pki = DevPKI(directory: "\(directory)/pki")
-        try pki.ensure(["identity", "gateway", "tester"])
+        try pki.ensure(["identity", "procedures", "gateway", "tester"])
         let limits = ServerLimits()
         let telemetry = Telemetry()
 
@@ -279,7 +279,7 @@ enum Bench {
             store: store, agencies: IdentityAgencyDirectory(client: identity, deadline: .seconds(5)),
             people: IdentityPersonDirectory(client: identity, deadline: .seconds(5)),
             attachments: AttachmentStore(directory: "\(directory)/attachments"))
-        let figures = try await serve(server("identity", .mutualTLS, [service], true)) { port in
+        let figures = try await serve(server("procedures", .mutualTLS, [service], true)) { port in
             let client = try makePeerClient(
                 PeerEndpoint(name: "procedures", target: "127.0.0.1:\(port)")!, tls: pki.files(for: "tester"))
             return try await running([client]) {

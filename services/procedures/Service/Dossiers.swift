@@ -181,6 +181,9 @@ extension ProceduresService {
         let secret = TOTP.base32(Array(TOTP.newSecret().prefix(10)))
         var fingerprint = request
         fingerprint.dossier.applicant = applicant
+        // Who files is part of the request: a retry by anyone else is a different request,
+        // never a way to read the stored answer (and its secret).
+        fingerprint.dossier.filedBy = filedBy
         let chosenApplicant = applicant
         let chosenName = applicantName
         let filer = filedBy
