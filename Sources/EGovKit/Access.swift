@@ -16,7 +16,23 @@ public enum Access {
             throw errors.unauthenticated(
                 "AUTHENTICATION_REQUIRED", "Signing in is required to \(action).")
         }
+        // A platform service acting for no user may only make the calls it needs; other
+        // platform certificates are the operators' tooling.
+        if let allowed = serviceCalls[caller], !allowed.contains(RequestContext.current?.method ?? "") {
+            throw errors.permissionDenied(
+                "PERMISSION_DENIED", "\(caller) may not \(action) for no user; the call must carry the user's token.")
+        }
     }
+
+    /// What each platform service may call on the others acting for no user (least
+    /// privilege, as X-Road's access rights): the directory lookups behind its own checks.
+    /// A service acting for a user passes the user's token and is judged as the user.
+    public static let serviceCalls: [String: Set<String>] = [
+        "egov-documents": ["/egov.identity.v1.IdentityService/GetAgency"],
+        "egov-procedures": ["/egov.identity.v1.IdentityService/GetAgency", "/egov.identity.v1.IdentityService/GetPerson"],
+        "egov-conferences": ["/egov.identity.v1.IdentityService/GetAgency"],
+        "egov-identity": [],
+    ]
 
     /// Allows platform-internal callers acting for no user, and signed-in users whom
     /// `Permissions` allow `action`. Anonymous calls are UNAUTHENTICATED, users without the

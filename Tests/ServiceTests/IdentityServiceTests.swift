@@ -144,3 +144,31 @@ import Testing
         }
     }
 }
+
+@Suite struct ServiceCallerTests {
+    /// A platform service acting for no user makes only the calls it needs; the operators'
+    /// tooling makes any.
+    @Test func servicesMakeOnlyTheirOwnCallsForNoUser() async throws {
+        try await withIdentity { port, _ in
+            let newAgency = Egov_Identity_V1_CreateAgencyRequest.with { $0.agency = agency("000.00.31.H41", "Sở Nội vụ", abbreviation: "SNV") }
+            for service in ["conferences", "procedures", "documents"] {
+                #expect(await failure {
+                    try await withTestClient(port: port, as: service) { _ = try await Identity(wrapping: $0).createAgency(newAgency) }
+                } == Failure(code: .permissionDenied, reason: "PERMISSION_DENIED", field: nil))
+            }
+            let created = try await withTestClient(port: port, as: "tester") { try await Identity(wrapping: $0).createAgency(newAgency) }
+            // Procedures checks assignees with identity; documents has no need to read people.
+            let person = try await withTestClient(port: port) { client in
+                try await Identity(wrapping: client).createOfficial(.with {
+                    $0.person = .with { $0.displayName = "Vũ Thị Lan"; $0.email = "lan@snv.vn"; $0.agency = created.name; $0.roles = [.specialist] }
+                    $0.password = goodPassword
+                })
+            }
+            let read = try await withTestClient(port: port, as: "procedures") { try await Identity(wrapping: $0).getPerson(.with { $0.name = person.name }) }
+            #expect(read.email == "lan@snv.vn")
+            #expect(await failure {
+                try await withTestClient(port: port, as: "documents") { _ = try await Identity(wrapping: $0).getPerson(.with { $0.name = person.name }) }
+            }?.code == .permissionDenied)
+        }
+    }
+}

@@ -28,18 +28,26 @@ func withStack<Result: Sendable>(
     verifier: TokenVerifier, engine: Engine = .sqlite, _ body: (Stack) async throws -> Result
 ) async throws -> Result {
     try await withIdentity(verifier: verifier) { identityPort, _ in
+        // Each service calls identity with its own certificate, as the processes do.
         let identityClient = try makePeerClient(
             PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: TestPKI.files("documents"))
+        let proceduresIdentityClient = try makePeerClient(
+            PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: TestPKI.files("procedures"))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await identityClient.runConnections() }
-            defer { identityClient.beginGracefulShutdown() }
+            group.addTask { try await proceduresIdentityClient.runConnections() }
+            defer {
+                identityClient.beginGracefulShutdown()
+                proceduresIdentityClient.beginGracefulShutdown()
+            }
             let directory = IdentityAgencyDirectory(client: identityClient, deadline: .seconds(5))
             return try await withStore(migrations: DocumentsApp.migrations) { documentsStore in
             try await withStore(engine, migrations: ProceduresApp.migrations) { proceduresStore in
             try await withStore(migrations: ConferencesApp.migrations) { conferencesStore in
             try await withTestServer(process: "documents", services: [DocumentsService(store: documentsStore, agencies: directory)], verifier: verifier) { documentsPort in
                 let procedures = ProceduresService(
-                    store: proceduresStore, agencies: directory, people: IdentityPersonDirectory(client: identityClient, deadline: .seconds(5)),
+                    store: proceduresStore, agencies: IdentityAgencyDirectory(client: proceduresIdentityClient, deadline: .seconds(5)),
+                    people: IdentityPersonDirectory(client: proceduresIdentityClient, deadline: .seconds(5)),
                     attachments: AttachmentStore(directory: temporaryDirectory("attachments")))
                 return try await withTestServer(process: "procedures", services: [procedures], verifier: verifier) { proceduresPort in
                     try await withTestServer(process: "conferences", services: [ConferencesService(store: conferencesStore, agencies: directory)], verifier: verifier) { conferencesPort in
