@@ -60,14 +60,18 @@ final class ManualClock: Sendable {
     func advance(seconds: Int64) { micros.withLock { $0 += seconds * 1_000_000 } }
 }
 
+/// The key sealing identity's secrets in the tests' stores: made once per test run.
+let testSecrets = SecretBox.ephemeral()
+
 func withIdentity<Result: Sendable>(
     engine: Engine = .sqlite, verifier: TokenVerifier = TokenVerifier(), clock: ManualClock = ManualClock(),
     _ body: (Int, Store) async throws -> Result
 ) async throws -> Result {
     let health = await healthService(for: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService])
     return try await withStore(engine, migrations: IdentityApp.migrations) { store in
-        let tokens = try await TokenIssuer.open(store: store, verifier: verifier)
-        let identity = try await IdentityService(store: store, tokens: tokens, passwordCost: 10, throttleClock: { clock.now })
+        let tokens = try await TokenIssuer.open(store: store, verifier: verifier, secrets: testSecrets)
+        let identity = try await IdentityService(
+            store: store, tokens: tokens, secrets: testSecrets, passwordCost: 10, throttleClock: { clock.now })
         return try await withTestServer(process: "identity", services: [identity, health], verifier: verifier) { port in
             try await body(port, store)
         }

@@ -144,8 +144,9 @@ enum Bench {
 
         let floorServer = server("identity", .mutualTLS, [HealthService(monitor: monitor)], interceptors: false)
         let verifier = TokenVerifier()
-        let tokens = try await TokenIssuer.open(store: store, verifier: verifier)
-        let identityService = try await IdentityService(store: store, tokens: tokens, logger: logger)
+        let secrets = SecretBox.ephemeral()
+        let tokens = try await TokenIssuer.open(store: store, verifier: verifier, secrets: secrets)
+        let identityService = try await IdentityService(store: store, tokens: tokens, secrets: secrets, logger: logger)
         let identityServer = server("identity", .mutualTLS, [identityService], interceptors: true)
 
         let results = try await serve(floorServer) { floorPort in

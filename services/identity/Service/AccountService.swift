@@ -142,7 +142,7 @@ extension IdentityService {
             }
             let id = String(account.person.name.dropFirst("people/".count))
             let accepted: Bool
-            if let step = TOTP.matchingStep(request.totpCode, secret: TOTP.decodeBase32(account.totpSecret) ?? []) {
+            if let step = TOTP.matchingStep(request.totpCode, secret: try totpSecret(account.totpSecret, of: id)) {
                 accepted = try await store.write { tx in try await people.useTotpStep(id: id, step: step, in: tx) }
             } else {
                 accepted = false
@@ -252,12 +252,24 @@ extension IdentityService {
                 "TOTP_REQUIRED", "Sign in with your current authenticator code to enroll a new one.")
         }
         let secret = TOTP.base32(TOTP.newSecret())
-        try await store.write { tx in try await people.setPendingTotp(id: id, secret: secret, in: tx) }
+        let sealed = try secrets.seal(secret, for: PersonRepository.totpContext(id: id))
+        try await store.write { tx in try await people.setPendingTotp(id: id, secret: sealed, in: tx) }
         let label = (account.person.email.isEmpty ? account.person.name : account.person.email)
             .addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""
         return .with {
             $0.secret = secret
             $0.otpauthUri = "otpauth://totp/egov:\(label)?secret=\(secret)&issuer=egov&algorithm=SHA1&digits=6&period=30"
+        }
+    }
+
+    /// The TOTP secret stored (sealed) for person `id`; empty, so no code matches, when it
+    /// cannot be opened (sealed with another secrets key), which is logged for the operators.
+    func totpSecret(_ stored: String, of id: String) throws -> [UInt8] {
+        do {
+            return TOTP.decodeBase32(try secrets.open(stored, for: PersonRepository.totpContext(id: id))) ?? []
+        } catch {
+            logger.error("a second-factor secret cannot be opened; check secrets.key_file", metadata: ["person": .string(id)])
+            return []
         }
     }
 
@@ -269,7 +281,7 @@ extension IdentityService {
         guard let account = try await people.account(id: id), !account.totpPending.isEmpty else {
             throw Self.errors.failedPrecondition("NO_ENROLLMENT", "Call BeginTotpEnrollment first.")
         }
-        guard let step = TOTP.matchingStep(request.code, secret: TOTP.decodeBase32(account.totpPending) ?? []) else {
+        guard let step = TOTP.matchingStep(request.code, secret: try totpSecret(account.totpPending, of: id)) else {
             throw Self.errors.invalidArgument("WRONG_CODE", field: "code", "does not match the new secret; check the app's clock")
         }
         try await store.write { tx in

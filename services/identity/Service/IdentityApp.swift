@@ -11,7 +11,17 @@ public enum IdentityApp {
             ConfigKey(
                 "demo.load", .boolean, default: "false",
                 help: "Load the demo province's agencies at start (skips those that exist)."
-            )
+            ),
+            ConfigKey(
+                "secrets.key_file", default: "",
+                help: "The key (32 bytes, base64) sealing signing keys and second-factor secrets in the database; "
+                    + "keep it out of the database's backups. Default: data_dir/secrets.key."
+            ),
+            ConfigKey(
+                "secrets.create_key", .boolean, default: "true",
+                help: "Make a new key at secrets.key_file when it is missing (development); false in production, "
+                    + "where the key comes from the key store."
+            ),
         ]
 
     public static let migrations =
@@ -30,13 +40,28 @@ public enum IdentityApp {
             environment.logger.info(
                 "demo data loaded", metadata: ["agencies_added": .stringConvertible(added), "accounts": .string(accounts)])
         }
-        let tokens = try await TokenIssuer.open(store: store, verifier: environment.verifier)
+        let secrets = try openSecrets(environment)
+        let sealedTotp = try await PersonRepository(store: store).sealPlaintextTotp(secrets: secrets)
+        if sealedTotp > 0 { environment.logger.notice("second-factor secrets sealed", metadata: ["count": .stringConvertible(sealedTotp)]) }
+        let tokens = try await TokenIssuer.open(store: store, verifier: environment.verifier, secrets: secrets, logger: environment.logger)
         return ProcessParts(
-            services: [try await IdentityService(store: store, tokens: tokens, logger: environment.logger)],
+            services: [try await IdentityService(store: store, tokens: tokens, secrets: secrets, logger: environment.logger)],
             serviceNames: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService],
             probes: [.database(store)],
             background: [StoreService(store: store), SigningKeyRotation(issuer: tokens, logger: environment.logger)]
         )
+    }
+
+    /// The secrets key `secrets.key_file` names (by default in the data directory).
+    static func openSecrets(_ environment: ProcessEnvironment) throws -> SecretBox {
+        var path = environment.configuration.string("secrets.key_file")
+        if path.isEmpty { path = "\(environment.settings.dataDirectory)/secrets.key" }
+        let (box, created) = try SecretBox.load(path: path, create: environment.configuration.bool("secrets.create_key"))
+        if created {
+            environment.logger.warning(
+                "created a new secrets key; in production provide secrets.key_file from the key store", metadata: ["path": .string(path)])
+        }
+        return box
     }
 
     /// `egov-identity verify-audit [--KEY=VALUE ...]`: checks the audit log's hash chain,

@@ -1,5 +1,5 @@
 public import EGovAPI
-import EGovKit
+public import EGovKit
 public import EGovStore
 public import GRPCCore
 public import Logging
@@ -18,16 +18,19 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     let hasher: PasswordHasher
     let decoyHash: String
     let logger: Logger
+    /// Seals second-factor secrets in the database.
+    let secrets: SecretBox
     static let errors = APIError(domain: "identity.egov")
 
     /// `passwordCost` is scrypt's log2(N): 17 in production (OWASP); lower only in tests.
     /// `throttleClock` (microseconds since 1970) is the login throttle's time; tests hold it still.
     public init(
-        store: Store, tokens: TokenIssuer, passwordCost: Int = 17, logger: Logger = Logger(label: "egov.identity"),
+        store: Store, tokens: TokenIssuer, secrets: SecretBox, passwordCost: Int = 17, logger: Logger = Logger(label: "egov.identity"),
         throttleClock: @escaping @Sendable () -> Int64 = { Timestamps.nowMicros() }
     ) async throws {
         self.store = store
         self.tokens = tokens
+        self.secrets = secrets
         self.agencies = SQLAgencyRepository(store: store)
         self.people = PersonRepository(store: store)
         self.sessions = SessionRepository(store: store)

@@ -58,6 +58,35 @@ struct PersonRepository: Sendable {
         var totpLastStep: Int64
     }
 
+    /// What a person's second-factor secret is sealed for: pending and enabled share it.
+    static func totpContext(id: String) -> String { "people/\(id)/totp" }
+
+    /// Seals the second-factor secrets stored in the clear before sealing existed.
+    func sealPlaintextTotp(secrets: SecretBox) async throws -> Int {
+        let rows = try await store.read { db in
+            try await db.rows(
+                """
+                SELECT id, totp_secret, totp_pending FROM people
+                WHERE (totp_secret <> '' AND totp_secret NOT LIKE 'sealed.v1:%') OR (totp_pending <> '' AND totp_pending NOT LIKE 'sealed.v1:%')
+                """
+            ).map {
+                (try $0.decode(column: "id", as: String.self), try $0.decode(column: "totp_secret", as: String.self),
+                 try $0.decode(column: "totp_pending", as: String.self))
+            }
+        }
+        for (id, secret, pending) in rows {
+            func sealed(_ value: String) throws -> String {
+                value.isEmpty || SecretBox.isSealed(value) ? value : try secrets.seal(value, for: Self.totpContext(id: id))
+            }
+            let (newSecret, newPending) = (try sealed(secret), try sealed(pending))
+            try await store.write { tx in
+                try await tx.database.execute(
+                    "UPDATE people SET totp_secret = \(bind: newSecret), totp_pending = \(bind: newPending) WHERE id = \(bind: id)")
+            }
+        }
+        return rows.count
+    }
+
     func setPendingTotp(id: String, secret: String, in tx: Transaction) async throws {
         try await tx.database.execute("UPDATE people SET totp_pending = \(bind: secret) WHERE id = \(bind: id)")
     }

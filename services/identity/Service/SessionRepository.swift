@@ -55,31 +55,60 @@ struct SessionRepository: Sendable {
         var createTime: Int64
     }
 
-    /// The keys, newest first.
-    func signingKeys() async throws -> [SigningKey] {
-        try await store.read { db in
+    static func context(kid: String) -> String { "signing_keys/\(kid)" }
+
+    /// The keys `secrets` opens, newest first. A key sealed with another secrets key is
+    /// skipped (and reported by `unreadable`): a new one is made when none is left.
+    func signingKeys(secrets: SecretBox) async throws -> (keys: [SigningKey], unreadable: [String]) {
+        let rows = try await store.read { db in
             try await db.rows("SELECT * FROM signing_keys ORDER BY create_time DESC").map { row in
-                SigningKey(
-                    kid: try row.decode(column: "kid", as: String.self),
-                    key: try Curve25519.Signing.PrivateKey(
-                        rawRepresentation: Data(base64Encoded: try row.decode(column: "private_key", as: String.self)) ?? Data()),
-                    createTime: try row.decode(column: "create_time", as: Int64.self))
+                (try row.decode(column: "kid", as: String.self), try row.decode(column: "private_key", as: String.self),
+                 try row.decode(column: "create_time", as: Int64.self))
             }
         }
+        var keys: [SigningKey] = []
+        var unreadable: [String] = []
+        for (kid, stored, createTime) in rows {
+            guard let raw = try? secrets.open(stored, for: Self.context(kid: kid)), let bytes = Data(base64Encoded: raw),
+                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
+            else {
+                unreadable.append(kid)
+                continue
+            }
+            keys.append(SigningKey(kid: kid, key: key, createTime: createTime))
+        }
+        return (keys, unreadable)
     }
 
-    func addSigningKey() async throws -> SigningKey {
+    func addSigningKey(secrets: SecretBox) async throws -> SigningKey {
         let key = Curve25519.Signing.PrivateKey()
         let now = Timestamps.nowMicros()
         let kid = "k\(now / 1_000_000)-\(UUID().uuidString.prefix(8).lowercased())"
+        let sealed = try secrets.seal(key.rawRepresentation.base64EncodedString(), for: Self.context(kid: kid))
         try await store.write { tx in
             try await tx.database.execute(
                 """
                 INSERT INTO signing_keys (kid, private_key, create_time)
-                VALUES (\(bind: kid), \(bind: key.rawRepresentation.base64EncodedString()), \(bind: now))
+                VALUES (\(bind: kid), \(bind: sealed), \(bind: now))
                 """)
         }
         return SigningKey(kid: kid, key: key, createTime: now)
+    }
+
+    /// Seals the signing keys stored in the clear before sealing existed.
+    func sealPlaintextKeys(secrets: SecretBox) async throws -> Int {
+        let rows = try await store.read { db in
+            try await db.rows("SELECT kid, private_key FROM signing_keys WHERE private_key NOT LIKE 'sealed.v1:%'").map {
+                (try $0.decode(column: "kid", as: String.self), try $0.decode(column: "private_key", as: String.self))
+            }
+        }
+        for (kid, plain) in rows {
+            let sealed = try secrets.seal(plain, for: Self.context(kid: kid))
+            try await store.write { tx in
+                try await tx.database.execute("UPDATE signing_keys SET private_key = \(bind: sealed) WHERE kid = \(bind: kid)")
+            }
+        }
+        return rows.count
     }
 
     // MARK: Sessions

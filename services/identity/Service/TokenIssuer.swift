@@ -17,20 +17,30 @@ public final class TokenIssuer: Sendable {
     public let refreshLifetime: Duration
     let rotation: Duration
     let repository: SessionRepository
+    let secrets: SecretBox
+    let logger: Logger
     private let keys = Mutex<[SessionRepository.SigningKey]>([])
     /// The verifier this process uses, kept in step with the keys.
     public let verifier: TokenVerifier
 
+    /// `secrets` seals the signing keys in the database.
     public static func open(
-        store: Store, verifier: TokenVerifier, refreshLifetime: Duration = .seconds(30 * 24 * 3600),
-        rotation: Duration = .seconds(24 * 3600)
+        store: Store, verifier: TokenVerifier, secrets: SecretBox, refreshLifetime: Duration = .seconds(30 * 24 * 3600),
+        rotation: Duration = .seconds(24 * 3600), logger: Logger = Logger(label: "egov.identity")
     ) async throws -> TokenIssuer {
-        let issuer = TokenIssuer(store: store, verifier: verifier, refreshLifetime: refreshLifetime, rotation: rotation)
+        let issuer = TokenIssuer(
+            store: store, verifier: verifier, secrets: secrets, refreshLifetime: refreshLifetime, rotation: rotation, logger: logger)
+        let sealed = try await issuer.repository.sealPlaintextKeys(secrets: secrets)
+        if sealed > 0 { logger.notice("signing keys sealed", metadata: ["count": .stringConvertible(sealed)]) }
         try await issuer.rotateIfDue()
         return issuer
     }
 
-    private init(store: Store, verifier: TokenVerifier, refreshLifetime: Duration, rotation: Duration) {
+    private init(
+        store: Store, verifier: TokenVerifier, secrets: SecretBox, refreshLifetime: Duration, rotation: Duration, logger: Logger
+    ) {
+        self.secrets = secrets
+        self.logger = logger
         self.repository = SessionRepository(store: store)
         self.verifier = verifier
         self.refreshLifetime = refreshLifetime
@@ -39,10 +49,15 @@ public final class TokenIssuer: Sendable {
 
     /// Adds a key when the newest is older than the rotation period (or none exists).
     func rotateIfDue() async throws {
-        var all = try await repository.signingKeys()
+        var (all, unreadable) = try await repository.signingKeys(secrets: secrets)
+        if !unreadable.isEmpty {
+            logger.error(
+                "signing keys sealed with another secrets key are not used; check secrets.key_file",
+                metadata: ["kids": .string(unreadable.joined(separator: ","))])
+        }
         let age = Timestamps.nowMicros() - (all.first?.createTime ?? 0)
         if all.isEmpty || age > Int64(rotation.components.seconds) * 1_000_000 {
-            all.insert(try await repository.addSigningKey(), at: 0)
+            all.insert(try await repository.addSigningKey(secrets: secrets), at: 0)
         }
         let published = Array(all.prefix(2))
         keys.withLock { $0 = published }
