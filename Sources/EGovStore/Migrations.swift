@@ -56,7 +56,29 @@ extension Store {
                 """,
                 "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (deliver_time, id)",
             ]
-        )
+        ),
+        // Each consumer of the outbox (the national portal, the SMS gateway) keeps its own
+        // record of what it was given; events delivered before there were several consumers
+        // count as given to the national portal, the only one then.
+        Migration(
+            "0000_platform_outbox_consumers",
+            [
+                """
+                CREATE TABLE IF NOT EXISTS outbox_deliveries (
+                    consumer TEXT NOT NULL,
+                    message_id BIGINT NOT NULL,
+                    deliver_time BIGINT,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    PRIMARY KEY (consumer, message_id)
+                )
+                """,
+                """
+                INSERT INTO outbox_deliveries (consumer, message_id, deliver_time, attempts, last_error)
+                SELECT 'national-portal', id, deliver_time, attempts, last_error FROM outbox WHERE deliver_time IS NOT NULL
+                """,
+            ]
+        ),
     ]
 
     /// Applies the platform's and then the service's migrations that have not run yet, each

@@ -44,17 +44,24 @@ extension Transaction {
     }
 }
 
-/// Delivers outbox events in order, at least once: an event is marked delivered only after
-/// the sink accepted it, so a crash in between delivers it again.
+/// Delivers outbox events to one consumer in order, at least once: an event is marked given
+/// to that consumer only after its sink accepted it, so a crash in between delivers it again.
+/// Each consumer keeps its own record (`outbox_deliveries`), so several read one outbox.
 public final class OutboxRelay: Service, Sendable {
     let store: Store
+    /// Who consumes, e.g. `national-portal`, `sms`.
+    let consumer: String
     let sink: any OutboxSink
     let interval: Duration
     let batchSize: Int
     let logger: Logger
 
-    public init(store: Store, sink: any OutboxSink, interval: Duration = .milliseconds(500), batchSize: Int = 100, logger: Logger) {
+    public init(
+        store: Store, consumer: String, sink: any OutboxSink, interval: Duration = .milliseconds(500), batchSize: Int = 100,
+        logger: Logger
+    ) {
         self.store = store
+        self.consumer = consumer
         self.sink = sink
         self.interval = interval
         self.batchSize = batchSize
@@ -66,21 +73,23 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 _ = try await deliverPending()
             } catch {
-                logger.warning("outbox delivery paused", metadata: ["error": .string("\(error)")])
+                logger.warning("outbox delivery paused", metadata: ["consumer": .string(consumer), "error": .string("\(error)")])
             }
             await pauseUnlessShuttingDown(for: interval)
         }
     }
 
-    /// Delivers pending events oldest first, stopping at the first one the sink refuses so
-    /// order is kept. Returns how many were delivered.
+    /// Delivers the events this consumer was not given yet, oldest first, stopping at the
+    /// first one the sink refuses so order is kept. Returns how many were delivered.
     public func deliverPending() async throws -> Int {
         let limit = batchSize
+        let consumer = self.consumer
         let rows = try await store.read { db in
             try await db.rows(
                 """
-                SELECT id, topic, message_key, payload, create_time FROM outbox
-                WHERE deliver_time IS NULL ORDER BY id LIMIT \(literal: limit)
+                SELECT o.id, o.topic, o.message_key, o.payload, o.create_time FROM outbox o
+                LEFT JOIN outbox_deliveries d ON d.consumer = \(bind: consumer) AND d.message_id = o.id
+                WHERE d.deliver_time IS NULL ORDER BY o.id LIMIT \(literal: limit)
                 """)
         }
         var delivered = 0
@@ -97,32 +106,35 @@ public final class OutboxRelay: Service, Sendable {
             } catch let rejection as OutboxRejection {
                 logger.error(
                     "outbox event rejected by its consumer; set aside",
-                    metadata: ["outbox_id": .stringConvertible(message.id), "topic": .string(message.topic), "reason": .string(rejection.reason)])
-                let reason = String(rejection.description.prefix(500))
-                try await store.write { tx in
-                    try await tx.database.execute(
-                        """
-                        UPDATE outbox SET deliver_time = \(bind: Timestamps.nowMicros()), attempts = attempts + 1,
-                            last_error = \(bind: reason) WHERE id = \(bind: message.id)
-                        """)
-                }
+                    metadata: [
+                        "consumer": .string(consumer), "outbox_id": .stringConvertible(message.id), "topic": .string(message.topic),
+                        "reason": .string(rejection.reason),
+                    ])
+                try await record(message.id, delivered: true, error: rejection.description)
                 continue
             } catch {
-                let reason = String(describing: error).prefix(500)
-                try await store.write { tx in
-                    try await tx.database.execute(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = \(bind: String(reason)) WHERE id = \(bind: message.id)"
-                    )
-                }
+                try await record(message.id, delivered: false, error: String(describing: error))
                 throw error
             }
-            try await store.write { tx in
-                try await tx.database.execute(
-                    "UPDATE outbox SET deliver_time = \(bind: Timestamps.nowMicros()), attempts = attempts + 1 WHERE id = \(bind: message.id)"
-                )
-            }
+            try await record(message.id, delivered: true, error: nil)
             delivered += 1
         }
         return delivered
+    }
+
+    /// Counts an attempt at giving event `id` to this consumer, and whether it was taken.
+    func record(_ id: Int64, delivered: Bool, error: String?) async throws {
+        let time: Int64? = delivered ? Timestamps.nowMicros() : nil
+        let reason = error.map { String($0.prefix(500)) }
+        let consumer = self.consumer
+        try await store.write { tx in
+            try await tx.database.execute(
+                """
+                INSERT INTO outbox_deliveries (consumer, message_id, deliver_time, attempts, last_error)
+                VALUES (\(bind: consumer), \(bind: id), \(bind: time), 1, \(bind: reason))
+                ON CONFLICT (consumer, message_id) DO UPDATE SET deliver_time = excluded.deliver_time,
+                    attempts = outbox_deliveries.attempts + 1, last_error = COALESCE(excluded.last_error, outbox_deliveries.last_error)
+                """)
+        }
     }
 }

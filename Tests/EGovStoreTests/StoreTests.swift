@@ -156,13 +156,17 @@ import Testing
         }
         let sink = RecordingSink()
         sink.failuresLeft.withLock { $0 = 1 }
-        let relay = OutboxRelay(store: store, sink: sink, logger: Logger(label: "test"))
+        let relay = OutboxRelay(store: store, consumer: "archive", sink: sink, logger: Logger(label: "test"))
         await #expect(throws: (any Error).self) { try await relay.deliverPending() }
         #expect(sink.delivered.withLock { $0 }.isEmpty)
         #expect(try await relay.deliverPending() == 2)
         #expect(try await relay.deliverPending() == 0)
         #expect(sink.delivered.withLock { $0.map(\.key) } == ["notes/1", "notes/2"])
         #expect(sink.delivered.withLock { $0.map(\.payload) } == [[1], [2]])
+        // Another consumer of the same outbox gets every event too, whatever the first was given.
+        let other = RecordingSink()
+        #expect(try await OutboxRelay(store: store, consumer: "search", sink: other, logger: Logger(label: "test")).deliverPending() == 2)
+        #expect(other.delivered.withLock { $0.map(\.key) } == ["notes/1", "notes/2"])
         await store.close()
     }
 

@@ -18,7 +18,7 @@ import Testing
             let sink = NationalPortalSink(
                 transport: try HTTPPortalTransport(url: URL(string: "http://127.0.0.1:\(portal.port)/api/dongbohoso")!, token: "t0ken"),
                 store: store)
-            let relay = OutboxRelay(store: store, sink: sink, logger: .init(label: "test"))
+            let relay = OutboxRelay(store: store, consumer: "national-portal", sink: sink, logger: .init(label: "test"))
             try await withTestClient(port: stack.ports["procedures"]!) { client in
                 let procedures = Procedures(wrapping: client)
                 let filed = try await procedures.submitDossier(.with {
@@ -59,7 +59,8 @@ import Testing
                 #expect(try await relay.deliverPending() == 1)
                 #expect(portal.requests.count == 5)
                 let setAside = try await store.read { db in
-                    try await db.rows("SELECT last_error FROM outbox WHERE last_error LIKE 'rejected:%' AND deliver_time IS NOT NULL")
+                    try await db.rows(
+                        "SELECT last_error FROM outbox_deliveries WHERE consumer = 'national-portal' AND last_error LIKE 'rejected:%' AND deliver_time IS NOT NULL")
                         .map { try $0.decode(column: "last_error", as: String.self) }
                 }
                 #expect(setAside.count == 1 && setAside[0].hasPrefix("rejected: the national portal refused \(filed.code) with HTTP 422"))

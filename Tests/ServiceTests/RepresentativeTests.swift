@@ -131,7 +131,7 @@ final class RecordingSink: OutboxSink {
 
                 // The events reach the outbox's consumers, in order, once each.
                 let sink = RecordingSink()
-                let relay = OutboxRelay(store: store, sink: sink, logger: .init(label: "test"))
+                let relay = OutboxRelay(store: store, consumer: "test", sink: sink, logger: .init(label: "test"))
                 _ = try await relay.deliverPending()
                 #expect(try await relay.deliverPending() == 0)
                 let overdue = sink.messages.withLock { $0.filter { $0.topic == "procedures.dossier.overdue" }.map(\.key) }

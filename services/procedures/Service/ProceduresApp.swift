@@ -47,7 +47,7 @@ public enum ProceduresApp {
             service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")), logger: environment.logger)
         var background: [any Service] = [StoreService(store: store), scanner] + identity.background
         if let portal = try portalSink(environment.configuration, store: store) {
-            background.append(OutboxRelay(store: store, sink: portal, interval: .seconds(1), logger: environment.logger))
+            background.append(OutboxRelay(store: store, consumer: "national-portal", sink: portal, interval: .seconds(1), logger: environment.logger))
             environment.logger.info("national portal connected", metadata: ["url": .string(environment.configuration.string("portal.url"))])
         }
         return ProcessParts(
