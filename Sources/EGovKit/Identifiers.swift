@@ -83,3 +83,21 @@ public enum TaxCode {
         return check == 10 ? nil : check
     }
 }
+
+/// Vietnamese phone numbers: mobiles (10 digits, 03/05/07/08/09...) and landlines (11 digits,
+/// 02...), written with or without spaces, dots or dashes, or with +84 / 84 for the leading 0.
+public enum PhoneNumber {
+    /// The number in its national form (`0912345678`), or nil when it is not a Vietnamese number.
+    public static func normalized(_ text: String) -> String? {
+        var digits = text.filter { !" .-()".contains($0) }
+        if digits.hasPrefix("+84") {
+            digits = "0" + digits.dropFirst(3)
+        } else if digits.hasPrefix("84") && digits.count >= 11 {
+            digits = "0" + digits.dropFirst(2)
+        }
+        guard digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), digits.hasPrefix("0") else { return nil }
+        let mobile = digits.count == 10 && "35789".contains(digits[digits.index(after: digits.startIndex)])
+        let landline = digits.count == 11 && digits.hasPrefix("02")
+        return mobile || landline ? digits : nil
+    }
+}

@@ -9,4 +9,12 @@ public enum VietnameseText {
             .lowercased()
             .split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
+
+    /// Vietnamese text in plain ASCII letters, case kept ("Hồ sơ đã có kết quả" -> "Ho so da
+    /// co ket qua"): what SMS gateways carry in one 160-character segment.
+    public static func unaccented(_ text: String) -> String {
+        text.replacingOccurrences(of: "đ", with: "d").replacingOccurrences(of: "Đ", with: "D")
+            .folding(options: [.diacriticInsensitive, .widthInsensitive], locale: nil)
+            .unicodeScalars.filter(\.isASCII).map(String.init).joined()
+    }
 }

@@ -66,3 +66,22 @@ import Testing
         #expect(TOTP.base32(Array("foobar".utf8)) == "MZXW6YTBOI")
     }
 }
+
+@Suite struct PhoneNumberTests {
+    @Test(arguments: [
+        ("0912 345 678", "0912345678"), ("+84 912.345.678", "0912345678"), ("84912345678", "0912345678"),
+        ("0387-654-321", "0387654321"), ("024 3825 1234", "02438251234"),
+    ])
+    func numbersAreWrittenOneWay(text: String, expected: String) {
+        #expect(PhoneNumber.normalized(text) == expected)
+    }
+
+    @Test(arguments: ["091234567", "0112345678", "09123456789", "0912a45678", "+1 415 555 0100", "", "٠٩١٢٣٤٥٦٧٨"])
+    func otherTextIsNotANumber(text: String) {
+        #expect(PhoneNumber.normalized(text) == nil)
+    }
+
+    @Test func smsTextLosesItsMarksNotItsCase() {
+        #expect(VietnameseText.unaccented("Hồ sơ đã có kết quả. Đề nghị nộp lệ phí") == "Ho so da co ket qua. De nghi nop le phi")
+    }
+}

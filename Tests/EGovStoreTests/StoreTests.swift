@@ -31,7 +31,7 @@ import Testing
         try await store.migrate([Self.notes])
         try await store.migrate([Self.notes])
         let applied = try await store.read { db in try await db.rows("SELECT id FROM schema_migrations ORDER BY id") }
-        #expect(try applied.map { try $0.decode(column: "id", as: String.self) } == ["0000_platform", "0001_notes"])
+        #expect(try applied.map { try $0.decode(column: "id", as: String.self) } == ["0000_platform", "0000_platform_outbox_consumers", "0001_notes"])
         await store.close()
     }
 

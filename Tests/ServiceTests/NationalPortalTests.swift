@@ -16,7 +16,7 @@ import Testing
             let portal = try await RecordingHTTPServer(answers: [503])
             defer { Task { try? await portal.close() } }
             let sink = NationalPortalSink(
-                transport: try HTTPPortalTransport(url: URL(string: "http://127.0.0.1:\(portal.port)/api/dongbohoso")!, token: "t0ken"),
+                transport: try HTTPJSONTransport(url: URL(string: "http://127.0.0.1:\(portal.port)/api/dongbohoso")!, token: "t0ken", setting: "portal.url"),
                 store: store)
             let relay = OutboxRelay(store: store, consumer: "national-portal", sink: sink, logger: .init(label: "test"))
             try await withTestClient(port: stack.ports["procedures"]!) { client in
@@ -33,7 +33,7 @@ import Testing
                 _ = try await procedures.transitionDossier(.with { $0.name = filed.name; $0.action = .accept })
 
                 // The portal is down: nothing is marked sent, and the retry carries the same key.
-                await #expect(throws: PortalUnavailable.self) { try await relay.deliverPending() }
+                await #expect(throws: DeliveryUnavailable.self) { try await relay.deliverPending() }
                 #expect(try await relay.deliverPending() == 2)
                 #expect(try await relay.deliverPending() == 0)
                 let requests = portal.requests
@@ -69,7 +69,9 @@ import Testing
     }
 
     @Test func thePortalIsReachedOnlyOverHTTPSExceptOnLoopback() throws {
-        #expect(throws: ConfigError.self) { try HTTPPortalTransport(url: URL(string: "http://dichvucong.gov.vn/api")!, token: "") }
-        _ = try HTTPPortalTransport(url: URL(string: "https://dichvucong.gov.vn/api")!, token: "")
+        #expect(throws: ConfigError.self) {
+            try HTTPJSONTransport(url: URL(string: "http://dichvucong.gov.vn/api")!, token: "", setting: "portal.url")
+        }
+        _ = try HTTPJSONTransport(url: URL(string: "https://dichvucong.gov.vn/api")!, token: "", setting: "portal.url")
     }
 }

@@ -66,6 +66,8 @@ extension IdentityService {
         if let problem = PasswordPolicy.problem(request.password, login: login) {
             violations.append(.init("password", problem))
         }
+        let phone = person.phone.isEmpty ? "" : PhoneNumber.normalized(person.phone)
+        if phone == nil { violations.append(.init("person.phone", "is not a Vietnamese phone number")) }
         if !violations.isEmpty { throw Self.errors.invalidArgument("INVALID_PERSON", violations) }
         let official = Egov_Identity_V1_Person.with {
             $0.kind = .official
@@ -76,7 +78,7 @@ extension IdentityService {
             $0.position = person.position
             $0.roles = Array(Set(person.roles)).sorted { $0.rawValue < $1.rawValue }
             $0.email = login
-            $0.phone = person.phone
+            $0.phone = phone ?? ""
         }
         let hash = try await hasher.hash(request.password)
         var fingerprint = request
@@ -373,6 +375,8 @@ extension IdentityService {
         let name = input.displayName.trimmingCharacters(in: .whitespaces)
         if name.isEmpty || name.count > 200 { violations.append(.init("person.display_name", "is required, at most 200 characters")) }
         if !input.email.isEmpty && !isEmail(input.email) { violations.append(.init("person.email", "is not an e-mail address")) }
+        let phone = input.phone.isEmpty ? "" : PhoneNumber.normalized(input.phone)
+        if phone == nil { violations.append(.init("person.phone", "is not a Vietnamese phone number")) }
         if !violations.isEmpty { throw errors.invalidArgument("INVALID_PERSON", violations) }
         let person = Egov_Identity_V1_Person.with {
             $0.kind = input.kind
@@ -382,7 +386,7 @@ extension IdentityService {
             $0.taxCode = input.kind == .citizen ? "" : input.taxCode
             $0.roles = [role]
             $0.email = input.email.lowercased()
-            $0.phone = input.phone
+            $0.phone = phone ?? ""
         }
         return (person, login)
     }

@@ -60,7 +60,10 @@ extension IdentityService {
                 }
                 person.displayName = name
             case "phone":
-                person.phone = request.person.phone
+                guard let phone = request.person.phone.isEmpty ? "" : PhoneNumber.normalized(request.person.phone) else {
+                    throw Self.errors.invalidArgument("INVALID_PERSON", field: "person.phone", "is not a Vietnamese phone number")
+                }
+                person.phone = phone
             case "email":
                 guard person.kind != .official else {
                     throw Self.errors.invalidArgument("IMMUTABLE_FIELD", field: "person.email", "is an official's login and cannot change")

@@ -4,10 +4,6 @@ public import EGovStore
 public import Foundation
 import SwiftProtobuf
 
-#if canImport(FoundationNetworking)
-    public import FoundationNetworking
-#endif
-
 /// What the national public-service portal (Cổng Dịch vụ công quốc gia) is told about a
 /// dossier each time it changes: the state the portal shows citizens and ranks provinces on.
 /// Field names follow the portal's dossier synchronisation (đồng bộ hồ sơ) record; times are
@@ -95,58 +91,15 @@ public struct PortalDossierRecord: Codable, Equatable, Sendable {
     }
 }
 
-/// Carries a record to the portal and says how it answered (the HTTP status).
-public protocol PortalTransport: Sendable {
-    /// Sends `body` (JSON); `idempotencyKey` is the same on every retry of one event.
-    func send(_ body: Data, idempotencyKey: String) async throws -> Int
-}
-
-/// `PortalTransport` over HTTPS: POSTs the record as JSON with the platform's bearer token.
-public struct HTTPPortalTransport: PortalTransport {
-    let url: URL
-    let token: String
-    let session: URLSession
-
-    /// `url` must be HTTPS, except on loopback (tests, a local relay).
-    public init(url: URL, token: String, timeout: TimeInterval = 10) throws {
-        let loopback = ["127.0.0.1", "localhost", "::1"].contains(url.host ?? "")
-        guard url.scheme == "https" || (url.scheme == "http" && loopback) else {
-            throw ConfigError("portal.url: '\(url)' must be https:// (plain http only on loopback)")
-        }
-        self.url = url
-        self.token = token
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        self.session = URLSession(configuration: configuration)
-    }
-
-    public func send(_ body: Data, idempotencyKey: String) async throws -> Int {
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/json; charset=utf-8", forHTTPHeaderField: "Content-Type")
-        request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key")
-        if !token.isEmpty { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (_, response) = try await session.data(for: request)
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
-    }
-}
-
-/// The portal did not take the record now (unreachable, overloaded, 5xx): try again later.
-public struct PortalUnavailable: Error, CustomStringConvertible {
-    public var status: Int
-    public var description: String { "the national portal answered HTTP \(status); will retry" }
-}
-
 /// Delivers the procedures outbox to the national portal: each dossier event becomes the
 /// dossier's current record with its handling steps. The relay keeps order and retries;
 /// the portal deduplicates on `Idempotency-Key` (`<store>-<outbox id>`).
 public struct NationalPortalSink: OutboxSink {
-    let transport: any PortalTransport
+    let transport: any JSONTransport
     let dossiers: DossierRepository
     let keyPrefix: String
 
-    public init(transport: any PortalTransport, store: Store, keyPrefix: String = "egov-procedures") {
+    public init(transport: any JSONTransport, store: Store, keyPrefix: String = "egov-procedures") {
         self.transport = transport
         self.dossiers = DossierRepository(store: store)
         self.keyPrefix = keyPrefix
@@ -163,17 +116,6 @@ public struct NationalPortalSink: OutboxSink {
         // The steps as they stand when it is sent: the portal keeps the latest record.
         let events = try await dossiers.events(code: dossier.code)
         let body = try JSONEncoder().encode(PortalDossierRecord(topic: message.topic, dossier: dossier, events: events))
-        let status = try await transport.send(body, idempotencyKey: "\(keyPrefix)-\(message.id)")
-        switch status {
-        case 200..<300:
-            return
-        case 401, 403, 408, 429:
-            // Credentials being renewed, or the portal asking us to slow down: not the event's fault.
-            throw PortalUnavailable(status: status)
-        case 400..<500:
-            throw OutboxRejection("the national portal refused \(dossier.code) with HTTP \(status)")
-        default:
-            throw PortalUnavailable(status: status)
-        }
+        try await transport.deliver(body, idempotencyKey: "\(keyPrefix)-\(message.id)", to: "the national portal", about: dossier.code)
     }
 }

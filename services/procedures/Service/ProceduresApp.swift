@@ -21,6 +21,12 @@ public enum ProceduresApp {
                 help: "A file holding the bearer token the portal issued to the province (read at start)."
             ),
             ConfigKey(
+                "sms.url", default: "",
+                help: "The SMS gateway's send endpoint (https) for telling applicants of their dossiers. Empty: no SMS."
+            ),
+            ConfigKey("sms.token_file", default: "", help: "A file holding the SMS gateway's bearer token (read at start)."),
+            ConfigKey("sms.sender", default: "EGOV", help: "The brand name SMS are sent from."),
+            ConfigKey(
                 "overdue.scan_seconds", .integer(1...86_400), default: "60",
                 help: "How often open dossiers past their appointment are flagged and announced (procedures.dossier.overdue)."
             ),
@@ -46,9 +52,15 @@ public enum ProceduresApp {
         let scanner = OverdueScanner(
             service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")), logger: environment.logger)
         var background: [any Service] = [StoreService(store: store), scanner] + identity.background
-        if let portal = try portalSink(environment.configuration, store: store) {
-            background.append(OutboxRelay(store: store, consumer: "national-portal", sink: portal, interval: .seconds(1), logger: environment.logger))
+        if let portal = try HTTPJSONTransport.configured(environment.configuration, prefix: "portal") {
+            let sink = NationalPortalSink(transport: portal, store: store)
+            background.append(OutboxRelay(store: store, consumer: "national-portal", sink: sink, interval: .seconds(1), logger: environment.logger))
             environment.logger.info("national portal connected", metadata: ["url": .string(environment.configuration.string("portal.url"))])
+        }
+        if let gateway = try HTTPJSONTransport.configured(environment.configuration, prefix: "sms") {
+            let sink = ApplicantNotifier(transport: gateway, people: identity.people, sender: environment.configuration.string("sms.sender"))
+            background.append(OutboxRelay(store: store, consumer: "sms", sink: sink, interval: .seconds(1), logger: environment.logger))
+            environment.logger.info("SMS gateway connected", metadata: ["url": .string(environment.configuration.string("sms.url"))])
         }
         return ProcessParts(
             services: [service],
@@ -58,21 +70,5 @@ public enum ProceduresApp {
         )
     }
 
-    /// The national portal adapter `portal.url` and `portal.token_file` describe, if set.
-    static func portalSink(_ configuration: Configuration, store: Store) throws -> NationalPortalSink? {
-        let address = configuration.string("portal.url")
-        guard !address.isEmpty else { return nil }
-        guard let url = URL(string: address), url.host != nil else {
-            throw ConfigError("portal.url: '\(address)' is not a URL")
-        }
-        var token = ""
-        let tokenFile = configuration.string("portal.token_file")
-        if !tokenFile.isEmpty {
-            guard let contents = FileManager.default.contents(atPath: tokenFile) else {
-                throw ConfigError("portal.token_file: cannot read '\(tokenFile)'")
-            }
-            token = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return NationalPortalSink(transport: try HTTPPortalTransport(url: url, token: token), store: store)
-    }
+
 }
