@@ -9,8 +9,16 @@ public protocol AgencyDirectory: Sendable {
     func agency(named name: String) async throws -> Egov_Identity_V1_Agency?
 }
 
-/// `AgencyDirectory` over the identity service's client.
-public struct IdentityAgencyDirectory<Transport: ClientTransport>: AgencyDirectory {
+/// Who a person is, asked of the identity service by the calling service itself (not on
+/// behalf of the user, who may not read other people's records): for checks such as
+/// "is this assignee an official of the agency with the step's role".
+public protocol PersonDirectory: Sendable {
+    /// The person named `people/{id}`, or nil when identity does not know them.
+    func person(named name: String) async throws -> Egov_Identity_V1_Person?
+}
+
+/// `AgencyDirectory` and `PersonDirectory` over the identity service's client.
+public struct IdentityDirectory<Transport: ClientTransport>: AgencyDirectory, PersonDirectory {
     let client: Egov_Identity_V1_IdentityService.Client<Transport>
     let deadline: Duration
 
@@ -20,43 +28,22 @@ public struct IdentityAgencyDirectory<Transport: ClientTransport>: AgencyDirecto
     }
 
     public func agency(named name: String) async throws -> Egov_Identity_V1_Agency? {
-        do {
-            return try await client.getAgency(
-                .with { $0.name = name }, options: RequestContext.callOptions(fallback: deadline))
-        } catch let error as RPCError where error.code == .notFound {
-            return nil
-        } catch let error as RPCError {
-            throw APIError(domain: "egov").unavailable(
-                "IDENTITY_UNAVAILABLE", "The identity service could not be asked about '\(name)'; try again.",
-                metadata: ["upstream_code": "\(error.code)"])
-        }
-    }
-}
-
-/// Who a person is, asked of the identity service by the calling service itself (not on
-/// behalf of the user, who may not read other people's records): for checks such as
-/// "is this assignee an official of the agency with the step's role".
-public protocol PersonDirectory: Sendable {
-    /// The person named `people/{id}`, or nil when identity does not know them.
-    func person(named name: String) async throws -> Egov_Identity_V1_Person?
-}
-
-/// `PersonDirectory` over the identity service's client.
-public struct IdentityPersonDirectory<Transport: ClientTransport>: PersonDirectory {
-    let client: Egov_Identity_V1_IdentityService.Client<Transport>
-    let deadline: Duration
-
-    public init(client: GRPCClient<Transport>, deadline: Duration) {
-        self.client = Egov_Identity_V1_IdentityService.Client(wrapping: client)
-        self.deadline = deadline
+        let options = RequestContext.callOptions(fallback: deadline)
+        return try await lookup(name) { try await client.getAgency(.with { $0.name = name }, options: options) }
     }
 
     public func person(named name: String) async throws -> Egov_Identity_V1_Person? {
         let options = RequestContext.callOptions(fallback: deadline)
+        return try await lookup(name) {
+            try await RequestContext.actingAsService { try await client.getPerson(.with { $0.name = name }, options: options) }
+        }
+    }
+
+    /// What identity answers about `name`: nil when it does not know it (or the name is not
+    /// one), UNAVAILABLE when it cannot be asked.
+    func lookup<Found: Sendable>(_ name: String, _ ask: () async throws -> Found) async throws -> Found? {
         do {
-            return try await RequestContext.actingAsService {
-                try await client.getPerson(.with { $0.name = name }, options: options)
-            }
+            return try await ask()
         } catch let error as RPCError where error.code == .notFound || error.code == .invalidArgument {
             return nil
         } catch let error as RPCError {
@@ -66,6 +53,11 @@ public struct IdentityPersonDirectory<Transport: ClientTransport>: PersonDirecto
         }
     }
 }
+
+/// The agency directory of a process: identity.
+public typealias IdentityAgencyDirectory<Transport: ClientTransport> = IdentityDirectory<Transport>
+/// The person directory of a process: identity.
+public typealias IdentityPersonDirectory<Transport: ClientTransport> = IdentityDirectory<Transport>
 
 extension AgencyDirectory {
     /// The active agency `name` refers to, or the error the request should get: NOT_FOUND when

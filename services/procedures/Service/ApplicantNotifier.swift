@@ -31,13 +31,7 @@ public struct ApplicantNotifier: OutboxSink {
         var reference: String
     }
 
-    static let dayFormat: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(secondsFromGMT: 7 * 3600)
-        formatter.dateFormat = "dd/MM/yyyy"
-        return formatter
-    }()
+    static let dayFormat = DateFormatter.vietnam("dd/MM/yyyy")
 
     /// What the applicant is told of `topic` on `dossier`, in plain ASCII (one or two SMS), or
     /// nil when the change is not theirs to hear of.

@@ -47,13 +47,7 @@ public struct PortalDossierRecord: Codable, Equatable, Sendable {
     public var TaiLieu: [File]
     public var QuaTrinhXuLy: [Step]
 
-    static let timeFormat: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(secondsFromGMT: 7 * 3600)
-        formatter.dateFormat = "yyyyMMddHHmmss"
-        return formatter
-    }()
+    static let timeFormat = DateFormatter.vietnam("yyyyMMddHHmmss")
 
     static func time(_ timestamp: Google_Protobuf_Timestamp?) -> String {
         guard let timestamp, timestamp.seconds > 0 else { return "" }

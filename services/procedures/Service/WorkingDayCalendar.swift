@@ -141,3 +141,14 @@ struct WorkingDayCalendar: Sendable {
         Self.closingTime(of: adding(workingDays: days, to: startDay(receivedAt: date)))
     }
 }
+
+extension DateFormatter {
+    /// A formatter of `format` in Vietnam's time (UTC+7), whatever the machine's time zone and locale.
+    static func vietnam(_ format: String) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: Int(WorkingDayCalendar.offset))
+        formatter.dateFormat = format
+        return formatter
+    }
+}
