@@ -124,6 +124,9 @@ import Testing
         }
         #expect(Set(results.map(\.name)).count == 1)
         #expect(try await count(store) == 1)
+        // Keys are kept a week, then dropped: a request id is not remembered forever.
+        #expect(try await store.purgeExpired(outboxConsumers: []).idempotencyKeys == 0)
+        #expect(try await store.purgeExpired(outboxConsumers: [], now: Timestamps.nowMicros() + 8 * 86_400_000_000).idempotencyKeys == 1)
         await store.close()
     }
 
@@ -167,6 +170,17 @@ import Testing
         let other = RecordingSink()
         #expect(try await OutboxRelay(store: store, consumer: "search", sink: other, logger: Logger(label: "test")).deliverPending() == 2)
         #expect(other.delivered.withLock { $0.map(\.key) } == ["notes/1", "notes/2"])
+
+        // A month on, what every consumer was given is dropped; what one still waits for stays.
+        try await store.write { tx in try await tx.enqueue(topic: "notes.created", key: "notes/3", payload: [3]) }
+        #expect(try await relay.deliverPending() == 1)
+        let later = Timestamps.nowMicros() + 31 * 86_400_000_000
+        #expect(try await store.purgeExpired(outboxConsumers: ["archive", "search"], now: later).outboxEvents == 2)
+        let left = try await store.read { db in
+            try await db.rows("SELECT message_key FROM outbox").map { try $0.decode(column: "message_key", as: String.self) }
+        }
+        #expect(left == ["notes/3"])
+        #expect(try await store.purgeExpired(outboxConsumers: ["archive"], now: later).outboxEvents == 1)
         await store.close()
     }
 

@@ -51,17 +51,22 @@ public enum ProceduresApp {
             attachments: AttachmentStore(directory: "\(environment.settings.dataDirectory)/attachments/procedures"))
         let scanner = OverdueScanner(
             service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")), logger: environment.logger)
-        var background: [any Service] = [StoreService(store: store), scanner] + identity.background
+        var consumers: [String] = []
+        var relays: [any Service] = []
         if let portal = try HTTPJSONTransport.configured(environment.configuration, prefix: "portal") {
             let sink = NationalPortalSink(transport: portal, store: store)
-            background.append(OutboxRelay(store: store, consumer: "national-portal", sink: sink, interval: .seconds(1), logger: environment.logger))
+            consumers.append("national-portal")
+            relays.append(OutboxRelay(store: store, consumer: "national-portal", sink: sink, interval: .seconds(1), logger: environment.logger))
             environment.logger.info("national portal connected", metadata: ["url": .string(environment.configuration.string("portal.url"))])
         }
         if let gateway = try HTTPJSONTransport.configured(environment.configuration, prefix: "sms") {
             let sink = ApplicantNotifier(transport: gateway, people: identity.people, sender: environment.configuration.string("sms.sender"))
-            background.append(OutboxRelay(store: store, consumer: "sms", sink: sink, interval: .seconds(1), logger: environment.logger))
+            consumers.append("sms")
+            relays.append(OutboxRelay(store: store, consumer: "sms", sink: sink, interval: .seconds(1), logger: environment.logger))
             environment.logger.info("SMS gateway connected", metadata: ["url": .string(environment.configuration.string("sms.url"))])
         }
+        let background: [any Service] =
+            [StoreService(store: store, outboxConsumers: consumers, logger: environment.logger), scanner] + identity.background + relays
         return ProcessParts(
             services: [service],
             serviceNames: [Egov_Procedures_V1_ProceduresService.descriptor.fullyQualifiedService],
