@@ -17,11 +17,15 @@ public struct ProcessParts: Sendable {
     public var background: [any Service]
     /// Work to do once the group has stopped, e.g. closing the database.
     public var shutdown: @Sendable () async -> Void
+    /// Interceptors of this process only (the gateway's rate limit), after authentication.
+    public var interceptors: [any ServerInterceptor]
 
     public init(
         services: [any RegistrableRPCService], serviceNames: [String], probes: [HealthProbe] = [],
-        background: [any Service] = [], shutdown: @escaping @Sendable () async -> Void = {}
+        background: [any Service] = [], interceptors: [any ServerInterceptor] = [],
+        shutdown: @escaping @Sendable () async -> Void = {}
     ) {
+        self.interceptors = interceptors
         self.services = services
         self.serviceNames = serviceNames
         self.probes = probes
@@ -112,7 +116,7 @@ public enum EGovProcess {
             services: parts.services + [HealthService(monitor: health)],
             interceptors: standardInterceptors(
                 security: security, telemetry: telemetry, logger: logger, domain: "\(name).egov",
-                verifier: environment.verifier
+                verifier: environment.verifier, extra: parts.interceptors
             )
         )
         let admin = AdminServer(

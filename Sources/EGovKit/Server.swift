@@ -51,8 +51,10 @@ extension HTTP2ServerTransport.Posix.TransportSecurity {
 }
 
 /// The interceptors every server runs, outermost first.
+/// `extra` interceptors (the gateway's rate limit) run once the user is known.
 public func standardInterceptors(
-    security: PortSecurity, telemetry: Telemetry, logger: Logger, domain: String, verifier: TokenVerifier? = nil
+    security: PortSecurity, telemetry: Telemetry, logger: Logger, domain: String, verifier: TokenVerifier? = nil,
+    extra: [any ServerInterceptor] = []
 ) -> [any ServerInterceptor] {
     var interceptors: [any ServerInterceptor] = [
         RequestContextInterceptor(),
@@ -61,6 +63,7 @@ public func standardInterceptors(
     ]
     if let verifier { interceptors.append(AuthenticationInterceptor(verifier: verifier, logger: logger)) }
     if security == .mutualTLS { interceptors.append(RequireClientCertificateInterceptor()) }
+    interceptors += extra
     interceptors.append(ErrorMappingInterceptor(logger: logger, domain: domain))
     return interceptors
 }

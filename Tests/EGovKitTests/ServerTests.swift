@@ -70,6 +70,34 @@ struct FailingService: RegistrableRPCService {
         }
     }
 
+    @Test func bucketsRefillAtTheirRate() {
+        let buckets = TokenBuckets(perSecond: 2, burst: 4)
+        let start = ContinuousClock.now
+        for _ in 0..<4 { #expect(buckets.take("a", now: start) == nil) }
+        #expect(buckets.take("a", now: start) == .milliseconds(500))
+        #expect(buckets.take("b", now: start) == nil)
+        #expect(buckets.take("a", now: start + .milliseconds(500)) == nil)
+        #expect(buckets.take("a", now: start + .milliseconds(500)) != nil)
+        #expect(buckets.take("a", now: start + .seconds(60)) == nil)
+    }
+
+    /// Over the limit, a caller is told to wait and the service is not reached.
+    @Test func aCallerOverTheLimitIsToldWhenToComeBack() async throws {
+        let limit = RateLimitInterceptor(anonymousPerSecond: 0.01, userPerSecond: 0)
+        try await withTestServer(services: [await health()], interceptors: [limit]) { port in
+            try await withTestClient(port: port) { client in
+                let health = Grpc_Health_V1_Health.Client(wrapping: client)
+                // A burst of at least one call, then nothing for 100 seconds.
+                _ = try await health.check(.with { $0.service = "egov.test.v1.Thing" })
+                let refused = await #expect(throws: RPCError.self) { try await health.check(.with { $0.service = "egov.test.v1.Thing" }) }
+                #expect(refused?.code == .resourceExhausted)
+                let status = try refused?.unpackGoogleRPCStatus()
+                #expect(status?.details.compactMap(\.errorInfo).first?.reason == "RATE_LIMITED")
+                #expect(status?.details.compactMap(\.retryInfo).first != nil)
+            }
+        }
+    }
+
     @Test func theRequestIDIsEchoedOrMadeUp() async throws {
         try await withTestServer(services: [await health()]) { port in
             try await withTestClient(port: port) { client in

@@ -77,6 +77,7 @@ public func withTestServer<Result: Sendable>(
     limits: ServerLimits = ServerLimits(),
     telemetry: Telemetry = Telemetry(),
     verifier: TokenVerifier? = nil,
+    interceptors: [any ServerInterceptor] = [],
     _ body: (Int) async throws -> Result
 ) async throws -> Result {
     let server = GRPCServer(
@@ -88,7 +89,7 @@ public func withTestServer<Result: Sendable>(
         services: services,
         interceptors: standardInterceptors(
             security: security, telemetry: telemetry, logger: Logger(label: "test.\(process)"), domain: "\(process).egov",
-            verifier: verifier)
+            verifier: verifier, extra: interceptors)
     )
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }

@@ -8,7 +8,17 @@ import GRPCCore
 public enum GatewayApp {
     public static let version = "0.1.0"
 
-    public static let keys = ProcessSettings.keys(for: "gateway", peers: RouteTable.backends, database: false)
+    public static let keys =
+        ProcessSettings.keys(for: "gateway", peers: RouteTable.backends, database: false) + [
+            ConfigKey(
+                "ratelimit.anonymous_per_second", .integer(0...1_000_000), default: "50",
+                help: "Calls a second one address may make without signing in (bursts of twice as many); 0: unlimited."
+            ),
+            ConfigKey(
+                "ratelimit.user_per_second", .integer(0...1_000_000), default: "20",
+                help: "Calls a second one signed-in user may make (bursts of twice as many); 0: unlimited."
+            ),
+        ]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
@@ -39,7 +49,12 @@ public enum GatewayApp {
             // Sign-in and every user's first call go through identity: without it the edge is down.
             probes: [.peer("identity", client: clients["identity"]!)],
             background: clients.keys.sorted().map { GRPCClientService(client: clients[$0]!) }
-                + [SigningKeysRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger)]
+                + [SigningKeysRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger)],
+            interceptors: [
+                RateLimitInterceptor(
+                    anonymousPerSecond: Double(environment.configuration.int("ratelimit.anonymous_per_second")),
+                    userPerSecond: Double(environment.configuration.int("ratelimit.user_per_second")))
+            ]
         )
     }
 }

@@ -1,0 +1,84 @@
+public import GRPCCore
+import GRPCProtobuf
+import Synchronization
+
+/// Token buckets by key: each key may spend `perSecond` calls a second on average and up to
+/// `burst` at once. Idle keys are forgotten when there are too many, so memory stays bounded.
+public final class TokenBuckets: Sendable {
+    struct Bucket {
+        var tokens: Double
+        var last: ContinuousClock.Instant
+    }
+
+    let perSecond: Double
+    let burst: Double
+    let maxKeys: Int
+    private let buckets = Mutex<[String: Bucket]>([:])
+
+    public init(perSecond: Double, burst: Double, maxKeys: Int = 100_000) {
+        self.perSecond = perSecond
+        self.burst = burst
+        self.maxKeys = maxKeys
+    }
+
+    /// Spends one call of `key`: nil when allowed, else how long until one is.
+    public func take(_ key: String, now: ContinuousClock.Instant = .now) -> Duration? {
+        buckets.withLock { buckets in
+            var bucket = buckets[key] ?? Bucket(tokens: burst, last: now)
+            let elapsed = bucket.last.duration(to: now)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket.tokens = min(burst, bucket.tokens + max(0, seconds) * perSecond)
+            bucket.last = now
+            guard bucket.tokens >= 1 else {
+                buckets[key] = bucket
+                return .milliseconds(Int64(((1 - bucket.tokens) / perSecond * 1000).rounded(.up)))
+            }
+            bucket.tokens -= 1
+            buckets[key] = bucket
+            if buckets.count > maxKeys {
+                // Forget the keys that would be full again anyway: they have been idle long enough.
+                let idle = burst / perSecond
+                buckets = buckets.filter { now - $0.value.last < .milliseconds(Int64(idle * 1000)) }
+            }
+            return nil
+        }
+    }
+}
+
+/// Limits how fast one client may call: signed-in users by their account, anonymous callers
+/// by their address. A caller over the limit gets RESOURCE_EXHAUSTED, reason RATE_LIMITED,
+/// with a RetryInfo saying when to try again; nothing reaches the service.
+public struct RateLimitInterceptor: ServerInterceptor {
+    let anonymous: TokenBuckets?
+    let users: TokenBuckets?
+
+    /// Calls per second, with bursts of twice as many; 0 leaves that kind of caller unlimited.
+    public init(anonymousPerSecond: Double, userPerSecond: Double) {
+        anonymous = anonymousPerSecond > 0 ? TokenBuckets(perSecond: anonymousPerSecond, burst: max(1, 2 * anonymousPerSecond)) : nil
+        users = userPerSecond > 0 ? TokenBuckets(perSecond: userPerSecond, burst: max(1, 2 * userPerSecond)) : nil
+    }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let current = RequestContext.current
+        let wait: Duration?
+        if let user = current?.user {
+            wait = users?.take("user:\(user.sub)")
+        } else {
+            wait = anonymous?.take("address:\(current?.clientAddress ?? "")")
+        }
+        if let wait {
+            let seconds = max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0))
+            throw GoogleRPCStatus(
+                code: .resourceExhausted, message: "Too many requests; try again in \(seconds) seconds.",
+                details: [
+                    .errorInfo(reason: "RATE_LIMITED", domain: "egov", metadata: ["retry_after_seconds": "\(seconds)"]),
+                    .retryInfo(delay: wait),
+                ])
+        }
+        return try await next(request, context)
+    }
+}
