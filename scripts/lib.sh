@@ -26,9 +26,9 @@ apt_install() {
 
 # Installs the Python packages the interop client and the proto checks use.
 pip_install() {
-    python3 -c "import grpc, grpc_tools" 2>/dev/null && return 0
-    log "installing grpcio and grpcio-tools (PyPI)"
-    python3 -m pip install -q --disable-pip-version-check grpcio grpcio-tools
+    python3 -c "import grpc, grpc_tools, grpc_reflection" 2>/dev/null && return 0
+    log "installing grpcio, grpcio-tools and grpcio-reflection (PyPI)"
+    python3 -m pip install -q --disable-pip-version-check grpcio grpcio-tools grpcio-reflection
 }
 
 # A stable digest of every .proto under proto/: the generated code records it,

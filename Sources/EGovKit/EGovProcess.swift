@@ -1,3 +1,4 @@
+import EGovAPI
 public import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
@@ -107,13 +108,17 @@ public enum EGovProcess {
         )
         let parts = try await build(environment)
         let health = HealthMonitor(services: parts.serviceNames, probes: parts.probes, logger: logger)
+        let reflection = ReflectionService(
+            serviceNames: parts.serviceNames + [Grpc_Health_V1_Health.descriptor.fullyQualifiedService])
         let server = GRPCServer(
             transport: HTTP2ServerTransport.Posix(
                 address: .ipv4(host: settings.listenHost, port: settings.listenPort),
                 transportSecurity: .egov(security, files: settings.tls),
                 config: .egov(settings.limits)
             ),
-            services: parts.services + [HealthService(monitor: health)],
+            services: parts.services + [
+                HealthService(monitor: health), reflection, ReflectionV1AlphaService(reflection),
+            ],
             interceptors: standardInterceptors(
                 security: security, telemetry: telemetry, logger: logger, domain: "\(name).egov",
                 verifier: environment.verifier, extra: parts.interceptors

@@ -5,6 +5,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import Logging
+import SwiftProtobuf
 import Testing
 
 /// Passes bytes through, for calling methods no stub knows.
@@ -94,6 +95,41 @@ struct FailingService: RegistrableRPCService {
                 let status = try refused?.unpackGoogleRPCStatus()
                 #expect(status?.details.compactMap(\.errorInfo).first?.reason == "RATE_LIMITED")
                 #expect(status?.details.compactMap(\.retryInfo).first != nil)
+            }
+        }
+    }
+
+    /// grpcurl and generic clients find the services and their messages without .proto files.
+    @Test func reflectionDescribesWhatIsServed() async throws {
+        let reflection = ReflectionService(serviceNames: ["egov.procedures.v1.ProceduresService"])
+        try await withTestServer(services: [await health(), reflection]) { port in
+            try await withTestClient(port: port) { client in
+                let questions: [Grpc_Reflection_V1_ServerReflectionRequest] = [
+                    .with { $0.listServices = "" },
+                    .with { $0.fileContainingSymbol = "egov.procedures.v1.ProceduresService" },
+                    .with { $0.fileContainingSymbol = "egov.procedures.v1.Dossier.Status" },
+                    .with { $0.fileContainingExtension = .with { $0.containingType = "google.protobuf.MethodOptions"; $0.extensionNumber = 72_295_728 } },
+                    .with { $0.fileContainingSymbol = "egov.nothing.v1.Nowhere" },
+                ]
+                let answers = try await Grpc_Reflection_V1_ServerReflection.Client(wrapping: client).serverReflectionInfo { writer in
+                    try await writer.write(contentsOf: questions)
+                } onResponse: { response in
+                    var all: [Grpc_Reflection_V1_ServerReflectionResponse] = []
+                    for try await answer in response.messages { all.append(answer) }
+                    return all
+                }
+                #expect(answers.count == 5)
+                #expect(answers[0].listServicesResponse.service.map(\.name)
+                    == ["egov.procedures.v1.ProceduresService", "grpc.reflection.v1.ServerReflection"])
+                func files(_ answer: Grpc_Reflection_V1_ServerReflectionResponse) throws -> [String] {
+                    try answer.fileDescriptorResponse.fileDescriptorProto.map { try Google_Protobuf_FileDescriptorProto(serializedBytes: $0).name }
+                }
+                let service = try files(answers[1])
+                #expect(service.first == "egov/procedures/v1/procedures_service.proto")
+                #expect(service.contains("egov/procedures/v1/dossier.proto") && service.contains("google/protobuf/timestamp.proto"))
+                #expect(try files(answers[2]).first == "egov/procedures/v1/dossier.proto")
+                #expect(try files(answers[3]).first == "google/api/annotations.proto")
+                #expect(answers[4].errorResponse.errorCode == 5)
             }
         }
     }

@@ -3,9 +3,10 @@
 
     python3 scripts/examples/list_agencies.py --ca data/pki/ca.pem [--target 127.0.0.1:7443]
 
-It compiles the platform's .proto files with grpc_tools (pip install grpcio grpcio-tools)
-into a temporary folder, lists the first agencies, reads one procedure of the catalogue,
-and shows the structured error a bad request gets.
+It compiles the platform's .proto files with grpc_tools (pip install grpcio grpcio-tools
+grpcio-reflection) into a temporary folder, lists the first agencies, reads one procedure of
+the catalogue, shows the structured error a bad request gets, and asks the server itself
+(server reflection, no .proto files) what the procedures service offers.
 """
 import argparse
 import glob
@@ -15,6 +16,8 @@ import sys
 import tempfile
 
 import grpc
+from google.protobuf import descriptor_pool
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from grpc_tools import protoc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -70,6 +73,15 @@ def main():
                                 info = details_pb2.ErrorInfo()
                                 detail.Unpack(info)
                                 print(f"   reason {info.reason} ({info.domain}), field {info.metadata.get('field')}")
+
+            # A generic client needs no .proto files: the server describes itself.
+            database = ProtoReflectionDescriptorDatabase(channel)
+            services = sorted(database.get_services())
+            print(f"reflection: {len(services)} services, e.g. {', '.join(s for s in services if s.startswith('egov.'))}")
+            pool = descriptor_pool.DescriptorPool(database)
+            described = pool.FindServiceByName("egov.procedures.v1.ProceduresService")
+            print(f"egov.procedures.v1.ProceduresService: {len(described.methods)} methods, "
+                  f"SubmitDossier takes {described.methods_by_name['SubmitDossier'].input_type.full_name}")
 
 
 if __name__ == "__main__":
