@@ -148,5 +148,10 @@ let package = Package(
         + service("documents", module: "DocumentsService")
         + service("procedures", module: "ProceduresService", deps: [.product(name: "Crypto", package: "swift-crypto")])
         + service("conferences", module: "ConferencesService")
-        + service("gateway", module: "GatewayService")
+        + service("gateway", module: "GatewayService", deps: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ])
 )

@@ -1,6 +1,6 @@
 public import EGovAPI
 public import GRPCCore
-import GRPCProtobuf
+public import GRPCProtobuf
 public import Logging
 
 /// Verifies the bearer token of every call that carries one and records the user in
@@ -33,7 +33,7 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         return try await RequestContext.serving(current) { try await next(request, context) }
     }
 
-    static let refused = GoogleRPCStatus(
+    public static let refused = GoogleRPCStatus(
         code: .unauthenticated, message: "The access token is not valid; sign in again or refresh the session.",
         details: [.errorInfo(reason: "INVALID_TOKEN", domain: "egov", metadata: [:])]
     )

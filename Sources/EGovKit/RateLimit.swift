@@ -1,5 +1,5 @@
 public import GRPCCore
-import GRPCProtobuf
+public import GRPCProtobuf
 import Synchronization
 
 /// Token buckets by key: each key may spend `perSecond` calls a second on average and up to
@@ -45,17 +45,44 @@ public final class TokenBuckets: Sendable {
     }
 }
 
-/// Limits how fast one client may call: signed-in users by their account, anonymous callers
-/// by their address. A caller over the limit gets RESOURCE_EXHAUSTED, reason RATE_LIMITED,
-/// with a RetryInfo saying when to try again; nothing reaches the service.
-public struct RateLimitInterceptor: ServerInterceptor {
+/// How fast one client may call: signed-in users by their account, anonymous callers by
+/// their address. Shared by the gRPC port and the HTTP/JSON port, so one budget covers both.
+public struct RateLimiter: Sendable {
     let anonymous: TokenBuckets?
     let users: TokenBuckets?
 
     /// Calls per second, with bursts of twice as many; 0 leaves that kind of caller unlimited.
     public init(anonymousPerSecond: Double, userPerSecond: Double) {
-        anonymous = anonymousPerSecond > 0 ? TokenBuckets(perSecond: anonymousPerSecond, burst: max(1, 2 * anonymousPerSecond)) : nil
+        anonymous =
+            anonymousPerSecond > 0
+            ? TokenBuckets(perSecond: anonymousPerSecond, burst: max(1, 2 * anonymousPerSecond)) : nil
         users = userPerSecond > 0 ? TokenBuckets(perSecond: userPerSecond, burst: max(1, 2 * userPerSecond)) : nil
+    }
+
+    /// Spends one call: nil when allowed, else the RESOURCE_EXHAUSTED error (reason
+    /// RATE_LIMITED, with a RetryInfo) to answer.
+    public func check(user: String?, address: String) -> GoogleRPCStatus? {
+        let wait = user.map { users?.take("user:\($0)") } ?? anonymous?.take("address:\(address)")
+        guard let wait else { return nil }
+        let seconds = max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0))
+        return GoogleRPCStatus(
+            code: .resourceExhausted, message: "Too many requests; try again in \(seconds) seconds.",
+            details: [
+                .errorInfo(reason: "RATE_LIMITED", domain: "egov", metadata: ["retry_after_seconds": "\(seconds)"]),
+                .retryInfo(delay: wait),
+            ])
+    }
+}
+
+/// Applies a `RateLimiter` to gRPC calls: a caller over the limit gets RESOURCE_EXHAUSTED,
+/// reason RATE_LIMITED, with a RetryInfo saying when to try again; nothing reaches the service.
+public struct RateLimitInterceptor: ServerInterceptor {
+    let limiter: RateLimiter
+
+    public init(_ limiter: RateLimiter) { self.limiter = limiter }
+
+    public init(anonymousPerSecond: Double, userPerSecond: Double) {
+        limiter = RateLimiter(anonymousPerSecond: anonymousPerSecond, userPerSecond: userPerSecond)
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -64,20 +91,8 @@ public struct RateLimitInterceptor: ServerInterceptor {
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
         let current = RequestContext.current
-        let wait: Duration?
-        if let user = current?.user {
-            wait = users?.take("user:\(user.sub)")
-        } else {
-            wait = anonymous?.take("address:\(current?.clientAddress ?? "")")
-        }
-        if let wait {
-            let seconds = max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0))
-            throw GoogleRPCStatus(
-                code: .resourceExhausted, message: "Too many requests; try again in \(seconds) seconds.",
-                details: [
-                    .errorInfo(reason: "RATE_LIMITED", domain: "egov", metadata: ["retry_after_seconds": "\(seconds)"]),
-                    .retryInfo(delay: wait),
-                ])
+        if let refusal = limiter.check(user: current?.user?.sub, address: current?.clientAddress ?? "") {
+            throw refusal
         }
         return try await next(request, context)
     }

@@ -1,21 +1,24 @@
 public import EGovAPI
-public import GRPCCore
 import Foundation
+public import GRPCCore
 import GRPCProtobuf
-import SwiftProtobuf
+public import SwiftProtobuf
 
 /// What the committed descriptor set defines: every file by name, and which file defines
 /// each fully qualified symbol and extension. Read once, from `EGovDescriptors`.
-struct DescriptorIndex: Sendable {
+public struct DescriptorIndex: Sendable {
     var files: [String: Google_Protobuf_FileDescriptorProto] = [:]
+    /// Messages by fully qualified name (no leading dot).
+    public private(set) var messages: [String: Google_Protobuf_DescriptorProto] = [:]
     var symbols: [String: String] = [:]
     /// Extended type -> extension number -> file.
     var extensions: [String: [Int32: String]] = [:]
 
-    static let shared = DescriptorIndex(base64: EGovDescriptors.descriptorSetBase64)
+    public static let shared = DescriptorIndex(base64: EGovDescriptors.descriptorSetBase64)
 
     init(base64: String) {
-        let set = (try? Google_Protobuf_FileDescriptorSet(serializedBytes: [UInt8](Data(base64Encoded: base64) ?? Data())))
+        let set =
+            (try? Google_Protobuf_FileDescriptorSet(serializedBytes: [UInt8](Data(base64Encoded: base64) ?? Data())))
             ?? Google_Protobuf_FileDescriptorSet()
         for file in set.file {
             files[file.name] = file
@@ -24,6 +27,7 @@ struct DescriptorIndex: Sendable {
                 for message in messages {
                     let name = scope + message.name
                     symbols[name] = file.name
+                    self.messages[name] = message
                     for field in message.field { symbols["\(name).\(field.name)"] = file.name }
                     for item in message.enumType { symbols["\(name).\(item.name)"] = file.name }
                     addExtensions(message.`extension`)
@@ -100,7 +104,9 @@ public struct ReflectionService: Grpc_Reflection_V1_ServerReflection.SimpleServi
                 return
             }
             answer.fileDescriptorResponse = .with {
-                $0.fileDescriptorProto = index.withDependencies(name).compactMap { try? Data($0.serializedBytes() as [UInt8]) }
+                $0.fileDescriptorProto = index.withDependencies(name).compactMap {
+                    try? Data($0.serializedBytes() as [UInt8])
+                }
             }
         }
         switch question.messageRequest {
@@ -143,7 +149,8 @@ public struct ReflectionV1AlphaService: RegistrableRPCService {
     public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         let reflection = self.reflection
         router.registerHandler(
-            forMethod: MethodDescriptor(fullyQualifiedService: "grpc.reflection.v1alpha.ServerReflection", method: "ServerReflectionInfo"),
+            forMethod: MethodDescriptor(
+                fullyQualifiedService: "grpc.reflection.v1alpha.ServerReflection", method: "ServerReflectionInfo"),
             deserializer: ProtobufDeserializer<Grpc_Reflection_V1_ServerReflectionRequest>(),
             serializer: ProtobufSerializer<Grpc_Reflection_V1_ServerReflectionResponse>()
         ) { request, context in

@@ -30,7 +30,10 @@ public struct SecretBox: Sendable {
         let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw ConfigError("secrets.key_file: cannot create '\(path)'")
         }
         return (SecretBox(key: key), true)
@@ -55,7 +58,8 @@ public struct SecretBox: Sendable {
         guard let combined = Data(base64Encoded: String(stored.dropFirst(Self.prefix.count))) else {
             throw SecretBoxError.malformed
         }
-        let plaintext = try AES.GCM.open(AES.GCM.SealedBox(combined: combined), using: key, authenticating: Data(context.utf8))
+        let plaintext = try AES.GCM.open(
+            AES.GCM.SealedBox(combined: combined), using: key, authenticating: Data(context.utf8))
         return String(decoding: plaintext, as: UTF8.self)
     }
 }

@@ -80,6 +80,7 @@ import Testing
         let gateway = try PlatformProcess(
             "gateway", dataDirectory: data,
             flags: peers + [
+                "--http.port", "\(freePort())",
                 "--peers.documents", "127.0.0.1:\(documents.grpcPort)",
                 "--peers.procedures", "127.0.0.1:\(procedures.grpcPort)",
                 "--peers.conferences", "127.0.0.1:\(conferences.grpcPort)",

@@ -6,14 +6,18 @@
 It compiles the platform's .proto files with grpc_tools (pip install grpcio grpcio-tools
 grpcio-reflection) into a temporary folder, lists the first agencies, reads one procedure of
 the catalogue, shows the structured error a bad request gets, and asks the server itself
-(server reflection, no .proto files) what the procedures service offers.
+(server reflection, no .proto files) what the procedures service offers. Last, it reads the
+catalogue again as plain HTTP/JSON, as a browser would.
 """
 import argparse
 import glob
 import importlib
+import json
 import os
+import ssl
 import sys
 import tempfile
+import urllib.request
 
 import grpc
 from google.protobuf import descriptor_pool
@@ -37,6 +41,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ca", required=True, help="CA certificate that signed the gateway's certificate")
     parser.add_argument("--target", default="127.0.0.1:7443")
+    parser.add_argument("--http", default="https://127.0.0.1:8443", help="the gateway's HTTP/JSON address")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as out:
@@ -82,6 +87,12 @@ def main():
             described = pool.FindServiceByName("egov.procedures.v1.ProceduresService")
             print(f"egov.procedures.v1.ProceduresService: {len(described.methods)} methods, "
                   f"SubmitDossier takes {described.methods_by_name['SubmitDossier'].input_type.full_name}")
+
+        # The same API as HTTP/JSON, with nothing but the standard library.
+        context = ssl.create_default_context(cafile=args.ca)
+        with urllib.request.urlopen(f"{args.http}/v1/procedures?page_size=1", context=context, timeout=5) as reply:
+            procedure = json.load(reply)["procedures"][0]
+        print(f"HTTP/JSON: GET /v1/procedures -> {procedure['code']} {procedure['displayName']}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-import EGovAPI
+public import EGovAPI
 import EGovKit
 import Foundation
 public import GRPCCore
@@ -20,8 +20,14 @@ public struct Route: Sendable {
     public var isPublic: Bool
     /// Which backend serves it: `identity`, `documents`, ...
     public var backend: String
-    /// Streams messages one way or both (uploads, followers): it gets a long deadline.
-    public var isStreaming = false
+    /// The client streams messages (uploads).
+    public var isClientStreaming = false
+    /// The server streams messages (followers, downloads).
+    public var isServerStreaming = false
+    /// Its `google.api.http` binding, for HTTP/JSON transcoding.
+    public var httpRule = Google_Api_HttpRule()
+    /// Streams messages one way or both: it gets a long deadline.
+    public var isStreaming: Bool { isClientStreaming || isServerStreaming }
 }
 
 /// Which backend methods the public edge exposes, and which of them anonymous users may call.
@@ -68,7 +74,9 @@ public enum RouteTable {
                             descriptor: MethodDescriptor(fullyQualifiedService: full, method: method.name),
                             isPublic: publicMethods.contains("\(full)/\(method.name)"),
                             backend: backend,
-                            isStreaming: method.clientStreaming || method.serverStreaming
+                            isClientStreaming: method.clientStreaming,
+                            isServerStreaming: method.serverStreaming,
+                            httpRule: method.options.getExtensionValue(ext: Google_Api_Extensions_http) ?? Google_Api_HttpRule()
                         ))
                 }
             }

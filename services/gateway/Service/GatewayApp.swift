@@ -2,6 +2,7 @@ public import EGovKit
 import GRPCNIOTransportHTTP2
 import EGovAPI
 import GRPCCore
+import ServiceLifecycle
 
 /// Assembles the egov-gateway process: the public TLS port serving every backend's public
 /// methods and the gateway's own.
@@ -14,6 +15,8 @@ public enum GatewayApp {
                 "ratelimit.anonymous_per_second", .integer(0...1_000_000), default: "50",
                 help: "Calls a second one address may make without signing in (bursts of twice as many); 0: unlimited."
             ),
+            ConfigKey("http.enabled", .boolean, default: "true", help: "Serve the API as HTTP/JSON too (from its google.api.http annotations)."),
+            ConfigKey("http.port", .integer(0...65535), default: "8443", help: "HTTP/JSON port (TLS, with the gRPC port's certificate)."),
             ConfigKey(
                 "ratelimit.user_per_second", .integer(0...1_000_000), default: "20",
                 help: "Calls a second one signed-in user may make (bursts of twice as many); 0: unlimited."
@@ -37,6 +40,19 @@ public enum GatewayApp {
                 .init(service: services[name]!, target: environment.settings.peer(name).target, client: client))
         }
         let routes = try RouteTable.routes()
+        let limiter = RateLimiter(
+            anonymousPerSecond: Double(environment.configuration.int("ratelimit.anonymous_per_second")),
+            userPerSecond: Double(environment.configuration.int("ratelimit.user_per_second")))
+        var http: [any Service] = []
+        if environment.configuration.bool("http.enabled") {
+            let transcoder = try Transcoder(
+                routes: routes, clients: clients, verifier: environment.verifier, limiter: limiter,
+                deadline: environment.settings.defaultDeadline)
+            http.append(
+                HTTPTranscodingServer(
+                    host: environment.settings.listenHost, port: environment.configuration.int("http.port"), tls: environment.settings.tls,
+                    transcoder: transcoder, logger: environment.logger))
+        }
         environment.logger.info(
             "routes", metadata: ["forwarded": .stringConvertible(routes.count),
                                  "public": .stringConvertible(routes.filter(\.isPublic).count)])
@@ -49,12 +65,8 @@ public enum GatewayApp {
             // Sign-in and every user's first call go through identity: without it the edge is down.
             probes: [.peer("identity", client: clients["identity"]!)],
             background: clients.keys.sorted().map { GRPCClientService(client: clients[$0]!) }
-                + [SigningKeysRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger)],
-            interceptors: [
-                RateLimitInterceptor(
-                    anonymousPerSecond: Double(environment.configuration.int("ratelimit.anonymous_per_second")),
-                    userPerSecond: Double(environment.configuration.int("ratelimit.user_per_second")))
-            ]
+                + [SigningKeysRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger)] + http,
+            interceptors: [RateLimitInterceptor(limiter)]
         )
     }
 }

@@ -1,6 +1,6 @@
+import EGovAPI
 public import EGovKit
 public import EGovStore
-import EGovAPI
 import Foundation
 import SwiftProtobuf
 
@@ -17,7 +17,10 @@ public struct ApplicantNotifier: OutboxSink {
     /// Events older than this are not news: a gateway connected later does not replay history.
     let maxAge: Duration
 
-    public init(transport: any JSONTransport, people: any PersonDirectory, sender: String, maxAge: Duration = .seconds(24 * 3600)) {
+    public init(
+        transport: any JSONTransport, people: any PersonDirectory, sender: String,
+        maxAge: Duration = .seconds(24 * 3600)
+    ) {
         self.transport = transport
         self.people = people
         self.sender = sender
@@ -48,7 +51,8 @@ public struct ApplicantNotifier: OutboxSink {
         case ("procedures.dossier.finished", _):
             message = "Ho so \(code) da co ket qua. Moi ong/ba nhan ket qua theo phieu hen."
         case ("procedures.dossier.status_changed", .supplementRequested):
-            message = "Ho so \(code) can bo sung: \(dossier.missingDocuments.joined(separator: "; ")). Thoi gian giai quyet tam dung."
+            message =
+                "Ho so \(code) can bo sung: \(dossier.missingDocuments.joined(separator: "; ")). Thoi gian giai quyet tam dung."
         case ("procedures.dossier.status_changed", .paymentRequested):
             message = "Ho so \(code): de nghi nop \(dossier.paymentAmountVnd) dong phi, le phi de tiep tuc giai quyet."
         case ("procedures.dossier.status_changed", .notAccepted):
@@ -84,7 +88,8 @@ public struct ApplicantNotifier: OutboxSink {
         for (index, phone) in phones.enumerated() {
             let body = try JSONEncoder().encode(SMS(to: phone, from: sender, text: text, reference: dossier.code))
             try await transport.deliver(
-                body, idempotencyKey: "egov-procedures-sms-\(message.id)-\(index)", to: "the SMS gateway", about: dossier.code)
+                body, idempotencyKey: "egov-procedures-sms-\(message.id)-\(index)", to: "the SMS gateway",
+                about: dossier.code)
         }
     }
 }

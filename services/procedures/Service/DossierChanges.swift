@@ -47,10 +47,16 @@ extension ProceduresService {
     /// Saves `dossier` as changed since version `etag` was read, with its control-slip event
     /// and, given a `topic`, an outbox event in the same transaction; then wakes its watchers.
     /// Returns false, saving nothing, when someone else changed it meanwhile.
-    func trySave(_ dossier: Egov_Procedures_V1_Dossier, event: Egov_Procedures_V1_DossierEvent, topic: String?) async throws -> Bool {
+    func trySave(_ dossier: Egov_Procedures_V1_Dossier, event: Egov_Procedures_V1_DossierEvent, topic: String?)
+        async throws -> Bool
+    {
         let saved = try await store.write { tx in
-            guard try await dossiers.apply(dossier, version: Int64(dossier.etag) ?? 0, event: event, in: tx) else { return false }
-            if let topic { try await tx.enqueue(topic: topic, key: dossier.name, payload: try dossier.serializedBytes()) }
+            guard try await dossiers.apply(dossier, version: Int64(dossier.etag) ?? 0, event: event, in: tx) else {
+                return false
+            }
+            if let topic {
+                try await tx.enqueue(topic: topic, key: dossier.name, payload: try dossier.serializedBytes())
+            }
             return true
         }
         if saved { changes.publish(dossier.code) }
@@ -58,7 +64,9 @@ extension ProceduresService {
     }
 
     /// `trySave`, with FAILED_PRECONDITION ETAG_MISMATCH when someone else changed the dossier meanwhile.
-    func save(_ dossier: Egov_Procedures_V1_Dossier, event: Egov_Procedures_V1_DossierEvent, topic: String? = nil) async throws {
+    func save(_ dossier: Egov_Procedures_V1_Dossier, event: Egov_Procedures_V1_DossierEvent, topic: String? = nil)
+        async throws
+    {
         guard try await trySave(dossier, event: event, topic: topic) else {
             throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed meanwhile; read it again.")
         }

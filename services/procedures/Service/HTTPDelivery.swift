@@ -1,6 +1,6 @@
+public import EGovKit
 public import EGovStore
 public import Foundation
-public import EGovKit
 
 #if canImport(FoundationNetworking)
     public import FoundationNetworking
@@ -37,7 +37,9 @@ public struct HTTPJSONTransport: JSONTransport {
     public static func configured(_ configuration: Configuration, prefix: String) throws -> HTTPJSONTransport? {
         let address = configuration.string("\(prefix).url")
         guard !address.isEmpty else { return nil }
-        guard let url = URL(string: address), url.host != nil else { throw ConfigError("\(prefix).url: '\(address)' is not a URL") }
+        guard let url = URL(string: address), url.host != nil else {
+            throw ConfigError("\(prefix).url: '\(address)' is not a URL")
+        }
         var token = ""
         let tokenFile = configuration.string("\(prefix).token_file")
         if !tokenFile.isEmpty {

@@ -1,0 +1,164 @@
+public import EGovKit
+import Foundation
+import GRPCCore
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+public import ServiceLifecycle
+
+/// The gateway's HTTP/JSON port: HTTP/1.1 over TLS (plain HTTP only for loopback tests),
+/// answering with a `Transcoder`. Request bodies are limited like gRPC messages (4 MiB).
+public final class HTTPTranscodingServer: Service, Sendable {
+    let host: String
+    let port: Int
+    let tls: TLSFiles?
+    let transcoder: Transcoder
+    let logger: Logger
+    static let maxBody = 4 << 20
+    private let bound = AsyncStream<Int>.makeStream()
+
+    public init(host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.transcoder = transcoder
+        self.logger = logger
+    }
+
+    /// The port bound, once listening (for port 0).
+    public func boundPort() async -> Int? {
+        var iterator = bound.stream.makeAsyncIterator()
+        return await iterator.next()
+    }
+
+    public func run() async throws {
+        let context = try tls.map { files in
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKey, format: .pem)))
+            configuration.minimumTLSVersion = .tlsv12
+            return try NIOSSLContext(configuration: configuration)
+        }
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = server.channel.localAddress?.port ?? port
+        logger.info(
+            "HTTP/JSON listening", metadata: ["address": .string("\(tls == nil ? "http" : "https")://\(host):\(port)")])
+        bound.continuation.yield(port)
+        bound.continuation.finish()
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        let address = connection.channel.remoteAddress?.ipAddress ?? ""
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                var body = Data()
+                var tooLarge = false
+                for try await part in inbound {
+                    switch part {
+                    case .head(let request):
+                        head = request
+                        body = Data()
+                        tooLarge = false
+                    case .body(var buffer):
+                        if body.count + buffer.readableBytes > Self.maxBody {
+                            tooLarge = true
+                        } else {
+                            body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
+                        }
+                    case .end:
+                        guard let request = head else { continue }
+                        try await respond(
+                            to: request, body: body, tooLarge: tooLarge, address: address, outbound: outbound)
+                        if !request.isKeepAlive { return }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("HTTP connection ended", metadata: ["error": .string(String(describing: error))])
+        }
+    }
+
+    func respond(
+        to request: HTTPRequestHead, body: Data, tooLarge: Bool, address: String,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var headers: [String: String] = [:]
+        for (name, value) in request.headers { headers[name.lowercased()] = value }
+        let started = ContinuousClock.now
+        let answer: HTTPAnswer
+        if tooLarge {
+            answer = Transcoder.errorAnswer(
+                RPCError(
+                    Transcoder.errors.invalidArgument("BODY_TOO_LARGE", field: "body", "at most \(Self.maxBody) bytes"))
+            )
+        } else {
+            // Server-streaming methods answer newline-delimited JSON, one object per message.
+            let streamed = StreamedHead()
+            answer = await transcoder.answer(
+                method: request.method.rawValue, uri: request.uri, headers: headers, body: body, address: address
+            ) { chunk in
+                if await streamed.begin() {
+                    var head = HTTPResponseHead(version: request.version, status: .ok)
+                    head.headers.add(name: "Content-Type", value: "application/x-ndjson; charset=utf-8")
+                    head.headers.add(name: "Transfer-Encoding", value: "chunked")
+                    try await outbound.write(.head(head))
+                }
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk))))
+            }
+            if await streamed.began {
+                try await outbound.write(.end(nil))
+                return
+            }
+        }
+        var head = HTTPResponseHead(version: request.version, status: HTTPResponseStatus(statusCode: answer.status))
+        head.headers.add(name: "Content-Type", value: answer.contentType)
+        head.headers.add(name: "Content-Length", value: String(answer.body.count))
+        for (name, value) in answer.headers { head.headers.add(name: name, value: value) }
+        if !request.isKeepAlive { head.headers.add(name: "Connection", value: "close") }
+        try await outbound.write(.head(head))
+        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: answer.body))))
+        try await outbound.write(.end(nil))
+        logger.info(
+            "http",
+            metadata: [
+                "method": .string(request.method.rawValue), "path": .string(String(request.uri.prefix(200))),
+                "status": .stringConvertible(answer.status),
+                "duration_ms": .string(String(format: "%.3f", started.duration(to: .now).milliseconds)),
+            ])
+    }
+}
+
+/// Whether a streamed answer's head was written.
+actor StreamedHead {
+    private(set) var began = false
+    /// True the first time: the caller writes the head.
+    func begin() -> Bool {
+        defer { began = true }
+        return !began
+    }
+}
