@@ -2,6 +2,7 @@ import EGovAPI
 import EGovKit
 import EGovTestSupport
 import Foundation
+import Glibc
 import GatewayService
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -20,9 +21,10 @@ import Testing
         var text: String
     }
 
-    func withHTTPGateway(_ stack: Stack, _ body: (_ call: (String, String, [String: Any]?, String?) async throws -> Reply) async throws -> Void)
-        async throws
-    {
+    func withHTTPGateway(
+        _ stack: Stack, idleTimeout: Duration = .seconds(300),
+        _ body: (_ port: Int, _ call: (String, String, [String: Any]?, String?) async throws -> Reply) async throws -> Void
+    ) async throws {
         var clients: [String: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
         for (name, port) in stack.ports {
             clients[name] = try makePeerClient(PeerEndpoint(name: name, target: "127.0.0.1:\(port)")!, tls: TestPKI.files("gateway"))
@@ -31,7 +33,8 @@ import Testing
         let transcoder = try Transcoder(
             routes: try RouteTable.routes(), clients: clients, verifier: verifier,
             limiter: RateLimiter(anonymousPerSecond: 0, userPerSecond: 0), deadline: .seconds(5))
-        let server = HTTPTranscodingServer(host: "127.0.0.1", port: 0, tls: nil, transcoder: transcoder, logger: .init(label: "test.http"))
+        let server = HTTPTranscodingServer(
+            host: "127.0.0.1", port: 0, tls: nil, transcoder: transcoder, logger: .init(label: "test.http"), idleTimeout: idleTimeout)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in clients.values { group.addTask { try await client.runConnections() } }
             group.addTask { try await server.run() }
@@ -46,7 +49,7 @@ import Testing
                 let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
                 return Reply(status: (response as! HTTPURLResponse).statusCode, json: object, text: String(decoding: data, as: UTF8.self))
             }
-            try await body(call)
+            try await body(port, call)
             group.cancelAll()
             for client in clients.values { client.beginGracefulShutdown() }
         }
@@ -55,7 +58,7 @@ import Testing
     @Test func theAPIAnswersJSONOverHTTP() async throws {
         try await withStack { stack in
             try await seedCatalogue(stack)
-            try await withHTTPGateway(stack) { call in
+            try await withHTTPGateway(stack) { _, call in
                 let catalogue = try await call("GET", "/v1/procedures?page_size=1", nil, nil)
                 #expect(catalogue.status == 200)
                 #expect(((catalogue.json["procedures"] as? [[String: Any]])?.first?["code"] as? String) == "1.001612.H41")
@@ -101,6 +104,29 @@ import Testing
                     #expect((lines.last??["chunk"] as? String).flatMap { Data(base64Encoded: $0) } == Data(file))
                 }
                 #expect(try await call("POST", "/v1/\(name):uploadAttachment", [:], token).status == 501)
+            }
+        }
+    }
+
+    /// A connection that sends nothing is closed once idle, not held for ever.
+    @Test func anIdleConnectionIsClosed() async throws {
+        try await withStack { stack in
+            try await withHTTPGateway(stack, idleTimeout: .seconds(1)) { port, _ in
+                let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(socket) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                #expect(connected == 0)
+                // Waits at most 30 seconds for the server to hang up (0 bytes: closed).
+                var wait = timeval(tv_sec: 30, tv_usec: 0)
+                setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+                var byte: UInt8 = 0
+                #expect(recv(socket, &byte, 1, 0) == 0)
             }
         }
     }

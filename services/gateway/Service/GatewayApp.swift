@@ -51,7 +51,7 @@ public enum GatewayApp {
             http.append(
                 HTTPTranscodingServer(
                     host: environment.settings.listenHost, port: environment.configuration.int("http.port"), tls: environment.settings.tls,
-                    transcoder: transcoder, logger: environment.logger))
+                    transcoder: transcoder, logger: environment.logger, idleTimeout: environment.settings.limits.maxIdleTime))
         }
         environment.logger.info(
             "routes", metadata: ["forwarded": .stringConvertible(routes.count),

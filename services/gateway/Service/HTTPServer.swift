@@ -16,10 +16,13 @@ public final class HTTPTranscodingServer: Service, Sendable {
     let tls: TLSFiles?
     let transcoder: Transcoder
     let logger: Logger
+    /// A connection with nothing read or written for this long is closed.
+    let idleTimeout: Duration
     static let maxBody = 4 << 20
     private let bound = AsyncStream<Int>.makeStream()
 
-    public init(host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger) {
+    public init(host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger, idleTimeout: Duration = .seconds(300)) {
+        self.idleTimeout = idleTimeout
         self.host = host
         self.port = port
         self.tls = tls
@@ -41,6 +44,7 @@ public final class HTTPTranscodingServer: Service, Sendable {
             configuration.minimumTLSVersion = .tlsv12
             return try NIOSSLContext(configuration: configuration)
         }
+        let idle = TimeAmount.seconds(max(1, idleTimeout.components.seconds))
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { channel in
@@ -48,6 +52,8 @@ public final class HTTPTranscodingServer: Service, Sendable {
                     if let context {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     }
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
@@ -150,6 +156,20 @@ public final class HTTPTranscodingServer: Service, Sendable {
                 "status": .stringConvertible(answer.status),
                 "duration_ms": .string(String(format: "%.3f", started.duration(to: .now).milliseconds)),
             ])
+    }
+}
+
+/// Closes a connection its `IdleStateHandler` found idle: a client that opens connections
+/// and sends nothing does not hold them for ever.
+final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }
 
