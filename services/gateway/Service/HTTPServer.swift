@@ -137,6 +137,10 @@ public final class HTTPTranscodingServer: Service, Sendable {
                 try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk))))
             }
             if await streamed.began {
+                // A stream that failed after it began ends with the error as its last line.
+                if answer.status != 200 {
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: answer.body + Data("\n".utf8)))))
+                }
                 try await outbound.write(.end(nil))
                 return
             }
