@@ -11,6 +11,9 @@ import EGovAPI
 import EGovKit
 import EGovStore
 import Foundation
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GatewayService
@@ -87,6 +90,17 @@ func serve<Result: Sendable>(
         let result = try await body(port)
         server.beginGracefulShutdown()
         try await group.waitForAll()
+        return result
+    }
+}
+
+/// Runs the gateway's HTTP/JSON server (plain HTTP/1.1 on loopback) for `body`.
+func servingHTTP<Result: Sendable>(_ server: HTTPTranscodingServer, _ body: (Int) async throws -> Result) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.run() }
+        let port = await server.boundPort() ?? 0
+        let result = try await body(port)
+        group.cancelAll()
         return result
     }
 }
@@ -244,7 +258,7 @@ enum Bench {
                             try await measure("identity GetAgency through the gateway", options: options) {
                                 _ = try await viaGateway.getAgency(request)
                             },
-                        ]
+                        ] + [try await httpFigure(agency: agency.name, identity: gatewayToIdentity, options: options, logger: logger)]
                     }
                 }
             }
@@ -268,6 +282,29 @@ enum Bench {
 
     /// Submissions with a small attachment and public lookups against a procedures service
     /// that checks agencies with the identity service over mTLS.
+    /// GetAgency as HTTP/JSON through the gateway's transcoder (plain HTTP/1.1 keep-alive on
+    /// loopback, URLSession as the client): the JSON and HTTP cost on top of the gRPC path.
+    nonisolated static func httpFigure(
+        agency: String, identity: GRPCClient<HTTP2ClientTransport.Posix>, options: Options, logger: Logger
+    ) async throws -> Figures {
+        let transcoder = try Transcoder(
+            routes: try RouteTable.routes(), clients: ["identity": identity], verifier: TokenVerifier(),
+            limiter: RateLimiter(anonymousPerSecond: 0, userPerSecond: 0), deadline: .seconds(5))
+        var quiet = logger
+        quiet.logLevel = .warning
+        let server = HTTPTranscodingServer(host: "127.0.0.1", port: 0, tls: nil, transcoder: transcoder, logger: quiet)
+        return try await servingHTTP(server) { port in
+            let url = URL(string: "http://127.0.0.1:\(port)/v1/\(agency)")!
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.httpMaximumConnectionsPerHost = options.concurrency
+            let session = URLSession(configuration: configuration)
+            return try await measure("identity GetAgency as HTTP/JSON via the gateway", options: options) {
+                let (_, response) = try await session.data(from: url)
+                guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw URLError(.badServerResponse) }
+            }
+        }
+    }
+
     nonisolated static func oneStopFigures(
         directory: String, pki: DevPKI, identity: GRPCClient<HTTP2ClientTransport.Posix>, agency: String,
         options: Options,
