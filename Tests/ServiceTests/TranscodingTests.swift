@@ -22,7 +22,7 @@ import Testing
     }
 
     func withHTTPGateway(
-        _ stack: Stack, idleTimeout: Duration = .seconds(300),
+        _ stack: Stack, idleTimeout: Duration = .seconds(300), corsOrigins: Set<String> = [],
         _ body: (_ port: Int, _ call: (String, String, [String: Any]?, String?) async throws -> Reply) async throws -> Void
     ) async throws {
         var clients: [String: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
@@ -34,7 +34,8 @@ import Testing
             routes: try RouteTable.routes(), clients: clients, verifier: verifier,
             limiter: RateLimiter(anonymousPerSecond: 0, userPerSecond: 0), deadline: .seconds(5))
         let server = HTTPTranscodingServer(
-            host: "127.0.0.1", port: 0, tls: nil, transcoder: transcoder, logger: .init(label: "test.http"), idleTimeout: idleTimeout)
+            host: "127.0.0.1", port: 0, tls: nil, transcoder: transcoder, logger: .init(label: "test.http"), idleTimeout: idleTimeout,
+            corsOrigins: corsOrigins)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in clients.values { group.addTask { try await client.runConnections() } }
             group.addTask { try await server.run() }
@@ -104,6 +105,30 @@ import Testing
                     #expect((lines.last??["chunk"] as? String).flatMap { Data(base64Encoded: $0) } == Data(file))
                 }
                 #expect(try await call("POST", "/v1/\(name):uploadAttachment", [:], token).status == 501)
+            }
+        }
+    }
+
+    /// Pages of the allowed origins may call from a browser; others are not answered for.
+    @Test func browsersOfAllowedOriginsMayCall() async throws {
+        try await withStack { stack in
+            try await withHTTPGateway(stack, corsOrigins: ["https://dichvucong.tuyenquang.gov.vn"]) { port, _ in
+                func ask(_ method: String, origin: String) async throws -> HTTPURLResponse {
+                    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/procedures")!)
+                    request.httpMethod = method
+                    request.setValue(origin, forHTTPHeaderField: "Origin")
+                    request.setValue("authorization", forHTTPHeaderField: "Access-Control-Request-Headers")
+                    return try await URLSession.shared.data(for: request).1 as! HTTPURLResponse
+                }
+                let preflight = try await ask("OPTIONS", origin: "https://dichvucong.tuyenquang.gov.vn")
+                #expect(preflight.statusCode == 204)
+                #expect(preflight.value(forHTTPHeaderField: "Access-Control-Allow-Origin") == "https://dichvucong.tuyenquang.gov.vn")
+                #expect(preflight.value(forHTTPHeaderField: "Access-Control-Allow-Headers")?.contains("Authorization") == true)
+                let allowed = try await ask("GET", origin: "https://dichvucong.tuyenquang.gov.vn")
+                #expect(allowed.statusCode == 200 && allowed.value(forHTTPHeaderField: "Access-Control-Allow-Origin") != nil)
+                let other = try await ask("GET", origin: "https://evil.example")
+                #expect(other.value(forHTTPHeaderField: "Access-Control-Allow-Origin") == nil)
+                #expect(try await ask("OPTIONS", origin: "https://evil.example").value(forHTTPHeaderField: "Access-Control-Allow-Origin") == nil)
             }
         }
     }

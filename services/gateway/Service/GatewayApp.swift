@@ -18,6 +18,10 @@ public enum GatewayApp {
             ConfigKey("http.enabled", .boolean, default: "true", help: "Serve the API as HTTP/JSON too (from its google.api.http annotations)."),
             ConfigKey("http.port", .integer(0...65535), default: "8443", help: "HTTP/JSON port (TLS, with the gRPC port's certificate)."),
             ConfigKey(
+                "http.cors_origins", default: "",
+                help: "Comma-separated web origins whose pages may call the HTTP/JSON API from a browser; * for any."
+            ),
+            ConfigKey(
                 "ratelimit.user_per_second", .integer(0...1_000_000), default: "20",
                 help: "Calls a second one signed-in user may make (bursts of twice as many); 0: unlimited."
             ),
@@ -51,7 +55,10 @@ public enum GatewayApp {
             http.append(
                 HTTPTranscodingServer(
                     host: environment.settings.listenHost, port: environment.configuration.int("http.port"), tls: environment.settings.tls,
-                    transcoder: transcoder, logger: environment.logger, idleTimeout: environment.settings.limits.maxIdleTime))
+                    transcoder: transcoder, logger: environment.logger, idleTimeout: environment.settings.limits.maxIdleTime,
+                    corsOrigins: Set(
+                        environment.configuration.string("http.cors_origins").split(separator: ",")
+                            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })))
         }
         environment.logger.info(
             "routes", metadata: ["forwarded": .stringConvertible(routes.count),

@@ -18,11 +18,18 @@ public final class HTTPTranscodingServer: Service, Sendable {
     let logger: Logger
     /// A connection with nothing read or written for this long is closed.
     let idleTimeout: Duration
+    /// Web origins whose pages may call the API from a browser (CORS), e.g.
+    /// `https://dichvucong.tuyenquang.gov.vn`; `*` for any.
+    let corsOrigins: Set<String>
     static let maxBody = 4 << 20
     private let bound = AsyncStream<Int>.makeStream()
 
-    public init(host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger, idleTimeout: Duration = .seconds(300)) {
+    public init(
+        host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger, idleTimeout: Duration = .seconds(300),
+        corsOrigins: Set<String> = []
+    ) {
         self.idleTimeout = idleTimeout
+        self.corsOrigins = corsOrigins
         self.host = host
         self.port = port
         self.tls = tls
@@ -116,8 +123,27 @@ public final class HTTPTranscodingServer: Service, Sendable {
         var headers: [String: String] = [:]
         for (name, value) in request.headers { headers[name.lowercased()] = value }
         let started = ContinuousClock.now
-        let answer: HTTPAnswer
-        if tooLarge {
+        // Browsers ask first (a preflight) and read answers only for the origins allowed.
+        let cors: [(String, String)]
+        if let origin = headers["origin"], corsOrigins.contains(origin) || corsOrigins.contains("*") {
+            cors = [
+                ("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
+                ("Access-Control-Expose-Headers", "Retry-After, x-request-id"),
+            ]
+        } else {
+            cors = []
+        }
+        var answer: HTTPAnswer
+        if request.method == .OPTIONS {
+            answer = HTTPAnswer(status: 204, body: Data())
+            if !cors.isEmpty {
+                answer.headers = cors + [
+                    ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE"),
+                    ("Access-Control-Allow-Headers", "Authorization, Content-Type, x-request-id"),
+                    ("Access-Control-Max-Age", "600"),
+                ]
+            }
+        } else if tooLarge {
             answer = Transcoder.errorAnswer(
                 RPCError(
                     Transcoder.errors.invalidArgument("BODY_TOO_LARGE", field: "body", "at most \(Self.maxBody) bytes"))
@@ -130,6 +156,7 @@ public final class HTTPTranscodingServer: Service, Sendable {
             ) { chunk in
                 if await streamed.begin() {
                     var head = HTTPResponseHead(version: request.version, status: .ok)
+                    for (name, value) in cors { head.headers.add(name: name, value: value) }
                     head.headers.add(name: "Content-Type", value: "application/x-ndjson; charset=utf-8")
                     head.headers.add(name: "Transfer-Encoding", value: "chunked")
                     try await outbound.write(.head(head))
@@ -148,7 +175,7 @@ public final class HTTPTranscodingServer: Service, Sendable {
         var head = HTTPResponseHead(version: request.version, status: HTTPResponseStatus(statusCode: answer.status))
         head.headers.add(name: "Content-Type", value: answer.contentType)
         head.headers.add(name: "Content-Length", value: String(answer.body.count))
-        for (name, value) in answer.headers { head.headers.add(name: name, value: value) }
+        for (name, value) in answer.headers + (request.method == .OPTIONS ? [] : cors) { head.headers.add(name: name, value: value) }
         if !request.isKeepAlive { head.headers.add(name: "Connection", value: "close") }
         try await outbound.write(.head(head))
         try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: answer.body))))
