@@ -108,6 +108,11 @@ public struct Configuration: Sendable {
 
     public func int(_ name: String) -> Int { Int(string(name))! }
 
+    /// A comma-separated value as its items, blanks dropped.
+    public func list(_ name: String) -> [String] {
+        string(name).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     public func bool(_ name: String) -> Bool { Self.truthy.contains(string(name).lowercased()) }
 
     public func duration(seconds name: String) -> Duration { .seconds(int(name)) }

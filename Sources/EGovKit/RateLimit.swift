@@ -97,3 +97,40 @@ public struct RateLimitInterceptor: ServerInterceptor {
         return try await next(request, context)
     }
 }
+
+/// The end user's address when a trusted proxy (the province's load balancer) stands in
+/// front: the last address that proxy added to `X-Forwarded-For`. From anyone else the header
+/// is ignored, so a client cannot pick the address its limits and sign-in throttling use.
+public struct TrustedProxies: Sendable {
+    let addresses: Set<String>
+
+    public init(_ addresses: Set<String>) { self.addresses = addresses }
+
+    public func clientAddress(peer: String, forwardedFor: String?) -> String {
+        guard addresses.contains(peer), let forwardedFor,
+            let last = forwardedFor.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty,
+            last.utf8.count <= 64
+        else { return peer }
+        return last
+    }
+}
+
+/// Takes the end user's address from `x-forwarded-for` on calls from a trusted proxy.
+public struct ForwardedForInterceptor: ServerInterceptor {
+    let proxies: TrustedProxies
+
+    public init(_ proxies: TrustedProxies) { self.proxies = proxies }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        guard var current = RequestContext.current else { return try await next(request, context) }
+        let forwarded = request.metadata[stringValues: "x-forwarded-for"].first(where: { _ in true })
+        let address = proxies.clientAddress(peer: current.clientAddress, forwardedFor: forwarded)
+        guard address != current.clientAddress else { return try await next(request, context) }
+        current.clientAddress = address
+        return try await RequestContext.serving(current) { try await next(request, context) }
+    }
+}

@@ -99,6 +99,37 @@ struct FailingService: RegistrableRPCService {
         }
     }
 
+    @Test func onlyATrustedProxyNamesTheClientsAddress() {
+        let proxies = TrustedProxies(["10.0.0.5"])
+        #expect(proxies.clientAddress(peer: "10.0.0.5", forwardedFor: "203.0.113.9, 198.51.100.7") == "198.51.100.7")
+        #expect(proxies.clientAddress(peer: "192.0.2.1", forwardedFor: "198.51.100.7") == "192.0.2.1")
+        #expect(proxies.clientAddress(peer: "10.0.0.5", forwardedFor: nil) == "10.0.0.5")
+        #expect(proxies.clientAddress(peer: "10.0.0.5", forwardedFor: " , ") == "10.0.0.5")
+    }
+
+    /// Behind the province's load balancer, each user has their own budget, not the balancer's.
+    @Test func limitsFollowTheForwardedAddressFromATrustedProxy() async throws {
+        let limit = RateLimitInterceptor(anonymousPerSecond: 0.01, userPerSecond: 0)
+        try await withTestServer(services: [await health()], interceptors: [ForwardedForInterceptor(TrustedProxies(["127.0.0.1"])), limit]) { port in
+            try await withTestClient(port: port) { client in
+                let health = Grpc_Health_V1_Health.Client(wrapping: client)
+                func check(from address: String) async -> RPCError.Code? {
+                    do {
+                        _ = try await health.check(.with { $0.service = "egov.test.v1.Thing" }, metadata: ["x-forwarded-for": "\(address)"])
+                        return nil
+                    } catch let error as RPCError {
+                        return error.code
+                    } catch {
+                        return .unknown
+                    }
+                }
+                #expect(await check(from: "198.51.100.7") == nil)
+                #expect(await check(from: "198.51.100.7") == .resourceExhausted)
+                #expect(await check(from: "203.0.113.9") == nil)
+            }
+        }
+    }
+
     /// grpcurl and generic clients find the services and their messages without .proto files.
     @Test func reflectionDescribesWhatIsServed() async throws {
         let reflection = ReflectionService(serviceNames: ["egov.procedures.v1.ProceduresService"])

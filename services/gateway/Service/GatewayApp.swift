@@ -18,6 +18,11 @@ public enum GatewayApp {
             ConfigKey("http.enabled", .boolean, default: "true", help: "Serve the API as HTTP/JSON too (from its google.api.http annotations)."),
             ConfigKey("http.port", .integer(0...65535), default: "8443", help: "HTTP/JSON port (TLS, with the gRPC port's certificate)."),
             ConfigKey(
+                "net.trusted_proxies", default: "",
+                help: "Comma-separated addresses of the proxies or load balancers in front of the gateway, whose "
+                    + "X-Forwarded-For names the user's address (for rate limits and sign-in throttling)."
+            ),
+            ConfigKey(
                 "http.cors_origins", default: "",
                 help: "Comma-separated web origins whose pages may call the HTTP/JSON API from a browser; * for any."
             ),
@@ -47,6 +52,7 @@ public enum GatewayApp {
         let limiter = RateLimiter(
             anonymousPerSecond: Double(environment.configuration.int("ratelimit.anonymous_per_second")),
             userPerSecond: Double(environment.configuration.int("ratelimit.user_per_second")))
+        let proxies = TrustedProxies(Set(environment.configuration.list("net.trusted_proxies")))
         var http: [any Service] = []
         if environment.configuration.bool("http.enabled") {
             let transcoder = try Transcoder(
@@ -56,9 +62,7 @@ public enum GatewayApp {
                 HTTPTranscodingServer(
                     host: environment.settings.listenHost, port: environment.configuration.int("http.port"), tls: environment.settings.tls,
                     transcoder: transcoder, logger: environment.logger, idleTimeout: environment.settings.limits.maxIdleTime,
-                    corsOrigins: Set(
-                        environment.configuration.string("http.cors_origins").split(separator: ",")
-                            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })))
+                    corsOrigins: Set(environment.configuration.list("http.cors_origins")), proxies: proxies))
         }
         environment.logger.info(
             "routes", metadata: ["forwarded": .stringConvertible(routes.count),
@@ -73,7 +77,7 @@ public enum GatewayApp {
             probes: [.peer("identity", client: clients["identity"]!)],
             background: clients.keys.sorted().map { GRPCClientService(client: clients[$0]!) }
                 + [SigningKeysRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger)] + http,
-            interceptors: [RateLimitInterceptor(limiter)]
+            interceptors: [ForwardedForInterceptor(proxies), RateLimitInterceptor(limiter)]
         )
     }
 }

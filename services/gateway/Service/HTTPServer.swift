@@ -21,13 +21,15 @@ public final class HTTPTranscodingServer: Service, Sendable {
     /// Web origins whose pages may call the API from a browser (CORS), e.g.
     /// `https://dichvucong.tuyenquang.gov.vn`; `*` for any.
     let corsOrigins: Set<String>
+    let proxies: TrustedProxies
     static let maxBody = 4 << 20
     private let bound = AsyncStream<Int>.makeStream()
 
     public init(
         host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger, idleTimeout: Duration = .seconds(300),
-        corsOrigins: Set<String> = []
+        corsOrigins: Set<String> = [], proxies: TrustedProxies = TrustedProxies([])
     ) {
+        self.proxies = proxies
         self.idleTimeout = idleTimeout
         self.corsOrigins = corsOrigins
         self.host = host
@@ -122,6 +124,7 @@ public final class HTTPTranscodingServer: Service, Sendable {
     ) async throws {
         var headers: [String: String] = [:]
         for (name, value) in request.headers { headers[name.lowercased()] = value }
+        let address = proxies.clientAddress(peer: address, forwardedFor: headers["x-forwarded-for"])
         let started = ContinuousClock.now
         // Browsers ask first (a preflight) and read answers only for the origins allowed.
         let cors: [(String, String)]
