@@ -27,8 +27,7 @@ import Testing
     @Test func whatIdentityAcknowledgedSurvivesARestart() async throws {
         let data = temporaryDataDirectory()
         let tester = try DevPKI(directory: "\(data)/pki").ensure(["tester"])[0]
-        let first = try PlatformProcess("identity", dataDirectory: data)
-        try await first.waitUntilServing()
+        let first = try await PlatformProcess.started("identity", dataDirectory: data)
         let created = try await withTestClient(port: first.grpcPort, files: tester) { client in
             try await Egov_Identity_V1_IdentityService.Client(wrapping: client).createAgency(.with {
                 $0.agency = .with {
@@ -42,8 +41,7 @@ import Testing
         #expect(await first.stop() == 0)
         #expect(first.log.contains("msg=stopped"))
 
-        let second = try PlatformProcess("identity", dataDirectory: data, grpcPort: first.grpcPort)
-        try await second.waitUntilServing()
+        let second = try await PlatformProcess.started("identity", dataDirectory: data)
         let read = try await withTestClient(port: second.grpcPort, files: tester) { client in
             try await Egov_Identity_V1_IdentityService.Client(wrapping: client).getAgency(.with { $0.name = created.name })
         }
@@ -67,17 +65,15 @@ import Testing
 
     @Test func theWholePlatformServesAnOutsideClientThroughTheGateway() async throws {
         let data = temporaryDataDirectory()
-        let identity = try PlatformProcess("identity", dataDirectory: data, flags: ["--demo.load"])
-        try await identity.waitUntilServing()
+        let identity = try await PlatformProcess.started("identity", dataDirectory: data, flags: ["--demo.load"])
         let peers = ["--peers.identity", "127.0.0.1:\(identity.grpcPort)"]
-        let documents = try PlatformProcess("documents", dataDirectory: data, flags: peers)
+        let documents = try await PlatformProcess.started("documents", dataDirectory: data, flags: peers)
         // The national portal stands outside the machine: a recording server takes its place.
         let portal = try await RecordingHTTPServer()
-        let procedures = try PlatformProcess(
+        let procedures = try await PlatformProcess.started(
             "procedures", dataDirectory: data, flags: peers + ["--demo.load", "--portal.url", "http://127.0.0.1:\(portal.port)/dongbohoso"])
-        let conferences = try PlatformProcess("conferences", dataDirectory: data, flags: peers + ["--demo.load"])
-        for process in [documents, procedures, conferences] { try await process.waitUntilServing() }
-        let gateway = try PlatformProcess(
+        let conferences = try await PlatformProcess.started("conferences", dataDirectory: data, flags: peers + ["--demo.load"])
+        let gateway = try await PlatformProcess.started(
             "gateway", dataDirectory: data,
             flags: peers + [
                 "--http.port", "\(freePort())",
@@ -85,7 +81,6 @@ import Testing
                 "--peers.procedures", "127.0.0.1:\(procedures.grpcPort)",
                 "--peers.conferences", "127.0.0.1:\(conferences.grpcPort)",
             ])
-        try await gateway.waitUntilServing()
 
         let transport = try HTTP2ClientTransport.Posix(
             target: .ipv4(address: "127.0.0.1", port: gateway.grpcPort),

@@ -71,6 +71,25 @@ final class PlatformProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
+    /// Starts `name` and waits until it serves. The ports are picked free just before, and
+    /// another test may take one in between: a start that exits is tried again on new ports.
+    static func started(_ name: String, dataDirectory: String, flags: [String] = []) async throws -> PlatformProcess {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let process = try PlatformProcess(name, dataDirectory: dataDirectory, flags: flags)
+            do {
+                try await process.waitUntilServing()
+                return process
+            } catch {
+                // Still running means it never served: no new port helps that.
+                let exited = !process.process.isRunning
+                _ = await process.stop()
+                if attempt == 3 || !exited { throw error }
+            }
+        }
+    }
+
     /// Waits until `/healthz` answers 200.
     func waitUntilServing(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout

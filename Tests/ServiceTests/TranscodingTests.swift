@@ -19,6 +19,7 @@ import Testing
         var status: Int
         var json: [String: Any]
         var text: String
+        var requestID: String?
     }
 
     func withHTTPGateway(
@@ -48,7 +49,10 @@ import Testing
                 if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
                 let (data, response) = try await URLSession.shared.data(for: request)
                 let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-                return Reply(status: (response as! HTTPURLResponse).statusCode, json: object, text: String(decoding: data, as: UTF8.self))
+                let http = response as! HTTPURLResponse
+                return Reply(
+                    status: http.statusCode, json: object, text: String(decoding: data, as: UTF8.self),
+                    requestID: http.value(forHTTPHeaderField: "x-request-id"))
             }
             try await body(port, call)
             group.cancelAll()
@@ -61,7 +65,7 @@ import Testing
             try await seedCatalogue(stack)
             try await withHTTPGateway(stack) { _, call in
                 let catalogue = try await call("GET", "/v1/procedures?page_size=1", nil, nil)
-                #expect(catalogue.status == 200)
+                #expect(catalogue.status == 200 && catalogue.requestID?.isEmpty == false)
                 #expect(((catalogue.json["procedures"] as? [[String: Any]])?.first?["code"] as? String) == "1.001612.H41")
 
                 // Errors keep their AIP-193 shape: the HTTP status, the reason, the bad field.
@@ -72,7 +76,7 @@ import Testing
                 #expect(details.contains { $0["reason"] as? String == "INVALID_AGENCY_NAME" })
                 #expect(details.contains { (($0["fieldViolations"] as? [[String: Any]])?.first?["field"] as? String) == "name" })
                 #expect(try await call("GET", "/v1/nowhere", nil, nil).status == 404)
-                #expect(try await call("DELETE", "/v1/procedures", nil, nil).status == 501)
+                #expect(try await call("DELETE", "/v1/procedures", nil, nil).status == 405)
                 #expect(try await call("POST", "/v1/people:register", nil, nil).status == 400)
 
                 // A citizen registers, signs in and files, all in JSON.

@@ -186,7 +186,10 @@ public final class HTTPTranscodingServer: Service, Sendable {
         logger.info(
             "http",
             metadata: [
-                "method": .string(request.method.rawValue), "path": .string(String(request.uri.prefix(200))),
+                // The path only: query strings carry secrets (a dossier's lookup code) that logs must not keep.
+                "method": .string(request.method.rawValue),
+                "path": .string(String((request.uri.split(separator: "?", maxSplits: 1).first ?? "").prefix(200))),
+                "request_id": .string(answer.headers.first { $0.0 == RequestContext.requestIDKey }?.1 ?? ""),
                 "status": .stringConvertible(answer.status),
                 "duration_ms": .string(String(format: "%.3f", started.duration(to: .now).milliseconds)),
             ])

@@ -113,22 +113,29 @@ public struct Transcoder: Sendable {
         method: String, uri: String, headers: [String: String], body: Data, address: String,
         stream: (@Sendable (Data) async throws -> Void)? = nil
     ) async -> HTTPAnswer {
+        // The request id travels to the services and comes back in `x-request-id`, as on gRPC.
+        let requestID =
+            headers[RequestContext.requestIDKey].flatMap { $0.isEmpty || $0.count > 128 || !$0.allSatisfy(\.isASCII) ? nil : $0 }
+            ?? RequestContext.makeRequestID()
+        var answer: HTTPAnswer
         do {
-            return try await transcode(
-                method: method, uri: uri, headers: headers, body: body, address: address, stream: stream)
+            answer = try await transcode(
+                method: method, uri: uri, headers: headers, body: body, address: address, requestID: requestID, stream: stream)
         } catch let status as GoogleRPCStatus {
-            return Self.errorAnswer(RPCError(status))
+            answer = Self.errorAnswer(RPCError(status))
         } catch let error as RPCError {
-            return Self.errorAnswer(error)
+            answer = Self.errorAnswer(error)
         } catch {
-            return Self.errorAnswer(RPCError(code: .internalError, message: "The request could not be completed."))
+            answer = Self.errorAnswer(RPCError(code: .internalError, message: "The request could not be completed."))
         }
+        answer.headers.append((RequestContext.requestIDKey, requestID))
+        return answer
     }
 
     static let errors = APIError(domain: "gateway.egov")
 
     func transcode(
-        method: String, uri: String, headers: [String: String], body: Data, address: String,
+        method: String, uri: String, headers: [String: String], body: Data, address: String, requestID: String,
         stream: (@Sendable (Data) async throws -> Void)?
     ) async throws -> HTTPAnswer {
         let (path, query) = Self.split(uri)
@@ -143,7 +150,12 @@ public struct Transcoder: Sendable {
             }
         }
         guard let (binding, values) = matched else {
-            if pathKnown { throw RPCError(code: .unimplemented, message: "\(method) is not allowed on \(path).") }
+            if pathKnown {
+                var answer = Self.errorAnswer(RPCError(code: .unimplemented, message: "\(method) is not allowed on \(path)."))
+                answer.status = 405
+                answer.headers.append(("Allow", Array(Set(bindings.filter { $0.match(path) != nil }.map(\.verb))).sorted().joined(separator: ", ")))
+                return answer
+            }
             throw Self.errors.notFound("NO_SUCH_PATH", resource: path, "No API method is at \(path).")
         }
         let route = binding.route
@@ -181,10 +193,7 @@ public struct Transcoder: Sendable {
         }
         var metadata: Metadata = [RequestContext.clientAddressKey: .string(address)]
         if let authorization = headers["authorization"] { metadata.addString(authorization, forKey: "authorization") }
-        metadata.addString(
-            headers[RequestContext.requestIDKey].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
-                ?? RequestContext.makeRequestID(),
-            forKey: RequestContext.requestIDKey)
+        metadata.addString(requestID, forKey: RequestContext.requestIDKey)
         var options = CallOptions.defaults
         options.timeout = route.isStreaming ? ForwardingService.streamingDeadline : deadline
         let bytes: [UInt8] = try message.serializedBytes()
