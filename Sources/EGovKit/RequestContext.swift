@@ -49,6 +49,12 @@ public struct RequestContext: Sendable {
         self.authorization = authorization
     }
 
+    /// Who acts in the current call, as records name them: the signed-in user
+    /// (`people/{id}`), or the platform process calling for no user (`services/egov-procedures`).
+    public static var actor: String {
+        current?.user?.sub ?? "services/\(current?.caller ?? "unknown")"
+    }
+
     /// Runs `body` as the service itself rather than for the signed-in user: peers called
     /// inside it get the request id and deadline but not the user's token, so they answer
     /// the service (which they trust by its certificate). For checks the user may not make.

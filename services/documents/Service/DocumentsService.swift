@@ -24,7 +24,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         try Access.require(.handleDocuments(agency: request.parent), Self.errors, doing: "create documents of \(request.parent)")
         var document = try Self.validated(request.document)
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
-        document.creator = RequestContext.current?.user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
+        document.creator = RequestContext.actor
         let draft = document
         return try await store.idempotentWrite(
             scope: "CreateDocument", requestID: request.requestID, request: request, errors: Self.errors

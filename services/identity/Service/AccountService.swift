@@ -313,9 +313,7 @@ extension IdentityService {
     // MARK: Helpers
 
     /// Who is acting, for the audit log: the user, or the platform process calling.
-    static var actor: String {
-        RequestContext.current?.user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
-    }
+    static var actor: String { RequestContext.actor }
 
     static let loginFailed = errors.unauthenticated("LOGIN_FAILED", "The login or the password is wrong.")
 

@@ -110,7 +110,7 @@ extension ProceduresService {
             $0.sizeBytes = Int64(size)
             $0.sha256 = digest
             $0.requiredDocument = String(header.requiredDocument.prefix(500))
-            $0.uploadedBy = user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
+            $0.uploadedBy = RequestContext.actor
             $0.uploadTime = .init(date: clock())
             $0.kind = kind
         }

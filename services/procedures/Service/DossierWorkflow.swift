@@ -287,7 +287,7 @@ extension ProceduresService {
             break
         }
         dossier.status = DossierWorkflow.target(of: request.action, on: dossier)
-        let actor = user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
+        let actor = RequestContext.actor
         let event = Egov_Procedures_V1_DossierEvent.with {
             $0.action = request.action
             $0.fromStatus = from

@@ -98,7 +98,7 @@ extension ProceduresService {
             throw Self.errors.invalidArgument("INVALID_APPOINTMENT", field: "new_appointment_time", "must be after the current appointment")
         }
         let now = clock()
-        let actor = RequestContext.current?.user?.sub ?? "services/\(RequestContext.current?.caller ?? "unknown")"
+        let actor = RequestContext.actor
         dossier.apologies.append(.with {
             $0.reason = reason
             $0.previousAppointmentTime = dossier.appointmentTime
