@@ -72,15 +72,14 @@ struct DossierRepository: Sendable {
     func dossier(code: String) async throws -> (dossier: Egov_Procedures_V1_Dossier, secretDigest: String)? {
         try await store.read { db in
             try await db.row("SELECT * FROM dossiers WHERE code = \(bind: code)").map { row in
-                var dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
-                dossier.status = .init(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
-                dossier.etag = String(try row.decode(column: "version", as: Int64.self))
-                return (Self.withDerivedFields(dossier, row: row), try row.decode(column: "secret_sha256", as: String.self))
+                (try Self.decode(row), try row.decode(column: "secret_sha256", as: String.self))
             }
         }
     }
 
     static let openStatuses: Set<Egov_Procedures_V1_Dossier.Status> = [.newlyRegistered, .accepted, .processing]
+    /// The open statuses as an SQL list, e.g. `1,2,4`.
+    static let openStatusList = openStatuses.map { String($0.rawValue) }.sorted().joined(separator: ",")
 
     /// The appointment as stored, and whether it has passed (or the overdue scan found it
     /// passed) on an open dossier whose clock runs.

@@ -37,16 +37,15 @@ extension DossierRepository {
         }
     }
 
-    /// Codes of open dossiers past their appointment at `now` that no scan flagged yet, oldest appointment first.
-    func unflaggedOverdue(at now: Date, limit: Int) async throws -> [String] {
-        let open = Self.openStatuses.map { String($0.rawValue) }.sorted().joined(separator: ",")
-        return try await store.read { db in
+    /// Open dossiers past their appointment at `now` that no scan flagged yet, oldest appointment first.
+    func unflaggedOverdue(at now: Date, limit: Int) async throws -> [Egov_Procedures_V1_Dossier] {
+        try await store.read { db in
             try await db.rows(
                 """
-                SELECT code FROM dossiers WHERE overdue_time IS NULL AND appointment_time < \(bind: Int64(now.timeIntervalSince1970 * 1_000_000))
-                AND status IN (\(unsafeRaw: open)) ORDER BY appointment_time, code LIMIT \(unsafeRaw: String(limit))
+                SELECT * FROM dossiers WHERE overdue_time IS NULL AND appointment_time < \(bind: Int64(now.timeIntervalSince1970 * 1_000_000))
+                AND status IN (\(unsafeRaw: Self.openStatusList)) ORDER BY appointment_time, code LIMIT \(unsafeRaw: String(limit))
                 """
-            ).map { try $0.decode(column: "code", as: String.self) }
+            ).map(Self.decode)
         }
     }
 }
@@ -59,13 +58,9 @@ extension ProceduresService {
     public func scanOverdue(now: Date) async throws -> Int {
         var flagged = 0
         while true {
-            let codes = try await dossiers.unflaggedOverdue(at: now, limit: 200)
+            let late = try await dossiers.unflaggedOverdue(at: now, limit: 200)
             var progressed = false
-            for code in codes {
-                guard var dossier = try await dossiers.dossier(code: code)?.dossier,
-                    DossierRepository.openStatuses.contains(dossier.status), !dossier.hasOverdueTime,
-                    dossier.appointmentTime.date < now
-                else { continue }
+            for var dossier in late {
                 dossier.overdueTime = .init(date: now)
                 dossier.overdue = true
                 let (day, _) = WorkingDayCalendar.local(dossier.appointmentTime.date)
@@ -83,7 +78,7 @@ extension ProceduresService {
                     progressed = true
                 }
             }
-            if codes.count < 200 || !progressed { return flagged }
+            if late.count < 200 || !progressed { return flagged }
         }
     }
 }

@@ -41,7 +41,7 @@ extension ProceduresService {
                 query.appendInterpolation(unsafeRaw: " AND assignee = ")
                 query.appendInterpolation(bind: request.assignee)
             }
-            let open = DossierRepository.openStatuses.map { String($0.rawValue) }.sorted().joined(separator: ",")
+            let open = DossierRepository.openStatusList
             let now = Timestamps.nowMicros()
             if request.overdueOnly {
                 query.appendInterpolation(unsafeRaw: " AND status IN (\(open)) AND appointment_time < ")
@@ -171,7 +171,7 @@ extension ProceduresService {
         let finished = "status IN (9, 10) AND finish_time IS NOT NULL"
         let finishDay = "(finish_time + \(offset)) / \(day)"
         let dueDay = "(appointment_time + \(offset)) / \(day)"
-        let open = DossierRepository.openStatuses.map { String($0.rawValue) }.sorted().joined(separator: ",")
+        let open = DossierRepository.openStatusList
         func count(_ condition: String) -> String { "CAST(COALESCE(SUM(CASE WHEN \(condition) THEN 1 ELSE 0 END), 0) AS BIGINT)" }
         let now = Timestamps.nowMicros()
         let rows = try await store.read { db in
