@@ -49,15 +49,8 @@ public struct RequestContextInterceptor: ServerInterceptor {
 
     /// The common name of the client's verified certificate, if it presented one.
     static func caller(_ context: ServerContext) -> String? {
-        guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
-            let certificate = posix.peerCertificate
-        else { return nil }
-        for rdn in certificate.subject {
-            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
-                return String(describing: attribute.value)
-            }
-        }
-        return nil
+        guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context else { return nil }
+        return posix.peerCertificate?.commonName
     }
 }
 
@@ -247,5 +240,17 @@ extension Duration {
     public var milliseconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
+
+extension Certificate {
+    /// The subject's common name: a platform process's is `egov-<name>`.
+    var commonName: String? {
+        for rdn in subject {
+            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
+                return String(describing: attribute.value)
+            }
+        }
+        return nil
     }
 }

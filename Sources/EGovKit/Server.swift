@@ -154,11 +154,7 @@ struct PinnedPeerVerification: Sendable {
 
     /// Whether `leaf` names the expected service.
     func names(_ leaf: Certificate) -> Bool {
-        for rdn in leaf.subject {
-            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
-                if String(describing: attribute.value) == expectedName { return true }
-            }
-        }
+        if leaf.commonName == expectedName { return true }
         let alternatives = (try? leaf.extensions.subjectAlternativeNames) ?? nil
         return alternatives?.contains { name in
             if case .dnsName(let dns) = name { return dns == expectedName }
