@@ -66,15 +66,8 @@ public struct ApplicantNotifier: OutboxSink {
     }
 
     public func deliver(_ message: OutboxMessage) async throws {
-        guard message.topic.hasPrefix("procedures.dossier.") else { return }
         let age = Timestamps.nowMicros() - message.createTime
-        guard age < Int64(maxAge.components.seconds) * 1_000_000 else { return }
-        let dossier: Egov_Procedures_V1_Dossier
-        do {
-            dossier = try Egov_Procedures_V1_Dossier(serializedBytes: message.payload)
-        } catch {
-            throw OutboxRejection("payload is not a dossier: \(error)")
-        }
+        guard age < Int64(maxAge.components.seconds) * 1_000_000, let dossier = try message.dossier() else { return }
         guard let text = Self.text(topic: message.topic, dossier: dossier) else { return }
         var recipients = [dossier.applicant]
         if dossier.channel == .online && !dossier.filedBy.isEmpty { recipients.append(dossier.filedBy) }

@@ -100,16 +100,23 @@ public struct NationalPortalSink: OutboxSink {
     }
 
     public func deliver(_ message: OutboxMessage) async throws {
-        guard message.topic.hasPrefix("procedures.dossier.") else { return }
-        let dossier: Egov_Procedures_V1_Dossier
-        do {
-            dossier = try Egov_Procedures_V1_Dossier(serializedBytes: message.payload)
-        } catch {
-            throw OutboxRejection("payload is not a dossier: \(error)")
-        }
+        guard let dossier = try message.dossier() else { return }
         // The steps as they stand when it is sent: the portal keeps the latest record.
         let events = try await dossiers.events(code: dossier.code)
         let body = try JSONEncoder().encode(PortalDossierRecord(topic: message.topic, dossier: dossier, events: events))
         try await transport.deliver(body, idempotencyKey: "\(keyPrefix)-\(message.id)", to: "the national portal", about: dossier.code)
+    }
+}
+
+extension OutboxMessage {
+    /// The dossier a `procedures.dossier.*` event carries; nil for other topics. A payload
+    /// that is not a dossier can never be delivered: an `OutboxRejection`.
+    func dossier() throws -> Egov_Procedures_V1_Dossier? {
+        guard topic.hasPrefix("procedures.dossier.") else { return nil }
+        do {
+            return try Egov_Procedures_V1_Dossier(serializedBytes: payload)
+        } catch {
+            throw OutboxRejection("payload is not a dossier: \(error)")
+        }
     }
 }
