@@ -63,12 +63,16 @@ extension ProceduresService {
         return saved
     }
 
-    /// `trySave`, with FAILED_PRECONDITION ETAG_MISMATCH when someone else changed the dossier meanwhile.
+    /// `trySave`, with FAILED_PRECONDITION ETAG_MISMATCH when someone else changed the dossier
+    /// meanwhile. Returns the dossier as stored (its new etag), without reading it back.
     func save(_ dossier: Egov_Procedures_V1_Dossier, event: Egov_Procedures_V1_DossierEvent, topic: String? = nil)
-        async throws
+        async throws -> Egov_Procedures_V1_Dossier
     {
         guard try await trySave(dossier, event: event, topic: topic) else {
             throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed meanwhile; read it again.")
         }
+        var saved = dossier
+        saved.etag = String((Int64(dossier.etag) ?? 0) + 1)
+        return DossierRepository.withOverdue(saved)
     }
 }

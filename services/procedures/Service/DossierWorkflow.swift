@@ -296,10 +296,9 @@ extension ProceduresService {
             $0.note = detail
             $0.time = .init(date: now)
         }
-        try await save(
+        return try await save(
             dossier, event: event,
             topic: dossier.status == .finished ? "procedures.dossier.finished" : "procedures.dossier.status_changed")
-        return try await visibleDossier(request.name)
     }
 
     /// Checks with identity that `assignee` is an active official of `agency` holding `role`:

@@ -88,6 +88,13 @@ struct DossierRepository: Sendable {
         if let appointment = try? row.decode(column: "appointment_time", as: Int64.self) {
             dossier.appointmentTime = .init(micros: appointment)
         }
+        return withOverdue(dossier)
+    }
+
+    /// `dossier` with `overdue` set: open, its clock running, and past its appointment (or
+    /// found past it by the overdue scan).
+    static func withOverdue(_ dossier: Egov_Procedures_V1_Dossier) -> Egov_Procedures_V1_Dossier {
+        var dossier = dossier
         dossier.overdue = openStatuses.contains(dossier.status)
             && (dossier.hasOverdueTime || dossier.appointmentTime.micros < Timestamps.nowMicros())
         return dossier

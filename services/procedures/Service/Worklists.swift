@@ -117,8 +117,7 @@ extension ProceduresService {
             $0.note = "Phiếu xin lỗi và hẹn lại: \(reason)"
             $0.time = .init(date: now)
         }
-        try await save(dossier, event: event, topic: "procedures.dossier.apology_issued")
-        return try await visibleDossier(request.name)
+        return try await save(dossier, event: event, topic: "procedures.dossier.apology_issued")
     }
 
     public func rateDossier(
@@ -147,8 +146,7 @@ extension ProceduresService {
             $0.note = "Đánh giá \(request.rating)/5"
             $0.time = .init(date: clock())
         }
-        try await save(dossier, event: event)
-        return try await visibleDossier(request.name)
+        return try await save(dossier, event: event)
     }
 
     public func getStatistics(
