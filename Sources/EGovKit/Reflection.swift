@@ -4,6 +4,16 @@ public import GRPCCore
 import GRPCProtobuf
 public import SwiftProtobuf
 
+extension Google_Protobuf_FileDescriptorSet {
+    /// The descriptor set committed with the generated code (every file under proto/, with
+    /// imports and comments), its `google.api.http` annotations readable.
+    public static func committed() throws -> Google_Protobuf_FileDescriptorSet {
+        try Google_Protobuf_FileDescriptorSet(
+            serializedBytes: [UInt8](Data(base64Encoded: EGovDescriptors.descriptorSetBase64) ?? Data()),
+            extensions: Google_Api_Annotations_Extensions)
+    }
+}
+
 /// What the committed descriptor set defines: every file by name, and which file defines
 /// each fully qualified symbol and extension. Read once, from `EGovDescriptors`.
 public struct DescriptorIndex: Sendable {
@@ -14,12 +24,9 @@ public struct DescriptorIndex: Sendable {
     /// Extended type -> extension number -> file.
     var extensions: [String: [Int32: String]] = [:]
 
-    public static let shared = DescriptorIndex(base64: EGovDescriptors.descriptorSetBase64)
+    public static let shared = DescriptorIndex(set: (try? Google_Protobuf_FileDescriptorSet.committed()) ?? .init())
 
-    init(base64: String) {
-        let set =
-            (try? Google_Protobuf_FileDescriptorSet(serializedBytes: [UInt8](Data(base64Encoded: base64) ?? Data())))
-            ?? Google_Protobuf_FileDescriptorSet()
+    init(set: Google_Protobuf_FileDescriptorSet) {
         for file in set.file {
             files[file.name] = file
             let prefix = file.package.isEmpty ? "" : file.package + "."

@@ -11,9 +11,7 @@ import Testing
         .deletingLastPathComponent()
 
     static let files: [Google_Protobuf_FileDescriptorProto] = {
-        let data = Data(base64Encoded: EGovDescriptors.descriptorSetBase64)!
-        let set = try! Google_Protobuf_FileDescriptorSet(serializedBytes: [UInt8](data), extensions: Google_Api_Annotations_Extensions)
-        return set.file.filter { $0.name.hasPrefix("egov/") }
+        try! Google_Protobuf_FileDescriptorSet.committed().file.filter { $0.name.hasPrefix("egov/") }
     }()
 
     @Test func theGeneratedCodeIsNotStale() throws {

@@ -60,9 +60,7 @@ public enum RouteTable {
     /// Every method of the backend services in the committed descriptor set that carries a
     /// `google.api.http` annotation, i.e. that the API declares as public-facing.
     public static func routes() throws -> [Route] {
-        let data = Data(base64Encoded: EGovDescriptors.descriptorSetBase64) ?? Data()
-        let set = try Google_Protobuf_FileDescriptorSet(
-            serializedBytes: [UInt8](data), extensions: Google_Api_Annotations_Extensions)
+        let set = try Google_Protobuf_FileDescriptorSet.committed()
         var routes: [Route] = []
         for file in set.file {
             guard let backend = backends.first(where: { file.package == "egov.\($0).v1" }) else { continue }
