@@ -247,11 +247,7 @@ public struct Transcoder: Sendable {
             let path = name.split(separator: ".").map(String.init)
             let field = fieldDescriptor(type: type, path: path)
             let typed: Any = field?.type == .bool ? (value == "true" || value == "1") : value
-            if field?.label == .repeated {
-                Self.append(&object, path: path, value: typed)
-            } else {
-                Self.set(&object, path: path, value: typed)
-            }
+            Self.set(&object, path: path, value: typed, appending: field?.label == .repeated)
         }
         for (variable, value) in zip(binding.variables, values) {
             Self.set(
@@ -272,25 +268,16 @@ public struct Transcoder: Sendable {
         return field
     }
 
-    static func set(_ object: inout [String: Any], path: [String], value: Any) {
+    /// Puts `value` at the dotted field `path` of `object`, creating the objects on the way;
+    /// `appending` adds it to a list there (a repeated field) instead.
+    static func set(_ object: inout [String: Any], path: [String], value: Any, appending: Bool = false) {
         guard let first = path.first else { return }
         if path.count == 1 {
-            object[first] = value
+            object[first] = appending ? (object[first] as? [Any] ?? []) + [value] : value
             return
         }
         var inner = object[first] as? [String: Any] ?? [:]
-        set(&inner, path: Array(path.dropFirst()), value: value)
-        object[first] = inner
-    }
-
-    static func append(_ object: inout [String: Any], path: [String], value: Any) {
-        guard let first = path.first else { return }
-        if path.count == 1 {
-            object[first] = (object[first] as? [Any] ?? []) + [value]
-            return
-        }
-        var inner = object[first] as? [String: Any] ?? [:]
-        append(&inner, path: Array(path.dropFirst()), value: value)
+        set(&inner, path: Array(path.dropFirst()), value: value, appending: appending)
         object[first] = inner
     }
 
