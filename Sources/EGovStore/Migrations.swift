@@ -3,13 +3,17 @@ import SQLKit
 
 /// One step of a service's schema. Statements may use `{{id}}` for an auto-increasing
 /// 64-bit primary key column type and `{{bytes}}` for binary data, which differ by engine.
+/// `data` fills what the statements added from what is stored (a backfill), once, in the
+/// same transaction.
 public struct Migration: Sendable {
     public var id: String
     public var statements: [String]
+    public var data: (@Sendable (Transaction) async throws -> Void)?
 
-    public init(_ id: String, _ statements: [String]) {
+    public init(_ id: String, _ statements: [String], data: (@Sendable (Transaction) async throws -> Void)? = nil) {
         self.id = id
         self.statements = statements
+        self.data = data
     }
 
     func sql(for engine: Engine) -> [String] {
@@ -102,6 +106,7 @@ extension Store {
                 for statement in migration.sql(for: tx.engine) {
                     try await tx.database.execute(SQLQueryString(statement))
                 }
+                try await migration.data?(tx)
                 try await tx.database.execute(
                     "INSERT INTO schema_migrations (id, apply_time) VALUES (\(bind: migration.id), \(bind: Timestamps.nowMicros()))"
                 )

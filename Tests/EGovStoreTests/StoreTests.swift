@@ -35,6 +35,27 @@ import Testing
         await store.close()
     }
 
+    /// A migration's backfill runs with it, once, not at every start.
+    @Test(arguments: TestDatabases.engines)
+    func aMigrationsBackfillRunsOnce(engine: Engine) async throws {
+        let store = try await TestDatabases.makeStore(engine, migrations: [Self.notes])
+        try await store.write { tx in
+            try await tx.database.execute("INSERT INTO notes (id, body, created) VALUES ('a', 'Công văn', 1)")
+        }
+        let addShout = Migration("0002_notes_shout", ["ALTER TABLE notes ADD COLUMN shout TEXT NOT NULL DEFAULT ''"]) { tx in
+            try await tx.database.execute("UPDATE notes SET shout = body || '!'")
+        }
+        func shout() async throws -> String {
+            try await store.read { db in try await db.row("SELECT shout FROM notes")!.decode(column: "shout", as: String.self) }
+        }
+        try await store.migrate([Self.notes, addShout])
+        #expect(try await shout() == "Công văn!")
+        try await store.write { tx in try await tx.database.execute("UPDATE notes SET shout = 'changed'") }
+        try await store.migrate([Self.notes, addShout])
+        #expect(try await shout() == "changed")
+        await store.close()
+    }
+
     @Test(arguments: TestDatabases.engines)
     func aCommittedWriteSurvivesReopeningAndAFailedOneLeavesNothing(engine: Engine) async throws {
         let url = try await TestDatabases.makeURL(engine)

@@ -64,25 +64,20 @@ struct SQLAgencyRepository: AgencyRepository {
         }
     }
 
+    /// Adds `search_text` and fills it for the agencies stored before.
     static let searchMigration = Migration(
-        "0010_agency_search", ["ALTER TABLE agencies ADD COLUMN search_text TEXT NOT NULL DEFAULT ''"])
+        "0010_agency_search", ["ALTER TABLE agencies ADD COLUMN search_text TEXT NOT NULL DEFAULT ''"]
+    ) { tx in
+        for agency in try await tx.database.rows("SELECT * FROM agencies WHERE search_text = ''").map(decode) {
+            try await tx.database.execute(
+                "UPDATE agencies SET search_text = \(bind: searchText(agency)) WHERE code = \(bind: agency.code)")
+        }
+    }
 
     static func searchText(_ agency: Egov_Identity_V1_Agency) -> String {
         VietnameseText.fold("\(agency.code) \(agency.abbreviation) \(agency.displayName)")
     }
 
-    /// Fills `search_text` of agencies stored before it existed.
-    func backfillSearchText() async throws {
-        let missing = try await store.read { db in
-            try await db.rows("SELECT * FROM agencies WHERE search_text = ''").map(Self.decode)
-        }
-        for agency in missing {
-            try await store.write { tx in
-                try await tx.database.execute(
-                    "UPDATE agencies SET search_text = \(bind: Self.searchText(agency)) WHERE code = \(bind: agency.code)")
-            }
-        }
-    }
 
     func update(_ agency: Egov_Identity_V1_Agency, version: Int64, in tx: Transaction) async throws -> Bool {
         let updated = try await tx.database.rows(

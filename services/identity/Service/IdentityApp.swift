@@ -32,7 +32,6 @@ public enum IdentityApp {
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
         let store = try await Store.open(for: environment, migrations: migrations)
-        try await SQLAgencyRepository(store: store).backfillSearchText()
         if environment.configuration.bool("demo.load") {
             let added = try await DemoProvince.load(into: SQLAgencyRepository(store: store), store: store)
             let accounts = try await DemoProvince.loadAccounts(

@@ -21,21 +21,16 @@ extension DossierRepository {
         [
             "ALTER TABLE dossiers ADD COLUMN current_step BIGINT NOT NULL DEFAULT 0",
             "CREATE INDEX dossiers_by_step ON dossiers (agency, current_step, appointment_time)",
-        ])
-
-    /// Fills `current_step` of dossiers stored before the column existed, from their record.
-    func backfillSteps() async throws {
-        let rows = try await store.read { db in
-            try await db.rows("SELECT code, detail FROM dossiers WHERE current_step = 0 AND detail LIKE '%currentStep%'")
-        }
-        for row in rows {
+        ]
+    ) { tx in
+        // Dossiers stored before the column keep their step in their record.
+        for row in try await tx.database.rows("SELECT detail FROM dossiers WHERE detail LIKE '%currentStep%'") {
             let dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
-            try await store.write { tx in
-                try await tx.database.execute(
-                    "UPDATE dossiers SET current_step = \(bind: Int64(dossier.currentStep)) WHERE code = \(bind: dossier.code)")
-            }
+            try await tx.database.execute(
+                "UPDATE dossiers SET current_step = \(bind: Int64(dossier.currentStep)) WHERE code = \(bind: dossier.code)")
         }
     }
+
 
     /// Open dossiers past their appointment at `now` that no scan flagged yet, oldest appointment first.
     func unflaggedOverdue(at now: Date, limit: Int) async throws -> [Egov_Procedures_V1_Dossier] {

@@ -92,23 +92,20 @@ struct SQLProcedureRepository: ProcedureRepository {
         }
     }
 
+    /// Adds `search_text` and fills it for the procedures stored before.
     static let searchMigration = Migration(
-        "0004_procedure_search", ["ALTER TABLE procedures ADD COLUMN search_text TEXT NOT NULL DEFAULT ''"])
+        "0004_procedure_search", ["ALTER TABLE procedures ADD COLUMN search_text TEXT NOT NULL DEFAULT ''"]
+    ) { tx in
+        for procedure in try await tx.database.rows("SELECT * FROM procedures WHERE search_text = ''").map(decode) {
+            try await tx.database.execute(
+                "UPDATE procedures SET search_text = \(bind: searchText(procedure)) WHERE code = \(bind: procedure.code)")
+        }
+    }
 
     static func searchText(_ procedure: Egov_Procedures_V1_Procedure) -> String {
         VietnameseText.fold("\(procedure.code) \(procedure.displayName) \(procedure.sector)")
     }
 
-    /// Fills `search_text` of procedures stored before it existed.
-    func backfillSearchText() async throws {
-        let missing = try await store.read { db in try await db.rows("SELECT * FROM procedures WHERE search_text = ''").map(Self.decode) }
-        for procedure in missing {
-            try await store.write { tx in
-                try await tx.database.execute(
-                    "UPDATE procedures SET search_text = \(bind: Self.searchText(procedure)) WHERE code = \(bind: procedure.code)")
-            }
-        }
-    }
 
     static func decode(_ row: any SQLRow) throws -> Egov_Procedures_V1_Procedure {
         var procedure = try Egov_Procedures_V1_Procedure(jsonString: try row.decode(column: "detail", as: String.self))

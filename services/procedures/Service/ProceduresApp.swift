@@ -39,8 +39,6 @@ public enum ProceduresApp {
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
         let store = try await Store.open(for: environment, migrations: migrations)
-        try await SQLProcedureRepository(store: store).backfillSearchText()
-        try await DossierRepository(store: store).backfillSteps()
         if environment.configuration.bool("demo.load") {
             let added = try await DemoCatalogue.load(into: SQLProcedureRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["procedures_added": .stringConvertible(added)])
