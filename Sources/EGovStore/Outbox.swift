@@ -50,7 +50,7 @@ extension Transaction {
 public final class OutboxRelay: Service, Sendable {
     let store: Store
     /// Who consumes, e.g. `national-portal`, `sms`.
-    let consumer: String
+    public let consumer: String
     let sink: any OutboxSink
     let interval: Duration
     let batchSize: Int

@@ -49,22 +49,22 @@ public enum ProceduresApp {
             attachments: AttachmentStore(directory: "\(environment.settings.dataDirectory)/attachments/procedures"))
         let scanner = OverdueScanner(
             service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")), logger: environment.logger)
-        var consumers: [String] = []
-        var relays: [any Service] = []
-        if let portal = try HTTPJSONTransport.configured(environment.configuration, prefix: "portal") {
-            let sink = NationalPortalSink(transport: portal, store: store)
-            consumers.append("national-portal")
-            relays.append(OutboxRelay(store: store, consumer: "national-portal", sink: sink, interval: .seconds(1), logger: environment.logger))
-            environment.logger.info("national portal connected", metadata: ["url": .string(environment.configuration.string("portal.url"))])
+        // Each outside system configured (`<prefix>.url`) consumes the outbox through its own relay.
+        var relays: [OutboxRelay] = []
+        func connect(_ consumer: String, prefix: String, _ sink: (HTTPJSONTransport) -> any OutboxSink) throws {
+            guard let transport = try HTTPJSONTransport.configured(environment.configuration, prefix: prefix) else { return }
+            relays.append(OutboxRelay(store: store, consumer: consumer, sink: sink(transport), interval: .seconds(1), logger: environment.logger))
+            environment.logger.info(
+                "outbox consumer connected",
+                metadata: ["consumer": .string(consumer), "url": .string(environment.configuration.string("\(prefix).url"))])
         }
-        if let gateway = try HTTPJSONTransport.configured(environment.configuration, prefix: "sms") {
-            let sink = ApplicantNotifier(transport: gateway, people: identity.people, sender: environment.configuration.string("sms.sender"))
-            consumers.append("sms")
-            relays.append(OutboxRelay(store: store, consumer: "sms", sink: sink, interval: .seconds(1), logger: environment.logger))
-            environment.logger.info("SMS gateway connected", metadata: ["url": .string(environment.configuration.string("sms.url"))])
+        try connect("national-portal", prefix: "portal") { NationalPortalSink(transport: $0, store: store) }
+        try connect("sms", prefix: "sms") {
+            ApplicantNotifier(transport: $0, people: identity.people, sender: environment.configuration.string("sms.sender"))
         }
         let background: [any Service] =
-            [StoreService(store: store, outboxConsumers: consumers, logger: environment.logger), scanner] + identity.background + relays
+            [StoreService(store: store, outboxConsumers: relays.map(\.consumer), logger: environment.logger), scanner]
+            + identity.background + relays
         return ProcessParts(
             services: [service],
             serviceNames: [Egov_Procedures_V1_ProceduresService.descriptor.fullyQualifiedService],
@@ -72,6 +72,4 @@ public enum ProceduresApp {
             background: background
         )
     }
-
-
 }
