@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "EGovStore",
             dependencies: [
-                "EGovKit",
+                "EGovKit", grpcCore, grpcProtobuf,
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),

@@ -30,10 +30,16 @@ public final class HealthMonitor: Service, Sendable {
     public let services: [String]
     private let probes: [HealthProbe]
     private let interval: Duration
+    /// A probe that has not answered by then fails: a hung dependency is an unhealthy one.
+    private let probeTimeout: Duration
     private let state = Mutex(State())
     private let logger: Logger
 
-    public init(services: [String], probes: [HealthProbe], interval: Duration = .seconds(2), logger: Logger) {
+    public init(
+        services: [String], probes: [HealthProbe], interval: Duration = .seconds(2), probeTimeout: Duration = .seconds(4),
+        logger: Logger
+    ) {
+        self.probeTimeout = probeTimeout
         self.services = services
         self.probes = probes
         self.interval = interval
@@ -49,7 +55,10 @@ public final class HealthMonitor: Service, Sendable {
     public func refresh() async {
         var failures: [String: String] = [:]
         for probe in probes {
-            if let reason = await probe.check() { failures[probe.name] = reason }
+            let reason = await firstOf(timeout: probeTimeout, orElse: "did not answer within \(probeTimeout)") {
+                await probe.check()
+            }
+            if let reason { failures[probe.name] = reason }
         }
         let previous = state.withLock { state in
             let old = (state.checked, state.serving)

@@ -1,11 +1,25 @@
 public import EGovKit
 
 extension Store {
-    /// Opens the process's configured database and brings its schema up to date.
-    public static func open(for environment: ProcessEnvironment, migrations: [Migration]) async throws -> Store {
+    /// Opens the process's configured database and brings its schema up to date. A database
+    /// that is not up yet (started together with the platform, or restarting) is waited for
+    /// up to `patience`, with a log line per try, rather than failing the start.
+    public static func open(
+        for environment: ProcessEnvironment, migrations: [Migration], patience: Duration = .seconds(60)
+    ) async throws -> Store {
         let store = try Store(url: environment.settings.databaseURL, logger: environment.logger)
-        try await store.migrate(migrations)
-        return store
+        let giveUp = ContinuousClock.now + patience
+        while true {
+            do {
+                try await store.migrate(migrations)
+                return store
+            } catch let error as StoreUnavailable where ContinuousClock.now < giveUp {
+                environment.logger.warning(
+                    "database not reachable yet; retrying",
+                    metadata: ["database": .string(store.displayURL), "error": .string(error.description)])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 }
 

@@ -1,4 +1,6 @@
 import EGovKit
+public import GRPCCore
+import GRPCProtobuf
 import Foundation
 public import Logging
 import NIOCore
@@ -19,6 +21,40 @@ public enum Engine: String, Sendable {
 public struct StoreError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The database cannot be reached now (down, restarting, every connection busy): the call may
+/// be retried. Clients get UNAVAILABLE with reason DATABASE_UNAVAILABLE; a write that failed
+/// this way while committing may or may not have been kept, which is why writes carry
+/// request ids.
+public struct StoreUnavailable: Error, CustomStringConvertible, RPCErrorConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+
+    public var rpcErrorCode: RPCError.Code { .unavailable }
+    public var rpcErrorMessage: String { "The service's database is unavailable; try again shortly." }
+    public var rpcErrorMetadata: Metadata {
+        RPCError(
+            APIError(domain: "store.egov").unavailable("DATABASE_UNAVAILABLE", rpcErrorMessage)
+        ).metadata
+    }
+
+    /// Whether `error` means the database could not be reached, rather than a refused
+    /// statement: a dropped or refused connection, or a server shutting down or starting up.
+    static func isConnectionFailure(_ error: any Error) -> Bool {
+        if error is StoreUnavailable { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            // Class 08: connection exception; 57P01-57P03: shutting down, crashed, starting up.
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
+        default:
+            return false
+        }
+    }
 }
 
 /// A service's database: one API over SQLite and PostgreSQL.
@@ -59,27 +95,32 @@ public final class Store: Sendable {
                 }
                 return .sqlite(connection)
             }
-            self.writers = LeasePool(capacity: 1, open: open)
-            self.readers = LeasePool(capacity: 2, open: open)
+            // SQLite has one writer: writes queue behind it, and a burst may queue for long.
+            // A local file cannot vanish the way a server can, so the waits are generous.
+            self.writers = LeasePool(capacity: 1, acquireTimeout: .seconds(120), open: open)
+            self.readers = LeasePool(capacity: 2, acquireTimeout: .seconds(120), open: open)
         } else if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            let configuration: SQLPostgresConfiguration
+            var configuration: SQLPostgresConfiguration
             do {
                 configuration = try SQLPostgresConfiguration(url: url)
+                configuration.coreConfiguration.options.connectTimeout = .seconds(3)
             } catch {
                 throw StoreError("database.url is not a valid PostgreSQL URL: \(error)")
             }
             self.engine = .postgres
             self.displayURL = url.redactingPassword
+            let core = configuration.coreConfiguration
             let ids = Atomic<Int>(0)
             let open: @Sendable () async throws -> Connection = {
                 let id = ids.add(1, ordering: .relaxed).newValue
                 let connection = try await PostgresConnection.connect(
                     on: MultiThreadedEventLoopGroup.singleton.any(),
-                    configuration: configuration.coreConfiguration, id: id, logger: logger
+                    configuration: core, id: id, logger: logger
                 ).get()
-                return .postgres(connection)
+                return .postgres(connection, ClosingWatch(connection))
             }
-            let pool = LeasePool(capacity: poolSize, open: open)
+            // A vanished server is noticed by the lease watchdog; connecting is bounded too.
+            let pool = LeasePool(capacity: poolSize, acquireTimeout: .seconds(10), maxLease: .seconds(60), open: open)
             self.writers = pool
             self.readers = pool
         } else {
@@ -87,8 +128,17 @@ public final class Store: Sendable {
         }
     }
 
-    /// Runs `body` in a transaction and commits it; any error rolls it back.
+    /// Runs `body` in a transaction and commits it; any error rolls it back. Losing the
+    /// database on the way throws `StoreUnavailable`.
     public func write<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
+        do {
+            return try await leaseForWrite(body)
+        } catch where StoreUnavailable.isConnectionFailure(error) {
+            throw error as? StoreUnavailable ?? StoreUnavailable("the database connection failed: \(error)")
+        }
+    }
+
+    private func leaseForWrite<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
         try await writers.lease { connection in
             let database = connection.sql
             let _: Void = try await database.raw(engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
@@ -105,19 +155,33 @@ public final class Store: Sendable {
         }
     }
 
-    /// Runs `body` on a connection that sees every committed write.
+    /// Runs `body` on a connection that sees every committed write. Losing the database on
+    /// the way throws `StoreUnavailable`.
     public func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await readers.lease { connection in try await body(connection.sql) }
+        do {
+            return try await readers.lease { connection in try await body(connection.sql) }
+        } catch where StoreUnavailable.isConnectionFailure(error) {
+            throw error as? StoreUnavailable ?? StoreUnavailable("the database connection failed: \(error)")
+        }
     }
 
-    /// Checks that the database answers; nil when it does, the reason otherwise.
-    public func ping() async -> String? {
-        do {
-            let _: [any SQLRow] = try await read { try await $0.raw("SELECT 1 AS ok").all() }
-            return nil
-        } catch {
-            return "\(engine.rawValue) unreachable: \(String(describing: error).prefix(200))"
+    /// Checks that the database answers within `timeout`; nil when it does, the reason otherwise.
+    public func ping(timeout: Duration = .seconds(3)) async -> String? {
+        // A read stuck on a vanished server must not stall the health monitor with it.
+        await firstOf(timeout: timeout, orElse: "\(engine.rawValue) did not answer within \(timeout)") {
+            do {
+                let _: [any SQLRow] = try await self.read { try await $0.raw("SELECT 1 AS ok").all() }
+                return nil
+            } catch {
+                return "\(self.engine.rawValue) unreachable: \(String(describing: error).prefix(200))"
+            }
         }
+    }
+
+    /// The connection pools' state: connections open (leased or idle), idle, and callers waiting.
+    public var poolCounts: (open: Int, idle: Int, waiting: Int) {
+        let (writing, reading) = (writers.counts, readers.counts)
+        return writers === readers ? writing : (writing.0 + reading.0, writing.1 + reading.1, writing.2 + reading.2)
     }
 
     /// Closes every connection. Later calls fail.
@@ -165,52 +229,80 @@ extension SQLDatabase {
 /// A pooled connection of either engine.
 enum Connection: Sendable {
     case sqlite(SQLiteConnection)
-    case postgres(PostgresConnection)
+    case postgres(PostgresConnection, ClosingWatch)
 
     var sql: any SQLDatabase {
         switch self {
         case .sqlite(let connection): connection.sql()
-        case .postgres(let connection): connection.sql()
+        case .postgres(let connection, let watch): ClosingAwarePostgres(watch: watch, database: connection.sql())
         }
     }
 
     var isClosed: Bool {
         switch self {
         case .sqlite(let connection): connection.isClosed
-        case .postgres(let connection): connection.isClosed
+        case .postgres(let connection, _): connection.isClosed
         }
     }
 
     func close() async {
         switch self {
         case .sqlite(let connection): try? await connection.close()
-        case .postgres(let connection): try? await connection.close()
+        case .postgres(let connection, _): try? await connection.close()
         }
     }
 }
 
 /// A small fair pool: at most `capacity` connections, opened on demand, handed out in the
-/// order they were asked for. A connection found closed is replaced.
+/// order they were asked for. A connection found closed is replaced. Every wait is bounded,
+/// so a database that is down or restarting makes calls fail fast instead of hanging:
+/// - a caller waits at most `acquireTimeout` for a connection (then `StoreUnavailable`);
+/// - opening a connection is bounded by the engine's connect timeout; a failed open hands its
+///   slot to the next waiter, who tries again;
+/// - a lease held longer than `maxLease` has its connection closed, which fails the statement
+///   it is stuck in (a peer that vanished without closing the socket) and frees the slot.
 final class LeasePool: Sendable {
     typealias Item = Connection
+    private struct Waiter {
+        var id: UInt64
+        var continuation: CheckedContinuation<Item?, any Error>
+    }
+
     private struct State {
         var idle: [Item] = []
         var open = 0
-        var waiters: [CheckedContinuation<Item?, any Error>] = []
+        var waiters: [Waiter] = []
+        var nextID: UInt64 = 0
         var closed = false
     }
 
     private let capacity: Int
     private let openConnection: @Sendable () async throws -> Item
+    private let acquireTimeout: Duration
+    private let openTimeout: Duration = .seconds(5)
+    private let maxLease: Duration?
     private let state = Mutex(State())
 
-    init(capacity: Int, open: @escaping @Sendable () async throws -> Item) {
+    init(
+        capacity: Int, acquireTimeout: Duration, maxLease: Duration? = nil,
+        open: @escaping @Sendable () async throws -> Item
+    ) {
         self.capacity = capacity
+        self.acquireTimeout = acquireTimeout
+        self.maxLease = maxLease
         self.openConnection = open
     }
 
     func lease<T>(_ body: (Item) async throws -> T) async throws -> T {
         let item = try await acquire()
+        // The watchdog: a lease that outlives maxLease is stuck on a dead peer.
+        let watchdog = maxLease.map { maxLease in
+            Task {
+                try await Task.sleep(for: maxLease)
+                await item.close()
+            }
+        }
+        defer { watchdog?.cancel() }
         do {
             let result = try await body(item)
             release(item)
@@ -221,9 +313,10 @@ final class LeasePool: Sendable {
         }
     }
 
-    private enum Next { case use(Item), open, wait }
+    private enum Next { case use(Item), open, wait(UInt64) }
 
     private func acquire() async throws -> Item {
+        let deadline = ContinuousClock.now + acquireTimeout
         while true {
             let next: Next = try state.withLock { state in
                 if state.closed { throw StoreError("the store is closed") }
@@ -235,26 +328,52 @@ final class LeasePool: Sendable {
                     state.open += 1
                     return .open
                 }
-                return .wait
+                state.nextID += 1
+                return .wait(state.nextID)
             }
             switch next {
             case .use(let item):
                 return item
             case .open:
                 do {
-                    return try await openConnection()
+                    // Bounded as a whole: a server restarting was seen to leave a connection
+                    // attempt hanging after the TCP connect, holding its slot for good.
+                    return try await withTimeout(openTimeout, openConnection) { late in await late.close() }
                 } catch {
-                    state.withLock { $0.open -= 1 }
-                    throw StoreError("cannot open a database connection: \(error)")
-                }
-            case .wait:
-                let handed: Item? = try await withCheckedThrowingContinuation { continuation in
-                    let closed = state.withLock { state in
-                        if state.closed { return true }
-                        state.waiters.append(continuation)
-                        return false
+                    // The slot is free again: the next waiter may try its own open.
+                    let waiter: CheckedContinuation<Item?, any Error>? = state.withLock { state in
+                        state.open -= 1
+                        return state.waiters.isEmpty ? nil : state.waiters.removeFirst().continuation
                     }
-                    if closed { continuation.resume(throwing: StoreError("the store is closed")) }
+                    waiter?.resume(returning: nil)
+                    throw StoreUnavailable("cannot open a database connection: \(error)")
+                }
+            case .wait(let id):
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else {
+                    throw StoreUnavailable("no database connection became free within \(acquireTimeout)")
+                }
+                let timeout = acquireTimeout
+                let handed: Item? = try await withTaskCancellationHandler {
+                    try await withCheckedThrowingContinuation { continuation in
+                        let closed = state.withLock { state in
+                            if state.closed { return true }
+                            state.waiters.append(Waiter(id: id, continuation: continuation))
+                            return false
+                        }
+                        if closed {
+                            continuation.resume(throwing: StoreError("the store is closed"))
+                            return
+                        }
+                        // Armed once the waiter is listed, so neither can miss it.
+                        if Task.isCancelled { self.expire(id, CancellationError()) }
+                        Task {
+                            try await Task.sleep(for: left)
+                            self.expire(id, StoreUnavailable("no database connection became free within \(timeout)"))
+                        }
+                    }
+                } onCancel: {
+                    self.expire(id, CancellationError())
                 }
                 if let handed { return handed }
                 // A slot was freed: loop to open a new connection.
@@ -262,12 +381,21 @@ final class LeasePool: Sendable {
         }
     }
 
+    /// Fails waiter `id` with `error`, if it is still waiting.
+    private func expire(_ id: UInt64, _ error: any Error) {
+        let waiter = state.withLock { state -> CheckedContinuation<Item?, any Error>? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index).continuation
+        }
+        waiter?.resume(throwing: error)
+    }
+
     private func release(_ item: Item) {
         let waiter: (CheckedContinuation<Item?, any Error>, Item?)? = state.withLock { state in
             let usable = !item.isClosed
             if !usable { state.open -= 1 }
             if !state.waiters.isEmpty {
-                let waiter = state.waiters.removeFirst()
+                let waiter = state.waiters.removeFirst().continuation
                 if usable { return (waiter, item) }
                 return (waiter, nil)
             }
@@ -275,6 +403,11 @@ final class LeasePool: Sendable {
             return nil
         }
         if let (continuation, item) = waiter { continuation.resume(returning: item) }
+    }
+
+    /// Connections open, idle and callers waiting, for diagnostics.
+    var counts: (open: Int, idle: Int, waiting: Int) {
+        state.withLock { ($0.open, $0.idle.count, $0.waiters.count) }
     }
 
     func close() async {
@@ -285,8 +418,77 @@ final class LeasePool: Sendable {
             state.waiters = []
             return result
         }
-        for waiter in waiters { waiter.resume(throwing: StoreError("the store is closed")) }
+        for waiter in waiters { waiter.continuation.resume(throwing: StoreError("the store is closed")) }
         for item in idle { await item.close() }
     }
 }
 
+/// A PostgreSQL connection's SQL interface whose statements fail, instead of waiting for
+/// ever, when the connection closes under them. postgres-nio 1.33 was seen to leave a
+/// statement pending for good when its server was killed mid-statement (two of eight writers
+/// stuck through a minute of restarts, their connections closed, their statements never
+/// failed): this is that bug's fence, found by DatabaseRecoveryTests.
+struct ClosingAwarePostgres: SQLDatabase {
+    let watch: ClosingWatch
+    let database: any SQLDatabase
+
+    var logger: Logger { database.logger }
+    var eventLoop: any EventLoop { database.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { database.version }
+    var dialect: any SQLDialect { database.dialect }
+    var queryLogLevel: Logger.Level? { database.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        let id = watch.track(promise)
+        database.execute(sql: query, onRow).whenComplete { result in
+            watch.untrack(id)
+            promise.completeWith(result)
+        }
+        return promise.futureResult
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        try await execute(sql: query, onRow).get()
+    }
+}
+
+/// The statements pending on one connection, failed together when it closes.
+final class ClosingWatch: Sendable {
+    private struct State {
+        var closed = false
+        var nextID = 0
+        var pending: [Int: EventLoopPromise<Void>] = [:]
+    }
+    private let state = Mutex(State())
+
+    init(_ connection: PostgresConnection) {
+        connection.closeFuture.whenComplete { _ in
+            let pending = self.state.withLock { state in
+                state.closed = true
+                defer { state.pending = [:] }
+                return state.pending.values
+            }
+            for promise in pending { promise.fail(StoreUnavailable("the database connection closed during a statement")) }
+        }
+    }
+
+    /// Tracks `promise` until `untrack`; fails it at once if the connection is closed.
+    func track(_ promise: EventLoopPromise<Void>) -> Int {
+        let id: Int? = state.withLock { state in
+            if state.closed { return nil }
+            state.nextID += 1
+            state.pending[state.nextID] = promise
+            return state.nextID
+        }
+        guard let id else {
+            promise.fail(StoreUnavailable("the database connection is closed"))
+            return -1
+        }
+        return id
+    }
+
+    func untrack(_ id: Int) {
+        _ = state.withLock { $0.pending.removeValue(forKey: id) }
+    }
+}
