@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One configuration key a process accepts: its name, what it means and its default.
 public struct ConfigKey: Sendable, Hashable {
@@ -175,6 +175,21 @@ public struct Configuration: Sendable {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw ConfigError("cannot read config file \(path): \(error.localizedDescription)")
+        }
+        return try decodeFile(data, path: path)
+    }
+
+    /// The largest config file read, and how deep its objects may nest.
+    static let maxFileBytes = 1 << 20
+    static let maxFileDepth = 16
+
+    /// The settings a config file's JSON holds, flattened to dotted keys.
+    public static func decodeFile(_ data: Data, path: String) throws(ConfigError) -> [(String, String)] {
+        guard data.count <= maxFileBytes else {
+            throw ConfigError("config file \(path) is larger than \(maxFileBytes) bytes")
+        }
+        guard JSONNesting.depth(of: data, over: maxFileDepth) == nil else {
+            throw ConfigError("config file \(path) nests objects deeper than \(maxFileDepth) levels")
         }
         let root: [String: JSONValue]
         do {

@@ -114,7 +114,7 @@ public enum EGovProcess {
             transport: HTTP2ServerTransport.Posix(
                 address: .ipv4(host: settings.listenHost, port: settings.listenPort),
                 transportSecurity: .egov(security, files: settings.tls),
-                config: .egov(settings.limits)
+                config: .egov(settings.limits, minimumTLS: settings.minimumTLSVersion, domain: "\(name).egov")
             ),
             services: parts.services + [
                 HealthService(monitor: health), reflection, ReflectionV1AlphaService(reflection),

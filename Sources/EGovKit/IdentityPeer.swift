@@ -22,9 +22,9 @@ public final class SigningKeysRefresher<Transport: ClientTransport>: Service, Se
 
     /// Fetches the keys once; returns how many are trusted now.
     @discardableResult
-    public func refresh() async throws -> Int {
+    public func refresh(timeout: Duration = .seconds(2)) async throws -> Int {
         var options = CallOptions.defaults
-        options.timeout = .seconds(2)
+        options.timeout = timeout
         let published = try await client.getSigningKeys(.init(), options: options)
         var keys: [String: Curve25519.Signing.PublicKey] = [:]
         for key in published.keys where key.kty == "OKP" && key.crv == "Ed25519" && key.alg == AccessToken.algorithm {

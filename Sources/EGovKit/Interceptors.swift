@@ -1,6 +1,7 @@
 public import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
+import NIOHTTP2
 public import Logging
 import SwiftProtobuf
 import X509
@@ -153,14 +154,50 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
             if case .success(var contents) = response.accepted {
                 let producer = contents.producer
                 contents.producer = { writer in
-                    do { return try await producer(writer) } catch { throw self.map(error) }
+                    do { return try await producer(writer) } catch { throw Self.bounded(self.map(error)) }
                 }
                 response.accepted = .success(contents)
             }
             return response
         } catch {
-            throw map(error)
+            throw Self.bounded(map(error))
         }
+    }
+
+    /// The longest status message sent, and the most status metadata (the
+    /// `grpc-status-details-bin` trailer above all): a peer's HTTP/2 header limit is 16 KiB,
+    /// and a trailer block over it makes the peer close the whole connection, failing every
+    /// other call on it. `APIError` clips what it quotes; this is the backstop for the rest.
+    static let maxStatusMessage = 1024
+    static let maxStatusMetadata = 4096
+
+    /// `error` with its message and metadata cut to the bounds above. Oversized details are
+    /// replaced by their first ErrorInfo, clipped.
+    static func bounded(_ error: any Error) -> any Error {
+        let rpc: RPCError
+        if let error = error as? RPCError {
+            rpc = error
+        } else if let convertible = error as? any RPCErrorConvertible {
+            rpc = RPCError(convertible)
+        } else {
+            return error
+        }
+        let metadataBytes = rpc.metadata.reduce(0) { total, entry in
+            switch entry.value {
+            case .string(let text): total + entry.key.utf8.count + text.utf8.count
+            case .binary(let bytes): total + entry.key.utf8.count + bytes.count * 4 / 3
+            }
+        }
+        guard rpc.message.utf8.count > maxStatusMessage || metadataBytes > maxStatusMetadata else { return error }
+        let message = Clip.text(rpc.message, maxStatusMessage)
+        guard metadataBytes > maxStatusMetadata else {
+            return RPCError(code: rpc.code, message: message, metadata: rpc.metadata, cause: rpc.cause)
+        }
+        let info = (try? rpc.unpackGoogleRPCStatus())?.details.lazy.compactMap(\.errorInfo).first
+        let details: [ErrorDetails] = info.map {
+            [.errorInfo(reason: $0.reason, domain: $0.domain, metadata: Clip.metadata($0.metadata))]
+        } ?? []
+        return RPCError(GoogleRPCStatus(code: rpc.code, message: message, details: details))
     }
 
     func map(_ error: any Error) -> any Error {
@@ -176,6 +213,9 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
             return error
         case is CancellationError:
             return RPCError(code: .cancelled, message: "The call was cancelled.")
+        case is NIOHTTP2Errors.StreamClosed:
+            // The client reset the stream, or the message size guard ended it after answering.
+            return RPCError(code: .cancelled, message: "The stream was closed before the call completed.")
         default:
             logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error))])
             let requestID = RequestContext.current?.requestID ?? ""

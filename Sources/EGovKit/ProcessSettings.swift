@@ -59,6 +59,8 @@ public struct ProcessSettings: Sendable {
     public var adminHost: String
     public var adminPort: Int
     public var tls: TLSFiles
+    /// The lowest TLS version the gRPC port accepts.
+    public var minimumTLSVersion: TLSMinimumVersion
     public var devPKI: Bool
     public var databaseURL: String
     public var limits: ServerLimits
@@ -89,6 +91,10 @@ public struct ProcessSettings: Sendable {
             ConfigKey("tls.ca", default: "", help: "CA certificate (PEM) trusted for peers. Default: the dev CA."),
             ConfigKey("tls.cert", default: "", help: "This process's certificate chain (PEM). Default: dev PKI."),
             ConfigKey("tls.key", default: "", help: "This process's private key (PEM). Default: dev PKI."),
+            ConfigKey(
+                "tls.min_version", .choice(TLSMinimumVersion.allCases.map(\.rawValue)), default: "1.3",
+                help: "Lowest TLS version the gRPC port accepts; older ClientHellos get a protocol_version alert."
+            ),
             ConfigKey(
                 "tls.dev_pki", .boolean, default: "true",
                 help: "Create a development CA and certificates under data_dir/pki when missing."
@@ -158,6 +164,7 @@ public struct ProcessSettings: Sendable {
         self.adminHost = config.string("admin.host")
         self.adminPort = config.int("admin.port")
         self.devPKI = config.bool("tls.dev_pki")
+        self.minimumTLSVersion = TLSMinimumVersion(rawValue: config.string("tls.min_version")) ?? .tls13
         let dev = DevPKI(directory: "\(dataDirectory)/pki").files(for: name)
         self.tls = TLSFiles(
             caCertificate: config.optionalString("tls.ca") ?? dev.caCertificate,

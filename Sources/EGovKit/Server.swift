@@ -16,9 +16,12 @@ public enum PortSecurity: Sendable {
 }
 
 extension HTTP2ServerTransport.Posix.Config {
-    /// The transport configuration with every limit set from `limits`.
-    public static func egov(_ limits: ServerLimits) -> Self {
+    /// The transport configuration with every limit set from `limits`, the message size guard
+    /// on every stream, and, for TLS ports, the minimum TLS version enforced at the handshake.
+    public static func egov(_ limits: ServerLimits, minimumTLS: TLSMinimumVersion? = nil, domain: String) -> Self {
         .defaults { config in
+            config.channelDebuggingCallbacks = .egovGuards(
+                minimumTLS: minimumTLS, maxMessageBytes: limits.maxMessageBytes, domain: domain)
             config.rpc.maxRequestPayloadSize = limits.maxMessageBytes
             config.http2.maxConcurrentStreams = limits.maxConcurrentStreams
             config.connection.keepalive.time = limits.keepaliveTime
@@ -33,8 +36,9 @@ extension HTTP2ServerTransport.Posix.Config {
 }
 
 extension HTTP2ServerTransport.Posix.TransportSecurity {
-    /// TLS 1.2+ (1.3 negotiated by every current client) with this process's certificate;
-    /// for `.mutualTLS`, a client certificate chaining to the platform CA is required.
+    /// This process's certificate; for `.mutualTLS`, a client certificate chaining to the
+    /// platform CA is required. The transport accepts TLS 1.2 and up; `egov(_:minimumTLS:)`
+    /// raises that to the configured minimum (`tls.min_version`, TLS 1.3 by default).
     public static func egov(_ security: PortSecurity, files: TLSFiles) -> Self {
         let chain: [TLSConfig.CertificateSource] = [.file(path: files.certificate, format: .pem)]
         let key: TLSConfig.PrivateKeySource = .file(path: files.privateKey, format: .pem)

@@ -84,7 +84,7 @@ public func withTestServer<Result: Sendable>(
         transport: HTTP2ServerTransport.Posix(
             address: .ipv4(host: "127.0.0.1", port: 0),
             transportSecurity: .egov(security, files: TestPKI.files(process)),
-            config: .egov(limits)
+            config: .egov(limits, minimumTLS: .tls13, domain: "\(process).egov")
         ),
         services: services,
         interceptors: standardInterceptors(

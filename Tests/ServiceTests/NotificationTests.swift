@@ -49,7 +49,7 @@ import Testing
             try await withTestClient(port: stack.ports["identity"]!, as: "procedures") { client in
                 let notifier = ApplicantNotifier(
                     transport: try HTTPJSONTransport(url: URL(string: "http://127.0.0.1:\(gateway.port)/send")!, token: "s", setting: "sms.url"),
-                    people: IdentityPersonDirectory(client: client, deadline: .seconds(5)), sender: "TUYENQUANG")
+                    people: IdentityPersonDirectory(client: client, deadline: .seconds(60)), sender: "TUYENQUANG")
                 let relay = OutboxRelay(store: store, consumer: "sms", sink: notifier, logger: .init(label: "test"))
                 #expect(try await relay.deliverPending() == 3)
                 #expect(try await relay.deliverPending() == 0)
@@ -62,7 +62,7 @@ import Testing
                 // Connected later, a gateway is not sent yesterday's news.
                 let late = ApplicantNotifier(
                     transport: try HTTPJSONTransport(url: URL(string: "http://127.0.0.1:\(gateway.port)/send")!, token: "s", setting: "sms.url"),
-                    people: IdentityPersonDirectory(client: client, deadline: .seconds(5)), sender: "TUYENQUANG", maxAge: .zero)
+                    people: IdentityPersonDirectory(client: client, deadline: .seconds(60)), sender: "TUYENQUANG", maxAge: .zero)
                 _ = try await OutboxRelay(store: store, consumer: "sms-late", sink: late, logger: .init(label: "test")).deliverPending()
                 #expect(gateway.requests.count == 2)
             }

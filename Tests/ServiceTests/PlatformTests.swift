@@ -40,14 +40,14 @@ func withStack<Result: Sendable>(
                 identityClient.beginGracefulShutdown()
                 proceduresIdentityClient.beginGracefulShutdown()
             }
-            let directory = IdentityAgencyDirectory(client: identityClient, deadline: .seconds(5))
+            let directory = IdentityAgencyDirectory(client: identityClient, deadline: .seconds(60))
             return try await withStore(migrations: DocumentsApp.migrations) { documentsStore in
             try await withStore(engine, migrations: ProceduresApp.migrations) { proceduresStore in
             try await withStore(migrations: ConferencesApp.migrations) { conferencesStore in
             try await withTestServer(process: "documents", services: [DocumentsService(store: documentsStore, agencies: directory)], verifier: verifier) { documentsPort in
                 let procedures = ProceduresService(
-                    store: proceduresStore, agencies: IdentityAgencyDirectory(client: proceduresIdentityClient, deadline: .seconds(5)),
-                    people: IdentityPersonDirectory(client: proceduresIdentityClient, deadline: .seconds(5)),
+                    store: proceduresStore, agencies: IdentityAgencyDirectory(client: proceduresIdentityClient, deadline: .seconds(60)),
+                    people: IdentityPersonDirectory(client: proceduresIdentityClient, deadline: .seconds(60)),
                     attachments: AttachmentStore(directory: temporaryDirectory("attachments")))
                 return try await withTestServer(process: "procedures", services: [procedures], verifier: verifier) { proceduresPort in
                     try await withTestServer(process: "conferences", services: [ConferencesService(store: conferencesStore, agencies: directory)], verifier: verifier) { conferencesPort in
@@ -79,7 +79,7 @@ func withGateway<Result: Sendable>(
         for client in clients.values { group.addTask { try await client.runConnections() } }
         defer { clients.values.forEach { $0.beginGracefulShutdown() } }
         let services: [any RegistrableRPCService] = [
-            ForwardingService(routes: try RouteTable.routes(), clients: clients, defaultDeadline: .seconds(5)),
+            ForwardingService(routes: try RouteTable.routes(), clients: clients, defaultDeadline: .seconds(60)),
             GatewayService(backends: backends, version: "test"),
         ]
         return try await withTestServer(process: "gateway", security: .serverTLS, services: services, verifier: verifier, body)

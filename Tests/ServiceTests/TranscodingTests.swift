@@ -33,14 +33,14 @@ import Testing
         let verifier = TokenVerifier()
         let transcoder = try Transcoder(
             routes: try RouteTable.routes(), clients: clients, verifier: verifier,
-            limiter: RateLimiter(anonymousPerSecond: 0, userPerSecond: 0), deadline: .seconds(5))
+            limiter: RateLimiter(anonymousPerSecond: 0, userPerSecond: 0), deadline: .seconds(60))
         let server = HTTPTranscodingServer(
             host: "127.0.0.1", port: 0, tls: nil, transcoder: transcoder, logger: .init(label: "test.http"), idleTimeout: idleTimeout,
             corsOrigins: corsOrigins)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in clients.values { group.addTask { try await client.runConnections() } }
             group.addTask { try await server.run() }
-            _ = try await SigningKeysRefresher(client: clients["identity"]!, verifier: verifier, logger: .init(label: "test")).refresh()
+            _ = try await SigningKeysRefresher(client: clients["identity"]!, verifier: verifier, logger: .init(label: "test")).refresh(timeout: .seconds(60))
             let port = try #require(await server.boundPort())
             func call(_ method: String, _ path: String, _ json: [String: Any]?, _ token: String?) async throws -> Reply {
                 var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)

@@ -147,7 +147,7 @@ enum Bench {
                 transport: HTTP2ServerTransport.Posix(
                     address: .ipv4(host: "127.0.0.1", port: 0),
                     transportSecurity: .egov(security, files: pki.files(for: process)),
-                    config: .egov(limits)
+                    config: .egov(limits, minimumTLS: .tls13, domain: "bench")
                 ),
                 services: services,
                 interceptors: interceptors

@@ -18,6 +18,11 @@ public enum GatewayApp {
             ConfigKey("http.enabled", .boolean, default: "true", help: "Serve the API as HTTP/JSON too (from its google.api.http annotations)."),
             ConfigKey("http.port", .integer(0...65535), default: "8443", help: "HTTP/JSON port (TLS, with the gRPC port's certificate)."),
             ConfigKey(
+                "http.min_tls_version", .choice(TLSMinimumVersion.allCases.map(\.rawValue)), default: "1.2",
+                help: "Lowest TLS version the HTTP/JSON port accepts (1.2 keeps older browsers and partner systems; "
+                    + "only ECDHE key exchange with AEAD ciphers is offered there)."
+            ),
+            ConfigKey(
                 "net.trusted_proxies", default: "",
                 help: "Comma-separated addresses of the proxies or load balancers in front of the gateway, whose "
                     + "X-Forwarded-For names the user's address (for rate limits and sign-in throttling)."
@@ -62,7 +67,8 @@ public enum GatewayApp {
                 HTTPTranscodingServer(
                     host: environment.settings.listenHost, port: environment.configuration.int("http.port"), tls: environment.settings.tls,
                     transcoder: transcoder, logger: environment.logger, idleTimeout: environment.settings.limits.maxIdleTime,
-                    corsOrigins: Set(environment.configuration.list("http.cors_origins")), proxies: proxies))
+                    corsOrigins: Set(environment.configuration.list("http.cors_origins")), proxies: proxies,
+                    minimumTLS: TLSMinimumVersion(rawValue: environment.configuration.string("http.min_tls_version")) ?? .tls12))
         }
         environment.logger.info(
             "routes", metadata: ["forwarded": .stringConvertible(routes.count),

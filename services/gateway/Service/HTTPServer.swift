@@ -9,7 +9,8 @@ import NIOSSL
 public import ServiceLifecycle
 
 /// The gateway's HTTP/JSON port: HTTP/1.1 over TLS (plain HTTP only for loopback tests),
-/// answering with a `Transcoder`. Request bodies are limited like gRPC messages (4 MiB).
+/// answering with a `Transcoder`. Requests are bounded by `RequestLimits`: a body over the
+/// limit is answered at once and the connection closed, without reading the rest.
 public final class HTTPTranscodingServer: Service, Sendable {
     let host: String
     let port: Int
@@ -22,13 +23,14 @@ public final class HTTPTranscodingServer: Service, Sendable {
     /// `https://dichvucong.tuyenquang.gov.vn`; `*` for any.
     let corsOrigins: Set<String>
     let proxies: TrustedProxies
-    static let maxBody = 4 << 20
+    let minimumTLS: TLSMinimumVersion
     private let bound = AsyncStream<Int>.makeStream()
 
     public init(
         host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger, idleTimeout: Duration = .seconds(300),
-        corsOrigins: Set<String> = [], proxies: TrustedProxies = TrustedProxies([])
+        corsOrigins: Set<String> = [], proxies: TrustedProxies = TrustedProxies([]), minimumTLS: TLSMinimumVersion = .tls12
     ) {
+        self.minimumTLS = minimumTLS
         self.proxies = proxies
         self.idleTimeout = idleTimeout
         self.corsOrigins = corsOrigins
@@ -50,7 +52,13 @@ public final class HTTPTranscodingServer: Service, Sendable {
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificate).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKey, format: .pem)))
-            configuration.minimumTLSVersion = .tlsv12
+            configuration.minimumTLSVersion = minimumTLS == .tls13 ? .tlsv13 : .tlsv12
+            // TLS 1.2 only with forward secrecy and AEAD (TLS 1.3's suites are all of that kind).
+            configuration.cipherSuiteValues = [
+                .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+                .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+            ]
             return try NIOSSLContext(configuration: configuration)
         }
         let idle = TimeAmount.seconds(max(1, idleTimeout.components.seconds))
@@ -92,23 +100,24 @@ public final class HTTPTranscodingServer: Service, Sendable {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
                 var body = Data()
-                var tooLarge = false
                 for try await part in inbound {
                     switch part {
                     case .head(let request):
                         head = request
                         body = Data()
-                        tooLarge = false
                     case .body(var buffer):
-                        if body.count + buffer.readableBytes > Self.maxBody {
-                            tooLarge = true
-                        } else {
-                            body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
+                        guard body.count + buffer.readableBytes <= RequestLimits.maxBodyBytes else {
+                            // Answered now, and the connection closed: the rest is never read.
+                            guard var request = head else { return }
+                            request.headers.replaceOrAdd(name: "connection", value: "close")
+                            try await respond(to: request, body: Data(), tooLarge: true, address: address, outbound: outbound)
+                            return
                         }
+                        body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
                     case .end:
                         guard let request = head else { continue }
                         try await respond(
-                            to: request, body: body, tooLarge: tooLarge, address: address, outbound: outbound)
+                            to: request, body: body, tooLarge: false, address: address, outbound: outbound)
                         if !request.isKeepAlive { return }
                     }
                 }
@@ -123,7 +132,11 @@ public final class HTTPTranscodingServer: Service, Sendable {
         outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
         var headers: [String: String] = [:]
-        for (name, value) in request.headers { headers[name.lowercased()] = value }
+        var headerBytes = 0
+        for (name, value) in request.headers {
+            headers[name.lowercased()] = value
+            headerBytes += name.utf8.count + value.utf8.count
+        }
         let address = proxies.clientAddress(peer: address, forwardedFor: headers["x-forwarded-for"])
         let started = ContinuousClock.now
         // Browsers ask first (a preflight) and read answers only for the origins allowed.
@@ -149,8 +162,16 @@ public final class HTTPTranscodingServer: Service, Sendable {
         } else if tooLarge {
             answer = Transcoder.errorAnswer(
                 RPCError(
-                    Transcoder.errors.invalidArgument("BODY_TOO_LARGE", field: "body", "at most \(Self.maxBody) bytes"))
-            )
+                    Transcoder.errors.resourceExhausted(
+                        "BODY_TOO_LARGE", limit: "max_body_bytes", RequestLimits.maxBodyBytes,
+                        "The request body is larger than \(RequestLimits.maxBodyBytes) bytes.")))
+            answer.status = 413
+        } else if headerBytes > RequestLimits.maxHeaderBytes {
+            answer = Transcoder.errorAnswer(
+                RPCError(
+                    Transcoder.errors.invalidArgument(
+                        "HEADERS_TOO_LARGE", field: "headers", "are larger than \(RequestLimits.maxHeaderBytes) bytes in all")))
+            answer.status = 431
         } else {
             // Server-streaming methods answer newline-delimited JSON, one object per message.
             let streamed = StreamedHead()

@@ -2,9 +2,9 @@ public import EGovAPI
 public import EGovKit
 public import Foundation
 public import GRPCCore
+public import SwiftProtobuf
 public import GRPCNIOTransportHTTP2
 import GRPCProtobuf
-import SwiftProtobuf
 
 /// One `google.api.http` binding: an HTTP method and path template leading to a gRPC method.
 struct HTTPBinding: Sendable {
@@ -138,25 +138,17 @@ public struct Transcoder: Sendable {
         method: String, uri: String, headers: [String: String], body: Data, address: String, requestID: String,
         stream: (@Sendable (Data) async throws -> Void)?
     ) async throws -> HTTPAnswer {
-        let (path, query) = Self.split(uri)
-        var matched: (HTTPBinding, [String])?
-        var pathKnown = false
-        for binding in bindings {
-            guard let values = binding.match(path) else { continue }
-            pathKnown = true
-            if binding.verb == method {
-                matched = (binding, values)
-                break
-            }
-        }
-        guard let (binding, values) = matched else {
-            if pathKnown {
-                var answer = Self.errorAnswer(RPCError(code: .unimplemented, message: "\(method) is not allowed on \(path)."))
-                answer.status = 405
-                answer.headers.append(("Allow", Array(Set(bindings.filter { $0.match(path) != nil }.map(\.verb))).sorted().joined(separator: ", ")))
-                return answer
-            }
-            throw Self.errors.notFound("NO_SUCH_PATH", resource: path, "No API method is at \(path).")
+        let (path, query) = try Self.split(uri)
+        let (binding, values): (HTTPBinding, [String])
+        switch match(method: method, path: path) {
+        case .found(let found, let variables): (binding, values) = (found, variables)
+        case .wrongMethod(let allowed):
+            var answer = Self.errorAnswer(RPCError(code: .unimplemented, message: "\(method) is not allowed on \(Clip.text(path, 200))."))
+            answer.status = 405
+            answer.headers.append(("Allow", allowed.joined(separator: ", ")))
+            return answer
+        case .none:
+            throw Self.errors.notFound("NO_SUCH_PATH", resource: path, "No API method is at \(Clip.text(path, 200)).")
         }
         let route = binding.route
         var user: AccessClaims?
@@ -182,15 +174,7 @@ public struct Transcoder: Sendable {
             throw RPCError(
                 code: .unimplemented, message: "\(route.descriptor.method) streams from the client: call it over gRPC.")
         }
-        let request = try requestJSON(
-            binding: binding, values: values, query: query, body: body, type: types.input.protoMessageName)
-        let message: any SwiftProtobuf.Message
-        do {
-            message = try types.input.init(jsonUTF8Bytes: request, extensions: nil, options: JSONDecodingOptions())
-        } catch {
-            throw Self.errors.invalidArgument(
-                "MALFORMED_JSON", field: "body", "is not a valid \(types.input.protoMessageName): \(error)")
-        }
+        let message = try decode(binding: binding, values: values, query: query, body: body, as: types.input)
         var metadata: Metadata = [RequestContext.clientAddressKey: .string(address)]
         if let authorization = headers["authorization"] { metadata.addString(authorization, forKey: "authorization") }
         metadata.addString(requestID, forKey: RequestContext.requestIDKey)
@@ -222,12 +206,61 @@ public struct Transcoder: Sendable {
         }
     }
 
+    enum Match {
+        case found(HTTPBinding, [String])
+        /// The path is known, with other methods.
+        case wrongMethod(allowed: [String])
+        case none
+    }
+
+    /// The binding for `method` on `path`, and the values of its variables.
+    func match(method: String, path: String) -> Match {
+        var allowed: Set<String> = []
+        for binding in bindings {
+            guard let values = binding.match(path) else { continue }
+            if binding.verb == method { return .found(binding, values) }
+            allowed.insert(binding.verb)
+        }
+        return allowed.isEmpty ? .none : .wrongMethod(allowed: allowed.sorted())
+    }
+
+    /// The request message an HTTP request makes, from its path, query and body, with every
+    /// limit of `RequestLimits` checked first.
+    func decode(
+        binding: HTTPBinding, values: [String], query: [(String, String)], body: Data, as type: any SwiftProtobuf.Message.Type
+    ) throws -> any SwiftProtobuf.Message {
+        let request = try requestJSON(
+            binding: binding, values: values, query: query, body: body, type: type.protoMessageName)
+        do {
+            return try type.init(jsonUTF8Bytes: request, extensions: nil, options: JSONDecodingOptions())
+        } catch {
+            throw Self.errors.invalidArgument(
+                "MALFORMED_JSON", field: "body", "is not a valid \(type.protoMessageName): \(error)")
+        }
+    }
+
+    /// The request message of an HTTP request, or the error its caller would get; for the
+    /// fuzz targets, which feed the edge's parsing everything without a network.
+    public func parse(method: String, uri: String, body: Data) throws -> any SwiftProtobuf.Message {
+        let (path, query) = try Self.split(uri)
+        guard case .found(let binding, let values) = match(method: method, path: path) else {
+            throw Self.errors.notFound("NO_SUCH_PATH", resource: path, "No API method is at \(Clip.text(path, 200)).")
+        }
+        let key = "\(binding.route.descriptor.service.fullyQualifiedService)/\(binding.route.descriptor.method)"
+        guard let types = EGovMethodTypes.all[key] else { throw RPCError(code: .unimplemented, message: key) }
+        return try decode(binding: binding, values: values, query: query, body: body, as: types.input)
+    }
+
     /// The request as JSON: the body (all of it, or one field of it), then the query
     /// parameters, then the path variables, each set at its field path.
     func requestJSON(binding: HTTPBinding, values: [String], query: [(String, String)], body: Data, type: String) throws
         -> Data
     {
         var object: [String: Any] = [:]
+        if let depth = JSONNesting.depth(of: body, over: RequestLimits.maxJSONDepth) {
+            throw Self.errors.invalidArgument(
+                "JSON_TOO_DEEP", field: "body", "nests deeper than \(RequestLimits.maxJSONDepth) levels (\(depth) seen)")
+        }
         let text = body.isEmpty ? nil : try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
         if !body.isEmpty && text == nil {
             throw Self.errors.invalidArgument("MALFORMED_JSON", field: "body", "is not JSON")
@@ -244,7 +277,13 @@ public struct Transcoder: Sendable {
             if let text { Self.set(&object, path: binding.body.split(separator: ".").map(String.init), value: text) }
         }
         for (name, value) in query {
-            let path = name.split(separator: ".").map(String.init)
+            let path = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard path.count <= RequestLimits.maxFieldPathDepth, path.allSatisfy({ !$0.isEmpty }) else {
+                throw Self.errors.invalidArgument(
+                    "FIELD_PATH_TOO_DEEP", field: String(name.prefix(64)),
+                    "a query parameter names a field at most \(RequestLimits.maxFieldPathDepth) levels deep, "
+                        + "as dotted non-empty names")
+            }
             let field = fieldDescriptor(type: type, path: path)
             let typed: Any = field?.type == .bool ? (value == "true" || value == "1") : value
             Self.set(&object, path: path, value: typed, appending: field?.label == .repeated)
@@ -269,24 +308,34 @@ public struct Transcoder: Sendable {
     }
 
     /// Puts `value` at the dotted field `path` of `object`, creating the objects on the way;
-    /// `appending` adds it to a list there (a repeated field) instead.
-    static func set(_ object: inout [String: Any], path: [String], value: Any, appending: Bool = false) {
-        guard let first = path.first else { return }
+    /// `appending` adds it to a list there (a repeated field) instead. Paths are at most
+    /// `RequestLimits.maxFieldPathDepth` long (checked by the callers), so the recursion is shallow.
+    static func set(_ object: inout [String: Any], path: some Collection<String>, value: Any, appending: Bool = false) {
+        guard let first = path.first, path.count <= RequestLimits.maxFieldPathDepth else { return }
         if path.count == 1 {
             object[first] = appending ? (object[first] as? [Any] ?? []) + [value] : value
             return
         }
         var inner = object[first] as? [String: Any] ?? [:]
-        set(&inner, path: Array(path.dropFirst()), value: value, appending: appending)
+        set(&inner, path: path.dropFirst(), value: value, appending: appending)
         object[first] = inner
     }
 
-    /// The path and the decoded query parameters of `uri`.
-    static func split(_ uri: String) -> (String, [(String, String)]) {
+    /// The path and the decoded query parameters of `uri`, refusing a URI longer than
+    /// `RequestLimits.maxURIBytes` or with more than `RequestLimits.maxQueryParameters` parameters.
+    static func split(_ uri: String) throws -> (String, [(String, String)]) {
+        guard uri.utf8.count <= RequestLimits.maxURIBytes else {
+            throw errors.invalidArgument("URI_TOO_LONG", field: "uri", "is longer than \(RequestLimits.maxURIBytes) bytes")
+        }
         let parts = uri.split(separator: "?", maxSplits: 1)
         let path = String(parts.first ?? "")
         guard parts.count == 2 else { return (path, []) }
-        let query = parts[1].split(separator: "&").compactMap { pair -> (String, String)? in
+        let pairs = parts[1].split(separator: "&", maxSplits: RequestLimits.maxQueryParameters)
+        guard pairs.count <= RequestLimits.maxQueryParameters else {
+            throw errors.invalidArgument(
+                "TOO_MANY_PARAMETERS", field: "query", "has more than \(RequestLimits.maxQueryParameters) parameters")
+        }
+        let query = pairs.compactMap { pair -> (String, String)? in
             let kv = pair.split(separator: "=", maxSplits: 1).map {
                 String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
             }
