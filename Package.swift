@@ -39,6 +39,7 @@ let package = Package(
         .executable(name: "egov-conferences", targets: ["egov-conferences"]),
         .executable(name: "egov-gateway", targets: ["egov-gateway"]),
         .executable(name: "egov-bench", targets: ["egov-bench"]),
+        .executable(name: "egov-fuzz", targets: ["egov-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
@@ -56,6 +57,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .target(
@@ -105,6 +107,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "EGovFuzzTargets",
+            dependencies: ["EGovAPI", "EGovKit", "GatewayService", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "scripts/fuzz/Targets",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "egov-fuzz",
+            dependencies: [
+                "EGovFuzzTargets", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "scripts/fuzz/Main",
+            swiftSettings: strict
+        ),
+        .target(
             name: "EGovTestSupport",
             dependencies: ["EGovAPI", "EGovKit", "EGovStore", grpcCore, grpcHTTP2,
                            .product(name: "NIOCore", package: "swift-nio"),
@@ -131,7 +148,7 @@ let package = Package(
             dependencies: [
                 "EGovAPI", "EGovKit", "EGovStore", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
                 "IdentityService", "DocumentsService", "ProceduresService", "ConferencesService", "GatewayService",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "EGovFuzzTargets", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
             ],
             swiftSettings: strict
