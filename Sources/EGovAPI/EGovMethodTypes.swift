@@ -39,6 +39,7 @@ public enum EGovMethodTypes {
         "egov.identity.v1.IdentityService/RevokeDelegation": (Egov_Identity_V1_RevokeDelegationRequest.self, Egov_Identity_V1_Delegation.self),
         "egov.identity.v1.IdentityService/CheckDelegation": (Egov_Identity_V1_CheckDelegationRequest.self, Egov_Identity_V1_CheckDelegationResponse.self),
         "egov.identity.v1.IdentityService/GetSigningKeys": (Egov_Identity_V1_GetSigningKeysRequest.self, Egov_Identity_V1_SigningKeys.self),
+        "egov.identity.v1.IdentityService/ListRevokedSessions": (Egov_Identity_V1_ListRevokedSessionsRequest.self, Egov_Identity_V1_ListRevokedSessionsResponse.self),
         "egov.procedures.v1.ProceduresService/CreateProcedure": (Egov_Procedures_V1_CreateProcedureRequest.self, Egov_Procedures_V1_Procedure.self),
         "egov.procedures.v1.ProceduresService/UpdateProcedure": (Egov_Procedures_V1_UpdateProcedureRequest.self, Egov_Procedures_V1_Procedure.self),
         "egov.procedures.v1.ProceduresService/DeactivateProcedure": (Egov_Procedures_V1_DeactivateProcedureRequest.self, Egov_Procedures_V1_Procedure.self),

@@ -345,6 +345,19 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListRevokedSessions" metadata.
+        public enum ListRevokedSessions: Sendable {
+            /// Request type for "ListRevokedSessions".
+            public typealias Input = Egov_Identity_V1_ListRevokedSessionsRequest
+            /// Response type for "ListRevokedSessions".
+            public typealias Output = Egov_Identity_V1_ListRevokedSessionsResponse
+            /// Descriptor for "ListRevokedSessions".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.identity.v1.IdentityService"),
+                method: "ListRevokedSessions",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "egov.identity.v1.IdentityService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetAgency.descriptor,
@@ -371,7 +384,8 @@ public enum Egov_Identity_V1_IdentityService: Sendable {
             ListDelegations.descriptor,
             RevokeDelegation.descriptor,
             CheckDelegation.descriptor,
-            GetSigningKeys.descriptor
+            GetSigningKeys.descriptor,
+            ListRevokedSessions.descriptor
         ]
     }
 }
@@ -878,6 +892,27 @@ extension Egov_Identity_V1_IdentityService {
             request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_GetSigningKeysRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_SigningKeys>
+
+        /// Handle the "ListRevokedSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the sessions ended recently enough that access tokens issued in them
+        /// > may not have expired yet: signed out, revoked, or ended because their person
+        /// > was deactivated or their password changed or reset. Every process polls it
+        /// > every few seconds and refuses those tokens. For platform services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Identity_V1_ListRevokedSessionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Identity_V1_ListRevokedSessionsResponse` messages.
+        func listRevokedSessions(
+            request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ListRevokedSessionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ListRevokedSessionsResponse>
     }
 
     /// Service protocol for the "egov.identity.v1.IdentityService" service.
@@ -1368,6 +1403,27 @@ extension Egov_Identity_V1_IdentityService {
             request: GRPCCore.ServerRequest<Egov_Identity_V1_GetSigningKeysRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_SigningKeys>
+
+        /// Handle the "ListRevokedSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the sessions ended recently enough that access tokens issued in them
+        /// > may not have expired yet: signed out, revoked, or ended because their person
+        /// > was deactivated or their password changed or reset. Every process polls it
+        /// > every few seconds and refuses those tokens. For platform services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListRevokedSessionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Identity_V1_ListRevokedSessionsResponse` message.
+        func listRevokedSessions(
+            request: GRPCCore.ServerRequest<Egov_Identity_V1_ListRevokedSessionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ListRevokedSessionsResponse>
     }
 
     /// Simple service protocol for the "egov.identity.v1.IdentityService" service.
@@ -1856,6 +1912,27 @@ extension Egov_Identity_V1_IdentityService {
             request: Egov_Identity_V1_GetSigningKeysRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Identity_V1_SigningKeys
+
+        /// Handle the "ListRevokedSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the sessions ended recently enough that access tokens issued in them
+        /// > may not have expired yet: signed out, revoked, or ended because their person
+        /// > was deactivated or their password changed or reset. Every process polls it
+        /// > every few seconds and refuses those tokens. For platform services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Identity_V1_ListRevokedSessionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Identity_V1_ListRevokedSessionsResponse` to respond with.
+        func listRevokedSessions(
+            request: Egov_Identity_V1_ListRevokedSessionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Identity_V1_ListRevokedSessionsResponse
     }
 }
 
@@ -2138,6 +2215,17 @@ extension Egov_Identity_V1_IdentityService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Egov_Identity_V1_IdentityService.Method.ListRevokedSessions.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListRevokedSessionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListRevokedSessionsResponse>(),
+            handler: { request, context in
+                try await self.listRevokedSessions(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -2413,6 +2501,17 @@ extension Egov_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_SigningKeys> {
         let response = try await self.getSigningKeys(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listRevokedSessions(
+        request: GRPCCore.StreamingServerRequest<Egov_Identity_V1_ListRevokedSessionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Identity_V1_ListRevokedSessionsResponse> {
+        let response = try await self.listRevokedSessions(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2741,6 +2840,19 @@ extension Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_SigningKeys> {
         return GRPCCore.ServerResponse<Egov_Identity_V1_SigningKeys>(
             message: try await self.getSigningKeys(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listRevokedSessions(
+        request: GRPCCore.ServerRequest<Egov_Identity_V1_ListRevokedSessionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Identity_V1_ListRevokedSessionsResponse> {
+        return GRPCCore.ServerResponse<Egov_Identity_V1_ListRevokedSessionsResponse>(
+            message: try await self.listRevokedSessions(
                 request: request.message,
                 context: context
             ),
@@ -3362,6 +3474,32 @@ extension Egov_Identity_V1_IdentityService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_SigningKeys>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_SigningKeys>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListRevokedSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the sessions ended recently enough that access tokens issued in them
+        /// > may not have expired yet: signed out, revoked, or ended because their person
+        /// > was deactivated or their password changed or reset. Every process polls it
+        /// > every few seconds and refuses those tokens. For platform services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListRevokedSessionsRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ListRevokedSessionsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ListRevokedSessionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listRevokedSessions<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ListRevokedSessionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ListRevokedSessionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ListRevokedSessionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListRevokedSessionsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -4261,6 +4399,43 @@ extension Egov_Identity_V1_IdentityService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListRevokedSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the sessions ended recently enough that access tokens issued in them
+        /// > may not have expired yet: signed out, revoked, or ended because their person
+        /// > was deactivated or their password changed or reset. Every process polls it
+        /// > every few seconds and refuses those tokens. For platform services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Identity_V1_ListRevokedSessionsRequest` message.
+        ///   - serializer: A serializer for `Egov_Identity_V1_ListRevokedSessionsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Identity_V1_ListRevokedSessionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listRevokedSessions<Result>(
+            request: GRPCCore.ClientRequest<Egov_Identity_V1_ListRevokedSessionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Identity_V1_ListRevokedSessionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Identity_V1_ListRevokedSessionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListRevokedSessionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Identity_V1_IdentityService.Method.ListRevokedSessions.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -5012,6 +5187,38 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_GetSigningKeysRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_SigningKeys>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListRevokedSessions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the sessions ended recently enough that access tokens issued in them
+    /// > may not have expired yet: signed out, revoked, or ended because their person
+    /// > was deactivated or their password changed or reset. Every process polls it
+    /// > every few seconds and refuses those tokens. For platform services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Identity_V1_ListRevokedSessionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listRevokedSessions<Result>(
+        request: GRPCCore.ClientRequest<Egov_Identity_V1_ListRevokedSessionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListRevokedSessionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listRevokedSessions(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Identity_V1_ListRevokedSessionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Identity_V1_ListRevokedSessionsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -5865,6 +6072,42 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getSigningKeys(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListRevokedSessions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the sessions ended recently enough that access tokens issued in them
+    /// > may not have expired yet: signed out, revoked, or ended because their person
+    /// > was deactivated or their password changed or reset. Every process polls it
+    /// > every few seconds and refuses those tokens. For platform services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listRevokedSessions<Result>(
+        _ message: Egov_Identity_V1_ListRevokedSessionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Identity_V1_ListRevokedSessionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Identity_V1_ListRevokedSessionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listRevokedSessions(
             request: request,
             options: options,
             onResponse: handleResponse

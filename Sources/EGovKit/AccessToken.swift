@@ -45,7 +45,7 @@ public struct AccessClaims: Codable, Sendable, Equatable {
 /// Why a token was refused. Callers get one message for all of them (no oracle); the case is
 /// for logs and tests.
 public enum TokenProblem: Error, Equatable, Sendable {
-    case malformed, algorithm, type, unknownKey, signature, issuer, audience, expired, notYetValid, lifetime
+    case malformed, algorithm, type, unknownKey, signature, issuer, audience, expired, notYetValid, lifetime, revoked
 }
 
 /// JWTs signed with Ed25519 (`alg` EdDSA, `typ` at+jwt, `kid`), encoded and checked here
@@ -91,6 +91,9 @@ public final class TokenVerifier: Sendable {
     /// The longest lifetime a token may claim (exp - iat), in seconds.
     public let maxLifetime: Int64
     private let keys = Mutex<[String: Curve25519.Signing.PublicKey]>([:])
+    /// Sessions ended before their tokens expire (signed out, revoked, person deactivated),
+    /// kept up to date from identity (`RevokedSessionsRefresher`).
+    private let revoked = Mutex<Set<String>>([])
 
     public init(issuer: String = "egov-identity", audience: String = "egov", leeway: Int64 = 30, maxLifetime: Int64 = 300) {
         self.issuer = issuer
@@ -105,6 +108,16 @@ public final class TokenVerifier: Sendable {
     }
 
     public var keyIDs: Set<String> { keys.withLock { Set($0.keys) } }
+
+    /// Replaces the ended sessions whose tokens are refused.
+    public func setRevokedSessions(_ sessions: Set<String>) {
+        revoked.withLock { $0 = sessions }
+    }
+
+    /// Refuses the tokens of `session` from now on (the process that ended it knows first).
+    public func revoke(session: String) {
+        _ = revoked.withLock { $0.insert(session) }
+    }
 
     public func verify(_ token: String, now: Date = Date()) throws(TokenProblem) -> AccessClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
@@ -125,6 +138,7 @@ public final class TokenVerifier: Sendable {
         guard claims.exp + leeway > seconds else { throw .expired }
         guard claims.nbf - leeway <= seconds else { throw .notYetValid }
         guard claims.exp - claims.iat <= maxLifetime, claims.exp > claims.iat else { throw .lifetime }
+        guard !revoked.withLock({ $0.contains(claims.sid) }) else { throw .revoked }
         return claims
     }
 }

@@ -52,6 +52,62 @@ public final class SigningKeysRefresher<Transport: ClientTransport>: Service, Se
     }
 }
 
+/// Keeps a `TokenVerifier`'s list of ended sessions in step with identity's, every
+/// `interval` (2 s by default): a signed-out or deactivated user's token is refused within
+/// seconds everywhere, without a call to identity per request. Identity lists every session
+/// ended within the longest token lifetime, so each refresh replaces the whole list.
+public final class RevokedSessionsRefresher: Service, Sendable {
+    let fetch: @Sendable () async throws -> Set<String>
+    let verifier: TokenVerifier
+    let interval: Duration
+    let logger: Logger
+
+    public init(
+        verifier: TokenVerifier, interval: Duration = .seconds(2), logger: Logger,
+        fetch: @escaping @Sendable () async throws -> Set<String>
+    ) {
+        self.fetch = fetch
+        self.verifier = verifier
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Polls identity over `client`.
+    public convenience init<Transport: ClientTransport>(
+        client: GRPCClient<Transport>, verifier: TokenVerifier, interval: Duration = .seconds(2), logger: Logger
+    ) {
+        let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+        self.init(verifier: verifier, interval: interval, logger: logger) {
+            var options = CallOptions.defaults
+            options.timeout = .seconds(5)
+            return Set(try await identity.listRevokedSessions(.init(), options: options).sessions)
+        }
+    }
+
+    /// Fetches the list once and hands it to the verifier.
+    public func refresh() async throws {
+        verifier.setRevokedSessions(try await fetch())
+    }
+
+    public func run() async throws {
+        var failing = false
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await refresh()
+                if failing { logger.info("revoked sessions refreshed again") }
+                failing = false
+            } catch {
+                // Tokens live five minutes: a stale list for a few seconds is the bound on harm.
+                if !failing {
+                    logger.warning("cannot refresh revoked sessions", metadata: ["error": .string(String(describing: error))])
+                }
+                failing = true
+            }
+            await pauseUnlessShuttingDown(for: interval)
+        }
+    }
+}
+
 /// What a process needs of the identity service: a client over mutual TLS, the agency
 /// directory, the token keys and a health probe. Add `background` to the process's parts.
 public struct IdentityPeer: Sendable {
@@ -72,6 +128,7 @@ extension ProcessEnvironment {
             background: [
                 GRPCClientService(client: client),
                 SigningKeysRefresher(client: client, verifier: verifier, logger: logger),
+                RevokedSessionsRefresher(client: client, verifier: verifier, logger: logger),
             ],
             probe: .peer("identity", client: client)
         )

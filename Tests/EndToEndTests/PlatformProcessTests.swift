@@ -150,6 +150,23 @@ import Testing
                 }, metadata: ["authorization": "Bearer \(specialist.accessToken)"])
             #expect(draft.creator == specialist.person)
 
+            // Signing out ends the token everywhere within a refresh of the ended-sessions list
+            // (2 s): the documents service, behind the gateway, refuses it on its own.
+            _ = try await identityAPI.logout(.with { $0.refreshToken = specialist.refreshToken })
+            let signedOut = ContinuousClock.now
+            var refused = false
+            while !refused, ContinuousClock.now < signedOut + .seconds(60) {
+                do {
+                    _ = try await Egov_Documents_V1_DocumentsService.Client(wrapping: client).listDocuments(
+                        .with { $0.parent = "agencies/000.00.06.H41" }, metadata: ["authorization": "Bearer \(specialist.accessToken)"])
+                    try await Task.sleep(for: .milliseconds(100))
+                } catch let error as RPCError where error.code == .unauthenticated {
+                    refused = true
+                }
+            }
+            #expect(refused, "a signed-out token still worked a minute later")
+            print("a signed-out token was refused after \(ContinuousClock.now - signedOut)")
+
             // A backend going away is reported, and the rest of the platform keeps serving.
             #expect(await conferences.stop() == 0)
             let degraded = try await Egov_Gateway_V1_GatewayService.Client(wrapping: client).getPlatformStatus(.init())

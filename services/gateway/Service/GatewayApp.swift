@@ -82,7 +82,10 @@ public enum GatewayApp {
             // Sign-in and every user's first call go through identity: without it the edge is down.
             probes: [.peer("identity", client: clients["identity"]!)],
             background: clients.keys.sorted().map { GRPCClientService(client: clients[$0]!) }
-                + [SigningKeysRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger)] + http,
+                + [
+                    SigningKeysRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger),
+                    RevokedSessionsRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger),
+                ] + http,
             interceptors: [ForwardedForInterceptor(proxies), RateLimitInterceptor(limiter)]
         )
     }

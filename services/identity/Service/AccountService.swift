@@ -208,6 +208,7 @@ extension IdentityService {
             try await sessions.end(session: found.session, reason: "logout", in: tx)
             try await audit.append(.init(actor: found.person, action: "logout", target: found.session, outcome: "ok"), in: tx)
         }
+        tokens.verifier.revoke(session: found.session)
         return .init()
     }
 
@@ -307,6 +308,22 @@ extension IdentityService {
                     $0.use = "sig"
                 }
             }
+        }
+    }
+
+    public func listRevokedSessions(
+        request: Egov_Identity_V1_ListRevokedSessionsRequest, context: ServerContext
+    ) async throws -> Egov_Identity_V1_ListRevokedSessionsResponse {
+        // Every platform process polls this for itself (the gateway too), never for a user.
+        guard let current = RequestContext.current, current.user == nil, current.caller?.hasPrefix("egov-") == true else {
+            throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only platform services list revoked sessions.")
+        }
+        let since = RevokedSessions.windowStart()
+        let ended = try await sessions.ended(since: since)
+        tokens.verifier.setRevokedSessions(Set(ended))
+        return .with {
+            $0.sessions = ended
+            $0.since = .init(micros: since)
         }
     }
 

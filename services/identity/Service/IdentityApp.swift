@@ -28,6 +28,7 @@ public enum IdentityApp {
         SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
         + AuditLog.migrations + LoginThrottle.migrations + [SessionRepository.addressMigration, PersonRepository.totpMigration]
         + DelegationRepository.migrations + [PersonRepository.searchMigration, SQLAgencyRepository.searchMigration]
+        + [SessionRepository.endTimeMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
@@ -47,7 +48,13 @@ public enum IdentityApp {
             services: [try await IdentityService(store: store, tokens: tokens, secrets: secrets, logger: environment.logger)],
             serviceNames: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService],
             probes: [.database(store)],
-            background: [StoreService(store: store), SigningKeyRotation(issuer: tokens, logger: environment.logger)]
+            background: [
+                StoreService(store: store), SigningKeyRotation(issuer: tokens, logger: environment.logger),
+                // Identity's own port refuses ended sessions' tokens too, read from its database.
+                RevokedSessionsRefresher(verifier: environment.verifier, logger: environment.logger) {
+                    Set(try await SessionRepository(store: store).ended(since: RevokedSessions.windowStart()))
+                },
+            ]
         )
     }
 

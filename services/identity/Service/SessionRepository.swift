@@ -5,6 +5,15 @@ import EGovStore
 import Foundation
 import SQLKit
 
+/// How far back the list of ended sessions reaches: past the longest an access token lives
+/// (5 minutes, with 30 s of clock leeway), so a token of an ended session is refused for as
+/// long as it could otherwise be used.
+enum RevokedSessions {
+    static let window: Int64 = 600 * 1_000_000
+
+    static func windowStart(now: Int64 = Timestamps.nowMicros()) -> Int64 { now - window }
+}
+
 /// Token signing keys, sessions and their refresh tokens. A session is a family of refresh
 /// tokens: each use of one issues the next; a second use of any of them ends the session.
 struct SessionRepository: Sendable {
@@ -43,6 +52,19 @@ struct SessionRepository: Sendable {
             ]
         )
     ]
+
+    static let endTimeMigration = Migration(
+        "0011_sessions_by_end_time", ["CREATE INDEX sessions_by_end_time ON sessions (end_time)"])
+
+    /// The sessions ended after `since` (microseconds): the tokens issued in them may still
+    /// be unexpired.
+    func ended(since: Int64) async throws -> [String] {
+        try await store.read { db in
+            try await db.rows("SELECT id FROM sessions WHERE end_time > \(bind: since)").map {
+                try $0.decode(column: "id", as: String.self)
+            }
+        }
+    }
 
     static let addressMigration = Migration(
         "0006_session_address", ["ALTER TABLE sessions ADD COLUMN client_address TEXT NOT NULL DEFAULT ''"])
