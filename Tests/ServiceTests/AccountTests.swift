@@ -240,7 +240,7 @@ func withAccounts(
             try await withTestClient(port: port, as: "documents") { client in
                 let verifier = TokenVerifier()
                 let refresher = SigningKeysRefresher(client: client, verifier: verifier, logger: Logger(label: "test"))
-                #expect(try await refresher.refresh() >= 1)
+                #expect(try await refresher.refresh(timeout: .seconds(60)) >= 1)
                 let identity = Identity(wrapping: client)
                 _ = try await identity.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
                 let session = try await identity.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
