@@ -28,7 +28,7 @@ public struct CitizenID: Sendable, Hashable {
             switch self {
             case .format: "must be 12 digits"
             case .province: "does not start with a province code of birth"
-            case .birthDateMismatch: "does not match the date of birth (century, sex or year digits)"
+            case .birthDateMismatch: "does not match the year of birth (its century and year digits)"
             }
         }
     }
@@ -47,13 +47,13 @@ public struct CitizenID: Sendable, Hashable {
         self.birthYear = century + digits[4] * 10 + digits[5]
     }
 
-    /// Checks the id against a date of birth `YYYY-MM-DD` and, when known, the sex.
-    public static func validate(_ value: String, birthDate: String, sex: Sex? = nil) throws(Problem) -> CitizenID {
+    /// Checks the id against a date of birth `YYYY-MM-DD`. The sex digit is not checked: the
+    /// platform does not record a person's sex.
+    public static func validate(_ value: String, birthDate: String) throws(Problem) -> CitizenID {
         let id = try CitizenID(value)
         guard let year = Int(birthDate.prefix(4)), birthDate.count == 10, id.birthYear == year else {
             throw .birthDateMismatch
         }
-        if let sex, sex != id.sex { throw .birthDateMismatch }
         return id
     }
 }

@@ -116,9 +116,15 @@ public struct AccessLogInterceptor: ServerInterceptor {
         let start = ContinuousClock.now
         let logger = self.logger
         let peer = context.remotePeer
+        let deadline = RequestContext.current?.deadline
         // Health checks arrive every few seconds from every peer: keep them out of the info log.
         let routine = context.descriptor.service.fullyQualifiedService == "grpc.health.v1.Health"
         return try await observingOutcome(request: request, context: context, next: next) { code, message in
+            var (code, message) = (code, message)
+            // The client's own deadline passed and the call was abandoned: not our failure.
+            if let deadline, ContinuousClock.now >= deadline, code == .unknown || code == .cancelled {
+                (code, message) = (.deadlineExceeded, "the client's deadline passed")
+            }
             let elapsed = ContinuousClock.now - start
             var metadata: Logger.Metadata = [
                 "grpc.code": .string(code.map { "\($0)" } ?? "ok"),
@@ -217,6 +223,10 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
             // The client reset the stream, or the message size guard ended it after answering.
             return RPCError(code: .cancelled, message: "The stream was closed before the call completed.")
         default:
+            if let deadline = RequestContext.current?.deadline, ContinuousClock.now >= deadline {
+                // Whatever broke, it broke because the client stopped waiting.
+                return RPCError(code: .deadlineExceeded, message: "The call's deadline passed.")
+            }
             logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error))])
             let requestID = RequestContext.current?.requestID ?? ""
             return GoogleRPCStatus(

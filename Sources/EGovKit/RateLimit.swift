@@ -65,11 +65,13 @@ public struct RateLimiter: Sendable {
         let wait = user.map { users?.take("user:\($0)") } ?? anonymous?.take("address:\(address)")
         guard let wait else { return nil }
         let seconds = max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0))
+        // The message, the ErrorInfo and the RetryInfo say the same whole number of seconds.
         return GoogleRPCStatus(
-            code: .resourceExhausted, message: "Too many requests; try again in \(seconds) seconds.",
+            code: .resourceExhausted,
+            message: "Too many requests; try again in \(seconds) second\(seconds == 1 ? "" : "s").",
             details: [
                 .errorInfo(reason: "RATE_LIMITED", domain: "egov", metadata: ["retry_after_seconds": "\(seconds)"]),
-                .retryInfo(delay: wait),
+                .retryInfo(delay: .seconds(seconds)),
             ])
     }
 }

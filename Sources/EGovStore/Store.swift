@@ -120,7 +120,7 @@ public final class Store: Sendable {
                 return .postgres(connection, ClosingWatch(connection))
             }
             // A vanished server is noticed by the lease watchdog; connecting is bounded too.
-            let pool = LeasePool(capacity: poolSize, acquireTimeout: .seconds(10), maxLease: .seconds(60), open: open)
+            let pool = LeasePool(capacity: poolSize, acquireTimeout: .seconds(60), maxLease: .seconds(60), open: open)
             self.writers = pool
             self.readers = pool
         } else {
@@ -256,7 +256,9 @@ enum Connection: Sendable {
 /// A small fair pool: at most `capacity` connections, opened on demand, handed out in the
 /// order they were asked for. A connection found closed is replaced. Every wait is bounded,
 /// so a database that is down or restarting makes calls fail fast instead of hanging:
-/// - a caller waits at most `acquireTimeout` for a connection (then `StoreUnavailable`);
+/// - a caller waits at most `acquireTimeout` for a connection (then `StoreUnavailable`), or
+///   until its RPC is cancelled; the wait is long, as a busy pool is no outage: a database
+///   that is down fails each open at once, and every waiter's turn comes quickly;
 /// - opening a connection is bounded by the engine's connect timeout; a failed open hands its
 ///   slot to the next waiter, who tries again;
 /// - a lease held longer than `maxLease` has its connection closed, which fails the statement

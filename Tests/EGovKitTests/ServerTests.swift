@@ -94,7 +94,11 @@ struct FailingService: RegistrableRPCService {
                 #expect(refused?.code == .resourceExhausted)
                 let status = try refused?.unpackGoogleRPCStatus()
                 #expect(status?.details.compactMap(\.errorInfo).first?.reason == "RATE_LIMITED")
-                #expect(status?.details.compactMap(\.retryInfo).first != nil)
+                // The RetryInfo says what the message and the ErrorInfo say, in whole seconds.
+                let delay = try #require(status?.details.compactMap(\.retryInfo).first?.delay)
+                let seconds = status?.details.compactMap(\.errorInfo).first?.metadata["retry_after_seconds"]
+                #expect(delay == .seconds(Int64(seconds ?? "") ?? -1))
+                #expect(refused?.message.contains("\(delay.components.seconds) second") == true)
             }
         }
     }

@@ -1,7 +1,9 @@
 import EGovAPI
+import EGovFuzzTargets
 import EGovKit
 import EGovTestSupport
 import Foundation
+import Glibc
 import GatewayService
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -105,6 +107,67 @@ import Testing
             #expect(failed == 0)
             #expect(succeeded > 0)
         }
+    }
+
+    @Test func idleSlowAndFloodingClientsDoNotStopOthers() async throws {
+        try await withStack { stack in
+            try await withTestClient(port: stack.ports["identity"]!) { client in
+                _ = try await Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                    .createAgency(.with { $0.agency = agency("000.00.00.H41", "UBND tỉnh", abbreviation: "UBND") })
+            }
+            let (succeeded, failed) = try await withBystanders(gatewayPort: stack.gatewayPort) {
+                // Idle connections that never say a word, and slow ones that trickle a
+                // ClientHello a byte at a time.
+                var sockets: [Int32] = []
+                defer { sockets.forEach { close($0) } }
+                for _ in 0..<64 { sockets.append(try rawConnection(port: stack.gatewayPort)) }
+                let slow = try (0..<16).map { _ in try rawConnection(port: stack.gatewayPort) }
+                sockets += slow
+                let hello = ClientHelloSamples.tls13
+                for byte in hello.prefix(40) {
+                    for socket in slow { _ = [byte].withUnsafeBytes { send(socket, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) } }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                // A stream flood: 600 calls at once on one connection, over its 256 streams.
+                final class Counts: Sendable { let value = Mutex((0, 0)) }
+                let counts = Counts()
+                try await withPublicClient(port: stack.gatewayPort) { client in
+                    let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                    await withTaskGroup(of: Void.self) { group in
+                        for _ in 0..<600 {
+                            group.addTask {
+                                do {
+                                    _ = try await identity.listAgencies(.init())
+                                    counts.value.withLock { $0.0 += 1 }
+                                } catch {
+                                    counts.value.withLock { $0.1 += 1 }
+                                }
+                            }
+                        }
+                    }
+                }
+                let (served, refused) = counts.value.withLock { $0 }
+                print("stream flood: \(served) served, \(refused) refused")
+                #expect(served + refused == 600)
+            }
+            print("bystander calls meanwhile: \(succeeded) succeeded, \(failed) failed")
+            #expect(failed == 0)
+            #expect(succeeded > 0)
+        }
+    }
+
+    /// A TCP connection to the loopback `port` that sends nothing.
+    func rawConnection(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("cannot connect to \(port)") }
+        return fd
     }
 
     @Test func aServiceAnswersAnOversizedMessageWithResourceExhausted() async throws {
