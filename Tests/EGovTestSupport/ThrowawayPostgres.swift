@@ -25,7 +25,7 @@ public final class ThrowawayPostgres: Sendable {
         guard let bin = Self.binaries else { throw TestFailure("PostgreSQL is not installed (scripts/test installs it)") }
         self.bin = bin
         directory = temporaryDirectory("pg")
-        port = try Self.freePort()
+        port = freeLoopbackPort()
         if getuid() == 0 { try Self.run("/bin/chown", ["postgres:postgres", directory]) }
         try asOwner("\(bin)/initdb", ["-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"])
         try start()
@@ -81,24 +81,6 @@ public final class ThrowawayPostgres: Sendable {
             let message = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             throw TestFailure("\(program) \(arguments.joined(separator: " ")) failed (\(status)): \(message)")
         }
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard bound == 0 else { throw TestFailure("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

@@ -76,7 +76,7 @@ import Testing
         let gateway = try await PlatformProcess.started(
             "gateway", dataDirectory: data,
             flags: peers + [
-                "--http.port", "\(freePort())",
+                "--http.port", "\(freeLoopbackPort())",
                 "--peers.documents", "127.0.0.1:\(documents.grpcPort)",
                 "--peers.procedures", "127.0.0.1:\(procedures.grpcPort)",
                 "--peers.conferences", "127.0.0.1:\(conferences.grpcPort)",

@@ -1,4 +1,5 @@
 import EGovKit
+import EGovTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -8,22 +9,6 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A port on 127.0.0.1 that nothing listens on right now.
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
 
 /// One of the platform's executables, started for real from the build folder.
 final class PlatformProcess: @unchecked Sendable {
@@ -55,7 +40,7 @@ final class PlatformProcess: @unchecked Sendable {
         try process.run()
     }
 
-    init(_ name: String, dataDirectory: String, grpcPort: Int = freePort(), adminPort: Int = freePort(), flags: [String] = []) throws {
+    init(_ name: String, dataDirectory: String, grpcPort: Int = freeLoopbackPort(), adminPort: Int = freeLoopbackPort(), flags: [String] = []) throws {
         self.name = name
         self.grpcPort = grpcPort
         self.adminPort = adminPort

@@ -22,11 +22,16 @@ import Testing
 /// What a hostile anonymous caller can throw at the edge: every input bounded and refused
 /// with a clear error naming the limit, and nobody else's calls hurt meanwhile.
 @Suite struct EdgeAbuseTests {
-    /// Other users' calls through the same gateway while `attack` runs; returns their
-    /// (successes, failures).
+    /// Other users' reads of an agency through the stack's gateway while `attack` runs;
+    /// returns their (successes, failures).
     func withBystanders(
-        gatewayPort: Int, _ attack: () async throws -> Void
+        _ stack: Stack, _ attack: () async throws -> Void
     ) async throws -> (succeeded: Int, failed: Int) {
+        try await withTestClient(port: stack.ports["identity"]!) { client in
+            _ = try await Egov_Identity_V1_IdentityService.Client(wrapping: client)
+                .createAgency(.with { $0.agency = agency("000.00.00.H41", "UBND tỉnh", abbreviation: "UBND") })
+        }
+        let gatewayPort = stack.gatewayPort
         final class Tally: Sendable {
             let counts = Mutex((0, 0))
             let stop = Atomic(false)
@@ -64,11 +69,7 @@ import Testing
 
     @Test func hugeNamesAndMessagesGetSmallClearErrorsAndBystandersAreUnharmed() async throws {
         try await withStack { stack in
-            try await withTestClient(port: stack.ports["identity"]!) { client in
-                _ = try await Egov_Identity_V1_IdentityService.Client(wrapping: client)
-                    .createAgency(.with { $0.agency = agency("000.00.00.H41", "UBND tỉnh", abbreviation: "UBND") })
-            }
-            let (succeeded, failed) = try await withBystanders(gatewayPort: stack.gatewayPort) {
+            let (succeeded, failed) = try await withBystanders(stack) {
                 try await withPublicClient(port: stack.gatewayPort) { client in
                     let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
                     for size in [4 << 10, 8 << 10, 12 << 10] {
@@ -111,17 +112,13 @@ import Testing
 
     @Test func idleSlowAndFloodingClientsDoNotStopOthers() async throws {
         try await withStack { stack in
-            try await withTestClient(port: stack.ports["identity"]!) { client in
-                _ = try await Egov_Identity_V1_IdentityService.Client(wrapping: client)
-                    .createAgency(.with { $0.agency = agency("000.00.00.H41", "UBND tỉnh", abbreviation: "UBND") })
-            }
-            let (succeeded, failed) = try await withBystanders(gatewayPort: stack.gatewayPort) {
+            let (succeeded, failed) = try await withBystanders(stack) {
                 // Idle connections that never say a word, and slow ones that trickle a
                 // ClientHello a byte at a time.
                 var sockets: [Int32] = []
                 defer { sockets.forEach { close($0) } }
-                for _ in 0..<64 { sockets.append(try rawConnection(port: stack.gatewayPort)) }
-                let slow = try (0..<16).map { _ in try rawConnection(port: stack.gatewayPort) }
+                for _ in 0..<64 { sockets.append(try loopbackConnection(port: stack.gatewayPort)) }
+                let slow = try (0..<16).map { _ in try loopbackConnection(port: stack.gatewayPort) }
                 sockets += slow
                 let hello = ClientHelloSamples.tls13
                 for byte in hello.prefix(40) {
@@ -154,20 +151,6 @@ import Testing
             #expect(failed == 0)
             #expect(succeeded > 0)
         }
-    }
-
-    /// A TCP connection to the loopback `port` that sends nothing.
-    func rawConnection(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestFailure("cannot connect to \(port)") }
-        return fd
     }
 
     @Test func aServiceAnswersAnOversizedMessageWithResourceExhausted() async throws {

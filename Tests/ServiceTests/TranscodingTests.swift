@@ -141,16 +141,8 @@ import Testing
     @Test func anIdleConnectionIsClosed() async throws {
         try await withStack { stack in
             try await withHTTPGateway(stack, idleTimeout: .seconds(1)) { port, _ in
-                let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                let socket = try loopbackConnection(port: port)
                 defer { close(socket) }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                #expect(connected == 0)
                 // Waits at most 30 seconds for the server to hang up (0 bytes: closed).
                 var wait = timeval(tv_sec: 30, tv_usec: 0)
                 setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
