@@ -118,6 +118,18 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
   /// The platform: the overdue scan found the appointment passed. Recorded in
   /// the dossier's events; not an action callers take.
   case markOverdue // = 13
+
+  /// The applicant or an official attached a file (UploadAttachment). Recorded
+  /// in the dossier's events; not a TransitionDossier action.
+  case attach // = 14
+
+  /// The applicant rated the service (RateDossier). Recorded in the dossier's
+  /// events; not a TransitionDossier action.
+  case rate // = 15
+
+  /// An official issued an apology slip with a new appointment (IssueApology).
+  /// Recorded in the dossier's events; not a TransitionDossier action.
+  case issueApology // = 16
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -140,6 +152,9 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     case 11: self = .stop
     case 12: self = .handOver
     case 13: self = .markOverdue
+    case 14: self = .attach
+    case 15: self = .rate
+    case 16: self = .issueApology
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -160,6 +175,9 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     case .stop: return 11
     case .handOver: return 12
     case .markOverdue: return 13
+    case .attach: return 14
+    case .rate: return 15
+    case .issueApology: return 16
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -180,6 +198,9 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     .stop,
     .handOver,
     .markOverdue,
+    .attach,
+    .rate,
+    .issueApology,
   ]
 
 }
@@ -748,7 +769,7 @@ nonisolated extension Egov_Procedures_V1_Channel: SwiftProtobuf._ProtoNameProvid
 }
 
 nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0\u{1}DOSSIER_ACTION_HAND_OVER\0\u{1}DOSSIER_ACTION_MARK_OVERDUE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0\u{1}DOSSIER_ACTION_HAND_OVER\0\u{1}DOSSIER_ACTION_MARK_OVERDUE\0\u{1}DOSSIER_ACTION_ATTACH\0\u{1}DOSSIER_ACTION_RATE\0\u{1}DOSSIER_ACTION_ISSUE_APOLOGY\0")
 }
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -78,6 +78,9 @@ import Testing
                 let read = try await procedures.getDossier(.with { $0.name = dossier.name }, metadata: me)
                 #expect(read.attachments.map(\.sha256) == [stored.sha256])
                 #expect(read.attachments.map(\.kind) == [.document])
+                let events = try await procedures.listDossierEvents(.with { $0.name = dossier.name }, metadata: me).events
+                #expect(events.filter { $0.action == .attach }.count == 1)
+                #expect(!events.contains { $0.action == .unspecified })
 
                 // The file comes back whole, in chunks, through the gateway.
                 let fetched = try await download(procedures, dossier: dossier.name, sha256: stored.sha256, as: me)

@@ -79,6 +79,7 @@ import Testing
                     $0.newAppointmentTime = later
                 })
                 #expect(apologised.appointmentTime == later && apologised.apologies.count == 1)
+                #expect(try await procedures.listDossierEvents(.with { $0.name = filed[0].name }).events.last?.action == .issueApology)
                 #expect(apologised.apologies[0].previousAppointmentTime == filed[0].appointmentTime)
                 #expect(await failure {
                     _ = try await procedures.issueApology(.with { $0.name = filed[0].name; $0.reason = "x"; $0.newAppointmentTime = filed[0].appointmentTime })
@@ -174,6 +175,7 @@ import Testing
                     == .permissionDenied)
                 let rated = try await procedures.rateDossier(.with { $0.name = filed.name; $0.rating = 4; $0.comment = "Nhanh" }, metadata: applicant)
                 #expect(rated.rating == 4)
+                #expect(try await procedures.listDossierEvents(.with { $0.name = filed.name }, metadata: applicant).events.last?.action == .rate)
                 let mine = try await procedures.listDossiers(.with { $0.mine = true }, metadata: applicant)
                 #expect(mine.dossiers.map(\.code) == [filed.code])
                 let figures = try await procedures.getStatistics(.with {

@@ -116,6 +116,7 @@ extension ProceduresService {
         }
         dossier.attachments.append(attachment)
         let event = Egov_Procedures_V1_DossierEvent.with {
+            $0.action = .attach
             $0.fromStatus = dossier.status
             $0.toStatus = dossier.status
             $0.actor = attachment.uploadedBy

@@ -166,7 +166,10 @@ extension ProceduresService {
     ) async throws -> Egov_Procedures_V1_Dossier {
         var dossier = try await visibleDossier(request.name)
         guard let rule = DossierWorkflow.rules[request.action] else {
-            throw Self.errors.invalidArgument("INVALID_ACTION", field: "action", "is required")
+            throw Self.errors.invalidArgument(
+                "INVALID_ACTION", field: "action",
+                request.action == .unspecified
+                    ? "is required" : "\(request.action) is recorded by the platform or its own method, not taken here")
         }
         let user = RequestContext.current?.user
         if let user {

@@ -110,7 +110,7 @@ extension ProceduresService {
         // A new appointment: the overdue scan watches it afresh.
         dossier.clearOverdueTime()
         let event = Egov_Procedures_V1_DossierEvent.with {
-            $0.action = .unspecified
+            $0.action = .issueApology
             $0.fromStatus = dossier.status
             $0.toStatus = dossier.status
             $0.actor = actor
@@ -140,6 +140,7 @@ extension ProceduresService {
         dossier.rating = request.rating
         dossier.ratingComment = request.comment
         let event = Egov_Procedures_V1_DossierEvent.with {
+            $0.action = .rate
             $0.fromStatus = dossier.status
             $0.toStatus = dossier.status
             $0.actor = rater
