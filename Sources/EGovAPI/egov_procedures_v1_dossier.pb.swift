@@ -409,6 +409,14 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
     set {_uniqueStorage()._receivedDocuments = newValue}
   }
 
+  /// The status the dossier was in when its clock was paused (a supplement or a
+  /// payment requested); SUPPLEMENT and CONFIRM_PAYMENT bring it back there: to
+  /// reception's acceptance, or to the step it was paused in.
+  public var pausedStatus: Egov_Procedures_V1_Dossier.Status {
+    get {_storage._pausedStatus}
+    set {_uniqueStorage()._pausedStatus = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Dossier status; the numbers are the national status codes.
@@ -774,7 +782,7 @@ nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoName
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0\u{3}received_documents\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0\u{3}received_documents\0\u{3}paused_status\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -805,6 +813,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _stepDueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _overdueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _receivedDocuments: [Egov_Procedures_V1_ReceivedDocument] = []
+    var _pausedStatus: Egov_Procedures_V1_Dossier.Status = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -843,6 +852,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _stepDueTime = source._stepDueTime
       _overdueTime = source._overdueTime
       _receivedDocuments = source._receivedDocuments
+      _pausedStatus = source._pausedStatus
     }
   }
 
@@ -889,6 +899,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 26: try { try decoder.decodeSingularMessageField(value: &_storage._stepDueTime) }()
         case 27: try { try decoder.decodeSingularMessageField(value: &_storage._overdueTime) }()
         case 28: try { try decoder.decodeRepeatedMessageField(value: &_storage._receivedDocuments) }()
+        case 29: try { try decoder.decodeSingularEnumField(value: &_storage._pausedStatus) }()
         default: break
         }
       }
@@ -985,6 +996,9 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       if !_storage._receivedDocuments.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._receivedDocuments, fieldNumber: 28)
       }
+      if _storage._pausedStatus != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._pausedStatus, fieldNumber: 29)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1022,6 +1036,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._stepDueTime != rhs_storage._stepDueTime {return false}
         if _storage._overdueTime != rhs_storage._overdueTime {return false}
         if _storage._receivedDocuments != rhs_storage._receivedDocuments {return false}
+        if _storage._pausedStatus != rhs_storage._pausedStatus {return false}
         return true
       }
       if !storagesAreEqual {return false}

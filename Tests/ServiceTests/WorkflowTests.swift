@@ -126,9 +126,16 @@ import Testing
                 // The application form is a mandatory electronic document: no acceptance without it.
                 #expect(await failure { _ = try await act(.accept, as: reception) }
                     == Failure(code: .failedPrecondition, reason: "MISSING_REQUIRED_DOCUMENTS", field: nil))
+                // Reception asks for the missing form; once supplied, the dossier waits for
+                // acceptance again, and acceptance starts its steps.
+                let asked = try await act(.requestSupplement, as: reception) { $0.missingDocuments = ["Đơn đề nghị cấp giấy phép hoạt động"] }
+                #expect(asked.status == .supplementRequested && asked.pausedStatus == .newlyRegistered)
                 _ = try await AttachmentTests().upload(
                     procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7 đơn".utf8), as: applicant)
-                #expect(try await act(.accept, as: reception).status == .accepted)
+                let supplied = try await act(.supplement, as: applicant)
+                #expect(supplied.status == .newlyRegistered && supplied.pausedStatus == .unspecified && !supplied.hasPauseTime)
+                let accepted = try await act(.accept, as: reception)
+                #expect(accepted.status == .accepted)
                 // Identity is asked who the assignee is: a reception officer or a stranger cannot handle it.
                 for wrong in [officials["tiepnhan@syt.vn"]!, "people/khong-ton-tai"] {
                     #expect(await failure { _ = try await act(.assign, as: leader) { $0.assignee = wrong } }
@@ -142,7 +149,9 @@ import Testing
                 #expect(paused.status == .supplementRequested && paused.hasPauseTime)
                 #expect(await failure { _ = try await act(.supplement, as: specialist) }?.code == .permissionDenied)
                 let resumed = try await act(.supplement, as: applicant) { $0.note = "Đã bổ sung" }
-                #expect(resumed.status == .processing && !resumed.hasPauseTime)
+                // Back in the step it was paused in, with that step's clock moved on.
+                #expect(resumed.status == .processing && !resumed.hasPauseTime && resumed.currentStep == paused.currentStep)
+                #expect(resumed.stepDueTime.seconds >= paused.stepDueTime.seconds)
                 #expect(resumed.appointmentTime.seconds >= filed.appointmentTime.seconds)
                 #expect(await failure { _ = try await act(.stop, as: leader) }
                     == Failure(code: .invalidArgument, reason: "REASON_REQUIRED", field: "note"))
@@ -163,10 +172,16 @@ import Testing
 
                 let events = try await procedures.listDossierEvents(.with { $0.name = filed.name }, metadata: applicant).events
                 // Uploads are recorded too (status unchanged), then each transition.
-                #expect(events.map(\.toStatus)
-                    == [.newlyRegistered, .accepted, .processing, .supplementRequested, .processing, .processing, .finished, .resultReturned])
-                #expect(events.map(\.sequence) == Array(1...8))
-                #expect(events[3].note == "Bản sao chứng chỉ hành nghề")
+                #expect(events.map(\.toStatus) == [
+                    .supplementRequested, .supplementRequested, .newlyRegistered, .accepted, .processing, .supplementRequested,
+                    .processing, .processing, .finished, .resultReturned,
+                ])
+                #expect(events.map(\.action) == [
+                    .requestSupplement, .attach, .supplement, .accept, .assign, .requestSupplement, .supplement, .attach, .finish,
+                    .returnResult,
+                ])
+                #expect(events.map(\.sequence) == Array(1...10))
+                #expect(events[5].note == "Bản sao chứng chỉ hành nghề")
                 let progress = try await procedures.lookupDossier(.with { $0.code = filed.code; $0.secret = filed.lookupSecret })
                 #expect(progress.status == .resultReturned)
 

@@ -41,7 +41,10 @@ enum DossierWorkflow {
         case .assign, .handOver: .processing
         case .requestSupplement: .supplementRequested
         case .requestPayment: .paymentRequested
-        case .supplement, .confirmPayment: dossier.assignee.isEmpty ? .accepted : .processing
+        // Back where the pause found it: waiting for acceptance, accepted, or in its step.
+        case .supplement, .confirmPayment:
+            dossier.pausedStatus != .unspecified
+                ? dossier.pausedStatus : dossier.assignee.isEmpty ? .accepted : .processing
         case .finish: .finished
         case .returnResult: .resultReturned
         case .withdraw: .withdrawn
@@ -243,6 +246,7 @@ extension ProceduresService {
             }
             dossier.missingDocuments = missing
             dossier.pauseTime = .init(date: now)
+            dossier.pausedStatus = from
             detail = missing.joined(separator: "; ")
         case .requestPayment:
             guard request.paymentAmountVnd > 0 else {
@@ -250,6 +254,7 @@ extension ProceduresService {
             }
             dossier.paymentAmountVnd = request.paymentAmountVnd
             dossier.pauseTime = .init(date: now)
+            dossier.pausedStatus = from
             detail = "\(request.paymentAmountVnd) VND"
         case .supplement, .confirmPayment:
             // The clock stood still: the appointment and the current step's due time move on.
@@ -290,6 +295,7 @@ extension ProceduresService {
             break
         }
         dossier.status = DossierWorkflow.target(of: request.action, on: dossier)
+        if [.supplement, .confirmPayment].contains(request.action) { dossier.pausedStatus = .unspecified }
         let actor = RequestContext.actor
         let event = Egov_Procedures_V1_DossierEvent.with {
             $0.action = request.action
