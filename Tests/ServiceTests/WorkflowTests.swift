@@ -295,6 +295,7 @@ import Testing
             }
             let wardLeader = try await createOfficial(stack, email: "ct@phuong.vn", agency: "agencies/000.01.01.H41", roles: [.leader])
             let wardSpecialist = try await createOfficial(stack, email: "cv@phuong.vn", agency: "agencies/000.01.01.H41", roles: [.specialist])
+            let wardReception = try await createOfficial(stack, email: "tn@phuong.vn", agency: "agencies/000.01.01.H41", roles: [.receptionOfficer])
             try await withTestClient(port: stack.ports["procedures"]!) { client in
                 let procedures = Procedures(wrapping: client)
                 _ = try await procedures.createProcedure(.with {
@@ -308,6 +309,7 @@ import Testing
                             .with { $0.title = "Tiếp nhận"; $0.role = .receptionOfficer; $0.workingHours = 4 },
                             .with { $0.title = "Thẩm định"; $0.role = .specialist; $0.workingHours = 16 },
                             .with { $0.title = "Phê duyệt"; $0.role = .leader; $0.workingHours = 4 },
+                            .with { $0.title = "Trả kết quả"; $0.role = .receptionOfficer; $0.workingHours = 4 },
                         ]
                     }
                 })
@@ -330,11 +332,31 @@ import Testing
                 #expect(atApproval.dossiers.map(\.code) == [dossier.code])
                 #expect(try await procedures.listDossiers(.with { $0.agency = "agencies/000.01.01.H41"; $0.currentStep = 1 }).dossiers.isEmpty)
                 #expect(approval.stepDueTime.seconds <= accepted.stepDueTime.seconds)
-                #expect(await failure {
-                    _ = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .handOver; $0.assignee = "people/x" })
-                } == Failure(code: .failedPrecondition, reason: "NO_NEXT_STEP", field: nil))
+                func act(_ action: Egov_Procedures_V1_DossierAction, assignee: String = "") async -> Failure? {
+                    await failure {
+                        _ = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = action; $0.assignee = assignee })
+                    }
+                }
+                // The return step comes after approval, and the result is returned there only.
+                #expect(await act(.handOver, assignee: wardReception) == Failure(code: .failedPrecondition, reason: "FINISH_FIRST"))
+                _ = try await AttachmentTests().upload(
+                    procedures, dossier: dossier.name, type: "application/pdf", content: Array("%PDF-1.7 giấy khai sinh".utf8),
+                    as: [:], kind: .result, requiredDocument: "")
+                let finished = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .finish })
+                #expect(finished.status == .finished && finished.currentStep == 2)
+                #expect(await act(.returnResult) == Failure(code: .failedPrecondition, reason: "RETURN_STEP_FIRST"))
+                #expect(await act(.handOver, assignee: wardLeader) == Failure(code: .invalidArgument, reason: "INVALID_ASSIGNEE", field: "assignee"))
+                let atDesk = try await procedures.transitionDossier(.with {
+                    $0.name = dossier.name; $0.action = .handOver; $0.assignee = wardReception
+                })
+                #expect(atDesk.status == .finished && atDesk.currentStep == 3 && atDesk.assignee == wardReception)
+                #expect(await act(.handOver, assignee: wardReception) == Failure(code: .failedPrecondition, reason: "NO_NEXT_STEP"))
+                let returned = try await procedures.transitionDossier(.with { $0.name = dossier.name; $0.action = .returnResult })
+                #expect(returned.status == .resultReturned)
                 let events = try await procedures.listDossierEvents(.with { $0.name = dossier.name }).events
-                #expect(events.last?.note.hasPrefix("bước 3 Phê duyệt: giao \(wardLeader)") == true)
+                // Every step's hand-over is on the control slip (Mẫu 05).
+                #expect(events.filter { $0.action == .handOver }.map { String($0.note.prefix(7)) } == ["bước 3 ", "bước 4 "])
+                #expect(events.map(\.action).suffix(3) == [.finish, .handOver, .returnResult])
             }
         }
     }

@@ -30,15 +30,25 @@ enum DossierWorkflow {
         .returnResult: Rule(from: [.finished], actors: [.reception]),
         .withdraw: Rule(from: [.newlyRegistered, .accepted, .processing, .supplementRequested, .paymentRequested], actors: [.applicant]),
         .stop: Rule(from: [.accepted, .processing, .supplementRequested, .paymentRequested], actors: [.leader]),
-        .handOver: Rule(from: [.accepted, .processing], actors: [.reception, .handler, .leader]),
+        // After FINISH, only to the template's return step (see `returnStep`).
+        .handOver: Rule(from: [.accepted, .processing, .finished], actors: [.reception, .handler, .leader]),
     ]
+
+    /// The index of the template's return step: a last step, after others, held by reception
+    /// (returning the result at the one-stop desk). It is reached after FINISH, by a hand-over
+    /// recorded like any other (Mẫu 05), and RETURN_RESULT waits for it.
+    static func returnStep(of steps: [Egov_Procedures_V1_ProcedureStep]) -> Int? {
+        guard steps.count > 2, steps[steps.count - 1].role == .receptionOfficer else { return nil }
+        return steps.count - 1
+    }
 
     /// The status after `action` on `dossier`.
     static func target(of action: Action, on dossier: Egov_Procedures_V1_Dossier) -> Status {
         switch action {
         case .accept: .accepted
         case .refuse: .notAccepted
-        case .assign, .handOver: .processing
+        case .assign: .processing
+        case .handOver: dossier.status == .finished ? .finished : .processing
         case .requestSupplement: .supplementRequested
         case .requestPayment: .paymentRequested
         // Back where the pause found it: waiting for acceptance, accepted, or in its step.
@@ -200,7 +210,7 @@ extension ProceduresService {
             throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed since you read it; read it again.")
         }
         // Only acceptance, assignments and hand-overs need the procedure's template: read it once for them.
-        let template = [.accept, .assign, .handOver].contains(request.action)
+        let template = [.accept, .assign, .handOver, .returnResult].contains(request.action)
             ? try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count))) : nil
         if request.action == .accept {
             // Every mandatory document must be there: as a file, or on paper at the desk or by post.
@@ -281,6 +291,15 @@ extension ProceduresService {
                 throw Self.errors.failedPrecondition(
                     "NO_NEXT_STEP", "The dossier is at the last step of its procedure; finish or return it instead.")
             }
+            let returnStep = DossierWorkflow.returnStep(of: steps)
+            if next == returnStep && dossier.status != .finished {
+                throw Self.errors.failedPrecondition(
+                    "FINISH_FIRST", "The next step returns the result: the leader finishes (approves) the dossier first.")
+            }
+            if dossier.status == .finished && next != returnStep {
+                throw Self.errors.failedPrecondition(
+                    "ILLEGAL_TRANSITION", "A finished dossier is handed over only to its procedure's return step.")
+            }
             try await requireOfficial(request.assignee, of: dossier.agency, role: steps[next].role)
             dossier.currentStep = Int32(next)
             dossier.assignee = request.assignee
@@ -290,6 +309,11 @@ extension ProceduresService {
         case .refuse, .stop, .withdraw:
             dossier.reason = note
         case .returnResult:
+            if let returnStep = DossierWorkflow.returnStep(of: template?.steps ?? []), dossier.currentStep != returnStep {
+                throw Self.errors.failedPrecondition(
+                    "RETURN_STEP_FIRST",
+                    "Hand the dossier over to the return step (\(template!.steps[returnStep].title)) first: the receiving point returns the result.")
+            }
             dossier.returnTime = .init(date: now)
         default:
             break
