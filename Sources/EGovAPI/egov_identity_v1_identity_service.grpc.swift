@@ -652,7 +652,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Lists people: an agency's officials for its administrators, anyone for
-        /// > system administrators. Ordered by resource name, paginated.
+        /// > system administrators. Any official may list the active officials of their
+        /// > own agency (to pick whom to assign or hand a dossier to), seeing only their
+        /// > names, positions and roles. Ordered by resource name, paginated.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Egov_Identity_V1_ListPeopleRequest` messages.
@@ -1163,7 +1165,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Lists people: an agency's officials for its administrators, anyone for
-        /// > system administrators. Ordered by resource name, paginated.
+        /// > system administrators. Any official may list the active officials of their
+        /// > own agency (to pick whom to assign or hand a dossier to), seeing only their
+        /// > names, positions and roles. Ordered by resource name, paginated.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_ListPeopleRequest` message.
@@ -1672,7 +1676,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Lists people: an agency's officials for its administrators, anyone for
-        /// > system administrators. Ordered by resource name, paginated.
+        /// > system administrators. Any official may list the active officials of their
+        /// > own agency (to pick whom to assign or hand a dossier to), seeing only their
+        /// > names, positions and roles. Ordered by resource name, paginated.
         ///
         /// - Parameters:
         ///   - request: A `Egov_Identity_V1_ListPeopleRequest` message.
@@ -3170,7 +3176,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Lists people: an agency's officials for its administrators, anyone for
-        /// > system administrators. Ordered by resource name, paginated.
+        /// > system administrators. Any official may list the active officials of their
+        /// > own agency (to pick whom to assign or hand a dossier to), seeing only their
+        /// > names, positions and roles. Ordered by resource name, paginated.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_ListPeopleRequest` message.
@@ -3951,7 +3959,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Lists people: an agency's officials for its administrators, anyone for
-        /// > system administrators. Ordered by resource name, paginated.
+        /// > system administrators. Any official may list the active officials of their
+        /// > own agency (to pick whom to assign or hand a dossier to), seeing only their
+        /// > names, positions and roles. Ordered by resource name, paginated.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_ListPeopleRequest` message.
@@ -4808,7 +4818,9 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Lists people: an agency's officials for its administrators, anyone for
-    /// > system administrators. Ordered by resource name, paginated.
+    /// > system administrators. Any official may list the active officials of their
+    /// > own agency (to pick whom to assign or hand a dossier to), seeing only their
+    /// > names, positions and roles. Ordered by resource name, paginated.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Egov_Identity_V1_ListPeopleRequest` message.
@@ -5642,7 +5654,9 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Lists people: an agency's officials for its administrators, anyone for
-    /// > system administrators. Ordered by resource name, paginated.
+    /// > system administrators. Any official may list the active officials of their
+    /// > own agency (to pick whom to assign or hand a dossier to), seeing only their
+    /// > names, positions and roles. Ordered by resource name, paginated.
     ///
     /// - Parameters:
     ///   - message: request message to send.

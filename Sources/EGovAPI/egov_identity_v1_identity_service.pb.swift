@@ -485,6 +485,10 @@ public nonisolated struct Egov_Identity_V1_ListPeopleRequest: Sendable {
   /// diacritics ("nguyen van" finds "Nguyễn Văn").
   public var query: String = String()
 
+  /// Only officials holding this role, e.g. the role of the procedure step a
+  /// dossier is handed over to.
+  public var role: Egov_Identity_V1_Role = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1620,7 +1624,7 @@ nonisolated extension Egov_Identity_V1_CreateAgencyRequest: SwiftProtobuf.Messag
 
 nonisolated extension Egov_Identity_V1_ListPeopleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListPeopleRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}page_size\0\u{3}page_token\0\u{1}query\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}page_size\0\u{3}page_token\0\u{1}query\0\u{1}role\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1632,6 +1636,7 @@ nonisolated extension Egov_Identity_V1_ListPeopleRequest: SwiftProtobuf.Message,
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.query) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.role) }()
       default: break
       }
     }
@@ -1650,6 +1655,9 @@ nonisolated extension Egov_Identity_V1_ListPeopleRequest: SwiftProtobuf.Message,
     if !self.query.isEmpty {
       try visitor.visitSingularStringField(value: self.query, fieldNumber: 4)
     }
+    if self.role != .unspecified {
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1658,6 +1666,7 @@ nonisolated extension Egov_Identity_V1_ListPeopleRequest: SwiftProtobuf.Message,
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.query != rhs.query {return false}
+    if lhs.role != rhs.role {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

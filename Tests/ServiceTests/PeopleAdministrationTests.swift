@@ -45,7 +45,44 @@ func makeAgencyFixture(tool: Identity, relay: Identity) async throws -> AgencyFi
             #expect(await failure { _ = try await relay.listPeople(.init(), metadata: bearer(fixture.admin.accessToken)) }
                 == Failure(code: .invalidArgument, reason: "AGENCY_REQUIRED", field: "agency"))
             #expect(await failure {
-                _ = try await relay.listPeople(.with { $0.agency = "agencies/000.00.06.H41" }, metadata: bearer(fixture.specialistSession.accessToken))
+                _ = try await relay.listPeople(.with { $0.agency = "agencies/000.00.07.H41" }, metadata: bearer(fixture.specialistSession.accessToken))
+            }?.code == .permissionDenied)
+        }
+    }
+
+    /// Officials find the colleagues they assign and hand dossiers to, by role, seeing who
+    /// they are and what they do, but no contact or identity data; other agencies stay closed.
+    @Test func officialsListTheirAgencysColleaguesByRole() async throws {
+        try await withAccounts { tool, relay, _ in
+            let fixture = try await makeAgencyFixture(tool: tool, relay: relay)
+            let leader = try await tool.createOfficial(.with {
+                $0.person = .with {
+                    $0.displayName = "Lê Văn Chánh"
+                    $0.email = "chanh@syt.example.vn"
+                    $0.phone = "0912345678"
+                    $0.position = "Phó Giám đốc"
+                    $0.agency = "agencies/000.00.06.H41"
+                    $0.roles = [.leader]
+                }
+                $0.password = goodPassword
+            })
+            let specialist = bearer(fixture.specialistSession.accessToken)
+            let leaders = try await relay.listPeople(.with { $0.agency = "agencies/000.00.06.H41"; $0.role = .leader }, metadata: specialist)
+            #expect(leaders.people.map(\.name) == [leader.name])
+            let entry = try #require(leaders.people.first)
+            #expect(entry.displayName == "Lê Văn Chánh" && entry.position == "Phó Giám đốc" && entry.roles == [.leader])
+            #expect(entry.email.isEmpty && entry.phone.isEmpty && entry.citizenID.isEmpty)
+            let everyone = try await relay.listPeople(.with { $0.agency = "agencies/000.00.06.H41"; $0.pageSize = 1 }, metadata: specialist)
+            #expect(everyone.people.count == 1 && !everyone.nextPageToken.isEmpty)
+            // Administrators still see the whole record, and may filter by role too.
+            let full = try await relay.listPeople(
+                .with { $0.agency = "agencies/000.00.06.H41"; $0.role = .leader }, metadata: bearer(fixture.admin.accessToken))
+            #expect(full.people.first?.email == "chanh@syt.example.vn")
+            // Citizens see no directory.
+            _ = try await relay.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
+            let citizenSession = try await relay.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
+            #expect(await failure {
+                _ = try await relay.listPeople(.with { $0.agency = "agencies/000.00.06.H41" }, metadata: bearer(citizenSession.accessToken))
             }?.code == .permissionDenied)
         }
     }

@@ -12,6 +12,8 @@ extension IdentityService {
         request: Egov_Identity_V1_ListPeopleRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_ListPeopleResponse {
         let size = try Self.errors.pageSize(request.pageSize)
+        // Colleagues: an official of the agency who administers nobody sees the directory view.
+        var colleagueView = false
         if request.agency.isEmpty {
             if let user = RequestContext.current?.user, !user.roles.contains("ROLE_SYSTEM_ADMIN") {
                 throw Self.errors.invalidArgument("AGENCY_REQUIRED", field: "agency", "name the agency whose officials to list")
@@ -19,19 +21,55 @@ extension IdentityService {
             try Access.require(.manageAgencies, Self.errors, doing: "list everyone")
         } else {
             _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency")
-            try Access.require(.manageOfficials(agency: request.agency), Self.errors, doing: "list this agency's officials")
+            if let user = RequestContext.current?.user, user.agency == request.agency,
+                !Permissions.allows(user, .manageOfficials(agency: request.agency))
+            {
+                colleagueView = true
+            } else {
+                try Access.require(.manageOfficials(agency: request.agency), Self.errors, doing: "list this agency's officials")
+            }
         }
         if request.query.count > 200 {
             throw Self.errors.invalidArgument("INVALID_QUERY", field: "query", "must be at most 200 characters")
         }
-        let filter = "agency=\(request.agency);query=\(request.query)"
-        let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
-        let page = try await people.people(
-            agency: request.agency.isEmpty ? nil : request.agency, query: request.query, after: after, limit: size + 1)
-        let result = PageToken.page(page, size: size, filter: filter) { String($0.name.dropFirst("people/".count)) }
+        if request.role != .unspecified && !Egov_Identity_V1_Role.allCases.contains(request.role) {
+            throw Self.errors.invalidArgument("INVALID_ROLE", field: "role", "is not a role")
+        }
+        let filter = "agency=\(request.agency);query=\(request.query);role=\(request.role.rawValue);view=\(colleagueView)"
+        var after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
+        // Filters the repository does not index (role, active) are applied here, reading on
+        // in pages until the page is full; an agency has hundreds of officials, not millions.
+        var found: [Egov_Identity_V1_Person] = []
+        while found.count <= size {
+            let batch = try await people.people(
+                agency: request.agency.isEmpty ? nil : request.agency, query: request.query, after: after, limit: 200)
+            found += batch.filter { person in
+                (request.role == .unspecified || person.roles.contains(request.role))
+                    && (!colleagueView || person.state == .active)
+            }
+            guard batch.count == 200, let last = batch.last else { break }
+            after = String(last.name.dropFirst("people/".count))
+        }
+        let result = PageToken.page(Array(found.prefix(size + 1)), size: size, filter: filter) {
+            String($0.name.dropFirst("people/".count))
+        }
         return .with {
-            $0.people = result.items
+            $0.people = colleagueView ? result.items.map(Self.directoryEntry) : result.items
             $0.nextPageToken = result.nextPageToken
+        }
+    }
+
+    /// What a colleague may see of an official: who they are and what they do, no contact or
+    /// identity data.
+    static func directoryEntry(_ person: Egov_Identity_V1_Person) -> Egov_Identity_V1_Person {
+        .with {
+            $0.name = person.name
+            $0.kind = person.kind
+            $0.displayName = person.displayName
+            $0.agency = person.agency
+            $0.position = person.position
+            $0.roles = person.roles
+            $0.state = person.state
         }
     }
 
