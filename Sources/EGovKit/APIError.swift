@@ -116,6 +116,7 @@ public enum Clip {
     public static let maxField = 128
     public static let maxViolations = 16
     public static let maxMetadataValue = 256
+    public static let maxMetadataEntries = 16
 
     /// `text`, or its first characters and an ellipsis when it is longer than `limit` UTF-8 bytes.
     public static func text(_ text: String, _ limit: Int) -> String {
@@ -133,7 +134,7 @@ public enum Clip {
 
     public static func metadata(_ metadata: [String: String]) -> [String: String] {
         var clipped: [String: String] = [:]
-        for (key, value) in metadata.prefix(maxViolations) {
+        for (key, value) in metadata.prefix(maxMetadataEntries) {
             clipped[text(key, maxField)] = text(value, maxMetadataValue)
         }
         return clipped

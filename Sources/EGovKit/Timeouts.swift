@@ -8,20 +8,8 @@ import Synchronization
 public func firstOf<T: Sendable>(
     timeout: Duration, orElse fallback: T, _ body: @escaping @Sendable () async -> T
 ) async -> T {
-    let decided = Once()
-    return await withCheckedContinuation { continuation in
-        let work = Task {
-            let result = await body()
-            if decided.claim() { continuation.resume(returning: result) }
-        }
-        Task {
-            try? await Task.sleep(for: timeout)
-            if decided.claim() {
-                work.cancel()
-                continuation.resume(returning: fallback)
-            }
-        }
-    }
+    // `body` cannot throw, so the only error is the timeout.
+    (try? await withTimeout(timeout, body)) ?? fallback
 }
 
 /// What `withTimeout` throws when the time ran out.

@@ -43,8 +43,6 @@ public struct ClientHelloScanner: Sendable {
 
     public static let maxBytes = 64 << 10
 
-    public init() {}
-
     /// The verdict on `bytes`, the connection's first bytes.
     public static func scan(_ bytes: [UInt8]) -> Verdict {
         // Reassemble the handshake layer from consecutive handshake records.
@@ -288,16 +286,10 @@ final class MessageSizeGuard: ChannelDuplexHandler {
             if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
                 encoded.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                encoded += String(format: "%%%02X", byte)
             }
         }
         return encoded
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
 

@@ -131,15 +131,8 @@ public final class Store: Sendable {
     /// Runs `body` in a transaction and commits it; any error rolls it back. Losing the
     /// database on the way throws `StoreUnavailable`.
     public func write<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        do {
-            return try await leaseForWrite(body)
-        } catch where StoreUnavailable.isConnectionFailure(error) {
-            throw error as? StoreUnavailable ?? StoreUnavailable("the database connection failed: \(error)")
-        }
-    }
-
-    private func leaseForWrite<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        try await writers.lease { connection in
+        try await Self.unavailableOnConnectionFailure {
+            try await writers.lease { connection in
             let database = connection.sql
             let _: Void = try await database.raw(engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
             do {
@@ -152,14 +145,22 @@ public final class Store: Sendable {
                 }
                 throw error
             }
+            }
         }
     }
 
     /// Runs `body` on a connection that sees every committed write. Losing the database on
     /// the way throws `StoreUnavailable`.
     public func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await Self.unavailableOnConnectionFailure {
+            try await readers.lease { connection in try await body(connection.sql) }
+        }
+    }
+
+    /// `body`, with a lost or refused database connection turned into `StoreUnavailable`.
+    private static func unavailableOnConnectionFailure<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await readers.lease { connection in try await body(connection.sql) }
+            return try await body()
         } catch where StoreUnavailable.isConnectionFailure(error) {
             throw error as? StoreUnavailable ?? StoreUnavailable("the database connection failed: \(error)")
         }
@@ -259,8 +260,8 @@ enum Connection: Sendable {
 /// - a caller waits at most `acquireTimeout` for a connection (then `StoreUnavailable`), or
 ///   until its RPC is cancelled; the wait is long, as a busy pool is no outage: a database
 ///   that is down fails each open at once, and every waiter's turn comes quickly;
-/// - opening a connection is bounded by the engine's connect timeout; a failed open hands its
-///   slot to the next waiter, who tries again;
+/// - opening a connection, handshake included, is bounded by `openTimeout`; a failed open
+///   hands its slot to the next waiter, who tries again;
 /// - a lease held longer than `maxLease` has its connection closed, which fails the statement
 ///   it is stuck in (a peer that vanished without closing the socket) and frees the slot.
 final class LeasePool: Sendable {

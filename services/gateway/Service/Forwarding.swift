@@ -28,6 +28,8 @@ public struct Route: Sendable {
     public var httpRule = Google_Api_HttpRule()
     /// Streams messages one way or both: it gets a long deadline.
     public var isStreaming: Bool { isClientStreaming || isServerStreaming }
+    /// `egov.identity.v1.IdentityService/GetAgency`: the method's key in `EGovMethodTypes`.
+    public var key: String { "\(descriptor.service.fullyQualifiedService)/\(descriptor.method)" }
 }
 
 /// Which backend methods the public edge exposes, and which of them anonymous users may call.

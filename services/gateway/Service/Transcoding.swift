@@ -148,7 +148,7 @@ public struct Transcoder: Sendable {
             answer.headers.append(("Allow", allowed.joined(separator: ", ")))
             return answer
         case .none:
-            throw Self.errors.notFound("NO_SUCH_PATH", resource: path, "No API method is at \(Clip.text(path, 200)).")
+            throw Self.noSuchPath(path)
         }
         let route = binding.route
         var user: AccessClaims?
@@ -166,9 +166,8 @@ public struct Transcoder: Sendable {
                 "\(route.descriptor.method) needs a signed-in user: call Login and send the access token.")
         }
         if let refusal = limiter.check(user: user?.sub, address: address) { throw refusal }
-        let key = "\(route.descriptor.service.fullyQualifiedService)/\(route.descriptor.method)"
-        guard let types = EGovMethodTypes.all[key], let client = clients[route.backend] else {
-            throw RPCError(code: .unimplemented, message: "\(key) is not served over HTTP.")
+        guard let types = EGovMethodTypes.all[route.key], let client = clients[route.backend] else {
+            throw RPCError(code: .unimplemented, message: "\(route.key) is not served over HTTP.")
         }
         guard !route.isClientStreaming else {
             throw RPCError(
@@ -243,12 +242,15 @@ public struct Transcoder: Sendable {
     /// fuzz targets, which feed the edge's parsing everything without a network.
     public func parse(method: String, uri: String, body: Data) throws -> any SwiftProtobuf.Message {
         let (path, query) = try Self.split(uri)
-        guard case .found(let binding, let values) = match(method: method, path: path) else {
-            throw Self.errors.notFound("NO_SUCH_PATH", resource: path, "No API method is at \(Clip.text(path, 200)).")
+        guard case .found(let binding, let values) = match(method: method, path: path) else { throw Self.noSuchPath(path) }
+        guard let types = EGovMethodTypes.all[binding.route.key] else {
+            throw RPCError(code: .unimplemented, message: binding.route.key)
         }
-        let key = "\(binding.route.descriptor.service.fullyQualifiedService)/\(binding.route.descriptor.method)"
-        guard let types = EGovMethodTypes.all[key] else { throw RPCError(code: .unimplemented, message: key) }
         return try decode(binding: binding, values: values, query: query, body: body, as: types.input)
+    }
+
+    static func noSuchPath(_ path: String) -> GoogleRPCStatus {
+        errors.notFound("NO_SUCH_PATH", resource: path, "No API method is at \(Clip.text(path, 200)).")
     }
 
     /// The request as JSON: the body (all of it, or one field of it), then the query
@@ -311,7 +313,7 @@ public struct Transcoder: Sendable {
     /// `appending` adds it to a list there (a repeated field) instead. Paths are at most
     /// `RequestLimits.maxFieldPathDepth` long (checked by the callers), so the recursion is shallow.
     static func set(_ object: inout [String: Any], path: some Collection<String>, value: Any, appending: Bool = false) {
-        guard let first = path.first, path.count <= RequestLimits.maxFieldPathDepth else { return }
+        guard let first = path.first else { return }
         if path.count == 1 {
             object[first] = appending ? (object[first] as? [Any] ?? []) + [value] : value
             return

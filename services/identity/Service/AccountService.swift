@@ -320,7 +320,6 @@ extension IdentityService {
         }
         let since = RevokedSessions.windowStart()
         let ended = try await sessions.ended(since: since)
-        tokens.verifier.setRevokedSessions(Set(ended))
         return .with {
             $0.sessions = ended
             $0.since = .init(micros: since)
