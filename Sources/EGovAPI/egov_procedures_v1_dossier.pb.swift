@@ -217,7 +217,7 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
     set {_uniqueStorage()._name = newValue}
   }
 
-  /// Dossier code `<agency code>-YYMMDD-XXXX` (Circular 01/2018 Art. 19).
+  /// Dossier code `<receiving agency code>-YYMMDD-XXXX` (Circular 01/2018 Art. 19).
   public var code: String {
     get {_storage._code}
     set {_uniqueStorage()._code = newValue}
@@ -229,7 +229,10 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
     set {_uniqueStorage()._procedure = newValue}
   }
 
-  /// The receiving agency, `agencies/{code}`.
+  /// The receiving agency (reception point), `agencies/{code}`: its reception
+  /// officers accept, refuse, request supplements and return the result. On
+  /// submission, one of the procedure's `reception_points` (default: the
+  /// first); at the desk, the officer's own agency.
   public var agency: String {
     get {_storage._agency}
     set {_uniqueStorage()._agency = newValue}
@@ -415,6 +418,14 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   public var pausedStatus: Egov_Procedures_V1_Dossier.Status {
     get {_storage._pausedStatus}
     set {_uniqueStorage()._pausedStatus = newValue}
+  }
+
+  /// The deciding agency, the procedure's `agency` (`agencies/{code}`): its
+  /// officials appraise and approve. The same as `agency` when the deciding
+  /// agency receives dossiers itself.
+  public var decidingAgency: String {
+    get {_storage._decidingAgency}
+    set {_uniqueStorage()._decidingAgency = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -782,7 +793,7 @@ nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoName
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0\u{3}received_documents\0\u{3}paused_status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0\u{3}received_documents\0\u{3}paused_status\0\u{3}deciding_agency\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -814,6 +825,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _overdueTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _receivedDocuments: [Egov_Procedures_V1_ReceivedDocument] = []
     var _pausedStatus: Egov_Procedures_V1_Dossier.Status = .unspecified
+    var _decidingAgency: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -853,6 +865,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _overdueTime = source._overdueTime
       _receivedDocuments = source._receivedDocuments
       _pausedStatus = source._pausedStatus
+      _decidingAgency = source._decidingAgency
     }
   }
 
@@ -900,6 +913,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 27: try { try decoder.decodeSingularMessageField(value: &_storage._overdueTime) }()
         case 28: try { try decoder.decodeRepeatedMessageField(value: &_storage._receivedDocuments) }()
         case 29: try { try decoder.decodeSingularEnumField(value: &_storage._pausedStatus) }()
+        case 30: try { try decoder.decodeSingularStringField(value: &_storage._decidingAgency) }()
         default: break
         }
       }
@@ -999,6 +1013,9 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       if _storage._pausedStatus != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._pausedStatus, fieldNumber: 29)
       }
+      if !_storage._decidingAgency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._decidingAgency, fieldNumber: 30)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1037,6 +1054,7 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._overdueTime != rhs_storage._overdueTime {return false}
         if _storage._receivedDocuments != rhs_storage._receivedDocuments {return false}
         if _storage._pausedStatus != rhs_storage._pausedStatus {return false}
+        if _storage._decidingAgency != rhs_storage._decidingAgency {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -280,6 +280,17 @@ public nonisolated struct Egov_Procedures_V1_Procedure: @unchecked Sendable {
     set {_uniqueStorage()._etag = newValue}
   }
 
+  /// The reception points (bộ phận một cửa): the agencies whose desks receive
+  /// the dossiers and return the results, `agencies/{code}`, e.g. the
+  /// province's Public Administrative Service Centre for a department's
+  /// procedures (Decree 61/2018, amended by Decree 107/2021). The first is the
+  /// default for online filings. Empty: the deciding agency receives them
+  /// itself. At most 20.
+  public var receptionPoints: [String] {
+    get {_storage._receptionPoints}
+    set {_uniqueStorage()._receptionPoints = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Whether the procedure accepts new dossiers.
@@ -466,7 +477,7 @@ nonisolated extension Egov_Procedures_V1_ProcedureStep: SwiftProtobuf.Message, S
 
 nonisolated extension Egov_Procedures_V1_Procedure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Procedure"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{3}display_name\0\u{1}agency\0\u{1}sector\0\u{1}mode\0\u{3}processing_days\0\u{1}fees\0\u{3}required_documents\0\u{3}legal_basis\0\u{1}steps\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{3}display_name\0\u{1}agency\0\u{1}sector\0\u{1}mode\0\u{3}processing_days\0\u{1}fees\0\u{3}required_documents\0\u{3}legal_basis\0\u{1}steps\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{3}reception_points\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -484,6 +495,7 @@ nonisolated extension Egov_Procedures_V1_Procedure: SwiftProtobuf.Message, Swift
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _etag: String = String()
+    var _receptionPoints: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -509,6 +521,7 @@ nonisolated extension Egov_Procedures_V1_Procedure: SwiftProtobuf.Message, Swift
       _createTime = source._createTime
       _updateTime = source._updateTime
       _etag = source._etag
+      _receptionPoints = source._receptionPoints
     }
   }
 
@@ -542,6 +555,7 @@ nonisolated extension Egov_Procedures_V1_Procedure: SwiftProtobuf.Message, Swift
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._updateTime) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._etag) }()
+        case 16: try { try decoder.decodeRepeatedStringField(value: &_storage._receptionPoints) }()
         default: break
         }
       }
@@ -599,6 +613,9 @@ nonisolated extension Egov_Procedures_V1_Procedure: SwiftProtobuf.Message, Swift
       if !_storage._etag.isEmpty {
         try visitor.visitSingularStringField(value: _storage._etag, fieldNumber: 15)
       }
+      if !_storage._receptionPoints.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._receptionPoints, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -623,6 +640,7 @@ nonisolated extension Egov_Procedures_V1_Procedure: SwiftProtobuf.Message, Swift
         if _storage._createTime != rhs_storage._createTime {return false}
         if _storage._updateTime != rhs_storage._updateTime {return false}
         if _storage._etag != rhs_storage._etag {return false}
+        if _storage._receptionPoints != rhs_storage._receptionPoints {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -38,8 +38,10 @@ public nonisolated struct Egov_Procedures_V1_SubmitDossierRequest: Sendable {
   /// (`people/{person}`) and `applicant_name`. Online, a citizen or business
   /// filing for someone else (as their representative) names that `applicant`;
   /// the dossier then needs a power of attorney before it is accepted. At the
-  /// desk or by post, `received_documents` lists the papers received. The
-  /// answer carries what the receipt (Mẫu 01) prints.
+  /// desk or by post, `received_documents` lists the papers received. `agency`
+  /// chooses the reception point among the procedure's (online; by default the
+  /// first); at the desk it is the officer's agency. The answer carries what
+  /// the receipt (Mẫu 01) prints.
   public var dossier: Egov_Procedures_V1_Dossier {
     get {_dossier ?? Egov_Procedures_V1_Dossier()}
     set {_dossier = newValue}
@@ -897,6 +899,10 @@ public nonisolated struct Egov_Procedures_V1_ListProceduresRequest: Sendable {
 
   /// If set, only the procedures decided by this agency (`agencies/{code}`).
   public var agency: String = String()
+
+  /// If set, only the procedures whose dossiers this agency receives
+  /// (`agencies/{code}`): a reception point's list of what its desk takes.
+  public var receptionPoint: String = String()
 
   /// Maximum number of procedures to return (default 50, at most 1000).
   public var pageSize: Int32 = 0
@@ -2297,7 +2303,7 @@ nonisolated extension Egov_Procedures_V1_GetProcedureRequest: SwiftProtobuf.Mess
 
 nonisolated extension Egov_Procedures_V1_ListProceduresRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListProceduresRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}page_size\0\u{3}page_token\0\u{1}query\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{3}page_size\0\u{3}page_token\0\u{1}query\0\u{3}reception_point\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2309,6 +2315,7 @@ nonisolated extension Egov_Procedures_V1_ListProceduresRequest: SwiftProtobuf.Me
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.query) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.receptionPoint) }()
       default: break
       }
     }
@@ -2327,11 +2334,15 @@ nonisolated extension Egov_Procedures_V1_ListProceduresRequest: SwiftProtobuf.Me
     if !self.query.isEmpty {
       try visitor.visitSingularStringField(value: self.query, fieldNumber: 4)
     }
+    if !self.receptionPoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.receptionPoint, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Egov_Procedures_V1_ListProceduresRequest, rhs: Egov_Procedures_V1_ListProceduresRequest) -> Bool {
     if lhs.agency != rhs.agency {return false}
+    if lhs.receptionPoint != rhs.receptionPoint {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.query != rhs.query {return false}

@@ -41,7 +41,7 @@ public enum PageToken {
 /// matching every `(column, value)` in `equals`, at most `limit`.
 public func keysetPageQuery(
     table: String, key: String, after: String?, equals: [(column: String, value: SQLBind)],
-    contains: (column: String, text: String)? = nil, limit: Int
+    contains: (column: String, text: String)? = nil, like: (column: String, pattern: String)? = nil, limit: Int
 ) -> SQLQueryString {
     var query = SQLQueryString("SELECT * FROM \(unsafeRaw: table) WHERE \(unsafeRaw: key) > \(bind: after ?? "")")
     for (column, value) in equals {
@@ -57,6 +57,10 @@ public func keysetPageQuery(
             query.appendInterpolation(bind: "%\(escaped)%")
             query.appendInterpolation(unsafeRaw: " ESCAPE '\\'")
         }
+    }
+    if let (column, pattern) = like {
+        query.appendInterpolation(unsafeRaw: " AND \(column) LIKE ")
+        query.appendInterpolation(bind: pattern)
     }
     query.appendInterpolation(unsafeRaw: " ORDER BY \(key) LIMIT \(limit)")
     return query

@@ -1,6 +1,7 @@
 import ConferencesService
 import DocumentsService
 import EGovAPI
+import Foundation
 import EGovKit
 import EGovStore
 import EGovTestSupport
@@ -20,12 +21,17 @@ struct Stack {
     var proceduresStore: Store? = nil
 }
 
-func withStack<Result: Sendable>(engine: Engine = .sqlite, _ body: (Stack) async throws -> Result) async throws -> Result {
-    try await withStack(verifier: TokenVerifier(), engine: engine, body)
+func withStack<Result: Sendable>(
+    engine: Engine = .sqlite, clock: ManualClock? = nil, _ body: (Stack) async throws -> Result
+) async throws -> Result {
+    try await withStack(verifier: TokenVerifier(), engine: engine, clock: clock, body)
 }
 
+/// The four services and the gateway, in process, on loopback. With `clock`, the procedures
+/// service reads the time from it (dossiers' dates and the working-day calendar); tokens and
+/// transport keep the real time.
 func withStack<Result: Sendable>(
-    verifier: TokenVerifier, engine: Engine = .sqlite, _ body: (Stack) async throws -> Result
+    verifier: TokenVerifier, engine: Engine = .sqlite, clock: ManualClock? = nil, _ body: (Stack) async throws -> Result
 ) async throws -> Result {
     try await withIdentity(verifier: verifier) { identityPort, _ in
         // Each service calls identity with its own certificate, as the processes do.
@@ -48,7 +54,8 @@ func withStack<Result: Sendable>(
                 let procedures = ProceduresService(
                     store: proceduresStore, agencies: IdentityAgencyDirectory(client: proceduresIdentityClient, deadline: .seconds(60)),
                     people: IdentityPersonDirectory(client: proceduresIdentityClient, deadline: .seconds(60)),
-                    attachments: AttachmentStore(directory: temporaryDirectory("attachments")))
+                    attachments: AttachmentStore(directory: temporaryDirectory("attachments")),
+                    clock: { clock?.date ?? Date() })
                 return try await withTestServer(process: "procedures", services: [procedures], verifier: verifier) { proceduresPort in
                     try await withTestServer(process: "conferences", services: [ConferencesService(store: conferencesStore, agencies: directory)], verifier: verifier) { conferencesPort in
                         let ports = ["identity": identityPort, "documents": documentsPort, "procedures": proceduresPort, "conferences": conferencesPort]

@@ -7,6 +7,7 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import IdentityService
 import Logging
+import Foundation
 import Synchronization
 import Testing
 
@@ -58,6 +59,12 @@ final class ManualClock: Sendable {
     private let micros = Mutex(Timestamps.nowMicros())
     var now: Int64 { micros.withLock { $0 } }
     func advance(seconds: Int64) { micros.withLock { $0 += seconds * 1_000_000 } }
+    var date: Date { Date(timeIntervalSince1970: Double(now) / 1e6) }
+    /// Sets the time to `iso`, e.g. `2026-02-13T09:00:00+07:00`.
+    func set(_ iso: String) {
+        let date = ISO8601DateFormatter().date(from: iso)!
+        micros.withLock { $0 = Int64(date.timeIntervalSince1970 * 1e6) }
+    }
 }
 
 /// The key sealing identity's secrets in the tests' stores: made once per test run.

@@ -75,6 +75,10 @@ enum DemoProvince {
         ("chuyenvien@syt.tuyenquang.egov.vn", "Lý Thu Hà", "000.00.06.H41", [.specialist]),
         ("vanthu@syt.tuyenquang.egov.vn", "Đỗ Văn Thư", "000.00.06.H41", [.clerk]),
         ("tiepnhan@ttpvhcc.tuyenquang.egov.vn", "Vũ Thị Nhận", "000.00.14.H41", [.receptionOfficer]),
+        // A commune that receives and decides its own procedures (civil status, certification).
+        ("tiepnhan@minhxuan.tuyenquang.egov.vn", "Hà Văn Tiếp", "000.01.01.H41", [.receptionOfficer]),
+        ("congchuc@minhxuan.tuyenquang.egov.vn", "Nông Thị Hộ", "000.01.01.H41", [.specialist]),
+        ("chutich@minhxuan.tuyenquang.egov.vn", "Ma Văn Chủ", "000.01.01.H41", [.leader]),
     ]
 
     /// Creates the demo accounts that do not exist; returns the file with their logins.

@@ -12,7 +12,9 @@ extension IdentityService {
         request: Egov_Identity_V1_ListPeopleRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_ListPeopleResponse {
         let size = try Self.errors.pageSize(request.pageSize)
-        // Colleagues: an official of the agency who administers nobody sees the directory view.
+        // The officials' directory: an official who does not administer the agency sees the
+        // directory view of any agency's officials (names, positions, roles), so a reception
+        // point hands a dossier to the deciding agency's handler and back.
         var colleagueView = false
         if request.agency.isEmpty {
             if let user = RequestContext.current?.user, !user.roles.contains("ROLE_SYSTEM_ADMIN") {
@@ -21,7 +23,7 @@ extension IdentityService {
             try Access.require(.manageAgencies, Self.errors, doing: "list everyone")
         } else {
             _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency")
-            if let user = RequestContext.current?.user, user.agency == request.agency,
+            if let user = RequestContext.current?.user, user.agency?.isEmpty == false,
                 !Permissions.allows(user, .manageOfficials(agency: request.agency))
             {
                 colleagueView = true

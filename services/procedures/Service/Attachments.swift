@@ -34,9 +34,9 @@ extension ProceduresService {
         let kind: Egov_Procedures_V1_Attachment.Kind = header.kind == .unspecified ? .document : header.kind
         switch kind {
         case .result:
-            // The result is the agency's: its officials attach it while processing, before finishing.
-            if let user, !Permissions.allows(user, .handleDossiers(agency: dossier.agency)) {
-                throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the receiving agency's officials attach results.")
+            // The result is the deciding agency's: its officials attach it while processing, before finishing.
+            if let user, !Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency)) {
+                throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the deciding agency's officials attach results.")
             }
             guard [.processing, .finished].contains(dossier.status) else {
                 throw Self.errors.failedPrecondition(
@@ -46,6 +46,7 @@ extension ProceduresService {
         case .document, .powerOfAttorney:
             if let user {
                 let official = Permissions.allows(user, .handleDossiers(agency: dossier.agency))
+                    || Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency))
                 let applicantMayAdd = dossier.isApplicantSide(user.sub) && [.newlyRegistered, .supplementRequested].contains(dossier.status)
                 guard official || applicantMayAdd else {
                     throw Self.errors.failedPrecondition(

@@ -2,8 +2,13 @@ import EGovAPI
 import EGovStore
 
 /// A few real procedures of a provincial catalogue, for local runs. Codes follow the
-/// national database's shape; processing times and fees are typical values.
+/// national database's shape; processing times and fees are typical values. The departments'
+/// procedures are received, and their results returned, at the province's Public
+/// Administrative Service Centre; a commune receives its own at its one-stop desk.
 enum DemoCatalogue {
+    /// Trung tâm Phục vụ hành chính công tỉnh.
+    static let serviceCentre = "agencies/000.00.14.H41"
+
     static func step(_ title: String, _ role: Egov_Identity_V1_Role, hours: Int32) -> Egov_Procedures_V1_ProcedureStep {
         .with {
             $0.title = title
@@ -78,16 +83,26 @@ enum DemoCatalogue {
                 $0.requiredDocuments = documents.map { document($0, mode == .fullOnline ? .electronic : .copy) }
                 $0.legalBasis = ["Nghị định 61/2018/NĐ-CP", "Nghị định 107/2021/NĐ-CP"]
                 $0.steps = standardSteps(days)
+                // Departments (000.00.xx) receive at the centre; communes (000.01.xx) at their own desk.
+                if agency.hasPrefix("000.00.") { $0.receptionPoints = [serviceCentre] }
             }
         }
     }
 
-    /// Inserts the procedures not in the catalogue yet; returns how many were added.
+    /// Inserts the procedures not in the catalogue yet, and gives the demo procedures loaded
+    /// before reception points existed theirs; returns how many were added.
     static func load(into repository: some ProcedureRepository, store: Store) async throws -> Int {
         var added = 0
-        for procedure in procedures where try await repository.procedure(code: procedure.code) == nil {
-            _ = try await store.write { tx in try await repository.insert(procedure, in: tx) }
-            added += 1
+        for procedure in procedures {
+            guard var stored = try await repository.procedure(code: procedure.code) else {
+                _ = try await store.write { tx in try await repository.insert(procedure, in: tx) }
+                added += 1
+                continue
+            }
+            if stored.receptionPoints.isEmpty && !procedure.receptionPoints.isEmpty {
+                stored.receptionPoints = procedure.receptionPoints
+                _ = try await repository.update(stored, version: Int64(stored.etag) ?? 0)
+            }
         }
         return added
     }

@@ -188,8 +188,9 @@ extension ProceduresService {
         if let user {
             var roles: Set<DossierWorkflow.Actor> = []
             if dossier.isApplicantSide(user.sub) { roles.insert(.applicant) }
-            if user.agency == dossier.agency {
-                if user.roles.contains("ROLE_RECEPTION_OFFICER") { roles.insert(.reception) }
+            // Reception is the receiving point's; appraisal and approval the deciding agency's.
+            if user.agency == dossier.agency && user.roles.contains("ROLE_RECEPTION_OFFICER") { roles.insert(.reception) }
+            if user.agency == dossier.decidingAgency {
                 // A specialist handles the dossiers assigned to them (or not yet assigned to anyone).
                 if user.roles.contains("ROLE_SPECIALIST") && (dossier.assignee.isEmpty || dossier.assignee == user.sub) {
                     roles.insert(.handler)
@@ -246,7 +247,7 @@ extension ProceduresService {
         case .assign:
             let steps = template?.steps ?? []
             let role = dossier.currentStep > 0 && Int(dossier.currentStep) < steps.count ? steps[Int(dossier.currentStep)].role : .specialist
-            try await requireOfficial(request.assignee, of: dossier.agency, role: role)
+            try await requireOfficial(request.assignee, of: dossier.agency(holding: role), role: role)
             dossier.assignee = request.assignee
             detail = "giao \(request.assignee)" + (note.isEmpty ? "" : ": \(note)")
         case .requestSupplement:
@@ -300,7 +301,7 @@ extension ProceduresService {
                 throw Self.errors.failedPrecondition(
                     "ILLEGAL_TRANSITION", "A finished dossier is handed over only to its procedure's return step.")
             }
-            try await requireOfficial(request.assignee, of: dossier.agency, role: steps[next].role)
+            try await requireOfficial(request.assignee, of: dossier.agency(holding: steps[next].role), role: steps[next].role)
             dossier.currentStep = Int32(next)
             dossier.assignee = request.assignee
             dossier.stepDueTime = .init(

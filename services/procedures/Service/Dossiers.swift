@@ -60,9 +60,10 @@ struct DossierRepository: Sendable {
     func insert(_ dossier: Egov_Procedures_V1_Dossier, procedureCode: String, secret: String, in tx: Transaction) async throws {
         try await tx.database.execute(
             """
-            INSERT INTO dossiers (code, procedure_code, agency, applicant, status, receive_time, appointment_time,
+            INSERT INTO dossiers (code, procedure_code, agency, deciding_agency, applicant, status, receive_time, appointment_time,
                                   secret_sha256, detail, update_time, version, channel, filed_by)
-            VALUES (\(bind: dossier.code), \(bind: procedureCode), \(bind: dossier.agency), \(bind: dossier.applicant),
+            VALUES (\(bind: dossier.code), \(bind: procedureCode), \(bind: dossier.agency), \(bind: dossier.decidingAgency),
+                    \(bind: dossier.applicant),
                     \(bind: dossier.status.rawValue), \(bind: dossier.receiveTime.micros), \(bind: dossier.appointmentTime.micros),
                     \(bind: Self.digest(secret)), \(bind: try dossier.jsonString()), \(bind: Timestamps.nowMicros()), 1,
                     \(bind: Int64(dossier.channel.rawValue)), \(bind: dossier.filedBy))
@@ -103,6 +104,8 @@ struct DossierRepository: Sendable {
     static func decode(_ row: any SQLRow) throws -> Egov_Procedures_V1_Dossier {
         var dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
         dossier.status = .init(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
+        // Dossiers filed before reception points were recorded carry it only in the column.
+        dossier.decidingAgency = try row.decode(column: "deciding_agency", as: String.self)
         dossier.etag = String(try row.decode(column: "version", as: Int64.self))
         return withDerivedFields(dossier, row: row)
     }
@@ -135,6 +138,15 @@ extension ProceduresService {
         let user = RequestContext.current?.user
         var applicant = input.applicant
         var filedBy = ""
+        // The reception point: the one asked for, or the procedure's first; at the desk, the
+        // officer's own (checked below).
+        let points = procedure.receivingAgencies
+        var receivingAgency = input.agency.isEmpty ? points[0] : input.agency
+        if !input.agency.isEmpty && !points.contains(input.agency) {
+            throw Self.errors.invalidArgument(
+                "INVALID_RECEPTION_POINT", field: "dossier.agency",
+                "'\(Clip.text(input.agency, 80))' does not receive this procedure's dossiers; its reception points are \(points.joined(separator: ", "))")
+        }
         switch input.channel {
         case .online:
             // Online: citizens and businesses file for themselves, or for someone else as
@@ -152,12 +164,13 @@ extension ProceduresService {
                 try Access.requireInternalCaller(Self.errors, action: "file dossiers")
             }
         case .inPerson, .postal:
-            // At the desk or by post: a reception officer of the receiving agency files it.
+            // At the desk or by post: a reception officer of one of its reception points files it there.
             if let user {
-                guard user.roles.contains("ROLE_RECEPTION_OFFICER"), user.agency == procedure.agency else {
+                guard user.roles.contains("ROLE_RECEPTION_OFFICER"), let desk = user.agency, points.contains(desk) else {
                     throw Self.errors.permissionDenied(
-                        "PERMISSION_DENIED", "Desk and postal filings are recorded by the receiving agency's reception officers.")
+                        "PERMISSION_DENIED", "Desk and postal filings are recorded by the reception officers of the procedure's reception points.")
                 }
+                receivingAgency = desk
                 filedBy = user.sub
             } else {
                 try Access.requireInternalCaller(Self.errors, action: "file dossiers")
@@ -182,7 +195,9 @@ extension ProceduresService {
         }
         let received = try Self.receivedDocuments(input, procedure: procedure)
         let calendar = try await calendarAdjustments.calendar()
-        let agencyCode = String(procedure.agency.dropFirst("agencies/".count))
+        // The code carries the receiving point's code: its desk numbers what it receives.
+        let agencyCode = String(receivingAgency.dropFirst("agencies/".count))
+        let receiver = receivingAgency
         // 16 base32 characters (80 bits): short enough to print and type, far too many to guess.
         let secret = TOTP.base32(Array(TOTP.newSecret().prefix(10)))
         var fingerprint = request
@@ -209,7 +224,8 @@ extension ProceduresService {
                 $0.name = "\(request.parent)/dossiers/\(code)"
                 $0.code = code
                 $0.procedure = request.parent
-                $0.agency = procedure.agency
+                $0.agency = receiver
+                $0.decidingAgency = procedure.agency
                 $0.applicant = chosenApplicant
                 $0.applicantName = chosenName
                 $0.filedBy = filer
@@ -267,8 +283,8 @@ extension ProceduresService {
         try await visibleDossier(request.name)
     }
 
-    /// The dossier `name`, if the caller may see it: its applicant, the receiving agency's
-    /// officials, platform tooling. Everyone else gets NOT_FOUND, as for a missing one.
+    /// The dossier `name`, if the caller may see it: its applicant, the officials of the
+    /// receiving and the deciding agency, platform tooling. Everyone else gets NOT_FOUND, as for a missing one.
     func visibleDossier(_ name: String) async throws -> Egov_Procedures_V1_Dossier {
         let request = Egov_Procedures_V1_GetDossierRequest.with { $0.name = name }
         let code = request.name.split(separator: "/").last.map(String.init) ?? ""
@@ -280,6 +296,7 @@ extension ProceduresService {
         if let user = RequestContext.current?.user {
             guard let found, found.dossier.name == request.name,
                 found.dossier.isApplicantSide(user.sub) || Permissions.allows(user, .handleDossiers(agency: found.dossier.agency))
+                    || Permissions.allows(user, .handleDossiers(agency: found.dossier.decidingAgency))
             else { throw notFound }
             return found.dossier
         }

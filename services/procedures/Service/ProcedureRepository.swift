@@ -8,7 +8,10 @@ import SwiftProtobuf
 /// Where the procedure catalogue is kept.
 protocol ProcedureRepository: Sendable {
     func procedure(code: String) async throws -> Egov_Procedures_V1_Procedure?
-    func procedures(agency: String?, query: String, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure]
+    /// A page of the catalogue: decided by `agency` and received at `receptionPoint` when given.
+    func procedures(
+        agency: String?, receptionPoint: String?, query: String, after: String?, limit: Int
+    ) async throws -> [Egov_Procedures_V1_Procedure]
     /// Throws `ProcedureExists` when the code is taken.
     func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws -> Egov_Procedures_V1_Procedure
     /// Replaces the procedure if `version` is still current.
@@ -48,11 +51,15 @@ struct SQLProcedureRepository: ProcedureRepository {
         }
     }
 
-    func procedures(agency: String?, query text: String, after: String?, limit: Int) async throws -> [Egov_Procedures_V1_Procedure] {
+    func procedures(
+        agency: String?, receptionPoint: String?, query text: String, after: String?, limit: Int
+    ) async throws -> [Egov_Procedures_V1_Procedure] {
         try await store.read { db in
             let equals: [(column: String, value: SQLBind)] = agency.map { [("agency", SQLBind($0))] } ?? []
             let query = keysetPageQuery(
-                table: "procedures", key: "code", after: after, equals: equals, contains: ("search_text", text), limit: limit)
+                table: "procedures", key: "code", after: after, equals: equals, contains: ("search_text", text),
+                // Agency names have no LIKE wildcards (AgencyCode checked them): `|name|` matches one entry.
+                like: receptionPoint.map { ("receiving_agencies", "%|\($0)|%") }, limit: limit)
             return try await db.rows(query).map(Self.decode)
         }
     }
@@ -68,10 +75,11 @@ struct SQLProcedureRepository: ProcedureRepository {
         do {
             try await tx.database.execute(
                 """
-                INSERT INTO procedures (code, display_name, agency, state, detail, create_time, update_time, version, search_text)
+                INSERT INTO procedures (code, display_name, agency, state, detail, create_time, update_time, version, search_text,
+                                        receiving_agencies)
                 VALUES (\(bind: procedure.code), \(bind: procedure.displayName), \(bind: procedure.agency),
                         \(bind: procedure.state.rawValue), \(bind: try procedure.jsonString()), \(bind: now), \(bind: now), 1,
-                        \(bind: Self.searchText(procedure)))
+                        \(bind: Self.searchText(procedure)), \(bind: ReceptionPoints.column(procedure)))
                 """)
         } catch where Store.isUniqueViolation(error) {
             throw ProcedureExists()
@@ -85,6 +93,7 @@ struct SQLProcedureRepository: ProcedureRepository {
                 """
                 UPDATE procedures SET display_name = \(bind: procedure.displayName), state = \(bind: procedure.state.rawValue),
                     detail = \(bind: try procedure.jsonString()), search_text = \(bind: Self.searchText(procedure)),
+                    receiving_agencies = \(bind: ReceptionPoints.column(procedure)),
                     update_time = \(bind: Timestamps.nowMicros()), version = version + 1
                 WHERE code = \(bind: procedure.code) AND version = \(bind: version) RETURNING code
                 """)

@@ -34,7 +34,8 @@ public enum ProceduresApp {
 
     public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
         + [SQLProcedureRepository.searchMigration, DossierRepository.eventMigration, DossierRepository.worklistMigration,
-           DossierRepository.representativeAndOverdueMigration, DossierRepository.stepMigration]
+           DossierRepository.representativeAndOverdueMigration, DossierRepository.stepMigration,
+           ReceptionPoints.migration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

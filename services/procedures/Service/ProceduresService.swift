@@ -39,6 +39,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         let procedure = try Self.validated(request.procedure)
         try Access.require(.manageCatalogue(agency: procedure.agency), Self.errors, doing: "manage this agency's procedures")
         _ = try await agencies.requireActive(procedure.agency, field: "procedure.agency", errors: Self.errors)
+        try await requireActiveReceptionPoints(procedure)
         return try await store.idempotentWrite(
             scope: "CreateProcedure", requestID: request.requestID, request: request, errors: Self.errors
         ) { tx in
@@ -74,11 +75,13 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
             case "required_documents": changed.requiredDocuments = input.requiredDocuments
             case "legal_basis": changed.legalBasis = input.legalBasis
             case "steps": changed.steps = input.steps
+            case "reception_points": changed.receptionPoints = input.receptionPoints
             default:
                 throw Self.errors.invalidArgument("UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
             }
         }
         var checked = try Self.validated(changed)
+        if paths.contains("reception_points") { try await requireActiveReceptionPoints(checked) }
         checked.name = current.name
         checked.state = current.state
         checked.createTime = current.createTime
@@ -122,17 +125,29 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     ) async throws -> Egov_Procedures_V1_ListProceduresResponse {
         let size = try Self.errors.pageSize(request.pageSize)
         if !request.agency.isEmpty { _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency") }
+        if !request.receptionPoint.isEmpty {
+            _ = try Self.errors.agencyCode(fromName: request.receptionPoint, field: "reception_point")
+        }
         if request.query.count > 200 {
             throw Self.errors.invalidArgument("INVALID_QUERY", field: "query", "must be at most 200 characters")
         }
-        let filter = "agency=\(request.agency);query=\(request.query)"
+        let filter = "agency=\(request.agency);point=\(request.receptionPoint);query=\(request.query)"
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         let page = try await procedures.procedures(
-            agency: request.agency.isEmpty ? nil : request.agency, query: request.query, after: after, limit: size + 1)
+            agency: request.agency.isEmpty ? nil : request.agency,
+            receptionPoint: request.receptionPoint.isEmpty ? nil : request.receptionPoint,
+            query: request.query, after: after, limit: size + 1)
         let result = PageToken.page(page, size: size, filter: filter) { $0.code }
         return .with {
             $0.procedures = result.items
             $0.nextPageToken = result.nextPageToken
+        }
+    }
+
+    /// Checks with identity that every reception point is an active agency.
+    func requireActiveReceptionPoints(_ procedure: Egov_Procedures_V1_Procedure) async throws {
+        for (index, point) in procedure.receptionPoints.enumerated() {
+            _ = try await agencies.requireActive(point, field: "procedure.reception_points[\(index)]", errors: Self.errors)
         }
     }
 
@@ -173,6 +188,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
                 violations.append(.init("procedure.steps[\(index)].working_hours", "must be positive"))
             }
         }
+        violations += ReceptionPoints.violations(input.receptionPoints)
         if !violations.isEmpty { throw errors.invalidArgument("INVALID_PROCEDURE", violations) }
         var procedure = input
         procedure.name = ""

@@ -27,8 +27,12 @@ extension ProceduresService {
                 throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}, or set mine")
             }
             try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's dossiers")
-            query.appendInterpolation(unsafeRaw: " AND agency = ")
+            // What the agency received at its desk, and what it decides.
+            query.appendInterpolation(unsafeRaw: " AND (agency = ")
             query.appendInterpolation(bind: request.agency)
+            query.appendInterpolation(unsafeRaw: " OR deciding_agency = ")
+            query.appendInterpolation(bind: request.agency)
+            query.appendInterpolation(unsafeRaw: ")")
             if !request.statuses.isEmpty {
                 let statuses = request.statuses.map { String($0.rawValue) }.filter { Int($0) != nil }.joined(separator: ",")
                 query.appendInterpolation(unsafeRaw: " AND status IN (\(statuses))")
@@ -82,8 +86,11 @@ extension ProceduresService {
     ) async throws -> Egov_Procedures_V1_Dossier {
         var dossier = try await visibleDossier(request.name)
         if let user = RequestContext.current?.user {
-            guard Permissions.allows(user, .handleDossiers(agency: dossier.agency)), !dossier.isApplicantSide(user.sub) else {
-                throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the receiving agency's officials issue apology slips.")
+            guard Permissions.allows(user, .handleDossiers(agency: dossier.agency))
+                || Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency)), !dossier.isApplicantSide(user.sub)
+            else {
+                throw Self.errors.permissionDenied(
+                    "PERMISSION_DENIED", "Only the officials of the receiving or the deciding agency issue apology slips.")
             }
         }
         guard DossierRepository.openStatuses.contains(dossier.status) || [.supplementRequested, .paymentRequested].contains(dossier.status) else {
@@ -163,7 +170,8 @@ extension ProceduresService {
         } else {
             try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's statistics")
         }
-        // Tallied by the database, one row per agency and procedure. Days are the province's
+        // Tallied by the database, one row per deciding agency and procedure (the agency answerable
+        // for the result), over what the agency received or decides. Days are the province's
         // (UTC+7): finished before, on or after the appointment's day.
         let day: Int64 = 86_400_000_000
         let offset: Int64 = 7 * 3_600_000_000
@@ -176,7 +184,7 @@ extension ProceduresService {
         let rows = try await store.read { db in
             try await db.rows(
                 """
-                SELECT agency, procedure_code, CAST(COUNT(*) AS BIGINT) AS received,
+                SELECT deciding_agency, procedure_code, CAST(COUNT(*) AS BIGINT) AS received,
                     \(unsafeRaw: count("channel = \(Egov_Procedures_V1_Channel.online.rawValue)")) AS online,
                     \(unsafeRaw: count("\(finished) AND \(finishDay) < \(dueDay)")) AS early,
                     \(unsafeRaw: count("\(finished) AND \(finishDay) = \(dueDay)")) AS on_time,
@@ -187,9 +195,10 @@ extension ProceduresService {
                     \(unsafeRaw: count("rating > 0")) AS ratings,
                     CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS rating_sum
                 FROM dossiers
-                WHERE (agency = \(bind: request.agency) OR \(unsafeRaw: province ? "1 = 1" : "1 = 0"))
+                WHERE (agency = \(bind: request.agency) OR deciding_agency = \(bind: request.agency)
+                        OR \(unsafeRaw: province ? "1 = 1" : "1 = 0"))
                     AND receive_time >= \(bind: request.startTime.micros) AND receive_time < \(bind: request.endTime.micros)
-                GROUP BY agency, procedure_code ORDER BY agency, procedure_code
+                GROUP BY deciding_agency, procedure_code ORDER BY deciding_agency, procedure_code
                 """)
         }
         struct Tally {
@@ -224,7 +233,7 @@ extension ProceduresService {
         }
         let tallies = try rows.map { row in
             var tally = Tally()
-            tally.row.agency = try row.decode(column: "agency", as: String.self)
+            tally.row.agency = try row.decode(column: "deciding_agency", as: String.self)
             tally.row.procedure = "procedures/\(try row.decode(column: "procedure_code", as: String.self))"
             tally.row.received = try row.decode(column: "received", as: Int64.self)
             tally.row.finishedEarly = try row.decode(column: "early", as: Int64.self)
@@ -308,7 +317,8 @@ extension ProceduresService {
         let dossiers = try await store.read { db in
             try await db.rows(
                 """
-                SELECT * FROM dossiers WHERE agency = \(bind: request.agency) AND receive_time >= \(bind: request.startTime.micros)
+                SELECT * FROM dossiers WHERE (agency = \(bind: request.agency) OR deciding_agency = \(bind: request.agency))
+                    AND receive_time >= \(bind: request.startTime.micros)
                 AND receive_time < \(bind: request.endTime.micros) ORDER BY receive_time, code LIMIT 100000
                 """
             ).map { (try DossierRepository.decode($0), try $0.decode(column: "finish_time", as: Int64?.self)) }
