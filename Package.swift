@@ -108,7 +108,9 @@ let package = Package(
         ),
         .target(
             name: "EGovFuzzTargets",
-            dependencies: ["EGovAPI", "EGovKit", "GatewayService", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "EGovAPI", "EGovKit", "GatewayService", "ProceduresService", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             path: "scripts/fuzz/Targets",
             swiftSettings: strict
         ),

@@ -62,5 +62,8 @@ public enum EGovMethodTypes {
         "egov.procedures.v1.ProceduresService/ComputeAppointment": (Egov_Procedures_V1_ComputeAppointmentRequest.self, Egov_Procedures_V1_ComputeAppointmentResponse.self),
         "egov.procedures.v1.ProceduresService/CreateCalendarAdjustment": (Egov_Procedures_V1_CreateCalendarAdjustmentRequest.self, Egov_Procedures_V1_CalendarAdjustment.self),
         "egov.procedures.v1.ProceduresService/ListCalendarAdjustments": (Egov_Procedures_V1_ListCalendarAdjustmentsRequest.self, Egov_Procedures_V1_ListCalendarAdjustmentsResponse.self),
+        "egov.procedures.v1.ProceduresService/CreateHolidayRule": (Egov_Procedures_V1_CreateHolidayRuleRequest.self, Egov_Procedures_V1_HolidayRule.self),
+        "egov.procedures.v1.ProceduresService/UpdateHolidayRule": (Egov_Procedures_V1_UpdateHolidayRuleRequest.self, Egov_Procedures_V1_HolidayRule.self),
+        "egov.procedures.v1.ProceduresService/ListHolidayRules": (Egov_Procedures_V1_ListHolidayRulesRequest.self, Egov_Procedures_V1_ListHolidayRulesResponse.self),
     ]
 }

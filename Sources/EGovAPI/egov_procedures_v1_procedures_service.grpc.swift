@@ -306,6 +306,45 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateHolidayRule" metadata.
+        public enum CreateHolidayRule: Sendable {
+            /// Request type for "CreateHolidayRule".
+            public typealias Input = Egov_Procedures_V1_CreateHolidayRuleRequest
+            /// Response type for "CreateHolidayRule".
+            public typealias Output = Egov_Procedures_V1_HolidayRule
+            /// Descriptor for "CreateHolidayRule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "CreateHolidayRule",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateHolidayRule" metadata.
+        public enum UpdateHolidayRule: Sendable {
+            /// Request type for "UpdateHolidayRule".
+            public typealias Input = Egov_Procedures_V1_UpdateHolidayRuleRequest
+            /// Response type for "UpdateHolidayRule".
+            public typealias Output = Egov_Procedures_V1_HolidayRule
+            /// Descriptor for "UpdateHolidayRule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "UpdateHolidayRule",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListHolidayRules" metadata.
+        public enum ListHolidayRules: Sendable {
+            /// Request type for "ListHolidayRules".
+            public typealias Input = Egov_Procedures_V1_ListHolidayRulesRequest
+            /// Response type for "ListHolidayRules".
+            public typealias Output = Egov_Procedures_V1_ListHolidayRulesResponse
+            /// Descriptor for "ListHolidayRules".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "ListHolidayRules",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "egov.procedures.v1.ProceduresService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateProcedure.descriptor,
@@ -329,7 +368,10 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             GetWorkingDay.descriptor,
             ComputeAppointment.descriptor,
             CreateCalendarAdjustment.descriptor,
-            ListCalendarAdjustments.descriptor
+            ListCalendarAdjustments.descriptor,
+            CreateHolidayRule.descriptor,
+            UpdateHolidayRule.descriptor,
+            ListHolidayRules.descriptor
         ]
     }
 }
@@ -759,9 +801,11 @@ extension Egov_Procedures_V1_ProceduresService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records a government decision moving a day: a day off (bridge day) or a
-        /// > working day (swapped Saturday). Effective from when it is entered. System
-        /// > administrators.
+        /// > Records a government decision moving a day: a day off (bridge day, a
+        /// > decided Tết day) or a working day (swapped Saturday). Adjustments naming a
+        /// > `holiday` decided yearly replace that holiday's default days for the year.
+        /// > Effective from when it is entered; entering a date again replaces its
+        /// > adjustment. System administrators.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` messages.
@@ -792,6 +836,62 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>
+
+        /// Handle the "CreateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a public holiday the law sets (a new national day off), in force
+        /// > from its `effective_from`. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_CreateHolidayRuleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_HolidayRule` messages.
+        func createHolidayRule(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_HolidayRule>
+
+        /// Handle the "UpdateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a holiday rule's title, legal reference or end date (a law
+        /// > repealing it). System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_UpdateHolidayRuleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_HolidayRule` messages.
+        func updateHolidayRule(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_HolidayRule>
+
+        /// Handle the "ListHolidayRules" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the holiday rules, those repealed included. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_ListHolidayRulesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_ListHolidayRulesResponse` messages.
+        func listHolidayRules(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListHolidayRulesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListHolidayRulesResponse>
     }
 
     /// Service protocol for the "egov.procedures.v1.ProceduresService" service.
@@ -1205,9 +1305,11 @@ extension Egov_Procedures_V1_ProceduresService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records a government decision moving a day: a day off (bridge day) or a
-        /// > working day (swapped Saturday). Effective from when it is entered. System
-        /// > administrators.
+        /// > Records a government decision moving a day: a day off (bridge day, a
+        /// > decided Tết day) or a working day (swapped Saturday). Adjustments naming a
+        /// > `holiday` decided yearly replace that holiday's default days for the year.
+        /// > Effective from when it is entered; entering a date again replaces its
+        /// > adjustment. System administrators.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
@@ -1238,6 +1340,62 @@ extension Egov_Procedures_V1_ProceduresService {
             request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>
+
+        /// Handle the "CreateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a public holiday the law sets (a new national day off), in force
+        /// > from its `effective_from`. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_CreateHolidayRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_HolidayRule` message.
+        func createHolidayRule(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_HolidayRule>
+
+        /// Handle the "UpdateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a holiday rule's title, legal reference or end date (a law
+        /// > repealing it). System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_UpdateHolidayRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_HolidayRule` message.
+        func updateHolidayRule(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_HolidayRule>
+
+        /// Handle the "ListHolidayRules" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the holiday rules, those repealed included. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListHolidayRulesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_ListHolidayRulesResponse` message.
+        func listHolidayRules(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListHolidayRulesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListHolidayRulesResponse>
     }
 
     /// Simple service protocol for the "egov.procedures.v1.ProceduresService" service.
@@ -1651,9 +1809,11 @@ extension Egov_Procedures_V1_ProceduresService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records a government decision moving a day: a day off (bridge day) or a
-        /// > working day (swapped Saturday). Effective from when it is entered. System
-        /// > administrators.
+        /// > Records a government decision moving a day: a day off (bridge day, a
+        /// > decided Tết day) or a working day (swapped Saturday). Adjustments naming a
+        /// > `holiday` decided yearly replace that holiday's default days for the year.
+        /// > Effective from when it is entered; entering a date again replaces its
+        /// > adjustment. System administrators.
         ///
         /// - Parameters:
         ///   - request: A `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
@@ -1684,6 +1844,62 @@ extension Egov_Procedures_V1_ProceduresService {
             request: Egov_Procedures_V1_ListCalendarAdjustmentsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_ListCalendarAdjustmentsResponse
+
+        /// Handle the "CreateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a public holiday the law sets (a new national day off), in force
+        /// > from its `effective_from`. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_CreateHolidayRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_HolidayRule` to respond with.
+        func createHolidayRule(
+            request: Egov_Procedures_V1_CreateHolidayRuleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_HolidayRule
+
+        /// Handle the "UpdateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a holiday rule's title, legal reference or end date (a law
+        /// > repealing it). System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_UpdateHolidayRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_HolidayRule` to respond with.
+        func updateHolidayRule(
+            request: Egov_Procedures_V1_UpdateHolidayRuleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_HolidayRule
+
+        /// Handle the "ListHolidayRules" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the holiday rules, those repealed included. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_ListHolidayRulesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_ListHolidayRulesResponse` to respond with.
+        func listHolidayRules(
+            request: Egov_Procedures_V1_ListHolidayRulesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_ListHolidayRulesResponse
     }
 }
 
@@ -1933,6 +2149,39 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.CreateHolidayRule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_CreateHolidayRuleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_HolidayRule>(),
+            handler: { request, context in
+                try await self.createHolidayRule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.UpdateHolidayRule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_UpdateHolidayRuleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_HolidayRule>(),
+            handler: { request, context in
+                try await self.updateHolidayRule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.ListHolidayRules.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListHolidayRulesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListHolidayRulesResponse>(),
+            handler: { request, context in
+                try await self.listHolidayRules(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -2175,6 +2424,39 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse> {
         let response = try await self.listCalendarAdjustments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createHolidayRule(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_HolidayRule> {
+        let response = try await self.createHolidayRule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateHolidayRule(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_HolidayRule> {
+        let response = try await self.updateHolidayRule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listHolidayRules(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_ListHolidayRulesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_ListHolidayRulesResponse> {
+        let response = try await self.listHolidayRules(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2472,6 +2754,45 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse> {
         return GRPCCore.ServerResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>(
             message: try await self.listCalendarAdjustments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createHolidayRule(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_HolidayRule> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_HolidayRule>(
+            message: try await self.createHolidayRule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateHolidayRule(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_HolidayRule> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_HolidayRule>(
+            message: try await self.updateHolidayRule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listHolidayRules(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_ListHolidayRulesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_ListHolidayRulesResponse> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_ListHolidayRulesResponse>(
+            message: try await self.listHolidayRules(
                 request: request.message,
                 context: context
             ),
@@ -2992,9 +3313,11 @@ extension Egov_Procedures_V1_ProceduresService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records a government decision moving a day: a day off (bridge day) or a
-        /// > working day (swapped Saturday). Effective from when it is entered. System
-        /// > administrators.
+        /// > Records a government decision moving a day: a day off (bridge day, a
+        /// > decided Tết day) or a working day (swapped Saturday). Adjustments naming a
+        /// > `holiday` decided yearly replace that holiday's default days for the year.
+        /// > Effective from when it is entered; entering a date again replaces its
+        /// > adjustment. System administrators.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
@@ -3034,6 +3357,77 @@ extension Egov_Procedures_V1_ProceduresService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a public holiday the law sets (a new national day off), in force
+        /// > from its `effective_from`. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_CreateHolidayRuleRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_CreateHolidayRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_HolidayRule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createHolidayRule<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_HolidayRule>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_HolidayRule>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a holiday rule's title, legal reference or end date (a law
+        /// > repealing it). System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_UpdateHolidayRuleRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_UpdateHolidayRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_HolidayRule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateHolidayRule<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_HolidayRule>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_HolidayRule>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListHolidayRules" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the holiday rules, those repealed included. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListHolidayRulesRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ListHolidayRulesRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ListHolidayRulesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listHolidayRules<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListHolidayRulesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ListHolidayRulesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListHolidayRulesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListHolidayRulesResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -3772,9 +4166,11 @@ extension Egov_Procedures_V1_ProceduresService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records a government decision moving a day: a day off (bridge day) or a
-        /// > working day (swapped Saturday). Effective from when it is entered. System
-        /// > administrators.
+        /// > Records a government decision moving a day: a day off (bridge day, a
+        /// > decided Tết day) or a working day (swapped Saturday). Adjustments naming a
+        /// > `holiday` decided yearly replace that holiday's default days for the year.
+        /// > Effective from when it is entered; entering a date again replaces its
+        /// > adjustment. System administrators.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
@@ -3831,6 +4227,110 @@ extension Egov_Procedures_V1_ProceduresService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Procedures_V1_ProceduresService.Method.ListCalendarAdjustments.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a public holiday the law sets (a new national day off), in force
+        /// > from its `effective_from`. System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_CreateHolidayRuleRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_CreateHolidayRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_HolidayRule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createHolidayRule<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_HolidayRule>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_HolidayRule>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.CreateHolidayRule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateHolidayRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a holiday rule's title, legal reference or end date (a law
+        /// > repealing it). System administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_UpdateHolidayRuleRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_UpdateHolidayRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_HolidayRule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateHolidayRule<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_HolidayRule>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_HolidayRule>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.UpdateHolidayRule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListHolidayRules" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the holiday rules, those repealed included. Public.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_ListHolidayRulesRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_ListHolidayRulesRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_ListHolidayRulesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listHolidayRules<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListHolidayRulesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_ListHolidayRulesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_ListHolidayRulesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListHolidayRulesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.ListHolidayRules.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -4457,9 +4957,11 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Records a government decision moving a day: a day off (bridge day) or a
-    /// > working day (swapped Saturday). Effective from when it is entered. System
-    /// > administrators.
+    /// > Records a government decision moving a day: a day off (bridge day, a
+    /// > decided Tết day) or a working day (swapped Saturday). Adjustments naming a
+    /// > `holiday` decided yearly replace that holiday's default days for the year.
+    /// > Effective from when it is entered; entering a date again replaces its
+    /// > adjustment. System administrators.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Egov_Procedures_V1_CreateCalendarAdjustmentRequest` message.
@@ -4508,6 +5010,95 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListCalendarAdjustmentsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListCalendarAdjustmentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateHolidayRule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds a public holiday the law sets (a new national day off), in force
+    /// > from its `effective_from`. System administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_CreateHolidayRuleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createHolidayRule<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_CreateHolidayRuleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_HolidayRule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createHolidayRule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_CreateHolidayRuleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_HolidayRule>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateHolidayRule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a holiday rule's title, legal reference or end date (a law
+    /// > repealing it). System administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_UpdateHolidayRuleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateHolidayRule<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_UpdateHolidayRuleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_HolidayRule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateHolidayRule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_UpdateHolidayRuleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_HolidayRule>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListHolidayRules" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the holiday rules, those repealed included. Public.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_ListHolidayRulesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listHolidayRules<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_ListHolidayRulesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListHolidayRulesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listHolidayRules(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListHolidayRulesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListHolidayRulesResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -5212,9 +5803,11 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Records a government decision moving a day: a day off (bridge day) or a
-    /// > working day (swapped Saturday). Effective from when it is entered. System
-    /// > administrators.
+    /// > Records a government decision moving a day: a day off (bridge day, a
+    /// > decided Tết day) or a working day (swapped Saturday). Adjustments naming a
+    /// > `holiday` decided yearly replace that holiday's default days for the year.
+    /// > Effective from when it is entered; entering a date again replaces its
+    /// > adjustment. System administrators.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -5270,6 +5863,107 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listCalendarAdjustments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateHolidayRule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds a public holiday the law sets (a new national day off), in force
+    /// > from its `effective_from`. System administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createHolidayRule<Result>(
+        _ message: Egov_Procedures_V1_CreateHolidayRuleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_HolidayRule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_CreateHolidayRuleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createHolidayRule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateHolidayRule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a holiday rule's title, legal reference or end date (a law
+    /// > repealing it). System administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateHolidayRule<Result>(
+        _ message: Egov_Procedures_V1_UpdateHolidayRuleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_HolidayRule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_UpdateHolidayRuleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateHolidayRule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListHolidayRules" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the holiday rules, those repealed included. Public.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listHolidayRules<Result>(
+        _ message: Egov_Procedures_V1_ListHolidayRulesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_ListHolidayRulesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_ListHolidayRulesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listHolidayRules(
             request: request,
             options: options,
             onResponse: handleResponse

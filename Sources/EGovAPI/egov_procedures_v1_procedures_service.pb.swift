@@ -611,6 +611,10 @@ public nonisolated struct Egov_Procedures_V1_WorkingDay: Sendable {
   /// (weekly rest) or the adjustment's note.
   public var reason: String = String()
 
+  /// The law or decision that makes the day off or working: the holiday rule's
+  /// or the adjustment's legal reference; empty for an ordinary day.
+  public var legalReference: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -686,7 +690,7 @@ public nonisolated struct Egov_Procedures_V1_CalendarAdjustment: Sendable {
   /// What it becomes.
   public var kind: Egov_Procedures_V1_CalendarAdjustment.Kind = .unspecified
 
-  /// The decision, e.g. "Thông báo 6150/TB-BLĐTBXH".
+  /// What the day is, e.g. "29 Tết", "Hoán đổi với thứ Bảy 04/5/2024".
   public var note: String = String()
 
   /// When it was entered.
@@ -698,6 +702,16 @@ public nonisolated struct Egov_Procedures_V1_CalendarAdjustment: Sendable {
   public var hasCreateTime: Bool {self._createTime != nil}
   /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
   public mutating func clearCreateTime() {self._createTime = nil}
+
+  /// The decision, e.g. "Thông báo 6150/TB-LĐTBXH ngày 24/11/2023 của Bộ Lao
+  /// động - Thương binh và Xã hội".
+  public var legalReference: String = String()
+
+  /// The holiday rule the decision arranges, `holidayRules/{id}`, if any. For a
+  /// rule decided yearly (Tết, National Day), the days off of that year's
+  /// occurrence are exactly the adjustments naming it: its default days and
+  /// their compensatory days no longer apply that year.
+  public var holiday: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -749,6 +763,217 @@ public nonisolated struct Egov_Procedures_V1_CalendarAdjustment: Sendable {
   public init() {}
 
   fileprivate var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A public holiday as the law sets it (Labour Code 2019, Art. 112), in force
+/// between two dates.
+public nonisolated struct Egov_Procedures_V1_HolidayRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `holidayRules/{id}`, e.g. `holidayRules/tet-nguyen-dan`.
+  public var name: String = String()
+
+  /// The holiday, e.g. "Tết Nguyên đán".
+  public var title: String = String()
+
+  /// The anchor date's calendar.
+  public var calendar: Egov_Procedures_V1_HolidayRule.Calendar = .unspecified
+
+  /// The anchor date's month (1-12) and day (1-31; lunar 1-30), e.g. 1 and 1
+  /// for Tết, 9 and 2 for National Day.
+  public var month: Int32 = 0
+
+  public var day: Int32 = 0
+
+  /// The first day off relative to the anchor: -1 for Tết (the last day of
+  /// the old year) and National Day (1 September by default).
+  public var offsetDays: Int32 = 0
+
+  /// How many days off, 1 to 10: 5 for Tết, 2 for National Day.
+  public var lengthDays: Int32 = 0
+
+  /// The first date the rule applies, `YYYY-MM-DD`.
+  public var effectiveFrom: String = String()
+
+  /// The last date it applies; empty while in force.
+  public var effectiveUntil: String = String()
+
+  /// The law, e.g. "Bộ luật Lao động số 45/2019/QH14, Điều 112".
+  public var legalReference: String = String()
+
+  /// Whether the government fixes the exact days each year (Tết's five days;
+  /// National Day's second day, before or after 2 September). The offset and
+  /// length give the default for a year without a decision; a decision's
+  /// adjustments naming this rule replace it.
+  public var decidedYearly: Bool = false
+
+  /// When it was entered.
+  public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createTime = newValue}
+  }
+  /// Returns true if `createTime` has been explicitly set.
+  public var hasCreateTime: Bool {self._createTime != nil}
+  /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCreateTime() {self._createTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Which calendar the anchor date is in.
+  public nonisolated enum Calendar: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Not set; rejected.
+    case unspecified // = 0
+
+    /// Gregorian.
+    case solar // = 1
+
+    /// The Vietnamese lunar calendar (UTC+7).
+    case lunar // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .solar
+      case 2: self = .lunar
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .solar: return 1
+      case .lunar: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Egov_Procedures_V1_HolidayRule.Calendar] = [
+      .unspecified,
+      .solar,
+      .lunar,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Request for `CreateHolidayRule`.
+public nonisolated struct Egov_Procedures_V1_CreateHolidayRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The rule.
+  public var rule: Egov_Procedures_V1_HolidayRule {
+    get {_rule ?? Egov_Procedures_V1_HolidayRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  /// Its id, 3-40 lower-case letters, digits and hyphens, e.g.
+  /// `ngay-van-hoa-viet-nam`.
+  public var ruleID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Egov_Procedures_V1_HolidayRule? = nil
+}
+
+/// Request for `UpdateHolidayRule`.
+public nonisolated struct Egov_Procedures_V1_UpdateHolidayRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The rule with its `name` and the new values.
+  public var rule: Egov_Procedures_V1_HolidayRule {
+    get {_rule ?? Egov_Procedures_V1_HolidayRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  /// Which fields to change: `title`, `legal_reference`, `effective_until`.
+  public var updateMask: SwiftProtobuf.Google_Protobuf_FieldMask {
+    get {_updateMask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
+    set {_updateMask = newValue}
+  }
+  /// Returns true if `updateMask` has been explicitly set.
+  public var hasUpdateMask: Bool {self._updateMask != nil}
+  /// Clears the value of `updateMask`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdateMask() {self._updateMask = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Egov_Procedures_V1_HolidayRule? = nil
+  fileprivate var _updateMask: SwiftProtobuf.Google_Protobuf_FieldMask? = nil
+}
+
+/// Request for `ListHolidayRules`.
+public nonisolated struct Egov_Procedures_V1_ListHolidayRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Response of `ListHolidayRules`.
+public nonisolated struct Egov_Procedures_V1_ListHolidayRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Every rule, by id.
+  public var rules: [Egov_Procedures_V1_HolidayRule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What the `calendar.file` setting of egov-procedures loads at start
+/// (protobuf JSON): holiday rules and government decisions, each added unless
+/// one with the same id or date is already there.
+public nonisolated struct Egov_Procedures_V1_CalendarFile: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Holiday rules; each `name` gives its id.
+  public var rules: [Egov_Procedures_V1_HolidayRule] = []
+
+  /// Adjustments.
+  public var adjustments: [Egov_Procedures_V1_CalendarAdjustment] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Request for `CreateCalendarAdjustment`.
@@ -1890,7 +2115,7 @@ nonisolated extension Egov_Procedures_V1_GetWorkingDayRequest: SwiftProtobuf.Mes
 
 nonisolated extension Egov_Procedures_V1_WorkingDay: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkingDay"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{3}working_day\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{3}working_day\0\u{1}reason\0\u{3}legal_reference\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1901,6 +2126,7 @@ nonisolated extension Egov_Procedures_V1_WorkingDay: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularStringField(value: &self.date) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.workingDay) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.legalReference) }()
       default: break
       }
     }
@@ -1916,6 +2142,9 @@ nonisolated extension Egov_Procedures_V1_WorkingDay: SwiftProtobuf.Message, Swif
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
     }
+    if !self.legalReference.isEmpty {
+      try visitor.visitSingularStringField(value: self.legalReference, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1923,6 +2152,7 @@ nonisolated extension Egov_Procedures_V1_WorkingDay: SwiftProtobuf.Message, Swif
     if lhs.date != rhs.date {return false}
     if lhs.workingDay != rhs.workingDay {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs.legalReference != rhs.legalReference {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2013,7 +2243,7 @@ nonisolated extension Egov_Procedures_V1_ComputeAppointmentResponse: SwiftProtob
 
 nonisolated extension Egov_Procedures_V1_CalendarAdjustment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CalendarAdjustment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}date\0\u{1}kind\0\u{1}note\0\u{3}create_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}date\0\u{1}kind\0\u{1}note\0\u{3}create_time\0\u{3}legal_reference\0\u{1}holiday\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2026,6 +2256,8 @@ nonisolated extension Egov_Procedures_V1_CalendarAdjustment: SwiftProtobuf.Messa
       case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.note) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.legalReference) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.holiday) }()
       default: break
       }
     }
@@ -2051,6 +2283,12 @@ nonisolated extension Egov_Procedures_V1_CalendarAdjustment: SwiftProtobuf.Messa
     try { if let v = self._createTime {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.legalReference.isEmpty {
+      try visitor.visitSingularStringField(value: self.legalReference, fieldNumber: 6)
+    }
+    if !self.holiday.isEmpty {
+      try visitor.visitSingularStringField(value: self.holiday, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2060,6 +2298,8 @@ nonisolated extension Egov_Procedures_V1_CalendarAdjustment: SwiftProtobuf.Messa
     if lhs.kind != rhs.kind {return false}
     if lhs.note != rhs.note {return false}
     if lhs._createTime != rhs._createTime {return false}
+    if lhs.legalReference != rhs.legalReference {return false}
+    if lhs.holiday != rhs.holiday {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2067,6 +2307,261 @@ nonisolated extension Egov_Procedures_V1_CalendarAdjustment: SwiftProtobuf.Messa
 
 nonisolated extension Egov_Procedures_V1_CalendarAdjustment.Kind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_DAY_OFF\0\u{1}KIND_WORKING_DAY\0")
+}
+
+nonisolated extension Egov_Procedures_V1_HolidayRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HolidayRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{1}calendar\0\u{1}month\0\u{1}day\0\u{3}offset_days\0\u{3}length_days\0\u{3}effective_from\0\u{3}effective_until\0\u{3}legal_reference\0\u{3}decided_yearly\0\u{3}create_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.calendar) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.month) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.day) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.offsetDays) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.lengthDays) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.effectiveFrom) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.effectiveUntil) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.legalReference) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.decidedYearly) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if self.calendar != .unspecified {
+      try visitor.visitSingularEnumField(value: self.calendar, fieldNumber: 3)
+    }
+    if self.month != 0 {
+      try visitor.visitSingularInt32Field(value: self.month, fieldNumber: 4)
+    }
+    if self.day != 0 {
+      try visitor.visitSingularInt32Field(value: self.day, fieldNumber: 5)
+    }
+    if self.offsetDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.offsetDays, fieldNumber: 6)
+    }
+    if self.lengthDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.lengthDays, fieldNumber: 7)
+    }
+    if !self.effectiveFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveFrom, fieldNumber: 8)
+    }
+    if !self.effectiveUntil.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveUntil, fieldNumber: 9)
+    }
+    if !self.legalReference.isEmpty {
+      try visitor.visitSingularStringField(value: self.legalReference, fieldNumber: 10)
+    }
+    if self.decidedYearly != false {
+      try visitor.visitSingularBoolField(value: self.decidedYearly, fieldNumber: 11)
+    }
+    try { if let v = self._createTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_HolidayRule, rhs: Egov_Procedures_V1_HolidayRule) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.calendar != rhs.calendar {return false}
+    if lhs.month != rhs.month {return false}
+    if lhs.day != rhs.day {return false}
+    if lhs.offsetDays != rhs.offsetDays {return false}
+    if lhs.lengthDays != rhs.lengthDays {return false}
+    if lhs.effectiveFrom != rhs.effectiveFrom {return false}
+    if lhs.effectiveUntil != rhs.effectiveUntil {return false}
+    if lhs.legalReference != rhs.legalReference {return false}
+    if lhs.decidedYearly != rhs.decidedYearly {return false}
+    if lhs._createTime != rhs._createTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_HolidayRule.Calendar: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CALENDAR_UNSPECIFIED\0\u{1}CALENDAR_SOLAR\0\u{1}CALENDAR_LUNAR\0")
+}
+
+nonisolated extension Egov_Procedures_V1_CreateHolidayRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateHolidayRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0\u{3}rule_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ruleID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.ruleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_CreateHolidayRuleRequest, rhs: Egov_Procedures_V1_CreateHolidayRuleRequest) -> Bool {
+    if lhs._rule != rhs._rule {return false}
+    if lhs.ruleID != rhs.ruleID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_UpdateHolidayRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateHolidayRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0\u{3}update_mask\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._updateMask) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._updateMask {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_UpdateHolidayRuleRequest, rhs: Egov_Procedures_V1_UpdateHolidayRuleRequest) -> Bool {
+    if lhs._rule != rhs._rule {return false}
+    if lhs._updateMask != rhs._updateMask {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_ListHolidayRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListHolidayRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_ListHolidayRulesRequest, rhs: Egov_Procedures_V1_ListHolidayRulesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_ListHolidayRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListHolidayRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_ListHolidayRulesResponse, rhs: Egov_Procedures_V1_ListHolidayRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_CalendarFile: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CalendarFile"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}adjustments\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.adjustments) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    if !self.adjustments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.adjustments, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_CalendarFile, rhs: Egov_Procedures_V1_CalendarFile) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.adjustments != rhs.adjustments {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Egov_Procedures_V1_CreateCalendarAdjustmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

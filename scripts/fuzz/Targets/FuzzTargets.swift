@@ -2,6 +2,7 @@ public import Foundation
 import EGovAPI
 public import EGovKit
 import GatewayService
+import ProceduresService
 import SwiftProtobuf
 
 /// One parser of outside input, fed bytes. A target must never crash, hang or grow without
@@ -15,7 +16,7 @@ public struct FuzzTarget: Sendable {
 
 /// Every fuzz target of the platform: the HTTP/JSON edge (paths, queries, bodies), every
 /// request message's binary and JSON decoding, access tokens, the config file, and the
-/// transport guards (TLS ClientHello, gRPC message prefixes). Importers of outside data
+/// transport guards (TLS ClientHello, gRPC message prefixes), the calendar file. Importers of outside data
 /// (edXML) join as they arrive.
 public enum FuzzTargets {
     public static func all() throws -> [FuzzTarget] {
@@ -44,6 +45,15 @@ public enum FuzzTargets {
                 run: { bytes in
                     _ = try? transcoder.parse(method: "POST", uri: "/v1/people:register", body: Data(bytes))
                     _ = try? transcoder.parse(method: "POST", uri: "/v1/sessions:login", body: Data(bytes))
+                }),
+            FuzzTarget(
+                name: "calendar-file",
+                seeds: [
+                    #"{"adjustments":[{"date":"2024-02-08","kind":"KIND_DAY_OFF","holiday":"holidayRules/tet-nguyen-dan","legalReference":"Thông báo 5015/TB-LĐTBXH"}]}"#,
+                    #"{"rules":[{"name":"holidayRules/ngay-moi","title":"Ngày mới","calendar":"CALENDAR_SOLAR","month":11,"day":24,"lengthDays":1,"effectiveFrom":"2026-07-01","legalReference":"Luật"}]}"#,
+                ].map { Array($0.utf8) },
+                run: { bytes in
+                    _ = try? CalendarFileLoader.parse(Data(bytes), knownRules: ["holidayRules/tet-nguyen-dan"])
                 }),
             FuzzTarget(
                 name: "request-messages",

@@ -52,6 +52,7 @@ public enum RouteTable {
         "egov.procedures.v1.ProceduresService/LookupDossier",
         "egov.procedures.v1.ProceduresService/ComputeAppointment",
         "egov.procedures.v1.ProceduresService/ListCalendarAdjustments",
+        "egov.procedures.v1.ProceduresService/ListHolidayRules",
         "egov.conferences.v1.ConferencesService/GetBridgePoint",
         "egov.conferences.v1.ConferencesService/ListBridgePoints",
     ]

@@ -27,6 +27,10 @@ public enum ProceduresApp {
             ConfigKey("sms.token_file", default: "", help: "A file holding the SMS gateway's bearer token (read at start)."),
             ConfigKey("sms.sender", default: "EGOV", help: "The brand name SMS are sent from."),
             ConfigKey(
+                "calendar.file", default: "",
+                help: "A CalendarFile (protobuf JSON) of holiday rules and government decisions to add at start, e.g. services/procedures/calendar/vietnam.json; entries already stored are kept."
+            ),
+            ConfigKey(
                 "overdue.scan_seconds", .integer(1...86_400), default: "60",
                 help: "How often open dossiers past their appointment are flagged and announced (procedures.dossier.overdue)."
             ),
@@ -35,7 +39,7 @@ public enum ProceduresApp {
     public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
         + [SQLProcedureRepository.searchMigration, DossierRepository.eventMigration, DossierRepository.worklistMigration,
            DossierRepository.representativeAndOverdueMigration, DossierRepository.stepMigration,
-           ReceptionPoints.migration]
+           ReceptionPoints.migration, CalendarRepository.rulesMigration]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
@@ -43,6 +47,16 @@ public enum ProceduresApp {
         if environment.configuration.bool("demo.load") {
             let added = try await DemoCatalogue.load(into: SQLProcedureRepository(store: store), store: store)
             environment.logger.info("demo data loaded", metadata: ["procedures_added": .stringConvertible(added)])
+        }
+        let calendarFile = environment.configuration.string("calendar.file")
+        if !calendarFile.isEmpty {
+            let added = try await CalendarFileLoader.load(path: calendarFile, into: CalendarRepository(store: store))
+            environment.logger.info(
+                "calendar file loaded",
+                metadata: [
+                    "file": .string(calendarFile), "rules_added": .stringConvertible(added.rules),
+                    "adjustments_added": .stringConvertible(added.adjustments),
+                ])
         }
         let identity = try environment.identityPeer()
         let service = ProceduresService(

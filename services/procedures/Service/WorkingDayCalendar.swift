@@ -2,12 +2,13 @@ import Foundation
 
 /// Which days Vietnamese agencies work, and deadlines counted in working days.
 ///
-/// Weekly rest: Saturday and Sunday. Public holidays (Labour Code 2019, Art. 112): 1 January;
-/// Tết, five days around the lunar new year (by default the last day of the old year and the
-/// first four of the new); Hùng Kings' day (10/3 lunar); 30 April; 1 May; 2 September and the
-/// day before it. A holiday on a weekly rest day is made up on the next working day. Each
-/// year the government moves days (work a Saturday, take a bridge day off): administrators
-/// enter those as adjustments, which win over the rules.
+/// Weekly rest: Saturday and Sunday (Decision 188/1999/QĐ-TTg). Public holidays are data:
+/// rules with the dates they are in force (`HolidayRule`; the Labour Code 2019's, Art. 112,
+/// are loaded by a migration, later laws are added by administrators). A holiday on a weekly
+/// rest day is made up on the next working day (Art. 111(3)). Each year the government
+/// arranges the days (Tết's five, National Day's second, a Saturday worked for a bridge day):
+/// administrators, or the `calendar.file` loaded at start, enter those as adjustments, which
+/// win over the rules; adjustments naming a rule decided yearly replace its default days.
 struct WorkingDayCalendar: Sendable {
     typealias Day = LunarCalendar.SolarDate
 
@@ -18,31 +19,33 @@ struct WorkingDayCalendar: Sendable {
         case workingDay = "WORKING_DAY"
     }
 
-    /// Offsets from lunar new year's day of the Tết holiday.
-    var tetOffsets: [Int] = [-1, 0, 1, 2, 3]
-    /// The day next to National Day that is also off: -1 (1 September) or +1 (3 September).
-    var nationalDayNeighbour = -1
+    /// The holiday rules, in force or not: each applies in the years its dates cover.
+    var rules: [HolidayRule] = HolidayRule.labourCode2019
     /// Dossiers received from this local hour on count from the next working day (verify:
     /// a common provincial rule, kept configurable).
     var cutoffHour = 15
     var adjustments: [Day: Adjustment] = [:]
+    /// `rule id/year` of the yearly-decided holidays whose days a decision fixed.
+    var decided: Set<String> = []
 
-    /// The statutory holidays of `year` (before compensation), with names.
-    func holidays(of year: Int) -> [Day: String] {
-        var days: [Day: String] = [
-            Day(year: year, month: 1, day: 1): "Tết Dương lịch",
-            Day(year: year, month: 4, day: 30): "Ngày Chiến thắng",
-            Day(year: year, month: 5, day: 1): "Ngày Quốc tế Lao động",
-            Day(year: year, month: 9, day: 2): "Quốc khánh",
-            Day(year: year, month: 9, day: 2 + nationalDayNeighbour): "Quốc khánh",
-        ]
-        if let newYear = LunarCalendar.solarDate(lunarDay: 1, month: 1, year: year) {
-            for offset in tetOffsets { days[newYear.adding(days: offset)] = "Tết Nguyên đán" }
-        }
-        if let hungKings = LunarCalendar.solarDate(lunarDay: 10, month: 3, year: year) {
-            days[hungKings] = "Giỗ Tổ Hùng Vương"
+    /// The statutory holidays of `year` (before compensation), with their rules: those in
+    /// force that year, less the yearly-decided ones a decision replaced.
+    func holidays(of year: Int) -> [Day: HolidayRule] {
+        var days: [Day: HolidayRule] = [:]
+        for rule in rules where !(rule.decidedYearly && decided.contains("\(rule.id)/\(year)")) {
+            for day in rule.days(in: year) { days[day] = rule }
         }
         return days
+    }
+
+    /// Records that `adjustment` (on `day`) arranges the holiday `ruleID`: for a rule decided
+    /// yearly, its occurrence nearest the day is replaced by the decision's days.
+    mutating func arrange(_ ruleID: String, on day: Day) {
+        guard let rule = rules.first(where: { $0.id == ruleID }), rule.decidedYearly else { return }
+        let years = [day.year - 1, day.year, day.year + 1].compactMap { year in
+            rule.anchor(in: year).map { (year, abs($0.julianDay - day.julianDay)) }
+        }
+        if let nearest = years.min(by: { $0.1 < $1.1 }) { decided.insert("\(rule.id)/\(nearest.0)") }
     }
 
     /// Holidays and the days that make up for holidays falling on a weekly rest day.
