@@ -184,4 +184,110 @@ import Testing
         }
         try await portal.close()
     }
+
+    /// The province's journey with the demo data: a citizen files a Health procedure online, the
+    /// service centre's desk accepts it, the Department of Health assigns, appraises and approves
+    /// it, and the centre returns the result. The procedures process restarts halfway; what it
+    /// acknowledged is all there. The calendar file loads the government's decisions.
+    @Test func aDossierTravelsFromTheCentreToTheDepartmentAndBack() async throws {
+        let data = temporaryDataDirectory()
+        let identity = try await PlatformProcess.started("identity", dataDirectory: data, flags: ["--demo.load"])
+        let peers = ["--peers.identity", "127.0.0.1:\(identity.grpcPort)"]
+        let calendar = PlatformProcess.binaries.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("services/procedures/calendar/vietnam.json").path
+        let proceduresFlags = peers + ["--demo.load", "--calendar.file", calendar]
+        var procedures = try await PlatformProcess.started("procedures", dataDirectory: data, flags: proceduresFlags)
+        let gateway = try await PlatformProcess.started(
+            "gateway", dataDirectory: data,
+            flags: peers + [
+                "--http.port", "\(freeLoopbackPort())", "--peers.procedures", "127.0.0.1:\(procedures.grpcPort)",
+                // Not part of this journey: nothing listens there.
+                "--peers.documents", "127.0.0.1:\(freeLoopbackPort())", "--peers.conferences", "127.0.0.1:\(freeLoopbackPort())",
+            ])
+        let accounts = try String(contentsOfFile: "\(data)/demo-accounts.txt", encoding: .utf8)
+        let password = String(try #require(accounts.split(separator: "\n").first { $0.hasPrefix("password: ") }?.dropFirst(10)))
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .ipv4(address: "127.0.0.1", port: gateway.grpcPort),
+            transportSecurity: .tls { $0.trustRoots = .certificates([.file(path: "\(data)/pki/ca.pem", format: .pem)]) }
+        )
+        try await withGRPCClient(transport: transport) { client in
+            let identityAPI = Egov_Identity_V1_IdentityService.Client(wrapping: client)
+            let api = Egov_Procedures_V1_ProceduresService.Client(wrapping: client)
+            func signIn(_ login: String) async throws -> (person: String, metadata: Metadata) {
+                let session = try await identityAPI.login(.with { $0.login = login; $0.password = password })
+                return (session.person, ["authorization": "Bearer \(session.accessToken)"])
+            }
+            let citizen = try await signIn("008090001234")
+            let desk = try await signIn("tiepnhan@ttpvhcc.tuyenquang.egov.vn")
+            let leader = try await signIn("giamdoc@syt.tuyenquang.egov.vn")
+            let specialist = try await signIn("chuyenvien@syt.tuyenquang.egov.vn")
+
+            // The calendar carries the decisions: 15 February 2024 was worked, not made up.
+            #expect(try await api.getWorkingDay(.with { $0.date = "2024-02-15" }).workingDay)
+            #expect(try await api.listCalendarAdjustments(.with { $0.year = 2026 }).adjustments.count == 20)
+
+            let procedure = try await api.getProcedure(.with { $0.name = "procedures/1.009994.H41" })
+            #expect(procedure.agency == "agencies/000.00.06.H41" && procedure.receptionPoints == ["agencies/000.00.14.H41"])
+            let filed = try await api.submitDossier(
+                .with { $0.parent = procedure.name; $0.dossier = .with { $0.channel = .online } }, metadata: citizen.metadata)
+            #expect(filed.agency == "agencies/000.00.14.H41" && filed.decidingAgency == procedure.agency)
+            func upload(_ title: String, kind: Egov_Procedures_V1_Attachment.Kind, as caller: Metadata) async throws {
+                _ = try await api.uploadAttachment(metadata: caller) { writer in
+                    try await writer.write(.with {
+                        $0.header = .with {
+                            $0.name = filed.name
+                            $0.fileName = "tai-lieu.pdf"
+                            $0.contentType = "application/pdf"
+                            $0.requiredDocument = title
+                            $0.kind = kind
+                        }
+                    })
+                    try await writer.write(.with { $0.chunk = Data("%PDF-1.7 \(title)".utf8) })
+                }
+            }
+            for document in procedure.requiredDocuments { try await upload(document.title, kind: .document, as: citizen.metadata) }
+            func act(
+                _ action: Egov_Procedures_V1_DossierAction, as caller: Metadata, assignee: String = ""
+            ) async throws -> Egov_Procedures_V1_Dossier {
+                try await api.transitionDossier(.with { $0.name = filed.name; $0.action = action; $0.assignee = assignee }, metadata: caller)
+            }
+            #expect(try await act(.accept, as: desk.metadata).status == .accepted)
+            let specialists = try await identityAPI.listPeople(
+                .with { $0.agency = procedure.agency; $0.role = .specialist }, metadata: leader.metadata)
+            #expect(specialists.people.map(\.name) == [specialist.person])
+            _ = try await act(.assign, as: leader.metadata, assignee: specialist.person)
+            try await upload("", kind: .result, as: specialist.metadata)
+            let leaders = try await identityAPI.listPeople(.with { $0.agency = procedure.agency; $0.role = .leader }, metadata: specialist.metadata)
+            let approving = try await act(.handOver, as: specialist.metadata, assignee: try #require(leaders.people.first).name)
+            #expect(approving.currentStep == 2)
+
+            // The procedures process restarts; the gateway reconnects to it on the same port.
+            #expect(await procedures.stop() == 0)
+            procedures = try PlatformProcess(
+                "procedures", dataDirectory: data, grpcPort: procedures.grpcPort, adminPort: procedures.adminPort, flags: proceduresFlags)
+            try await procedures.waitUntilServing()
+            var finished: Egov_Procedures_V1_Dossier?
+            for _ in 0..<100 where finished == nil {
+                do {
+                    finished = try await act(.finish, as: leader.metadata)
+                } catch let error as RPCError where error.code == .unavailable {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            #expect(finished?.status == .finished && finished?.currentStep == 2)
+            let centreDesk = try await identityAPI.listPeople(
+                .with { $0.agency = filed.agency; $0.role = .receptionOfficer }, metadata: leader.metadata)
+            #expect(centreDesk.people.map(\.name) == [desk.person])
+            _ = try await act(.handOver, as: leader.metadata, assignee: desk.person)
+            let returned = try await act(.returnResult, as: desk.metadata)
+            #expect(returned.status == .resultReturned)
+            let events = try await api.listDossierEvents(.with { $0.name = filed.name }, metadata: citizen.metadata).events
+            #expect(events.filter { $0.action != .attach }.map(\.action) == [.accept, .assign, .handOver, .finish, .handOver, .returnResult])
+            #expect(events.first { $0.action == .accept }?.actor == desk.person)
+            #expect(events.first { $0.action == .finish }?.actor == leader.person)
+        }
+        for process in [gateway, procedures, identity] {
+            #expect(await process.stop() == 0, "\(process.name): \(process.log.suffix(500))")
+        }
+    }
 }
