@@ -781,10 +781,11 @@ public nonisolated struct Egov_Procedures_V1_HolidayRule: Sendable {
   /// The anchor date's calendar.
   public var calendar: Egov_Procedures_V1_HolidayRule.Calendar = .unspecified
 
-  /// The anchor date's month (1-12) and day (1-31; lunar 1-30), e.g. 1 and 1
-  /// for Tết, 9 and 2 for National Day.
+  /// The anchor date's month, 1-12: 1 for Tết, 9 for National Day.
   public var month: Int32 = 0
 
+  /// The anchor date's day of the month, 1-31 (lunar 1-30; never 29 February):
+  /// 1 for Tết, 2 for National Day.
   public var day: Int32 = 0
 
   /// The first day off relative to the anchor: -1 for Tết (the last day of

@@ -47,7 +47,12 @@ final class PlatformProcess: @unchecked Sendable {
         output = URL(fileURLWithPath: "\(dataDirectory)/\(name)-\(UUID().uuidString.prefix(6)).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = Self.binaries.appendingPathComponent("egov-\(name)")
-        process.arguments = ["--data_dir", dataDirectory, "--listen.port", "\(grpcPort)", "--admin.port", "\(adminPort)"] + flags
+        // The machine running the tests is busy: calls between the processes get a deadline that
+        // only catches a hang, not the 5 s a deployment uses.
+        process.arguments = [
+            "--data_dir", dataDirectory, "--listen.port", "\(grpcPort)", "--admin.port", "\(adminPort)",
+            "--rpc.default_deadline_ms", "60000",
+        ] + flags
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
