@@ -7,6 +7,7 @@ import SQLKit
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GRPCProtobuf
 import Testing
 
 /// The real executables, started as a user starts them, talking over mutual TLS.
@@ -188,7 +189,8 @@ import Testing
     /// The province's journey with the demo data: a citizen files a Health procedure online, the
     /// service centre's desk accepts it, the Department of Health assigns, appraises and approves
     /// it, and the centre returns the result. The procedures process restarts halfway; what it
-    /// acknowledged is all there. The calendar file loads the government's decisions.
+    /// acknowledged is all there. The calendar file loads the government's decisions. At the
+    /// end the real gateway answers an impatient client and a flood as it should.
     @Test func aDossierTravelsFromTheCentreToTheDepartmentAndBack() async throws {
         let data = temporaryDataDirectory()
         let identity = try await PlatformProcess.started("identity", dataDirectory: data, flags: ["--demo.load"])
@@ -285,6 +287,50 @@ import Testing
             #expect(events.filter { $0.action != .attach }.map(\.action) == [.accept, .assign, .handOver, .finish, .handOver, .returnResult])
             #expect(events.first { $0.action == .accept }?.actor == desk.person)
             #expect(events.first { $0.action == .finish }?.actor == leader.person)
+
+            // A client that stops waiting (a sign-in takes a while: the password is hashed) gets
+            // DEADLINE_EXCEEDED; the gateway logs it as the client's doing, an info line.
+            var hurried = CallOptions.defaults
+            hurried.timeout = .milliseconds(100)
+            let impatient = await #expect(throws: RPCError.self) {
+                try await identityAPI.login(.with { $0.login = "008090001234"; $0.password = password }, options: hurried)
+            }
+            #expect(impatient?.code == .deadlineExceeded)
+            var line: Substring?
+            for _ in 0..<600 where line == nil {
+                line = gateway.log.split(separator: "\n").first {
+                    $0.contains("rpc.method=/egov.identity.v1.IdentityService/Login") && $0.contains("grpc.code=deadlineExceeded")
+                }
+                if line == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(line?.contains("level=info") == true, "\(gateway.log.suffix(2000))")
+            #expect(!gateway.log.contains("grpc.code=unknown"), "\(gateway.log.suffix(2000))")
+
+            // A signed-in user calling in bursts beyond the limit (20 a second, bursts of 40) is
+            // told to wait, and the message, the ErrorInfo and the RetryInfo agree on how long.
+            var limited: RPCError?
+            for _ in 0..<20 where limited == nil {
+                limited = await withTaskGroup(of: RPCError?.self) { group in
+                    for _ in 0..<50 {
+                        group.addTask {
+                            do {
+                                _ = try await api.getDossier(.with { $0.name = filed.name }, metadata: citizen.metadata)
+                                return nil
+                            } catch let error as RPCError where error.code == .resourceExhausted {
+                                return error
+                            } catch {
+                                return nil
+                            }
+                        }
+                    }
+                    return await group.compactMap { $0 }.first { _ in true }
+                }
+            }
+            let status = try #require(try limited?.unpackGoogleRPCStatus())
+            let info = try #require(status.details.compactMap(\.errorInfo).first)
+            let delay = try #require(status.details.compactMap(\.retryInfo).first?.delay)
+            #expect(info.reason == "RATE_LIMITED" && info.metadata["retry_after_seconds"] == "\(delay.components.seconds)")
+            #expect(delay >= .seconds(1) && status.message.contains("\(delay.components.seconds) second"))
         }
         for process in [gateway, procedures, identity] {
             #expect(await process.stop() == 0, "\(process.name): \(process.log.suffix(500))")
