@@ -60,9 +60,7 @@ func seedCentreAndDepartment(_ stack: Stack, processingDays: Int32 = 10) async t
             try await withPublicClient(port: stack.gatewayPort) { client in
                 let identity = Identity(wrapping: client)
                 _ = try await identity.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
-                func signIn(_ login: String) async throws -> Metadata {
-                    bearer(try await identity.login(.with { $0.login = login; $0.password = goodPassword }).accessToken)
-                }
+                func signIn(_ login: String) async throws -> Metadata { try await ServiceTests.signIn(identity, login) }
                 let applicant = try await signIn("001090012345")
                 let centre = try await signIn("tiepnhan@ttpvhcc.vn")
                 let departmentDesk = try await signIn("tiepnhan@syt.vn")
@@ -101,9 +99,7 @@ func seedCentreAndDepartment(_ stack: Stack, processingDays: Int32 = 10) async t
 
                 func act(_ action: Egov_Procedures_V1_DossierAction, as caller: Metadata,
                          _ change: (inout Egov_Procedures_V1_TransitionDossierRequest) -> Void = { _ in }) async throws -> Egov_Procedures_V1_Dossier {
-                    var request = Egov_Procedures_V1_TransitionDossierRequest.with { $0.name = filed.name; $0.action = action }
-                    change(&request)
-                    return try await procedures.transitionDossier(request, metadata: caller)
+                    try await ServiceTests.act(procedures, on: filed.name, action, as: caller, change)
                 }
                 // Reception is the centre's: the department's own desk and its leader cannot accept.
                 for outsider in [departmentDesk, leader] {
@@ -240,9 +236,7 @@ func seedCentreAndDepartment(_ stack: Stack, processingDays: Int32 = 10) async t
                 #expect(local(filed.appointmentTime) == "2026-02-27 17:00")
                 func act(_ action: Egov_Procedures_V1_DossierAction, as caller: Metadata,
                          _ change: (inout Egov_Procedures_V1_TransitionDossierRequest) -> Void = { _ in }) async throws -> Egov_Procedures_V1_Dossier {
-                    var request = Egov_Procedures_V1_TransitionDossierRequest.with { $0.name = filed.name; $0.action = action }
-                    change(&request)
-                    return try await procedures.transitionDossier(request, metadata: caller)
+                    try await ServiceTests.act(procedures, on: filed.name, action, as: caller, change)
                 }
                 clock.set("2026-02-13T10:00:00+07:00")
                 _ = try await act(.requestSupplement, as: centre) { $0.missingDocuments = ["Đơn đề nghị cấp chứng chỉ hành nghề"] }

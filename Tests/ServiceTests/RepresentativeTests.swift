@@ -21,9 +21,7 @@ import Testing
                 helperRecord.displayName = "Nguyễn Văn An"
                 _ = try await identity.registerPerson(.with { $0.person = helperRecord; $0.password = goodPassword })
                 _ = try await identity.registerPerson(.with { $0.person = citizen("001088011111", birthDate: "1988-01-01"); $0.password = goodPassword })
-                func signIn(_ login: String) async throws -> Metadata {
-                    bearer(try await identity.login(.with { $0.login = login; $0.password = goodPassword }).accessToken)
-                }
+                func signIn(_ login: String) async throws -> Metadata { try await ServiceTests.signIn(identity, login) }
                 let ownerSession = try await signIn("001090012345")
                 let helper = try await signIn("001095067890")
                 let stranger = try await signIn("001088011111")

@@ -97,3 +97,18 @@ func createOfficial(
         }).name
     }
 }
+
+/// Signs `login` in with `goodPassword`; the bearer metadata of the session.
+func signIn(_ identity: Identity, _ login: String) async throws -> Metadata {
+    bearer(try await identity.login(.with { $0.login = login; $0.password = goodPassword }).accessToken)
+}
+
+/// Takes `action` on the dossier `name` as `caller`, the request changed by `change`.
+func act(
+    _ procedures: Procedures, on name: String, _ action: Egov_Procedures_V1_DossierAction, as caller: Metadata,
+    _ change: (inout Egov_Procedures_V1_TransitionDossierRequest) -> Void = { _ in }
+) async throws -> Egov_Procedures_V1_Dossier {
+    var request = Egov_Procedures_V1_TransitionDossierRequest.with { $0.name = name; $0.action = action }
+    change(&request)
+    return try await procedures.transitionDossier(request, metadata: caller)
+}

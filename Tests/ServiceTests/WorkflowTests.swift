@@ -99,9 +99,7 @@ import Testing
             try await withPublicClient(port: stack.gatewayPort) { client in
                 let identity = Identity(wrapping: client)
                 _ = try await identity.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
-                func signIn(_ login: String) async throws -> Metadata {
-                    bearer(try await identity.login(.with { $0.login = login; $0.password = goodPassword }).accessToken)
-                }
+                func signIn(_ login: String) async throws -> Metadata { try await ServiceTests.signIn(identity, login) }
                 let applicant = try await signIn("001090012345")
                 let reception = try await signIn("tiepnhan@syt.vn")
                 let leader = try await signIn("giamdoc@syt.vn")
@@ -116,9 +114,7 @@ import Testing
                 }, metadata: applicant)
                 func act(_ action: Egov_Procedures_V1_DossierAction, as caller: Metadata,
                          _ change: (inout Egov_Procedures_V1_TransitionDossierRequest) -> Void = { _ in }) async throws -> Egov_Procedures_V1_Dossier {
-                    var request = Egov_Procedures_V1_TransitionDossierRequest.with { $0.name = filed.name; $0.action = action }
-                    change(&request)
-                    return try await procedures.transitionDossier(request, metadata: caller)
+                    try await ServiceTests.act(procedures, on: filed.name, action, as: caller, change)
                 }
                 #expect(await failure { _ = try await act(.accept, as: applicant) }?.code == .permissionDenied)
                 #expect(await failure { _ = try await act(.finish, as: leader) }
