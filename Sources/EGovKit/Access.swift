@@ -11,7 +11,7 @@ public enum Access {
     /// platform CA other than the public gateway. Signed-in users, relayed by the gateway
     /// with a verified access token, are admitted once the identity service issues tokens;
     /// until then, anything the gateway relays for an anonymous user is refused here.
-    public static func requireInternalCaller(_ errors: APIError, action: String) throws {
+    public static func requireInternalCaller(_ errors: ErrorBuilder, action: String) throws {
         guard let caller = RequestContext.current?.caller, caller != gateway else {
             throw errors.unauthenticated(
                 "AUTHENTICATION_REQUIRED", "Signing in is required to \(action).")
@@ -37,7 +37,7 @@ public enum Access {
     /// Allows platform-internal callers acting for no user, and signed-in users whom
     /// `Permissions` allow `action`. Anonymous calls are UNAUTHENTICATED, users without the
     /// permission PERMISSION_DENIED.
-    public static func require(_ action: Action, _ errors: APIError, doing description: String) throws {
+    public static func require(_ action: Action, _ errors: ErrorBuilder, doing description: String) throws {
         let current = RequestContext.current
         if let user = current?.user {
             guard Permissions.allows(user, action) else {
@@ -49,7 +49,7 @@ public enum Access {
     }
 }
 
-extension APIError {
+extension ErrorBuilder {
     public func unauthenticated(_ reason: String, _ message: String) -> GoogleRPCStatus {
         GoogleRPCStatus(code: .unauthenticated, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
     }

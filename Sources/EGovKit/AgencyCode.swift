@@ -22,7 +22,7 @@ public enum AgencyCode {
     }
 }
 
-extension APIError {
+extension ErrorBuilder {
     /// The code in `agencies/{code}`, or INVALID_ARGUMENT / INVALID_AGENCY_NAME naming `field`.
     public func agencyCode(fromName name: String, field: String) throws(GoogleRPCStatus) -> String {
         guard let code = AgencyCode.code(fromName: name) else {

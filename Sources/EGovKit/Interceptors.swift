@@ -173,7 +173,7 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
     /// The longest status message sent, and the most status metadata (the
     /// `grpc-status-details-bin` trailer above all): a peer's HTTP/2 header limit is 16 KiB,
     /// and a trailer block over it makes the peer close the whole connection, failing every
-    /// other call on it. `APIError` clips what it quotes; this is the backstop for the rest.
+    /// other call on it. `ErrorBuilder` clips what it quotes; this is the backstop for the rest.
     static let maxStatusMessage = 1024
     static let maxStatusMetadata = 4096
 

@@ -47,7 +47,7 @@ public struct IdentityDirectory<Transport: ClientTransport>: AgencyDirectory, Pe
         } catch let error as RPCError where error.code == .notFound || error.code == .invalidArgument {
             return nil
         } catch let error as RPCError {
-            throw APIError(domain: "egov").unavailable(
+            throw ErrorBuilder(domain: "egov").unavailable(
                 "IDENTITY_UNAVAILABLE", "The identity service could not be asked about '\(name)'; try again.",
                 metadata: ["upstream_code": "\(error.code)"])
         }
@@ -64,7 +64,7 @@ extension AgencyDirectory {
     /// it is the request's `parent`, INVALID_ARGUMENT naming `field` when a field refers to
     /// it; FAILED_PRECONDITION when it was deactivated.
     public func requireActive(
-        _ name: String, field: String, isParent: Bool = false, errors: APIError
+        _ name: String, field: String, isParent: Bool = false, errors: ErrorBuilder
     ) async throws -> Egov_Identity_V1_Agency {
         guard let agency = try await agency(named: name) else {
             if isParent {

@@ -256,7 +256,7 @@ final class MessageSizeGuard: ChannelDuplexHandler {
 
     private func refuse(context: ChannelHandlerContext, length: Int) {
         refused = true
-        let status = APIError(domain: domain).resourceExhausted(
+        let status = ErrorBuilder(domain: domain).resourceExhausted(
             "MESSAGE_TOO_LARGE", limit: "max_message_bytes", scanner.limit,
             "The request message has \(length) bytes; this service accepts at most \(scanner.limit).")
         var trailers = HPACKHeaders()

@@ -12,7 +12,7 @@ extension Store {
         scope: String,
         requestID: String,
         request: Request,
-        errors: APIError,
+        errors: ErrorBuilder,
         _ body: (Transaction) async throws -> Response
     ) async throws -> Response {
         guard !requestID.isEmpty else { return try await write(body) }

@@ -14,7 +14,7 @@ public enum PageToken {
     }
 
     /// The key to continue after; nil for an empty token (the first page).
-    public static func decode(_ token: String, filter: String, errors: APIError) throws -> String? {
+    public static func decode(_ token: String, filter: String, errors: ErrorBuilder) throws -> String? {
         guard !token.isEmpty else { return nil }
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }

@@ -35,7 +35,7 @@ public struct StoreUnavailable: Error, CustomStringConvertible, RPCErrorConverti
     public var rpcErrorMessage: String { "The service's database is unavailable; try again shortly." }
     public var rpcErrorMetadata: Metadata {
         RPCError(
-            APIError(domain: "store.egov").unavailable("DATABASE_UNAVAILABLE", rpcErrorMessage)
+            ErrorBuilder(domain: "store.egov").unavailable("DATABASE_UNAVAILABLE", rpcErrorMessage)
         ).metadata
     }
 

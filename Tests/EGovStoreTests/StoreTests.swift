@@ -16,7 +16,7 @@ import Testing
         "0001_notes",
         ["CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL, created BIGINT NOT NULL)"]
     )
-    static let errors = APIError(domain: "test.egov")
+    static let errors = ErrorBuilder(domain: "test.egov")
 
     func count(_ store: Store) async throws -> Int {
         try await store.read { db in

@@ -9,7 +9,7 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
     let bridgePoints: any BridgePointRepository
     let agencies: any AgencyDirectory
     let store: Store
-    static let errors = APIError(domain: "conferences.egov")
+    static let errors = ErrorBuilder(domain: "conferences.egov")
 
     public init(store: Store, agencies: any AgencyDirectory) {
         self.store = store
@@ -65,7 +65,7 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
 
     /// Checks a bridge point to register; returns it with output-only fields cleared.
     static func validated(_ input: Egov_Conferences_V1_BridgePoint) throws -> Egov_Conferences_V1_BridgePoint {
-        var violations: [APIError.Violation] = []
+        var violations: [ErrorBuilder.Violation] = []
         if input.displayName.trimmingCharacters(in: .whitespaces).isEmpty || input.displayName.count > 300 {
             violations.append(.init("bridge_point.display_name", "is required, at most 300 characters"))
         }

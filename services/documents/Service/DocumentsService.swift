@@ -9,7 +9,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     let documents: any DocumentRepository
     let agencies: any AgencyDirectory
     let store: Store
-    static let errors = APIError(domain: "documents.egov")
+    static let errors = ErrorBuilder(domain: "documents.egov")
 
     public init(store: Store, agencies: any AgencyDirectory) {
         self.store = store
@@ -86,7 +86,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
 
     /// Checks a draft to create; returns it with output-only fields cleared.
     static func validated(_ input: Egov_Documents_V1_Document) throws -> Egov_Documents_V1_Document {
-        var violations: [APIError.Violation] = []
+        var violations: [ErrorBuilder.Violation] = []
         if input.direction != .outgoing {
             violations.append(.init("document.direction", "must be DIRECTION_OUTGOING: incoming documents arrive by exchange"))
         }

@@ -93,7 +93,7 @@ public struct ForwardingService: RegistrableRPCService {
     let routes: [Route]
     let clients: [String: GRPCClient<HTTP2ClientTransport.Posix>]
     let defaultDeadline: Duration
-    static let errors = APIError(domain: "gateway.egov")
+    static let errors = ErrorBuilder(domain: "gateway.egov")
     /// The deadline of a streaming call whose client set none: long enough to upload a file
     /// on a slow line or to follow a dossier for a while; the client reconnects after.
     static let streamingDeadline: Duration = .seconds(1800)

@@ -132,7 +132,7 @@ public struct Transcoder: Sendable {
         return answer
     }
 
-    static let errors = APIError(domain: "gateway.egov")
+    static let errors = ErrorBuilder(domain: "gateway.egov")
 
     func transcode(
         method: String, uri: String, headers: [String: String], body: Data, address: String, requestID: String,

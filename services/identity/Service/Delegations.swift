@@ -95,7 +95,7 @@ extension IdentityService {
         let principal = try await officialAccount(request.parent, field: "parent")
         try requirePrincipalOrAdministrator(principal.person, doing: "delegate this official's authority")
         var input = request.delegation
-        var violations: [APIError.Violation] = []
+        var violations: [ErrorBuilder.Violation] = []
         if input.kind == .unspecified || !Egov_Identity_V1_Delegation.Kind.allCases.contains(input.kind) {
             violations.append(.init("delegation.kind", "is required: KIND_KT, KIND_TL, KIND_TUQ, KIND_TM or KIND_Q"))
         }

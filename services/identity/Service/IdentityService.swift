@@ -20,7 +20,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     let logger: Logger
     /// Seals second-factor secrets in the database.
     let secrets: SecretBox
-    static let errors = APIError(domain: "identity.egov")
+    static let errors = ErrorBuilder(domain: "identity.egov")
 
     /// `passwordCost` is scrypt's log2(N): 17 in production (OWASP); lower only in tests.
     /// `throttleClock` (microseconds since 1970) is the login throttle's time; tests hold it still.
@@ -182,7 +182,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
 
     /// Checks an agency to create; returns it with output-only fields cleared.
     static func validated(_ input: Egov_Identity_V1_Agency) throws -> Egov_Identity_V1_Agency {
-        var violations: [APIError.Violation] = []
+        var violations: [ErrorBuilder.Violation] = []
         if !AgencyCode.isValid(input.code) {
             violations.append(.init("agency.code", "must be a QCVN 102:2016 code like 000.00.00.H41"))
         }

@@ -29,7 +29,7 @@ public enum CalendarFileLoader {
             throw Problem(description: "is not a CalendarFile in protobuf JSON: \(error)")
         }
         var rules = knownRules
-        var violations: [APIError.Violation] = []
+        var violations: [ErrorBuilder.Violation] = []
         for (index, rule) in file.rules.enumerated() {
             let id = rule.name.hasPrefix("holidayRules/") ? String(rule.name.dropFirst("holidayRules/".count)) : ""
             if !CalendarRules.isValidID(id) {

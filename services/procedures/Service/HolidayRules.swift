@@ -1,4 +1,6 @@
 import EGovAPI
+import EGovKit
+import Foundation
 
 /// A public holiday as the law sets it: an anchor date in the solar or lunar calendar, the days
 /// off around it, and the dates the rule is in force.
@@ -79,6 +81,74 @@ extension HolidayRule {
             $0.effectiveUntil = effectiveUntil?.description ?? ""
             $0.legalReference = legalReference
             $0.decidedYearly = decidedYearly
+        }
+    }
+}
+
+/// The checks on holiday rules and adjustments, for the RPCs and the calendar file alike.
+enum CalendarRules {
+    /// A rule id: 3-40 lower-case ASCII letters, digits and hyphens.
+    static func isValidID(_ id: String) -> Bool {
+        (3...40).contains(id.count) && id.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+            && !id.hasPrefix("-") && !id.hasSuffix("-")
+    }
+
+    /// What is wrong with `rule` (its `name` already set), field names under `prefix`.
+    static func violations(_ rule: Egov_Procedures_V1_HolidayRule, prefix: String) -> [ErrorBuilder.Violation] {
+        var violations: [ErrorBuilder.Violation] = []
+        let title = rule.title.trimmingCharacters(in: .whitespaces)
+        if title.isEmpty || title.count > 200 { violations.append(.init("\(prefix).title", "is required, at most 200 characters")) }
+        if rule.calendar == .unspecified || !Egov_Procedures_V1_HolidayRule.Calendar.allCases.contains(rule.calendar) {
+            violations.append(.init("\(prefix).calendar", "must be CALENDAR_SOLAR or CALENDAR_LUNAR"))
+        }
+        let days = rule.calendar == .lunar ? 30 : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][max(0, min(11, Int(rule.month) - 1))]
+        if !(1...12).contains(rule.month) { violations.append(.init("\(prefix).month", "must be 1 to 12")) }
+        if !(1...days).contains(Int(rule.day)) {
+            violations.append(.init("\(prefix).day", "must be a day of that month, 1 to \(days) (29 February is not a yearly date)"))
+        }
+        if !(-10...10).contains(rule.offsetDays) { violations.append(.init("\(prefix).offset_days", "must be -10 to 10")) }
+        if !(1...10).contains(rule.lengthDays) { violations.append(.init("\(prefix).length_days", "must be 1 to 10")) }
+        let from = LunarCalendar.SolarDate(rule.effectiveFrom)
+        if from == nil { violations.append(.init("\(prefix).effective_from", "must be a date YYYY-MM-DD")) }
+        if !rule.effectiveUntil.isEmpty {
+            if let until = LunarCalendar.SolarDate(rule.effectiveUntil) {
+                if let from, until < from { violations.append(.init("\(prefix).effective_until", "must not be before effective_from")) }
+            } else {
+                violations.append(.init("\(prefix).effective_until", "must be a date YYYY-MM-DD, or empty"))
+            }
+        }
+        let reference = rule.legalReference.trimmingCharacters(in: .whitespaces)
+        if reference.isEmpty || reference.count > 500 {
+            violations.append(.init("\(prefix).legal_reference", "is required (the law), at most 500 characters"))
+        }
+        return violations
+    }
+
+    /// What is wrong with `adjustment`, given the rule ids that exist.
+    static func violations(
+        _ adjustment: Egov_Procedures_V1_CalendarAdjustment, prefix: String, rules: Set<String>
+    ) -> [ErrorBuilder.Violation] {
+        var violations: [ErrorBuilder.Violation] = []
+        if LunarCalendar.SolarDate(adjustment.date) == nil { violations.append(.init("\(prefix).date", "must be a date YYYY-MM-DD")) }
+        if adjustment.kind == .unspecified || !Egov_Procedures_V1_CalendarAdjustment.Kind.allCases.contains(adjustment.kind) {
+            violations.append(.init("\(prefix).kind", "must be KIND_DAY_OFF or KIND_WORKING_DAY"))
+        }
+        if adjustment.note.count > 500 { violations.append(.init("\(prefix).note", "at most 500 characters")) }
+        if adjustment.legalReference.count > 500 { violations.append(.init("\(prefix).legal_reference", "at most 500 characters")) }
+        if !adjustment.holiday.isEmpty && !rules.contains(adjustment.holiday) {
+            violations.append(.init("\(prefix).holiday", "must be the name of a holiday rule, holidayRules/{id}"))
+        }
+        return violations
+    }
+
+    /// The adjustment as stored: the fields an administrator sets, trimmed.
+    static func cleaned(_ adjustment: Egov_Procedures_V1_CalendarAdjustment) -> Egov_Procedures_V1_CalendarAdjustment {
+        .with {
+            $0.date = adjustment.date
+            $0.kind = adjustment.kind
+            $0.note = adjustment.note.trimmingCharacters(in: .whitespacesAndNewlines)
+            $0.legalReference = adjustment.legalReference.trimmingCharacters(in: .whitespacesAndNewlines)
+            $0.holiday = adjustment.holiday
         }
     }
 }

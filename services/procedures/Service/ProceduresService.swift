@@ -17,7 +17,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     let store: Store
     /// Wakes `WatchDossier` streams when a dossier changes in this process.
     let changes = DossierChangeFeed()
-    static let errors = APIError(domain: "procedures.egov")
+    static let errors = ErrorBuilder(domain: "procedures.egov")
 
     public init(
         store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, attachments: AttachmentStore,
@@ -153,7 +153,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
 
     /// Checks a procedure to add; returns it with output-only fields cleared.
     static func validated(_ input: Egov_Procedures_V1_Procedure) throws -> Egov_Procedures_V1_Procedure {
-        var violations: [APIError.Violation] = []
+        var violations: [ErrorBuilder.Violation] = []
         if !ProcedureCode.isValid(input.code) {
             violations.append(.init("procedure.code", "must be a national procedure code like 1.000948.H38 or 2.001234"))
         }

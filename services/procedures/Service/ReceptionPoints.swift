@@ -31,8 +31,8 @@ enum ReceptionPoints {
     static let limit = 20
 
     /// The problems with a procedure's reception points: names, duplicates, count.
-    static func violations(_ points: [String]) -> [APIError.Violation] {
-        var violations: [APIError.Violation] = []
+    static func violations(_ points: [String]) -> [ErrorBuilder.Violation] {
+        var violations: [ErrorBuilder.Violation] = []
         if points.count > limit {
             violations.append(.init("procedure.reception_points", "at most \(limit) reception points"))
         }

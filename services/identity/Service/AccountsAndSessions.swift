@@ -38,7 +38,7 @@ extension IdentityService {
     ) async throws -> Egov_Identity_V1_Person {
         let person = request.person
         try Access.require(.manageOfficials(agency: person.agency), Self.errors, doing: "create officials of \(person.agency)")
-        var violations: [APIError.Violation] = []
+        var violations: [ErrorBuilder.Violation] = []
         if let agencyCode = AgencyCode.code(fromName: person.agency) {
             if try await agencies.agency(code: agencyCode)?.state != .active {
                 violations.append(.init("person.agency", "agency '\(person.agency)' does not exist or is deactivated"))
@@ -367,7 +367,7 @@ extension IdentityService {
 
     /// Checks a self-registration; returns the person to store and their login.
     static func validatedApplicant(_ input: Egov_Identity_V1_Person) throws -> (Egov_Identity_V1_Person, String) {
-        var violations: [APIError.Violation] = []
+        var violations: [ErrorBuilder.Violation] = []
         var login = ""
         var role = Egov_Identity_V1_Role.citizen
         switch input.kind {

@@ -8,7 +8,7 @@ public import GRPCProtobuf
 /// Messages, descriptions and metadata may quote what the caller sent; every builder clips
 /// them (`Clip`), so an error never grows with the input: an 8 KB name gets an error of a
 /// few hundred bytes, and its trailers stay far below any peer's header limit.
-public struct APIError: Sendable {
+public struct ErrorBuilder: Sendable {
     /// The error domain, e.g. `identity.egov`.
     public let domain: String
 

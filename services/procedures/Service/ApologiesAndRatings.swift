@@ -1,0 +1,86 @@
+public import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+public import GRPCCore
+import SQLKit
+import SwiftProtobuf
+
+/// Apology slips for late dossiers (Mẫu 04) and the applicants' ratings.
+extension ProceduresService {
+    public func issueApology(
+        request: Egov_Procedures_V1_IssueApologyRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Dossier {
+        var dossier = try await visibleDossier(request.name)
+        if let user = RequestContext.current?.user {
+            guard Permissions.allows(user, .handleDossiers(agency: dossier.agency))
+                || Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency)), !dossier.isApplicantSide(user.sub)
+            else {
+                throw Self.errors.permissionDenied(
+                    "PERMISSION_DENIED", "Only the officials of the receiving or the deciding agency issue apology slips.")
+            }
+        }
+        guard DossierRepository.openStatuses.contains(dossier.status) || [.supplementRequested, .paymentRequested].contains(dossier.status) else {
+            throw Self.errors.failedPrecondition(
+                "ILLEGAL_TRANSITION", "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); it is no longer being processed.")
+        }
+        let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.count <= 2000 else {
+            throw Self.errors.invalidArgument("REASON_REQUIRED", field: "reason", "give the reason, at most 2000 characters")
+        }
+        guard request.hasNewAppointmentTime, request.newAppointmentTime.micros > dossier.appointmentTime.micros else {
+            throw Self.errors.invalidArgument("INVALID_APPOINTMENT", field: "new_appointment_time", "must be after the current appointment")
+        }
+        let now = clock()
+        let actor = RequestContext.actor
+        dossier.apologies.append(.with {
+            $0.reason = reason
+            $0.previousAppointmentTime = dossier.appointmentTime
+            $0.newAppointmentTime = request.newAppointmentTime
+            $0.issuedBy = actor
+            $0.issueTime = .init(date: now)
+        })
+        dossier.appointmentTime = request.newAppointmentTime
+        // A new appointment: the overdue scan watches it afresh.
+        dossier.clearOverdueTime()
+        let event = Egov_Procedures_V1_DossierEvent.with {
+            $0.action = .issueApology
+            $0.fromStatus = dossier.status
+            $0.toStatus = dossier.status
+            $0.actor = actor
+            $0.note = "Phiếu xin lỗi và hẹn lại: \(reason)"
+            $0.time = .init(date: now)
+        }
+        return try await save(dossier, event: event, topic: "procedures.dossier.apology_issued")
+    }
+
+    public func rateDossier(
+        request: Egov_Procedures_V1_RateDossierRequest, context: ServerContext
+    ) async throws -> Egov_Procedures_V1_Dossier {
+        var dossier = try await visibleDossier(request.name)
+        guard let rater = RequestContext.current?.user?.sub, dossier.isApplicantSide(rater) else {
+            throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the applicant rates the service.")
+        }
+        guard dossier.status == .resultReturned else {
+            throw Self.errors.failedPrecondition(
+                "ILLEGAL_TRANSITION", "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); rate it once the result is returned.")
+        }
+        guard (1...5).contains(request.rating) else {
+            throw Self.errors.invalidArgument("INVALID_RATING", field: "rating", "must be 1 to 5")
+        }
+        guard request.comment.count <= 2000 else {
+            throw Self.errors.invalidArgument("INVALID_RATING", field: "comment", "at most 2000 characters")
+        }
+        dossier.rating = request.rating
+        dossier.ratingComment = request.comment
+        let event = Egov_Procedures_V1_DossierEvent.with {
+            $0.action = .rate
+            $0.fromStatus = dossier.status
+            $0.toStatus = dossier.status
+            $0.actor = rater
+            $0.note = "Đánh giá \(request.rating)/5"
+            $0.time = .init(date: clock())
+        }
+        return try await save(dossier, event: event)
+    }
+}
