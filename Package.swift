@@ -101,15 +101,18 @@ let package = Package(
         ),
         .executableTarget(
             name: "egov-bench",
-            dependencies: ["EGovAPI", "EGovKit", "EGovStore", "IdentityService", "GatewayService", "ProceduresService",
-                           grpcCore, grpcHTTP2],
+            dependencies: [
+                "EGovAPI", "EGovKit", "EGovStore", "IdentityService", "GatewayService", "ProceduresService",
+                grpcCore, grpcHTTP2,
+            ],
             path: "scripts/benchmarks/egov-bench",
             swiftSettings: strict
         ),
         .target(
             name: "EGovFuzzTargets",
             dependencies: [
-                "EGovAPI", "EGovKit", "GatewayService", "ProceduresService", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "EGovAPI", "EGovKit", "GatewayService", "ProceduresService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "scripts/fuzz/Targets",
             swiftSettings: strict
@@ -125,24 +128,30 @@ let package = Package(
         ),
         .target(
             name: "EGovTestSupport",
-            dependencies: ["EGovAPI", "EGovKit", "EGovStore", grpcCore, grpcHTTP2,
-                           .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: [
+                "EGovAPI", "EGovKit", "EGovStore", grpcCore, grpcHTTP2,
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Tests/EGovTestSupport",
             swiftSettings: strict
         ),
         .testTarget(
             name: "EGovKitTests",
-            dependencies: ["EGovAPI", "EGovKit", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                           .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "EGovAPI", "EGovKit", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EGovStoreTests",
-            dependencies: ["EGovStore", "EGovKit", "EGovTestSupport", grpcProtobuf, grpcCore,
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "EGovStore", "EGovKit", "EGovTestSupport", grpcProtobuf, grpcCore,
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -150,32 +159,39 @@ let package = Package(
             dependencies: [
                 "EGovAPI", "EGovKit", "EGovStore", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
                 "IdentityService", "DocumentsService", "ProceduresService", "ConferencesService", "GatewayService",
-                "EGovFuzzTargets", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "EGovFuzzTargets", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EGovAPI", "EGovKit", "EGovStore", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                           .product(name: "SQLKit", package: "sql-kit"),
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EGovAPI", "EGovKit", "EGovStore", "EGovTestSupport", grpcCore, grpcHTTP2, grpcProtobuf,
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]
-        + service("identity", module: "IdentityService", deps: [
-            .product(name: "CryptoExtras", package: "swift-crypto"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ])
+        + service(
+            "identity", module: "IdentityService",
+            deps: [
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ])
         + service("documents", module: "DocumentsService")
         + service("procedures", module: "ProceduresService", deps: [.product(name: "Crypto", package: "swift-crypto")])
         + service("conferences", module: "ConferencesService")
-        + service("gateway", module: "GatewayService", deps: [
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ])
+        + service(
+            "gateway", module: "GatewayService",
+            deps: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ])
 )

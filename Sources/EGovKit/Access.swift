@@ -29,7 +29,9 @@ public enum Access {
     /// A service acting for a user passes the user's token and is judged as the user.
     public static let serviceCalls: [String: Set<String>] = [
         "egov-documents": ["/egov.identity.v1.IdentityService/GetAgency"],
-        "egov-procedures": ["/egov.identity.v1.IdentityService/GetAgency", "/egov.identity.v1.IdentityService/GetPerson"],
+        "egov-procedures": [
+            "/egov.identity.v1.IdentityService/GetAgency", "/egov.identity.v1.IdentityService/GetPerson",
+        ],
         "egov-conferences": ["/egov.identity.v1.IdentityService/GetAgency"],
         "egov-identity": [],
     ]
@@ -51,6 +53,8 @@ public enum Access {
 
 extension ErrorBuilder {
     public func unauthenticated(_ reason: String, _ message: String) -> GoogleRPCStatus {
-        GoogleRPCStatus(code: .unauthenticated, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
+        GoogleRPCStatus(
+            code: .unauthenticated, message: message,
+            details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
     }
 }

@@ -60,7 +60,8 @@ public enum AccessToken {
         var kid: String
     }
 
-    public static func sign(_ claims: AccessClaims, keyID: String, key: Curve25519.Signing.PrivateKey) throws -> String {
+    public static func sign(_ claims: AccessClaims, keyID: String, key: Curve25519.Signing.PrivateKey) throws -> String
+    {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let header = base64URL(try encoder.encode(Header(alg: algorithm, typ: type, kid: keyID)))
@@ -75,7 +76,9 @@ public enum AccessToken {
     }
 
     public static func decodeBase64URL(_ text: some StringProtocol) -> Data? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            return nil
+        }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         return Data(base64Encoded: base64)
@@ -95,7 +98,9 @@ public final class TokenVerifier: Sendable {
     /// kept up to date from identity (`RevokedSessionsRefresher`).
     private let revoked = Mutex<Set<String>>([])
 
-    public init(issuer: String = "egov-identity", audience: String = "egov", leeway: Int64 = 30, maxLifetime: Int64 = 300) {
+    public init(
+        issuer: String = "egov-identity", audience: String = "egov", leeway: Int64 = 30, maxLifetime: Int64 = 300
+    ) {
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway

@@ -32,7 +32,8 @@ public final class AdminServer: Service, Sendable {
                 }
             }
             .bind(host: host, port: port).get()
-        logger.info("admin listening", metadata: ["address": .string("http://\(host):\(channel.localAddress?.port ?? port)")])
+        logger.info(
+            "admin listening", metadata: ["address": .string("http://\(host):\(channel.localAddress?.port ?? port)")])
         try await withGracefulShutdownHandler {
             try await channel.closeFuture.get()
         } onGracefulShutdown: {
@@ -66,7 +67,8 @@ private final class AdminHandler: ChannelInboundHandler, Sendable {
         case (.GET, "/healthz"):
             let snapshot = health.snapshot
             status = snapshot.serving ? .ok : .serviceUnavailable
-            body = snapshot.serving
+            body =
+                snapshot.serving
                 ? "serving\n"
                 : "not serving\n" + snapshot.failures.map { "\($0.key): \($0.value)\n" }.sorted().joined()
         default:
@@ -77,7 +79,9 @@ private final class AdminHandler: ChannelInboundHandler, Sendable {
         headers.add(name: "content-type", value: contentType)
         headers.add(name: "content-length", value: String(body.utf8.count))
         headers.add(name: "connection", value: "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))),
+            promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Certificate and key files of one process.
@@ -84,12 +84,12 @@ public struct DevPKI: Sendable {
         try? FileManager.default.removeItem(atPath: "\(files.privateKey).ec")
         try openssl(["req", "-new", "-key", files.privateKey, "-subj", "/O=egov/CN=egov-\(process)", "-out", request])
         try """
-            basicConstraints=critical,CA:FALSE
-            keyUsage=critical,digitalSignature,keyEncipherment
-            extendedKeyUsage=serverAuth,clientAuth
-            subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,DNS:egov-\(process)
+        basicConstraints=critical,CA:FALSE
+        keyUsage=critical,digitalSignature,keyEncipherment
+        extendedKeyUsage=serverAuth,clientAuth
+        subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,DNS:egov-\(process)
 
-            """.write(toFile: extensions, atomically: true, encoding: .utf8)
+        """.write(toFile: extensions, atomically: true, encoding: .utf8)
         try openssl([
             "x509", "-req", "-in", request, "-CA", caCertificate, "-CAkey", caKey, "-CAcreateserial",
             "-days", "825", "-sha256", "-extfile", extensions, "-out", files.certificate,

@@ -81,7 +81,9 @@ public enum EGovProcess {
         LoggingSystem.bootstrapEGov(process: program, level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "egov.\(name)")
         do {
-            try await serve(name: name, security: security, configuration: configuration, settings: settings, logger: logger, build: build)
+            try await serve(
+                name: name, security: security, configuration: configuration, settings: settings, logger: logger,
+                build: build)
             logger.info("stopped")
             exit(0)
         } catch {
@@ -130,7 +132,9 @@ public enum EGovProcess {
         let announce = AnnounceListening(server: server, logger: logger, security: security, settings: settings)
         var configuration = ServiceGroupConfiguration(
             services: (parts.background + [health, GRPCServerService(server: server), admin, announce]).map {
-                .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
+                .init(
+                    service: $0, successTerminationBehavior: .ignore,
+                    failureTerminationBehavior: .gracefullyShutdownGroup)
             },
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],

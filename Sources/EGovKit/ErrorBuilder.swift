@@ -55,14 +55,18 @@ public struct ErrorBuilder: Sendable {
     public func notFound(_ reason: String, resource: String, _ message: String) -> GoogleRPCStatus {
         GoogleRPCStatus(
             code: .notFound, message: Clip.text(message, Clip.maxMessage),
-            details: [.errorInfo(reason: reason, domain: domain, metadata: ["resource": Clip.text(resource, Clip.maxField)])]
+            details: [
+                .errorInfo(reason: reason, domain: domain, metadata: ["resource": Clip.text(resource, Clip.maxField)])
+            ]
         )
     }
 
     public func alreadyExists(_ reason: String, resource: String, _ message: String) -> GoogleRPCStatus {
         GoogleRPCStatus(
             code: .alreadyExists, message: Clip.text(message, Clip.maxMessage),
-            details: [.errorInfo(reason: reason, domain: domain, metadata: ["resource": Clip.text(resource, Clip.maxField)])]
+            details: [
+                .errorInfo(reason: reason, domain: domain, metadata: ["resource": Clip.text(resource, Clip.maxField)])
+            ]
         )
     }
 
@@ -91,12 +95,15 @@ public struct ErrorBuilder: Sendable {
 
     /// INTERNAL: the service is in a state it should never be in; the operators must act.
     public func internalError(_ reason: String, _ message: String) -> GoogleRPCStatus {
-        GoogleRPCStatus(code: .internalError, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
+        GoogleRPCStatus(
+            code: .internalError, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])]
+        )
     }
 
     /// DATA_LOSS: stored data is damaged; the operators must act.
     public func dataLoss(_ reason: String, _ message: String) -> GoogleRPCStatus {
-        GoogleRPCStatus(code: .dataLoss, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
+        GoogleRPCStatus(
+            code: .dataLoss, message: message, details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
     }
 
     /// Page sizes: 0 means the default of 50; more than 1000 is capped (AIP-158).

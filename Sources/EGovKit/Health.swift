@@ -36,7 +36,8 @@ public final class HealthMonitor: Service, Sendable {
     private let logger: Logger
 
     public init(
-        services: [String], probes: [HealthProbe], interval: Duration = .seconds(2), probeTimeout: Duration = .seconds(4),
+        services: [String], probes: [HealthProbe], interval: Duration = .seconds(2),
+        probeTimeout: Duration = .seconds(4),
         logger: Logger
     ) {
         self.probeTimeout = probeTimeout
@@ -73,7 +74,9 @@ public final class HealthMonitor: Service, Sendable {
             } else {
                 logger.warning(
                     "not serving",
-                    metadata: ["failing": .string(failures.map { "\($0.key): \($0.value)" }.sorted().joined(separator: "; "))]
+                    metadata: [
+                        "failing": .string(failures.map { "\($0.key): \($0.value)" }.sorted().joined(separator: "; "))
+                    ]
                 )
             }
         }
@@ -85,7 +88,9 @@ public final class HealthMonitor: Service, Sendable {
             await pauseUnlessShuttingDown(for: interval)
         }
         // Draining: tell load balancers to stop sending new calls.
-        state.withLock { $0.serving = false; $0.failures["process"] = "shutting down" }
+        state.withLock {
+            $0.serving = false; $0.failures["process"] = "shutting down"
+        }
     }
 
     func servingStatus(for service: String) -> Grpc_Health_V1_HealthCheckResponse.ServingStatus? {

@@ -70,7 +70,9 @@ public enum TaxCode {
         guard main.count == 10, main.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
         if parts.count == 2 {
             let branch = parts[1]
-            guard branch.count == 3, branch.allSatisfy({ $0.isASCII && $0.isNumber }), branch != "000" else { return false }
+            guard branch.count == 3, branch.allSatisfy({ $0.isASCII && $0.isNumber }), branch != "000" else {
+                return false
+            }
         }
         let digits = main.map { Int(String($0))! }
         return checkDigit(digits.prefix(9)) == digits[9]

@@ -13,7 +13,9 @@ public final class SigningKeysRefresher<Transport: ClientTransport>: Service, Se
     let interval: Duration
     let logger: Logger
 
-    public init(client: GRPCClient<Transport>, verifier: TokenVerifier, interval: Duration = .seconds(30), logger: Logger) {
+    public init(
+        client: GRPCClient<Transport>, verifier: TokenVerifier, interval: Duration = .seconds(30), logger: Logger
+    ) {
         self.client = Egov_Identity_V1_IdentityService.Client(wrapping: client)
         self.verifier = verifier
         self.interval = interval
@@ -28,12 +30,15 @@ public final class SigningKeysRefresher<Transport: ClientTransport>: Service, Se
         let published = try await client.getSigningKeys(.init(), options: options)
         var keys: [String: Curve25519.Signing.PublicKey] = [:]
         for key in published.keys where key.kty == "OKP" && key.crv == "Ed25519" && key.alg == AccessToken.algorithm {
-            if let raw = AccessToken.decodeBase64URL(key.x), let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) {
+            if let raw = AccessToken.decodeBase64URL(key.x),
+                let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            {
                 keys[key.kid] = publicKey
             }
         }
         if Set(keys.keys) != verifier.keyIDs {
-            logger.info("token signing keys updated", metadata: ["kids": .string(keys.keys.sorted().joined(separator: ","))])
+            logger.info(
+                "token signing keys updated", metadata: ["kids": .string(keys.keys.sorted().joined(separator: ","))])
         }
         verifier.setKeys(keys)
         return keys.count
@@ -99,7 +104,8 @@ public final class RevokedSessionsRefresher: Service, Sendable {
             } catch {
                 // Tokens live five minutes: a stale list for a few seconds is the bound on harm.
                 if !failing {
-                    logger.warning("cannot refresh revoked sessions", metadata: ["error": .string(String(describing: error))])
+                    logger.warning(
+                        "cannot refresh revoked sessions", metadata: ["error": .string(String(describing: error))])
                 }
                 failing = true
             }

@@ -1,8 +1,8 @@
 public import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
-import NIOHTTP2
 public import Logging
+import NIOHTTP2
 import SwiftProtobuf
 import X509
 
@@ -200,15 +200,17 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
             return RPCError(code: rpc.code, message: message, metadata: rpc.metadata, cause: rpc.cause)
         }
         let info = (try? rpc.unpackGoogleRPCStatus())?.details.lazy.compactMap(\.errorInfo).first
-        let details: [ErrorDetails] = info.map {
-            [.errorInfo(reason: $0.reason, domain: $0.domain, metadata: Clip.metadata($0.metadata))]
-        } ?? []
+        let details: [ErrorDetails] =
+            info.map {
+                [.errorInfo(reason: $0.reason, domain: $0.domain, metadata: Clip.metadata($0.metadata))]
+            } ?? []
         return RPCError(GoogleRPCStatus(code: rpc.code, message: message, details: details))
     }
 
     func map(_ error: any Error) -> any Error {
         switch error {
-        case let error as RPCError where error.cause is BinaryDecodingError || (error.cause as? RPCError)?.cause is BinaryDecodingError:
+        case let error as RPCError
+        where error.cause is BinaryDecodingError || (error.cause as? RPCError)?.cause is BinaryDecodingError:
             // The request bytes are not a valid message: the caller's fault, not ours.
             return GoogleRPCStatus(
                 code: .invalidArgument,

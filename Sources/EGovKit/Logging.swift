@@ -43,7 +43,9 @@ public struct StructuredLogHandler: LogHandler {
                 line += " \(key)=\(Self.quote("\(value)"))"
             }
         case .json:
-            var object: [String: String] = ["ts": time, "level": "\(event.level)", "logger": label, "msg": "\(event.message)"]
+            var object: [String: String] = [
+                "ts": time, "level": "\(event.level)", "logger": label, "msg": "\(event.message)",
+            ]
             for (key, value) in fields { object[key] = "\(value)" }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             line = String(decoding: data, as: UTF8.self)

@@ -35,7 +35,9 @@ public struct IdentityDirectory<Transport: ClientTransport>: AgencyDirectory, Pe
     public func person(named name: String) async throws -> Egov_Identity_V1_Person? {
         let options = RequestContext.callOptions(fallback: deadline)
         return try await lookup(name) {
-            try await RequestContext.actingAsService { try await client.getPerson(.with { $0.name = name }, options: options) }
+            try await RequestContext.actingAsService {
+                try await client.getPerson(.with { $0.name = name }, options: options)
+            }
         }
     }
 

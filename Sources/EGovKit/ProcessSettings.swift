@@ -172,7 +172,8 @@ public struct ProcessSettings: Sendable {
             privateKey: config.optionalString("tls.key") ?? dev.privateKey
         )
         let sqlitePath = URL(fileURLWithPath: "\(dataDirectory)/\(name).sqlite").standardizedFileURL.path
-        self.databaseURL = config.keys.contains { $0.name == "database.url" }
+        self.databaseURL =
+            config.keys.contains { $0.name == "database.url" }
             ? (config.optionalString("database.url") ?? "sqlite://\(sqlitePath)") : ""
         self.limits = ServerLimits(
             maxMessageBytes: config.int("limits.max_message_bytes"),

@@ -1,6 +1,6 @@
+import Foundation
 public import GRPCCore
 public import Logging
-import Foundation
 
 /// What an RPC carries that every layer below it needs: the request id (for logs and
 /// downstream calls), the caller's identity from its client certificate, the deadline the
@@ -32,7 +32,9 @@ public struct RequestContext: Sendable {
     public static func address(ofPeer peer: String) -> String {
         var text = Substring(peer)
         for prefix in ["ipv4:", "ipv6:", "unix:"] where text.hasPrefix(prefix) { text = text.dropFirst(prefix.count) }
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") { return String(text[text.index(after: text.startIndex)..<close]) }
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            return String(text[text.index(after: text.startIndex)..<close])
+        }
         if let colon = text.lastIndex(of: ":"), text.filter({ $0 == ":" }).count == 1 { return String(text[..<colon]) }
         return String(text)
     }

@@ -1,10 +1,10 @@
+import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
-public import ServiceLifecycle
-import Foundation
 import NIOCore
 import NIOSSL
+public import ServiceLifecycle
 import X509
 
 /// How a gRPC port authenticates its clients.
@@ -137,7 +137,8 @@ public func makePeerClient(
             if let verification { config.customVerificationCallback = verification.verify }
         },
         config: .defaults { config in
-            config.connection.keepalive = .init(time: limits.keepaliveTime, timeout: limits.keepaliveTimeout, allowWithoutCalls: true)
+            config.connection.keepalive = .init(
+                time: limits.keepaliveTime, timeout: limits.keepaliveTimeout, allowWithoutCalls: true)
         },
         resolverRegistry: resolvers
     )
@@ -166,7 +167,9 @@ struct PinnedPeerVerification: Sendable {
         } ?? false
     }
 
-    @Sendable func verify(_ presented: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResultWithMetadata>) {
+    @Sendable func verify(
+        _ presented: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResultWithMetadata>
+    ) {
         let chain: [Certificate]
         do {
             chain = try presented.map { try Certificate(derEncoded: try $0.toDERBytes()) }
@@ -200,7 +203,8 @@ struct PinnedPeerTarget: ResolvableTarget {
 struct PinnedPeerResolver: NameResolverFactory {
     func resolver(for target: PinnedPeerTarget) -> NameResolver {
         let result = NameResolutionResult(endpoints: [Endpoint(addresses: [target.address])], serviceConfig: nil)
-        return NameResolver(names: RPCAsyncSequence(wrapping: Always(result: result)), updateMode: .pull, authority: target.name)
+        return NameResolver(
+            names: RPCAsyncSequence(wrapping: Always(result: result)), updateMode: .pull, authority: target.name)
     }
 
     /// The same answer every time the transport asks.
@@ -225,7 +229,9 @@ public func pauseUnlessShuttingDown(for duration: Duration) async {
 /// through the RPC's cancellation handle, not by cancelling the handler's task, so handlers
 /// that wait (streams that follow changes, calls forwarded to a backend) need this to stop
 /// and to pass the cancellation on.
-public func cancellingWithRPC<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+public func cancellingWithRPC<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws
+    -> Result
+{
     let work = Task { try await body() }
     return try await withTaskCancellationHandler {
         try await withRPCCancellationHandler {

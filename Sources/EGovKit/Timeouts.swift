@@ -49,5 +49,9 @@ public func withTimeout<T: Sendable>(
 public final class Once: Sendable {
     private let done = Mutex(false)
     public init() {}
-    public func claim() -> Bool { done.withLock { old in defer { old = true }; return !old } }
+    public func claim() -> Bool {
+        done.withLock { old in
+            defer { old = true }; return !old
+        }
+    }
 }

@@ -1,6 +1,6 @@
+import Foundation
 public import GRPCCore
 public import GRPCNIOTransportCore
-import Foundation
 import GRPCProtobuf
 import NIOCore
 import NIOHPACK
@@ -302,7 +302,8 @@ extension HTTP2ServerTransport.Config.ChannelDebuggingCallbacks {
             onAcceptTCPConnection: { channel in
                 guard let minimumTLS, minimumTLS != .tls12 else { return channel.eventLoop.makeSucceededVoidFuture() }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(MinimumTLSVersionGate(minimum: minimumTLS), position: .first)
+                    try channel.pipeline.syncOperations.addHandler(
+                        MinimumTLSVersionGate(minimum: minimumTLS), position: .first)
                 }
             },
             onAcceptHTTP2Stream: { channel in

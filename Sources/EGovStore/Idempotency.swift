@@ -53,7 +53,7 @@ extension Store {
                         """)
                     return response
                 }
-            } catch where attempt == 0 && Store.isUniqueViolation(error) {
+            } catch  where attempt == 0 && Store.isUniqueViolation(error) {
                 // A concurrent call with the same id committed first: read its result.
                 attempt += 1
             }

@@ -1,8 +1,8 @@
 import EGovKit
-public import Logging
 import Foundation
-public import ServiceLifecycle
+public import Logging
 import SQLKit
+public import ServiceLifecycle
 
 /// An event written in the same transaction as the change it reports.
 public struct OutboxMessage: Sendable, Hashable {
@@ -57,7 +57,8 @@ public final class OutboxRelay: Service, Sendable {
     let logger: Logger
 
     public init(
-        store: Store, consumer: String, sink: any OutboxSink, interval: Duration = .milliseconds(500), batchSize: Int = 100,
+        store: Store, consumer: String, sink: any OutboxSink, interval: Duration = .milliseconds(500),
+        batchSize: Int = 100,
         logger: Logger
     ) {
         self.store = store
@@ -73,7 +74,8 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 _ = try await deliverPending()
             } catch {
-                logger.warning("outbox delivery paused", metadata: ["consumer": .string(consumer), "error": .string("\(error)")])
+                logger.warning(
+                    "outbox delivery paused", metadata: ["consumer": .string(consumer), "error": .string("\(error)")])
             }
             await pauseUnlessShuttingDown(for: interval)
         }
@@ -107,7 +109,8 @@ public final class OutboxRelay: Service, Sendable {
                 logger.error(
                     "outbox event rejected by its consumer; set aside",
                     metadata: [
-                        "consumer": .string(consumer), "outbox_id": .stringConvertible(message.id), "topic": .string(message.topic),
+                        "consumer": .string(consumer), "outbox_id": .stringConvertible(message.id),
+                        "topic": .string(message.topic),
                         "reason": .string(rejection.reason),
                     ])
                 try await record(message.id, delivered: true, error: rejection.description)

@@ -19,15 +19,18 @@ public enum PageToken {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
-            throw errors.invalidArgument("INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
+            throw errors.invalidArgument(
+                "INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
         }
         let parts = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "v1" else {
-            throw errors.invalidArgument("INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
+            throw errors.invalidArgument(
+                "INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
         }
         guard parts[1] == fingerprint(filter) else {
             throw errors.invalidArgument(
-                "INVALID_PAGE_TOKEN", field: "page_token", "belongs to a list with other filters; start again without it")
+                "INVALID_PAGE_TOKEN", field: "page_token",
+                "belongs to a list with other filters; start again without it")
         }
         return String(parts[2])
     }

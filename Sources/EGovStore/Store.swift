@@ -1,7 +1,7 @@
 import EGovKit
+import Foundation
 public import GRPCCore
 import GRPCProtobuf
-import Foundation
 public import Logging
 import NIOCore
 import NIOPosix
@@ -133,18 +133,18 @@ public final class Store: Sendable {
     public func write<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
         try await Self.unavailableOnConnectionFailure {
             try await writers.lease { connection in
-            let database = connection.sql
-            let _: Void = try await database.raw(engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
-            do {
-                let result = try await body(Transaction(database: database, engine: engine))
-                let _: Void = try await database.raw("COMMIT").run()
-                return result
-            } catch {
-                if !connection.isClosed {
-                    try? await database.raw("ROLLBACK").run() as Void
+                let database = connection.sql
+                let _: Void = try await database.raw(engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
+                do {
+                    let result = try await body(Transaction(database: database, engine: engine))
+                    let _: Void = try await database.raw("COMMIT").run()
+                    return result
+                } catch {
+                    if !connection.isClosed {
+                        try? await database.raw("ROLLBACK").run() as Void
+                    }
+                    throw error
                 }
-                throw error
-            }
             }
         }
     }
@@ -161,7 +161,7 @@ public final class Store: Sendable {
     private static func unavailableOnConnectionFailure<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch where StoreUnavailable.isConnectionFailure(error) {
+        } catch  where StoreUnavailable.isConnectionFailure(error) {
             throw error as? StoreUnavailable ?? StoreUnavailable("the database connection failed: \(error)")
         }
     }
@@ -379,7 +379,7 @@ final class LeasePool: Sendable {
                     self.expire(id, CancellationError())
                 }
                 if let handed { return handed }
-                // A slot was freed: loop to open a new connection.
+            // A slot was freed: loop to open a new connection.
             }
         }
     }
@@ -441,7 +441,9 @@ struct ClosingAwarePostgres: SQLDatabase {
     var dialect: any SQLDialect { database.dialect }
     var queryLogLevel: Logger.Level? { database.queryLogLevel }
 
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<
+        Void
+    > {
         let promise = eventLoop.makePromise(of: Void.self)
         let id = watch.track(promise)
         database.execute(sql: query, onRow).whenComplete { result in
@@ -472,7 +474,9 @@ final class ClosingWatch: Sendable {
                 defer { state.pending = [:] }
                 return state.pending.values
             }
-            for promise in pending { promise.fail(StoreUnavailable("the database connection closed during a statement")) }
+            for promise in pending {
+                promise.fail(StoreUnavailable("the database connection closed during a statement"))
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 import EGovKit
 public import Logging
-public import ServiceLifecycle
 import SQLKit
+public import ServiceLifecycle
 
 /// Keeps the store open while the process runs and closes it after everything that uses it
 /// has stopped (it is started first, so it is shut down last). Meanwhile, hourly, it drops
@@ -26,11 +26,13 @@ public struct StoreService: Service {
                     logger.info(
                         "expired records dropped",
                         metadata: [
-                            "idempotency_keys": .stringConvertible(purged.idempotencyKeys), "outbox_events": .stringConvertible(purged.outboxEvents),
+                            "idempotency_keys": .stringConvertible(purged.idempotencyKeys),
+                            "outbox_events": .stringConvertible(purged.outboxEvents),
                         ])
                 }
             } catch {
-                logger.warning("dropping expired records failed", metadata: ["error": .string(String(describing: error))])
+                logger.warning(
+                    "dropping expired records failed", metadata: ["error": .string(String(describing: error))])
             }
             await pauseUnlessShuttingDown(for: .seconds(3600))
         }
@@ -43,7 +45,8 @@ extension Store {
     /// offline phone within days) and outbox events older than `outboxDays` that each of
     /// `outboxConsumers` was given. Returns how many of each.
     public func purgeExpired(
-        outboxConsumers: [String], now: Int64 = Timestamps.nowMicros(), idempotencyDays: Int64 = 7, outboxDays: Int64 = 30
+        outboxConsumers: [String], now: Int64 = Timestamps.nowMicros(), idempotencyDays: Int64 = 7,
+        outboxDays: Int64 = 30
     ) async throws -> (idempotencyKeys: Int, outboxEvents: Int) {
         let day: Int64 = 86_400_000_000
         let keyCutoff = now - idempotencyDays * day
@@ -55,7 +58,9 @@ extension Store {
             var given = SQLQueryString("")
             for consumer in outboxConsumers {
                 given.appendInterpolation(
-                    unsafeRaw: " AND EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.message_id = outbox.id AND d.deliver_time IS NOT NULL AND d.consumer = ")
+                    unsafeRaw:
+                        " AND EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.message_id = outbox.id AND d.deliver_time IS NOT NULL AND d.consumer = "
+                )
                 given.appendInterpolation(bind: consumer)
                 given.appendInterpolation(unsafeRaw: ")")
             }
@@ -65,7 +70,8 @@ extension Store {
             let events = try await tx.database.rows(delete).count
             if events > 0 {
                 try await tx.database.execute(
-                    "DELETE FROM outbox_deliveries WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = outbox_deliveries.message_id)")
+                    "DELETE FROM outbox_deliveries WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = outbox_deliveries.message_id)"
+                )
             }
             return (keys, events)
         }

@@ -22,7 +22,9 @@ import Testing
         return claims
     }
 
-    func forge(header: String, payload: AccessClaims, signWith signer: Curve25519.Signing.PrivateKey? = nil) throws -> String {
+    func forge(header: String, payload: AccessClaims, signWith signer: Curve25519.Signing.PrivateKey? = nil) throws
+        -> String
+    {
         let encoder = JSONEncoder()
         let head = AccessToken.base64URL(Data(header.utf8))
         let body = AccessToken.base64URL(try encoder.encode(payload))
@@ -96,8 +98,12 @@ import Testing
 }
 
 @Suite struct PermissionTests {
-    func user(_ roles: [String], agency: String? = nil, sub: String = "people/u", amr: [String] = ["pwd", "otp"]) -> AccessClaims {
-        AccessClaims(iss: "i", aud: "a", sub: sub, iat: 0, nbf: 0, exp: 0, jti: "", sid: "", roles: roles, agency: agency, amr: amr)
+    func user(_ roles: [String], agency: String? = nil, sub: String = "people/u", amr: [String] = ["pwd", "otp"])
+        -> AccessClaims
+    {
+        AccessClaims(
+            iss: "i", aud: "a", sub: sub, iat: 0, nbf: 0, exp: 0, jti: "", sid: "", roles: roles, agency: agency,
+            amr: amr)
     }
 
     @Test func citizensReadOnlyThemselves() {

@@ -47,7 +47,9 @@ import Testing
     func badValuesAreErrorsNamingTheKey(flag: String, message: String) {
         #expect {
             try Configuration.load(keys: keys, arguments: [flag], environment: [:])
-        } throws: { error in "\(error)".contains(message) && "\(error)".contains(flag.dropFirst(2).split(separator: "=")[0]) }
+        } throws: { error in
+            "\(error)".contains(message) && "\(error)".contains(flag.dropFirst(2).split(separator: "=")[0])
+        }
     }
 
     @Test func aBadPeerAddressIsAnError() throws {

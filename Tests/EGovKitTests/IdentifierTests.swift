@@ -39,15 +39,19 @@ import Testing
     @Test(arguments: ["0300588569", "0101248141", "0300588569-001", "0101248141-999"])
     func validTaxCodes(code: String) { #expect(TaxCode.isValid(code)) }
 
-    @Test(arguments: ["0300588568", "030058856", "03005885690", "0300588569-000", "0300588569-01", "0300588569-0011",
-                      "030058856X", "", "0300588569 ", "0300588569_001"])
+    @Test(arguments: [
+        "0300588568", "030058856", "03005885690", "0300588569-000", "0300588569-01", "0300588569-0011",
+        "030058856X", "", "0300588569 ", "0300588569_001",
+    ])
     func invalidTaxCodes(code: String) { #expect(!TaxCode.isValid(code)) }
 }
 
 @Suite struct TOTPTests {
     let secret = Array("12345678901234567890".utf8)
 
-    @Test(arguments: [(Int64(59), "94287082"), (1_111_111_109, "07081804"), (1_234_567_890, "89005924"), (2_000_000_000, "69279037")])
+    @Test(arguments: [
+        (Int64(59), "94287082"), (1_111_111_109, "07081804"), (1_234_567_890, "89005924"), (2_000_000_000, "69279037"),
+    ])
     func rfc6238Vectors(time: Int64, expected: String) {
         #expect(TOTP.code(secret: secret, step: time / 30, digits: 8) == expected)
     }
@@ -82,6 +86,8 @@ import Testing
     }
 
     @Test func smsTextLosesItsMarksNotItsCase() {
-        #expect(VietnameseText.unaccented("Hồ sơ đã có kết quả. Đề nghị nộp lệ phí") == "Ho so da co ket qua. De nghi nop le phi")
+        #expect(
+            VietnameseText.unaccented("Hồ sơ đã có kết quả. Đề nghị nộp lệ phí")
+                == "Ho so da co ket qua. De nghi nop le phi")
     }
 }

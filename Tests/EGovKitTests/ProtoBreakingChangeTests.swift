@@ -9,7 +9,9 @@ import Testing
 /// cardinality; an enum value renamed; a method's request, response or streaming changed.
 /// Additions are not breaking. (buf itself is not on the machine; this is the subset of its
 /// FILE category a descriptor set can tell.)
-func breakingChanges(from baseline: Google_Protobuf_FileDescriptorSet, to current: Google_Protobuf_FileDescriptorSet) -> [String] {
+func breakingChanges(from baseline: Google_Protobuf_FileDescriptorSet, to current: Google_Protobuf_FileDescriptorSet)
+    -> [String]
+{
     func published(_ set: Google_Protobuf_FileDescriptorSet) -> [String: Google_Protobuf_FileDescriptorProto] {
         Dictionary(
             set.file.filter { $0.package.hasPrefix("egov.") && $0.package.hasSuffix(".v1") }.map { ($0.name, $0) },
@@ -22,7 +24,9 @@ func breakingChanges(from baseline: Google_Protobuf_FileDescriptorSet, to curren
             problems.append("\(name): file deleted")
             continue
         }
-        if old.package != new.package { problems.append("\(name): package changed from \(old.package) to \(new.package)") }
+        if old.package != new.package {
+            problems.append("\(name): package changed from \(old.package) to \(new.package)")
+        }
         compareMessages(old.messageType, new.messageType, scope: old.package, into: &problems)
         compareEnums(old.enumType, new.enumType, scope: old.package, into: &problems)
         let services = Dictionary(new.service.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -38,8 +42,12 @@ func breakingChanges(from baseline: Google_Protobuf_FileDescriptorSet, to curren
                     problems.append("\(path)/\(method.name): method deleted")
                     continue
                 }
-                if now.inputType != method.inputType { problems.append("\(path)/\(method.name): request type changed to \(now.inputType)") }
-                if now.outputType != method.outputType { problems.append("\(path)/\(method.name): response type changed to \(now.outputType)") }
+                if now.inputType != method.inputType {
+                    problems.append("\(path)/\(method.name): request type changed to \(now.inputType)")
+                }
+                if now.outputType != method.outputType {
+                    problems.append("\(path)/\(method.name): response type changed to \(now.outputType)")
+                }
                 if now.clientStreaming != method.clientStreaming || now.serverStreaming != method.serverStreaming {
                     problems.append("\(path)/\(method.name): streaming changed")
                 }
@@ -50,7 +58,8 @@ func breakingChanges(from baseline: Google_Protobuf_FileDescriptorSet, to curren
 }
 
 private func compareMessages(
-    _ old: [Google_Protobuf_DescriptorProto], _ new: [Google_Protobuf_DescriptorProto], scope: String, into problems: inout [String]
+    _ old: [Google_Protobuf_DescriptorProto], _ new: [Google_Protobuf_DescriptorProto], scope: String,
+    into problems: inout [String]
 ) {
     let messages = Dictionary(new.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     for message in old {
@@ -70,13 +79,16 @@ private func compareMessages(
             if changed.name != field.name { problems.append("\(at): renamed to \(changed.name)") }
             if changed.jsonName != field.jsonName { problems.append("\(at): JSON name changed to \(changed.jsonName)") }
             if changed.type != field.type || changed.typeName != field.typeName {
-                problems.append("\(at): type changed to \(changed.typeName.isEmpty ? "\(changed.type)" : changed.typeName)")
+                problems.append(
+                    "\(at): type changed to \(changed.typeName.isEmpty ? "\(changed.type)" : changed.typeName)")
             }
             if changed.label != field.label || changed.proto3Optional != field.proto3Optional {
                 problems.append("\(at): cardinality changed")
             }
-            let oldOneof = field.hasOneofIndex && !field.proto3Optional ? message.oneofDecl[Int(field.oneofIndex)].name : ""
-            let newOneof = changed.hasOneofIndex && !changed.proto3Optional ? now.oneofDecl[Int(changed.oneofIndex)].name : ""
+            let oldOneof =
+                field.hasOneofIndex && !field.proto3Optional ? message.oneofDecl[Int(field.oneofIndex)].name : ""
+            let newOneof =
+                changed.hasOneofIndex && !changed.proto3Optional ? now.oneofDecl[Int(changed.oneofIndex)].name : ""
             if oldOneof != newOneof { problems.append("\(at): moved from oneof '\(oldOneof)' to '\(newOneof)'") }
         }
         compareMessages(message.nestedType, now.nestedType, scope: path, into: &problems)
@@ -85,7 +97,8 @@ private func compareMessages(
 }
 
 private func compareEnums(
-    _ old: [Google_Protobuf_EnumDescriptorProto], _ new: [Google_Protobuf_EnumDescriptorProto], scope: String, into problems: inout [String]
+    _ old: [Google_Protobuf_EnumDescriptorProto], _ new: [Google_Protobuf_EnumDescriptorProto], scope: String,
+    into problems: inout [String]
 ) {
     let enums = Dictionary(new.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     for type in old {
@@ -134,40 +147,58 @@ private func compareEnums(
             change(&current.file[index])
             return breakingChanges(from: baseline, to: current)
         }
-        let dossier = { (file: Google_Protobuf_FileDescriptorProto) in file.messageType.firstIndex { $0.name == "Dossier" }! }
+        let dossier = { (file: Google_Protobuf_FileDescriptorProto) in
+            file.messageType.firstIndex { $0.name == "Dossier" }!
+        }
         #expect(breakingChanges(from: baseline, to: baseline).isEmpty)
-        #expect(broken { $0.messageType[dossier($0)].field.removeAll { $0.name == "code" } }.first?.contains("field deleted") == true)
-        #expect(broken { file in
-            let message = dossier(file)
-            let field = file.messageType[message].field.firstIndex { $0.name == "code" }!
-            file.messageType[message].field[field].number = 99
-        }.first?.contains("now number 99") == true)
-        #expect(broken { file in
-            let message = dossier(file)
-            let field = file.messageType[message].field.firstIndex { $0.name == "code" }!
-            file.messageType[message].field[field].type = .bytes
-        }.first?.contains("type changed") == true)
-        #expect(broken { file in
-            let message = dossier(file)
-            let field = file.messageType[message].field.firstIndex { $0.name == "code" }!
-            file.messageType[message].field[field].label = .repeated
-        }.first?.contains("cardinality changed") == true)
-        #expect(broken { file in
-            let message = dossier(file)
-            let status = file.messageType[message].enumType.firstIndex { $0.name == "Status" }!
-            file.messageType[message].enumType[status].value.removeLast()
-        }.first?.contains("enum value deleted") == true)
-        #expect(broken { $0.messageType.removeAll { $0.name == "DossierEvent" } } == ["egov.procedures.v1.DossierEvent: message deleted"])
+        #expect(
+            broken { $0.messageType[dossier($0)].field.removeAll { $0.name == "code" } }.first?.contains(
+                "field deleted") == true)
+        #expect(
+            broken { file in
+                let message = dossier(file)
+                let field = file.messageType[message].field.firstIndex { $0.name == "code" }!
+                file.messageType[message].field[field].number = 99
+            }.first?.contains("now number 99") == true)
+        #expect(
+            broken { file in
+                let message = dossier(file)
+                let field = file.messageType[message].field.firstIndex { $0.name == "code" }!
+                file.messageType[message].field[field].type = .bytes
+            }.first?.contains("type changed") == true)
+        #expect(
+            broken { file in
+                let message = dossier(file)
+                let field = file.messageType[message].field.firstIndex { $0.name == "code" }!
+                file.messageType[message].field[field].label = .repeated
+            }.first?.contains("cardinality changed") == true)
+        #expect(
+            broken { file in
+                let message = dossier(file)
+                let status = file.messageType[message].enumType.firstIndex { $0.name == "Status" }!
+                file.messageType[message].enumType[status].value.removeLast()
+            }.first?.contains("enum value deleted") == true)
+        #expect(
+            broken { $0.messageType.removeAll { $0.name == "DossierEvent" } } == [
+                "egov.procedures.v1.DossierEvent: message deleted"
+            ])
         // Additions pass.
-        #expect(broken { file in
-            let message = dossier(file)
-            file.messageType[message].field.append(.with { $0.name = "added"; $0.number = 999; $0.type = .string; $0.jsonName = "added" })
-            file.messageType.append(.with { $0.name = "Added" })
-        }.isEmpty)
+        #expect(
+            broken { file in
+                let message = dossier(file)
+                file.messageType[message].field.append(
+                    .with {
+                        $0.name = "added"; $0.number = 999; $0.type = .string; $0.jsonName = "added"
+                    })
+                file.messageType.append(.with { $0.name = "Added" })
+            }.isEmpty)
         var service = baseline
         let procedures = service.file.firstIndex { $0.name == "egov/procedures/v1/procedures_service.proto" }!
         service.file[procedures].service[0].method.removeAll { $0.name == "LookupDossier" }
-        #expect(breakingChanges(from: baseline, to: service) == ["egov.procedures.v1.ProceduresService/LookupDossier: method deleted"])
+        #expect(
+            breakingChanges(from: baseline, to: service) == [
+                "egov.procedures.v1.ProceduresService/LookupDossier: method deleted"
+            ])
         service = baseline
         service.file[procedures].service[0].method[0].outputType = ".egov.procedures.v1.Dossier"
         #expect(breakingChanges(from: baseline, to: service).first?.contains("response type changed") == true)

@@ -26,19 +26,24 @@ import Testing
             hash.update(data: Data([0]))
         }
         let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
-        #expect(digest == EGovDescriptors.protoDigest, "proto/ changed: run scripts/generate-protos and commit the output")
+        #expect(
+            digest == EGovDescriptors.protoDigest, "proto/ changed: run scripts/generate-protos and commit the output")
     }
 
     @Test func everyServiceHasItsContract() {
         let packages = Set(Self.files.map(\.package))
-        #expect(packages == ["egov.identity.v1", "egov.documents.v1", "egov.procedures.v1", "egov.conferences.v1", "egov.gateway.v1"])
+        #expect(
+            packages == [
+                "egov.identity.v1", "egov.documents.v1", "egov.procedures.v1", "egov.conferences.v1", "egov.gateway.v1",
+            ])
     }
 
     @Test func packagesAreVersionedAndMatchTheirDirectory() {
         for file in Self.files {
             let directory = file.name.split(separator: "/").dropLast().joined(separator: ".")
             #expect(file.package == directory, "\(file.name) declares package \(file.package)")
-            #expect(file.package.split(separator: ".").last?.first == "v", "\(file.name): package must end in a version")
+            #expect(
+                file.package.split(separator: ".").last?.first == "v", "\(file.name): package must end in a version")
         }
     }
 
@@ -47,7 +52,9 @@ import Testing
             for service in file.service {
                 #expect(service.name.hasSuffix("Service"), "\(file.name): \(service.name)")
                 for method in service.method {
-                    #expect(method.options.hasExtensionValue(ext: Google_Api_Extensions_http), "\(service.name).\(method.name)")
+                    #expect(
+                        method.options.hasExtensionValue(ext: Google_Api_Extensions_http),
+                        "\(service.name).\(method.name)")
                 }
             }
         }
@@ -97,7 +104,9 @@ import Testing
                 for (index, nested) in message.nestedType.enumerated() where !nested.options.mapEntry {
                     walkMessage(nested, path + [3, Int32(index)])
                 }
-                for (index, enumeration) in message.enumType.enumerated() { walkEnum(enumeration, path + [4, Int32(index)]) }
+                for (index, enumeration) in message.enumType.enumerated() {
+                    walkEnum(enumeration, path + [4, Int32(index)])
+                }
             }
             for (index, message) in file.messageType.enumerated() { walkMessage(message, [4, Int32(index)]) }
             for (index, enumeration) in file.enumType.enumerated() { walkEnum(enumeration, [5, Int32(index)]) }

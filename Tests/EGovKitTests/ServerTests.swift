@@ -54,7 +54,8 @@ struct FailingService: RegistrableRPCService {
     @Test func aPeerMustHoldItsOwnServicesCertificate() async throws {
         try await withTestServer(process: "documents", services: [await health()]) { port in
             func check(as peer: String) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
-                let client = try makePeerClient(PeerEndpoint(name: peer, target: "127.0.0.1:\(port)")!, tls: TestPKI.files("procedures"))
+                let client = try makePeerClient(
+                    PeerEndpoint(name: peer, target: "127.0.0.1:\(port)")!, tls: TestPKI.files("procedures"))
                 return try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await client.runConnections() }
                     defer { client.beginGracefulShutdown() }
@@ -90,7 +91,9 @@ struct FailingService: RegistrableRPCService {
                 let health = Grpc_Health_V1_Health.Client(wrapping: client)
                 // A burst of at least one call, then nothing for 100 seconds.
                 _ = try await health.check(.with { $0.service = "egov.test.v1.Thing" })
-                let refused = await #expect(throws: RPCError.self) { try await health.check(.with { $0.service = "egov.test.v1.Thing" }) }
+                let refused = await #expect(throws: RPCError.self) {
+                    try await health.check(.with { $0.service = "egov.test.v1.Thing" })
+                }
                 #expect(refused?.code == .resourceExhausted)
                 let status = try refused?.unpackGoogleRPCStatus()
                 #expect(status?.details.compactMap(\.errorInfo).first?.reason == "RATE_LIMITED")
@@ -114,12 +117,15 @@ struct FailingService: RegistrableRPCService {
     /// Behind the province's load balancer, each user has their own budget, not the balancer's.
     @Test func limitsFollowTheForwardedAddressFromATrustedProxy() async throws {
         let limit = RateLimitInterceptor(anonymousPerSecond: 0.01, userPerSecond: 0)
-        try await withTestServer(services: [await health()], interceptors: [ForwardedForInterceptor(TrustedProxies(["127.0.0.1"])), limit]) { port in
+        try await withTestServer(
+            services: [await health()], interceptors: [ForwardedForInterceptor(TrustedProxies(["127.0.0.1"])), limit]
+        ) { port in
             try await withTestClient(port: port) { client in
                 let health = Grpc_Health_V1_Health.Client(wrapping: client)
                 func check(from address: String) async -> RPCError.Code? {
                     do {
-                        _ = try await health.check(.with { $0.service = "egov.test.v1.Thing" }, metadata: ["x-forwarded-for": "\(address)"])
+                        _ = try await health.check(
+                            .with { $0.service = "egov.test.v1.Thing" }, metadata: ["x-forwarded-for": "\(address)"])
                         return nil
                     } catch let error as RPCError {
                         return error.code
@@ -143,25 +149,35 @@ struct FailingService: RegistrableRPCService {
                     .with { $0.listServices = "" },
                     .with { $0.fileContainingSymbol = "egov.procedures.v1.ProceduresService" },
                     .with { $0.fileContainingSymbol = "egov.procedures.v1.Dossier.Status" },
-                    .with { $0.fileContainingExtension = .with { $0.containingType = "google.protobuf.MethodOptions"; $0.extensionNumber = 72_295_728 } },
+                    .with {
+                        $0.fileContainingExtension = .with {
+                            $0.containingType = "google.protobuf.MethodOptions"; $0.extensionNumber = 72_295_728
+                        }
+                    },
                     .with { $0.fileContainingSymbol = "egov.nothing.v1.Nowhere" },
                 ]
-                let answers = try await Grpc_Reflection_V1_ServerReflection.Client(wrapping: client).serverReflectionInfo { writer in
-                    try await writer.write(contentsOf: questions)
-                } onResponse: { response in
-                    var all: [Grpc_Reflection_V1_ServerReflectionResponse] = []
-                    for try await answer in response.messages { all.append(answer) }
-                    return all
-                }
+                let answers = try await Grpc_Reflection_V1_ServerReflection.Client(wrapping: client)
+                    .serverReflectionInfo { writer in
+                        try await writer.write(contentsOf: questions)
+                    } onResponse: { response in
+                        var all: [Grpc_Reflection_V1_ServerReflectionResponse] = []
+                        for try await answer in response.messages { all.append(answer) }
+                        return all
+                    }
                 #expect(answers.count == 5)
-                #expect(answers[0].listServicesResponse.service.map(\.name)
-                    == ["egov.procedures.v1.ProceduresService", "grpc.reflection.v1.ServerReflection"])
+                #expect(
+                    answers[0].listServicesResponse.service.map(\.name)
+                        == ["egov.procedures.v1.ProceduresService", "grpc.reflection.v1.ServerReflection"])
                 func files(_ answer: Grpc_Reflection_V1_ServerReflectionResponse) throws -> [String] {
-                    try answer.fileDescriptorResponse.fileDescriptorProto.map { try Google_Protobuf_FileDescriptorProto(serializedBytes: $0).name }
+                    try answer.fileDescriptorResponse.fileDescriptorProto.map {
+                        try Google_Protobuf_FileDescriptorProto(serializedBytes: $0).name
+                    }
                 }
                 let service = try files(answers[1])
                 #expect(service.first == "egov/procedures/v1/procedures_service.proto")
-                #expect(service.contains("egov/procedures/v1/dossier.proto") && service.contains("google/protobuf/timestamp.proto"))
+                #expect(
+                    service.contains("egov/procedures/v1/dossier.proto")
+                        && service.contains("google/protobuf/timestamp.proto"))
                 #expect(try files(answers[2]).first == "egov/procedures/v1/dossier.proto")
                 #expect(try files(answers[3]).first == "google/api/annotations.proto")
                 #expect(answers[4].errorResponse.errorCode == 5)
@@ -191,7 +207,9 @@ struct FailingService: RegistrableRPCService {
             let security: HTTP2ClientTransport.Posix.TransportSecurity
             switch kind {
             case "none":
-                security = .tls { $0.trustRoots = .certificates([.file(path: TestPKI.files("tester").caCertificate, format: .pem)]) }
+                security = .tls {
+                    $0.trustRoots = .certificates([.file(path: TestPKI.files("tester").caCertificate, format: .pem)])
+                }
             case "rogue":
                 let rogue = TestPKI.rogue
                 security = .mTLS(
@@ -201,7 +219,8 @@ struct FailingService: RegistrableRPCService {
             default:
                 security = .plaintext
             }
-            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: security)
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: security)
             try await withGRPCClient(transport: transport) { client in
                 var options = CallOptions.defaults
                 options.timeout = .seconds(5)

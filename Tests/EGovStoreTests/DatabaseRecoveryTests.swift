@@ -28,7 +28,9 @@ import Testing
         let postgres = try ThrowawayPostgres()
         defer { postgres.destroy() }
         let store = try Store(url: postgres.url, logger: Logger(label: "test.recovery"), poolSize: 4)
-        try await store.migrate([Migration("0001_notes", ["CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL)"])])
+        try await store.migrate([
+            Migration("0001_notes", ["CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL)"])
+        ])
         let load = Load()
         let restarts = 6
         var unhealthySeen = 0
@@ -89,7 +91,9 @@ import Testing
         let storedSet = Set(stored)
         #expect(stored.count == storedSet.count)
         #expect(acknowledged.allSatisfy { storedSet.contains($0) }, "an acknowledged write was lost")
-        #expect(load.other.withLock { $0 }.isEmpty, "errors other than StoreUnavailable: \(load.other.withLock { $0.prefix(3) })")
+        #expect(
+            load.other.withLock { $0 }.isEmpty,
+            "errors other than StoreUnavailable: \(load.other.withLock { $0.prefix(3) })")
         #expect(unhealthySeen == restarts)
         print(
             "PostgreSQL restarted \(restarts) times under load: \(acknowledged.count) writes acknowledged, all stored; "

@@ -31,7 +31,10 @@ import Testing
         try await store.migrate([Self.notes])
         try await store.migrate([Self.notes])
         let applied = try await store.read { db in try await db.rows("SELECT id FROM schema_migrations ORDER BY id") }
-        #expect(try applied.map { try $0.decode(column: "id", as: String.self) } == ["0000_platform", "0000_platform_outbox_consumers", "0001_notes"])
+        #expect(
+            try applied.map { try $0.decode(column: "id", as: String.self) } == [
+                "0000_platform", "0000_platform_outbox_consumers", "0001_notes",
+            ])
         await store.close()
     }
 
@@ -42,11 +45,14 @@ import Testing
         try await store.write { tx in
             try await tx.database.execute("INSERT INTO notes (id, body, created) VALUES ('a', 'Công văn', 1)")
         }
-        let addShout = Migration("0002_notes_shout", ["ALTER TABLE notes ADD COLUMN shout TEXT NOT NULL DEFAULT ''"]) { tx in
+        let addShout = Migration("0002_notes_shout", ["ALTER TABLE notes ADD COLUMN shout TEXT NOT NULL DEFAULT ''"]) {
+            tx in
             try await tx.database.execute("UPDATE notes SET shout = body || '!'")
         }
         func shout() async throws -> String {
-            try await store.read { db in try await db.row("SELECT shout FROM notes")!.decode(column: "shout", as: String.self) }
+            try await store.read { db in
+                try await db.row("SELECT shout FROM notes")!.decode(column: "shout", as: String.self)
+            }
         }
         try await store.migrate([Self.notes, addShout])
         #expect(try await shout() == "Công văn!")
@@ -89,7 +95,8 @@ import Testing
             for index in 0..<100 {
                 group.addTask {
                     try await store.write { tx in
-                        try await tx.database.execute("INSERT INTO notes VALUES (\(bind: "n\(index)"), 'x', \(bind: index))")
+                        try await tx.database.execute(
+                            "INSERT INTO notes VALUES (\(bind: "n\(index)"), 'x', \(bind: index))")
                     }
                 }
             }
@@ -99,16 +106,21 @@ import Testing
         await store.close()
     }
 
-    func create(_ store: Store, requestID: String, body: String, runs: Counter) async throws -> Egov_Identity_V1_Agency {
+    func create(_ store: Store, requestID: String, body: String, runs: Counter) async throws -> Egov_Identity_V1_Agency
+    {
         let request = Egov_Identity_V1_CreateAgencyRequest.with {
             $0.agency.displayName = body
             $0.requestID = requestID
         }
-        return try await store.idempotentWrite(scope: "CreateNote", requestID: requestID, request: request, errors: Self.errors) { tx in
+        return try await store.idempotentWrite(
+            scope: "CreateNote", requestID: requestID, request: request, errors: Self.errors
+        ) { tx in
             runs.value.withLock { $0 += 1 }
             let id = UUID().uuidString
             try await tx.database.execute("INSERT INTO notes VALUES (\(bind: id), \(bind: body), 0)")
-            return .with { $0.name = "notes/\(id)"; $0.displayName = body }
+            return .with {
+                $0.name = "notes/\(id)"; $0.displayName = body
+            }
         }
     }
 
@@ -137,7 +149,8 @@ import Testing
     func concurrentRetriesOfOneRequestCreateOneThing(engine: Engine) async throws {
         let store = try await TestDatabases.makeStore(engine, migrations: [Self.notes])
         let runs = Counter()
-        let results: [Egov_Identity_V1_Agency] = try await withThrowingTaskGroup(of: Egov_Identity_V1_Agency.self) { group in
+        let results: [Egov_Identity_V1_Agency] = try await withThrowingTaskGroup(of: Egov_Identity_V1_Agency.self) {
+            group in
             for _ in 0..<20 { group.addTask { try await create(store, requestID: "same", body: "once", runs: runs) } }
             var all: [Egov_Identity_V1_Agency] = []
             for try await result in group { all.append(result) }
@@ -147,7 +160,9 @@ import Testing
         #expect(try await count(store) == 1)
         // Keys are kept a week, then dropped: a request id is not remembered forever.
         #expect(try await store.purgeExpired(outboxConsumers: []).idempotencyKeys == 0)
-        #expect(try await store.purgeExpired(outboxConsumers: [], now: Timestamps.nowMicros() + 8 * 86_400_000_000).idempotencyKeys == 1)
+        #expect(
+            try await store.purgeExpired(outboxConsumers: [], now: Timestamps.nowMicros() + 8 * 86_400_000_000)
+                .idempotencyKeys == 1)
         await store.close()
     }
 
@@ -189,7 +204,9 @@ import Testing
         #expect(sink.delivered.withLock { $0.map(\.payload) } == [[1], [2]])
         // Another consumer of the same outbox gets every event too, whatever the first was given.
         let other = RecordingSink()
-        #expect(try await OutboxRelay(store: store, consumer: "search", sink: other, logger: Logger(label: "test")).deliverPending() == 2)
+        #expect(
+            try await OutboxRelay(store: store, consumer: "search", sink: other, logger: Logger(label: "test"))
+                .deliverPending() == 2)
         #expect(other.delivered.withLock { $0.map(\.key) } == ["notes/1", "notes/2"])
 
         // A month on, what every consumer was given is dropped; what one still waits for stays.
@@ -198,7 +215,9 @@ import Testing
         let later = Timestamps.nowMicros() + 31 * 86_400_000_000
         #expect(try await store.purgeExpired(outboxConsumers: ["archive", "search"], now: later).outboxEvents == 2)
         let left = try await store.read { db in
-            try await db.rows("SELECT message_key FROM outbox").map { try $0.decode(column: "message_key", as: String.self) }
+            try await db.rows("SELECT message_key FROM outbox").map {
+                try $0.decode(column: "message_key", as: String.self)
+            }
         }
         #expect(left == ["notes/3"])
         #expect(try await store.purgeExpired(outboxConsumers: ["archive"], now: later).outboxEvents == 1)
@@ -214,7 +233,9 @@ import Testing
     }
 
     @Test func aBadURLIsAClearError() {
-        #expect { try Store(url: "mysql://x", logger: Logger(label: "test")) } throws: { "\($0)".contains("sqlite:// or postgres://") }
+        #expect { try Store(url: "mysql://x", logger: Logger(label: "test")) } throws: {
+            "\($0)".contains("sqlite:// or postgres://")
+        }
     }
 }
 

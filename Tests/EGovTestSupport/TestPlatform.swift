@@ -10,7 +10,9 @@ import Logging
 public enum TestPKI {
     public static let directory: String = {
         let path = NSTemporaryDirectory() + "egov-test-pki-\(ProcessInfo.processInfo.processIdentifier)"
-        _ = try? DevPKI(directory: path).ensure(["identity", "documents", "procedures", "conferences", "gateway", "tester"])
+        _ = try? DevPKI(directory: path).ensure([
+            "identity", "documents", "procedures", "conferences", "gateway", "tester",
+        ])
         _ = try? DevPKI(directory: path + "/rogue").ensure(["tester"])
         return path
     }()
@@ -88,7 +90,8 @@ public func withTestServer<Result: Sendable>(
         ),
         services: services,
         interceptors: standardInterceptors(
-            security: security, telemetry: telemetry, logger: Logger(label: "test.\(process)"), domain: "\(process).egov",
+            security: security, telemetry: telemetry, logger: Logger(label: "test.\(process)"),
+            domain: "\(process).egov",
             verifier: verifier, extra: interceptors)
     )
     return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -131,7 +134,9 @@ public func withPublicClient<Result: Sendable>(
 ) async throws -> Result {
     let transport = try HTTP2ClientTransport.Posix(
         target: .ipv4(address: "127.0.0.1", port: port),
-        transportSecurity: .tls { $0.trustRoots = .certificates([.file(path: TestPKI.files("gateway").caCertificate, format: .pem)]) }
+        transportSecurity: .tls {
+            $0.trustRoots = .certificates([.file(path: TestPKI.files("gateway").caCertificate, format: .pem)])
+        }
     )
     let client = GRPCClient(transport: transport)
     return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -22,12 +22,16 @@ public final class ThrowawayPostgres: Sendable {
     public var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres?tlsmode=disable" }
 
     public init() throws {
-        guard let bin = Self.binaries else { throw TestFailure("PostgreSQL is not installed (scripts/test installs it)") }
+        guard let bin = Self.binaries else {
+            throw TestFailure("PostgreSQL is not installed (scripts/test installs it)")
+        }
         self.bin = bin
         directory = temporaryDirectory("pg")
         port = freeLoopbackPort()
         if getuid() == 0 { try Self.run("/bin/chown", ["postgres:postgres", directory]) }
-        try asOwner("\(bin)/initdb", ["-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"])
+        try asOwner(
+            "\(bin)/initdb",
+            ["-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"])
         try start()
     }
 

@@ -1,13 +1,14 @@
 import EGovKit
 import EGovTestSupport
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One of the platform's executables, started for real from the build folder.
@@ -40,7 +41,10 @@ final class PlatformProcess: @unchecked Sendable {
         try process.run()
     }
 
-    init(_ name: String, dataDirectory: String, grpcPort: Int = freeLoopbackPort(), adminPort: Int = freeLoopbackPort(), flags: [String] = []) throws {
+    init(
+        _ name: String, dataDirectory: String, grpcPort: Int = freeLoopbackPort(), adminPort: Int = freeLoopbackPort(),
+        flags: [String] = []
+    ) throws {
         self.name = name
         self.grpcPort = grpcPort
         self.adminPort = adminPort
@@ -49,10 +53,11 @@ final class PlatformProcess: @unchecked Sendable {
         process.executableURL = Self.binaries.appendingPathComponent("egov-\(name)")
         // The machine running the tests is busy: calls between the processes get a deadline that
         // only catches a hang, not the 5 s a deployment uses.
-        process.arguments = [
-            "--data_dir", dataDirectory, "--listen.port", "\(grpcPort)", "--admin.port", "\(adminPort)",
-            "--rpc.default_deadline_ms", "60000",
-        ] + flags
+        process.arguments =
+            [
+                "--data_dir", dataDirectory, "--listen.port", "\(grpcPort)", "--admin.port", "\(adminPort)",
+                "--rpc.default_deadline_ms", "60000",
+            ] + flags
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
@@ -110,7 +115,9 @@ final class PlatformProcess: @unchecked Sendable {
 
     func exitStatus() async -> Int32 {
         let process = self.process
-        return await Task.detached { process.waitUntilExit(); return process.terminationStatus }.value
+        return await Task.detached {
+            process.waitUntilExit(); return process.terminationStatus
+        }.value
     }
 
     deinit { if process.isRunning { process.terminate() } }

@@ -4,9 +4,10 @@ import EGovStore
 import EGovTestSupport
 import Foundation
 import GRPCCore
-@testable import ProceduresService
 import SwiftProtobuf
 import Testing
+
+@testable import ProceduresService
 
 @Suite struct LunarCalendarTests {
     typealias Day = LunarCalendar.SolarDate
@@ -35,9 +36,11 @@ import Testing
     let calendar = WorkingDayCalendar()
 
     @Test(arguments: [
-        ("2026-01-01", false), ("2026-01-02", true), ("2026-02-16", false), ("2026-02-17", false), ("2026-02-20", false),
+        ("2026-01-01", false), ("2026-01-02", true), ("2026-02-16", false), ("2026-02-17", false),
+        ("2026-02-20", false),
         ("2026-02-23", true), ("2026-04-26", false), ("2026-04-27", false), ("2026-04-28", true), ("2026-04-30", false),
-        ("2026-05-01", false), ("2026-09-01", false), ("2026-09-02", false), ("2026-09-03", true), ("2026-11-28", false),
+        ("2026-05-01", false), ("2026-09-01", false), ("2026-09-02", false), ("2026-09-03", true),
+        ("2026-11-28", false),
         ("2026-11-30", true), ("2027-02-05", false), ("2027-02-09", false),
         // Tết 2027 takes in a Saturday and a Sunday: Wednesday 10 and Thursday 11 make up for them.
         ("2027-02-10", false), ("2027-02-11", false), ("2027-02-12", true),
@@ -79,24 +82,35 @@ import Testing
         try await withStack { stack in
             try await withTestClient(port: stack.ports["procedures"]!) { client in
                 let procedures = Egov_Procedures_V1_ProceduresService.Client(wrapping: client)
-                let before = try await procedures.computeAppointment(.with {
-                    $0.receiveTime = .init(date: ISO8601DateFormatter().date(from: "2026-04-24T10:00:00+07:00")!)
-                    $0.workingDays = 3
-                })
+                let before = try await procedures.computeAppointment(
+                    .with {
+                        $0.receiveTime = .init(date: ISO8601DateFormatter().date(from: "2026-04-24T10:00:00+07:00")!)
+                        $0.workingDays = 3
+                    })
                 #expect(before.startDate == "2026-04-24" && before.dueDate == "2026-05-04")
-                _ = try await procedures.createCalendarAdjustment(.with {
-                    $0.adjustment = .with { $0.date = "2026-05-04"; $0.kind = .dayOff; $0.note = "Nghỉ bù theo thông báo" }
-                })
-                let after = try await procedures.computeAppointment(.with {
-                    $0.receiveTime = .init(date: ISO8601DateFormatter().date(from: "2026-04-24T10:00:00+07:00")!)
-                    $0.workingDays = 3
-                })
+                _ = try await procedures.createCalendarAdjustment(
+                    .with {
+                        $0.adjustment = .with {
+                            $0.date = "2026-05-04"; $0.kind = .dayOff; $0.note = "Nghỉ bù theo thông báo"
+                        }
+                    })
+                let after = try await procedures.computeAppointment(
+                    .with {
+                        $0.receiveTime = .init(date: ISO8601DateFormatter().date(from: "2026-04-24T10:00:00+07:00")!)
+                        $0.workingDays = 3
+                    })
                 #expect(after.dueDate == "2026-05-05")
                 let listed = try await procedures.listCalendarAdjustments(.with { $0.year = 2026 })
                 #expect(listed.adjustments.map(\.date) == ["2026-05-04"])
-                #expect(await failure {
-                    _ = try await procedures.createCalendarAdjustment(.with { $0.adjustment = .with { $0.date = "2026-02-30"; $0.kind = .dayOff } })
-                } == Failure(code: .invalidArgument, reason: "INVALID_ADJUSTMENT", field: "adjustment.date"))
+                #expect(
+                    await failure {
+                        _ = try await procedures.createCalendarAdjustment(
+                            .with {
+                                $0.adjustment = .with {
+                                    $0.date = "2026-02-30"; $0.kind = .dayOff
+                                }
+                            })
+                    } == Failure(code: .invalidArgument, reason: "INVALID_ADJUSTMENT", field: "adjustment.date"))
             }
             try await withPublicClient(port: stack.gatewayPort) { client in
                 let procedures = Egov_Procedures_V1_ProceduresService.Client(wrapping: client)
@@ -105,9 +119,15 @@ import Testing
                 let bridge = try await procedures.getWorkingDay(.with { $0.date = "2026-05-04" })
                 #expect(!bridge.workingDay && bridge.reason == "Nghỉ bù theo thông báo")
                 #expect(try await procedures.getWorkingDay(.with { $0.date = "2026-04-27" }).reason == "Nghỉ bù")
-                #expect(await failure {
-                    _ = try await procedures.createCalendarAdjustment(.with { $0.adjustment = .with { $0.date = "2026-05-11"; $0.kind = .dayOff } })
-                }?.code == .unauthenticated)
+                #expect(
+                    await failure {
+                        _ = try await procedures.createCalendarAdjustment(
+                            .with {
+                                $0.adjustment = .with {
+                                    $0.date = "2026-05-11"; $0.kind = .dayOff
+                                }
+                            })
+                    }?.code == .unauthenticated)
             }
         }
     }
@@ -125,7 +145,8 @@ import Testing
     ])
     func stepsAreDueAfterTheirOfficeHours(start: String, hours: Int, expected: String) throws {
         let formatter = ISO8601DateFormatter()
-        let due = WorkingDayCalendar().officeTimeDue(from: try #require(formatter.date(from: start)), workingHours: hours)
+        let due = WorkingDayCalendar().officeTimeDue(
+            from: try #require(formatter.date(from: start)), workingHours: hours)
         #expect(due == formatter.date(from: expected))
     }
 }
@@ -148,8 +169,9 @@ let shippedCalendarFile = URL(fileURLWithPath: #filePath).deletingLastPathCompon
                 func day(_ date: String) async throws -> Egov_Procedures_V1_WorkingDay {
                     try await procedures.getWorkingDay(.with { $0.date = date })
                 }
+                // Tết 2024: from 29 Tết, and no make-up days after it.
                 for (date, working) in [
-                    ("2024-02-08", false), ("2024-02-14", false), ("2024-02-15", true),  // Tết 2024: 29 Tết, no make-up days
+                    ("2024-02-08", false), ("2024-02-14", false), ("2024-02-15", true),
                     ("2024-04-29", false), ("2024-05-04", true), ("2024-09-03", false),
                     ("2025-01-27", false), ("2025-02-03", true), ("2025-04-26", true), ("2025-05-02", false),
                     ("2025-09-01", false), ("2025-09-03", true),
@@ -167,14 +189,18 @@ let shippedCalendarFile = URL(fileURLWithPath: #filePath).deletingLastPathCompon
                 let listed = try await procedures.listCalendarAdjustments(.with { $0.year = 2025 })
                 #expect(listed.adjustments.count == 19 && listed.adjustments.allSatisfy { !$0.legalReference.isEmpty })
                 // Friday 21 August 2026 at 10:00, one working day: Saturday the 22nd is worked.
-                let due = try await procedures.computeAppointment(.with {
-                    $0.receiveTime = .init(date: ISO8601DateFormatter().date(from: "2026-08-21T10:00:00+07:00")!)
-                    $0.workingDays = 1
-                })
+                let due = try await procedures.computeAppointment(
+                    .with {
+                        $0.receiveTime = .init(date: ISO8601DateFormatter().date(from: "2026-08-21T10:00:00+07:00")!)
+                        $0.workingDays = 1
+                    })
                 #expect(due.dueDate == "2026-08-22")
             }
             // Loading again adds nothing; an administrator's entry for a day stays.
-            _ = try await repository.save(.with { $0.date = "2026-08-22"; $0.kind = .dayOff; $0.note = "Quyết định của tỉnh" })
+            _ = try await repository.save(
+                .with {
+                    $0.date = "2026-08-22"; $0.kind = .dayOff; $0.note = "Quyết định của tỉnh"
+                })
             #expect(try await CalendarFileLoader.load(path: shippedCalendarFile, into: repository) == (0, 0))
             #expect(try await repository.all().first { $0.date == "2026-08-22" }?.note == "Quyết định của tỉnh")
         }
@@ -195,68 +221,125 @@ let shippedCalendarFile = URL(fileURLWithPath: #filePath).deletingLastPathCompon
                     $0.effectiveFrom = "2026-07-01"
                     $0.legalReference = "Nghị quyết của Quốc hội về phát triển văn hóa Việt Nam"
                 }
-                let created = try await procedures.createHolidayRule(.with { $0.rule = culture; $0.ruleID = "ngay-van-hoa-viet-nam" })
+                let created = try await procedures.createHolidayRule(
+                    .with {
+                        $0.rule = culture; $0.ruleID = "ngay-van-hoa-viet-nam"
+                    })
                 #expect(created.name == "holidayRules/ngay-van-hoa-viet-nam" && created.hasCreateTime)
-                #expect(await failure { _ = try await procedures.createHolidayRule(.with { $0.rule = culture; $0.ruleID = "ngay-van-hoa-viet-nam" }) }
-                    == Failure(code: .alreadyExists, reason: "HOLIDAY_RULE_EXISTS", field: nil))
-                #expect(await failure { _ = try await procedures.createHolidayRule(.with { $0.rule = culture; $0.ruleID = "Ngày" }) }
-                    == Failure(code: .invalidArgument, reason: "INVALID_RULE_ID", field: "rule_id"))
+                #expect(
+                    await failure {
+                        _ = try await procedures.createHolidayRule(
+                            .with {
+                                $0.rule = culture; $0.ruleID = "ngay-van-hoa-viet-nam"
+                            })
+                    }
+                        == Failure(code: .alreadyExists, reason: "HOLIDAY_RULE_EXISTS", field: nil))
+                #expect(
+                    await failure {
+                        _ = try await procedures.createHolidayRule(
+                            .with {
+                                $0.rule = culture; $0.ruleID = "Ngày"
+                            })
+                    }
+                        == Failure(code: .invalidArgument, reason: "INVALID_RULE_ID", field: "rule_id"))
                 var leap = culture
                 leap.month = 2
                 leap.day = 29
-                #expect(await failure { _ = try await procedures.createHolidayRule(.with { $0.rule = leap; $0.ruleID = "nhuan" }) }
-                    == Failure(code: .invalidArgument, reason: "INVALID_HOLIDAY_RULE", field: "rule.day"))
+                #expect(
+                    await failure {
+                        _ = try await procedures.createHolidayRule(
+                            .with {
+                                $0.rule = leap; $0.ruleID = "nhuan"
+                            })
+                    }
+                        == Failure(code: .invalidArgument, reason: "INVALID_HOLIDAY_RULE", field: "rule.day"))
                 var unsourced = culture
                 unsourced.legalReference = " "
-                #expect(await failure { _ = try await procedures.createHolidayRule(.with { $0.rule = unsourced; $0.ruleID = "khong-can-cu" }) }
-                    == Failure(code: .invalidArgument, reason: "INVALID_HOLIDAY_RULE", field: "rule.legal_reference"))
+                #expect(
+                    await failure {
+                        _ = try await procedures.createHolidayRule(
+                            .with {
+                                $0.rule = unsourced; $0.ruleID = "khong-can-cu"
+                            })
+                    }
+                        == Failure(
+                            code: .invalidArgument, reason: "INVALID_HOLIDAY_RULE", field: "rule.legal_reference"))
                 // A repealing law ends it.
-                let ended = try await procedures.updateHolidayRule(.with {
-                    $0.rule = .with { $0.name = created.name; $0.effectiveUntil = "2027-12-31" }
-                    $0.updateMask = .init(protoPaths: ["effective_until"])
-                })
+                let ended = try await procedures.updateHolidayRule(
+                    .with {
+                        $0.rule = .with {
+                            $0.name = created.name; $0.effectiveUntil = "2027-12-31"
+                        }
+                        $0.updateMask = .init(protoPaths: ["effective_until"])
+                    })
                 #expect(ended.effectiveUntil == "2027-12-31" && ended.month == 11)
-                #expect(await failure {
-                    _ = try await procedures.updateHolidayRule(.with {
-                        $0.rule = .with { $0.name = created.name; $0.month = 12 }
-                        $0.updateMask = .init(protoPaths: ["month"])
-                    })
-                } == Failure(code: .invalidArgument, reason: "UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask"))
+                #expect(
+                    await failure {
+                        _ = try await procedures.updateHolidayRule(
+                            .with {
+                                $0.rule = .with {
+                                    $0.name = created.name; $0.month = 12
+                                }
+                                $0.updateMask = .init(protoPaths: ["month"])
+                            })
+                    } == Failure(code: .invalidArgument, reason: "UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask"))
                 // A decision naming an unknown holiday is refused.
-                #expect(await failure {
-                    _ = try await procedures.createCalendarAdjustment(.with {
-                        $0.adjustment = .with { $0.date = "2026-11-23"; $0.kind = .dayOff; $0.holiday = "holidayRules/khong-co" }
-                    })
-                } == Failure(code: .invalidArgument, reason: "INVALID_ADJUSTMENT", field: "adjustment.holiday"))
+                #expect(
+                    await failure {
+                        _ = try await procedures.createCalendarAdjustment(
+                            .with {
+                                $0.adjustment = .with {
+                                    $0.date = "2026-11-23"; $0.kind = .dayOff; $0.holiday = "holidayRules/khong-co"
+                                }
+                            })
+                    } == Failure(code: .invalidArgument, reason: "INVALID_ADJUSTMENT", field: "adjustment.holiday"))
             }
             try await withPublicClient(port: stack.gatewayPort) { client in
                 let procedures = Procedures(wrapping: client)
                 let day = try await procedures.getWorkingDay(.with { $0.date = "2026-11-24" })
-                #expect(!day.workingDay && day.reason == "Ngày Văn hóa Việt Nam" && day.legalReference.hasPrefix("Nghị quyết"))
+                #expect(
+                    !day.workingDay && day.reason == "Ngày Văn hóa Việt Nam"
+                        && day.legalReference.hasPrefix("Nghị quyết"))
                 #expect(try await procedures.getWorkingDay(.with { $0.date = "2025-11-24" }).workingDay)
                 #expect(!(try await procedures.getWorkingDay(.with { $0.date = "2027-11-24" }).workingDay))
                 #expect(try await procedures.getWorkingDay(.with { $0.date = "2028-11-24" }).workingDay)
                 let rules = try await procedures.listHolidayRules(.init())
-                #expect(rules.rules.map(\.name).contains("holidayRules/ngay-van-hoa-viet-nam") && rules.rules.count == 7)
+                #expect(
+                    rules.rules.map(\.name).contains("holidayRules/ngay-van-hoa-viet-nam") && rules.rules.count == 7)
                 #expect(rules.rules.first { $0.name == "holidayRules/tet-nguyen-dan" }?.decidedYearly == true)
                 // Anonymous callers read the rules but add none.
-                #expect(await failure {
-                    _ = try await procedures.createHolidayRule(.with { $0.rule = .init(); $0.ruleID = "ngay-khac" })
-                }?.code == .unauthenticated)
+                #expect(
+                    await failure {
+                        _ = try await procedures.createHolidayRule(
+                            .with {
+                                $0.rule = .init(); $0.ruleID = "ngay-khac"
+                            })
+                    }?.code == .unauthenticated)
             }
         }
     }
 
     @Test(arguments: [
         (#"{"adjustments":[{"date":"2026-02-30","kind":"KIND_DAY_OFF"}]}"#, "adjustments[0].date"),
-        (#"{"adjustments":[{"date":"2026-02-03","kind":"KIND_DAY_OFF","holiday":"holidayRules/x"}]}"#, "adjustments[0].holiday"),
-        (#"{"adjustments":[{"date":"2026-02-03","kind":"KIND_DAY_OFF"},{"date":"2026-02-03","kind":"KIND_WORKING_DAY"}]}"#, "listed twice"),
-        (#"{"rules":[{"name":"holidayRules/A","title":"x","calendar":"CALENDAR_SOLAR","month":1,"day":2,"lengthDays":1,"effectiveFrom":"2026-01-01","legalReference":"x"}]}"#, "rules[0].name"),
+        (
+            #"{"adjustments":[{"date":"2026-02-03","kind":"KIND_DAY_OFF","holiday":"holidayRules/x"}]}"#,
+            "adjustments[0].holiday"
+        ),
+        (
+            #"{"adjustments":[{"date":"2026-02-03","kind":"KIND_DAY_OFF"},{"date":"2026-02-03","kind":"KIND_WORKING_DAY"}]}"#,
+            "listed twice"
+        ),
+        (
+            #"{"rules":[{"name":"holidayRules/A","title":"x","calendar":"CALENDAR_SOLAR","month":1,"day":2,"lengthDays":1,"effectiveFrom":"2026-01-01","legalReference":"x"}]}"#,
+            "rules[0].name"
+        ),
         (#"{"adjustment":[]}"#, "protobuf JSON"),
         (String(repeating: "[", count: 20), "nests deeper"),
     ])
     func aBadCalendarFileIsRefusedWithWhereItIsWrong(text: String, problem: String) {
-        #expect(throws: CalendarFileLoader.Problem.self) { try CalendarFileLoader.parse(Data(text.utf8), knownRules: []) }
+        #expect(throws: CalendarFileLoader.Problem.self) {
+            try CalendarFileLoader.parse(Data(text.utf8), knownRules: [])
+        }
         do {
             _ = try CalendarFileLoader.parse(Data(text.utf8), knownRules: [])
         } catch {
@@ -266,7 +349,8 @@ let shippedCalendarFile = URL(fileURLWithPath: #filePath).deletingLastPathCompon
 
     @Test func theShippedFileParsesAndEveryDayNamesItsDecision() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: shippedCalendarFile))
-        let file = try CalendarFileLoader.parse(data, knownRules: Set(HolidayRule.labourCode2019.map { "holidayRules/\($0.id)" }))
+        let file = try CalendarFileLoader.parse(
+            data, knownRules: Set(HolidayRule.labourCode2019.map { "holidayRules/\($0.id)" }))
         #expect(file.adjustments.count == 56)
         #expect(file.adjustments.allSatisfy { !$0.legalReference.isEmpty && $0.holiday.hasPrefix("holidayRules/") })
         #expect(Set(file.adjustments.map { $0.date.prefix(4) }) == ["2024", "2025", "2026"])

@@ -3,11 +3,11 @@ import EGovFuzzTargets
 import EGovKit
 import EGovTestSupport
 import Foundation
-import Glibc
-import GatewayService
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
+import GatewayService
+import Glibc
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -46,7 +46,8 @@ import Testing
                             do {
                                 var options = CallOptions.defaults
                                 options.timeout = .seconds(60)
-                                _ = try await identity.getAgency(.with { $0.name = "agencies/000.00.00.H41" }, options: options)
+                                _ = try await identity.getAgency(
+                                    .with { $0.name = "agencies/000.00.00.H41" }, options: options)
                                 tally.counts.withLock { $0.0 += 1 }
                             } catch {
                                 tally.counts.withLock { $0.1 += 1 }
@@ -75,7 +76,8 @@ import Testing
                     for size in [4 << 10, 8 << 10, 12 << 10] {
                         for _ in 0..<10 {
                             do {
-                                _ = try await identity.getAgency(.with { $0.name = "agencies/" + String(repeating: "9", count: size) })
+                                _ = try await identity.getAgency(
+                                    .with { $0.name = "agencies/" + String(repeating: "9", count: size) })
                                 Issue.record("a \(size)-byte name was accepted")
                             } catch let error as RPCError {
                                 #expect(error.code == .invalidArgument)
@@ -96,7 +98,8 @@ import Testing
                         Issue.record("a 5 MiB message was accepted")
                     } catch let error as RPCError {
                         #expect(error.code == .resourceExhausted)
-                        let info = try #require(try error.unpackGoogleRPCStatus()?.details.compactMap(\.errorInfo).first)
+                        let info = try #require(
+                            try error.unpackGoogleRPCStatus()?.details.compactMap(\.errorInfo).first)
                         #expect(info.reason == "MESSAGE_TOO_LARGE" && info.metadata["limit"] == "max_message_bytes")
                         #expect(info.metadata["value"] == String(4 << 20))
                     }
@@ -122,7 +125,9 @@ import Testing
                 sockets += slow
                 let hello = ClientHelloSamples.tls13
                 for byte in hello.prefix(40) {
-                    for socket in slow { _ = [byte].withUnsafeBytes { send(socket, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) } }
+                    for socket in slow {
+                        _ = [byte].withUnsafeBytes { send(socket, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
+                    }
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 // A stream flood: 600 calls at once on one connection, over its 256 streams.
@@ -159,7 +164,8 @@ import Testing
                 let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
                 for _ in 0..<2 {
                     let failed = await failure {
-                        _ = try await identity.getAgency(.with { $0.name = String(repeating: "x", count: (4 << 20) + 1) })
+                        _ = try await identity.getAgency(
+                            .with { $0.name = String(repeating: "x", count: (4 << 20) + 1) })
                     }
                     #expect(failed == Failure(code: .resourceExhausted, reason: "MESSAGE_TOO_LARGE"))
                 }
@@ -183,8 +189,11 @@ import Testing
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.maximumTLSVersion = maximum
         configuration.trustRoots = .file(TestPKI.files("tester").caCertificate)
-        configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(TestPKI.files("tester").certificate).map { .certificate($0) }
-        configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: TestPKI.files("tester").privateKey, format: .pem))
+        configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(TestPKI.files("tester").certificate).map {
+            .certificate($0)
+        }
+        configuration.privateKey = .privateKey(
+            try NIOSSLPrivateKey(file: TestPKI.files("tester").privateKey, format: .pem))
         configuration.certificateVerification = .noHostnameVerification
         configuration.applicationProtocols = ["h2"]
         let context = try NIOSSLContext(configuration: configuration)
@@ -192,7 +201,8 @@ import Testing
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: nil))
                     try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(result: result))
                 }
             }
@@ -226,12 +236,16 @@ import Testing
         try await withStack { stack in
             try await TranscodingTests().withHTTPGateway(stack) { port, call in
                 func reason(_ reply: TranscodingTests.Reply) -> String? {
-                    ((reply.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.compactMap { $0["reason"] as? String }.first
+                    ((reply.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.compactMap {
+                        $0["reason"] as? String
+                    }.first
                 }
-                let deepPath = try await call("GET", "/v1/procedures?" + Array(repeating: "a", count: 9).joined(separator: ".") + "=1", nil, nil)
+                let deepPath = try await call(
+                    "GET", "/v1/procedures?" + Array(repeating: "a", count: 9).joined(separator: ".") + "=1", nil, nil)
                 #expect(deepPath.status == 400 && reason(deepPath) == "FIELD_PATH_TOO_DEEP")
                 // The request that once crashed the gateway: 5,000 dotted parts.
-                let dotted = try await call("GET", "/v1/procedures?" + String(repeating: "a.", count: 5000) + "a=1", nil, nil)
+                let dotted = try await call(
+                    "GET", "/v1/procedures?" + String(repeating: "a.", count: 5000) + "a=1", nil, nil)
                 #expect(dotted.status == 400 && reason(dotted) == "URI_TOO_LONG")
                 let many = try await call(
                     "GET", "/v1/procedures?" + (0..<65).map { "page_size=\($0)" }.joined(separator: "&"), nil, nil)
@@ -239,7 +253,8 @@ import Testing
 
                 var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/people:register")!)
                 request.httpMethod = "POST"
-                request.httpBody = Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)
+                request.httpBody = Data(
+                    (String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)
                 var (data, response) = try await URLSession.shared.data(for: request)
                 #expect((response as! HTTPURLResponse).statusCode == 400)
                 #expect(String(decoding: data, as: UTF8.self).contains("JSON_TOO_DEEP"))

@@ -14,12 +14,22 @@ import Testing
             try await withTestClient(port: stack.ports["identity"]!, as: "gateway") { peer in
                 _ = try await SigningKeysRefresher(client: peer, verifier: elsewhere, logger: .init(label: "test"))
                     .refresh(timeout: .seconds(60))
-                let revocations = RevokedSessionsRefresher(client: peer, verifier: elsewhere, logger: .init(label: "test"))
+                let revocations = RevokedSessionsRefresher(
+                    client: peer, verifier: elsewhere, logger: .init(label: "test"))
                 try await withPublicClient(port: stack.gatewayPort) { client in
                     let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
-                    let me = try await identity.registerPerson(.with { $0.person = citizen(); $0.password = goodPassword })
-                    let phone = try await identity.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
-                    let laptop = try await identity.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
+                    let me = try await identity.registerPerson(
+                        .with {
+                            $0.person = citizen(); $0.password = goodPassword
+                        })
+                    let phone = try await identity.login(
+                        .with {
+                            $0.login = "001090012345"; $0.password = goodPassword
+                        })
+                    let laptop = try await identity.login(
+                        .with {
+                            $0.login = "001090012345"; $0.password = goodPassword
+                        })
                     try await revocations.refresh()
                     #expect((try? elsewhere.verify(phone.accessToken)) != nil)
                     #expect((try? elsewhere.verify(laptop.accessToken)) != nil)
@@ -27,15 +37,20 @@ import Testing
                     // Signing out on the phone: its token is refused at once through the
                     // gateway (identity knows first) and by the other process after one refresh.
                     _ = try await identity.logout(.with { $0.refreshToken = phone.refreshToken })
-                    #expect(await failure {
-                        _ = try await identity.getPerson(.with { $0.name = me.name }, metadata: bearer(phone.accessToken))
-                    }?.code == .unauthenticated)
+                    #expect(
+                        await failure {
+                            _ = try await identity.getPerson(
+                                .with { $0.name = me.name }, metadata: bearer(phone.accessToken))
+                        }?.code == .unauthenticated)
                     try await revocations.refresh()
                     #expect(throws: TokenProblem.revoked) { try elsewhere.verify(phone.accessToken) }
                     #expect((try? elsewhere.verify(laptop.accessToken)) != nil)
 
                     // A password change ends the person's other sessions: the laptop's token too.
-                    let desk = try await identity.login(.with { $0.login = "001090012345"; $0.password = goodPassword })
+                    let desk = try await identity.login(
+                        .with {
+                            $0.login = "001090012345"; $0.password = goodPassword
+                        })
                     _ = try await identity.changePassword(
                         .with {
                             $0.name = me.name
@@ -47,10 +62,12 @@ import Testing
                     #expect((try? elsewhere.verify(desk.accessToken)) != nil)
 
                     // The list is for platform services: not for users, not for anonymous callers.
-                    #expect(await failure {
-                        _ = try await identity.listRevokedSessions(.init(), metadata: bearer(desk.accessToken))
-                    }?.code == .permissionDenied)
-                    #expect(await failure { _ = try await identity.listRevokedSessions(.init()) }?.code == .unauthenticated)
+                    #expect(
+                        await failure {
+                            _ = try await identity.listRevokedSessions(.init(), metadata: bearer(desk.accessToken))
+                        }?.code == .permissionDenied)
+                    #expect(
+                        await failure { _ = try await identity.listRevokedSessions(.init()) }?.code == .unauthenticated)
                 }
             }
         }

@@ -1,8 +1,8 @@
+import Crypto
 import EGovAPI
 import EGovKit
 import EGovStore
 import EGovTestSupport
-import Crypto
 import Foundation
 import GRPCCore
 import IdentityService
@@ -42,13 +42,15 @@ import Testing
             let raw = Curve25519Key.raw()
             try await store.write { tx in
                 try await tx.database.execute(
-                    "INSERT INTO signing_keys (kid, private_key, create_time) VALUES ('k-old', \(bind: raw), \(bind: Timestamps.nowMicros()))")
+                    "INSERT INTO signing_keys (kid, private_key, create_time) VALUES ('k-old', \(bind: raw), \(bind: Timestamps.nowMicros()))"
+                )
             }
             let verifier = TokenVerifier()
             _ = try await TokenIssuer.open(store: store, verifier: verifier, secrets: testSecrets)
             #expect(verifier.keyIDs == ["k-old"])
             let stored = try await store.read { db in
-                try await db.row("SELECT private_key FROM signing_keys WHERE kid = 'k-old'")!.decode(column: "private_key", as: String.self)
+                try await db.row("SELECT private_key FROM signing_keys WHERE kid = 'k-old'")!.decode(
+                    column: "private_key", as: String.self)
             }
             let opened = try testSecrets.open(stored, for: "signing_keys/k-old")
             #expect(SecretBox.isSealed(stored) && opened == raw)
@@ -60,17 +62,24 @@ import Testing
         try await withIdentity { port, store in
             try await withTestClient(port: port) { tool in
                 let identity = Identity(wrapping: tool)
-                _ = try await identity.createAgency(.with { $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT") })
-                _ = try await identity.createOfficial(.with {
-                    $0.person = .with { $0.displayName = "Lê Văn Cường"; $0.email = "cuong@syt.vn"; $0.agency = "agencies/000.00.06.H41"; $0.roles = [.agencyAdmin] }
-                    $0.password = goodPassword
-                })
+                _ = try await identity.createAgency(
+                    .with { $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT") })
+                _ = try await identity.createOfficial(
+                    .with {
+                        $0.person = .with {
+                            $0.displayName = "Lê Văn Cường"; $0.email = "cuong@syt.vn";
+                            $0.agency = "agencies/000.00.06.H41"; $0.roles = [.agencyAdmin]
+                        }
+                        $0.password = goodPassword
+                    })
                 try await withTestClient(port: port, as: "gateway") { gateway in
                     _ = try await signInWithSecondFactor(Identity(wrapping: gateway), login: "cuong@syt.vn")
                 }
             }
             let stored = try await store.read { db in
-                let keys = try await db.rows("SELECT private_key FROM signing_keys").map { try $0.decode(column: "private_key", as: String.self) }
+                let keys = try await db.rows("SELECT private_key FROM signing_keys").map {
+                    try $0.decode(column: "private_key", as: String.self)
+                }
                 let totp = try await db.rows("SELECT totp_secret FROM people WHERE totp_secret <> ''")
                     .map { try $0.decode(column: "totp_secret", as: String.self) }
                 return (keys, totp)

@@ -2,18 +2,20 @@ import EGovAPI
 import EGovKit
 import EGovStore
 import EGovTestSupport
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import IdentityService
 import Logging
-import Foundation
 import Synchronization
 import Testing
 
 typealias Agency = Egov_Identity_V1_Agency
 
-func agency(_ code: String, _ name: String = "Sở Thử nghiệm", abbreviation: String = "STN", parent: String = "") -> Agency {
+func agency(_ code: String, _ name: String = "Sở Thử nghiệm", abbreviation: String = "STN", parent: String = "")
+    -> Agency
+{
     .with {
         $0.code = code
         $0.displayName = name
@@ -91,16 +93,25 @@ func createOfficial(
     _ stack: Stack, email: String, agency: String = "agencies/000.00.06.H41", roles: [Egov_Identity_V1_Role]
 ) async throws -> String {
     try await withTestClient(port: stack.ports["identity"]!) { client in
-        try await Identity(wrapping: client).createOfficial(.with {
-            $0.person = .with { $0.displayName = email; $0.email = email; $0.agency = agency; $0.roles = roles }
-            $0.password = goodPassword
-        }).name
+        try await Identity(wrapping: client).createOfficial(
+            .with {
+                $0.person = .with {
+                    $0.displayName = email; $0.email = email; $0.agency = agency; $0.roles = roles
+                }
+                $0.password = goodPassword
+            }
+        ).name
     }
 }
 
 /// Signs `login` in with `goodPassword`; the bearer metadata of the session.
 func signIn(_ identity: Identity, _ login: String) async throws -> Metadata {
-    bearer(try await identity.login(.with { $0.login = login; $0.password = goodPassword }).accessToken)
+    bearer(
+        try await identity.login(
+            .with {
+                $0.login = login; $0.password = goodPassword
+            }
+        ).accessToken)
 }
 
 /// Takes `action` on the dossier `name` as `caller`, the request changed by `change`.
@@ -108,7 +119,9 @@ func act(
     _ procedures: Procedures, on name: String, _ action: Egov_Procedures_V1_DossierAction, as caller: Metadata,
     _ change: (inout Egov_Procedures_V1_TransitionDossierRequest) -> Void = { _ in }
 ) async throws -> Egov_Procedures_V1_Dossier {
-    var request = Egov_Procedures_V1_TransitionDossierRequest.with { $0.name = name; $0.action = action }
+    var request = Egov_Procedures_V1_TransitionDossierRequest.with {
+        $0.name = name; $0.action = action
+    }
     change(&request)
     return try await procedures.transitionDossier(request, metadata: caller)
 }

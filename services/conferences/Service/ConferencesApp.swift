@@ -1,5 +1,5 @@
-public import EGovKit
 import EGovAPI
+public import EGovKit
 public import EGovStore
 
 /// Assembles the egov-conferences process.

@@ -1,8 +1,8 @@
 public import EGovAPI
 public import EGovKit
 public import EGovStore
-public import GRPCCore
 import Foundation
+public import GRPCCore
 
 /// The conferences service's RPCs.
 public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
@@ -21,7 +21,8 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
         request: Egov_Conferences_V1_CreateBridgePointRequest, context: ServerContext
     ) async throws -> Egov_Conferences_V1_BridgePoint {
         let point = try Self.validated(request.bridgePoint)
-        try Access.require(.manageBridgePoints(agency: point.agency), Self.errors, doing: "register this agency's bridge points")
+        try Access.require(
+            .manageBridgePoints(agency: point.agency), Self.errors, doing: "register this agency's bridge points")
         _ = try await agencies.requireActive(point.agency, field: "bridge_point.agency", errors: Self.errors)
         return try await store.idempotentWrite(
             scope: "CreateBridgePoint", requestID: request.requestID, request: request, errors: Self.errors
@@ -56,7 +57,9 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
         let after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         let page = try await bridgePoints.bridgePoints(
             agency: request.agency.isEmpty ? nil : request.agency, after: after, limit: size + 1)
-        let result = PageToken.page(page, size: size, filter: filter) { String($0.name.dropFirst("bridgePoints/".count)) }
+        let result = PageToken.page(page, size: size, filter: filter) {
+            String($0.name.dropFirst("bridgePoints/".count))
+        }
         return .with {
             $0.bridgePoints = result.items
             $0.nextPageToken = result.nextPageToken

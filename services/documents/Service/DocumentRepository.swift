@@ -9,7 +9,9 @@ import SwiftProtobuf
 protocol DocumentRepository: Sendable {
     func document(agencyCode: String, id: String) async throws -> Egov_Documents_V1_Document?
     /// Newest first; `after` is the (create_time, id) key of the previous page's last item.
-    func documents(agencyCode: String, after: (Int64, String)?, limit: Int) async throws -> [(Egov_Documents_V1_Document, Int64)]
+    func documents(agencyCode: String, after: (Int64, String)?, limit: Int) async throws -> [(
+        Egov_Documents_V1_Document, Int64
+    )]
     func insert(_ document: Egov_Documents_V1_Document, agencyCode: String, id: String, in tx: Transaction) async throws
         -> Egov_Documents_V1_Document
     func documentTypes() async throws -> [Egov_Documents_V1_DocumentTypeInfo]
@@ -128,7 +130,8 @@ struct SQLDocumentRepository: DocumentRepository {
         try await store.read { db in
             try await db.rows("SELECT * FROM document_types ORDER BY document_type").map { row in
                 try .with {
-                    $0.documentType = .init(rawValue: Int(try row.decode(column: "document_type", as: Int64.self))) ?? .unspecified
+                    $0.documentType =
+                        .init(rawValue: Int(try row.decode(column: "document_type", as: Int64.self))) ?? .unspecified
                     $0.displayName = try row.decode(column: "display_name", as: String.self)
                     $0.abbreviation = try row.decode(column: "abbreviation", as: String.self)
                 }

@@ -1,8 +1,8 @@
 public import EGovAPI
 public import EGovKit
 public import EGovStore
-public import GRPCCore
 import Foundation
+public import GRPCCore
 
 /// The documents service's RPCs.
 public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
@@ -21,7 +21,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         request: Egov_Documents_V1_CreateDocumentRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_Document {
         let agencyCode = try Self.errors.agencyCode(fromName: request.parent, field: "parent")
-        try Access.require(.handleDocuments(agency: request.parent), Self.errors, doing: "create documents of \(request.parent)")
+        try Access.require(
+            .handleDocuments(agency: request.parent), Self.errors, doing: "create documents of \(request.parent)")
         var document = try Self.validated(request.document)
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
         document.creator = RequestContext.actor
@@ -43,9 +44,11 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             throw Self.errors.invalidArgument(
                 "INVALID_DOCUMENT_NAME", field: "name", "must be agencies/{code}/documents/{id}, got '\(request.name)'")
         }
-        try Access.require(.handleDocuments(agency: "agencies/\(parts[1])"), Self.errors, doing: "read this agency's documents")
+        try Access.require(
+            .handleDocuments(agency: "agencies/\(parts[1])"), Self.errors, doing: "read this agency's documents")
         guard let document = try await documents.document(agencyCode: String(parts[1]), id: String(parts[3])) else {
-            throw Self.errors.notFound("DOCUMENT_NOT_FOUND", resource: request.name, "Document '\(request.name)' does not exist.")
+            throw Self.errors.notFound(
+                "DOCUMENT_NOT_FOUND", resource: request.name, "Document '\(request.name)' does not exist.")
         }
         return document
     }
@@ -61,7 +64,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         if let key = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors) {
             let pieces = key.split(separator: " ")
             guard pieces.count == 2, let time = Int64(pieces[0]) else {
-                throw Self.errors.invalidArgument("INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
+                throw Self.errors.invalidArgument(
+                    "INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
             }
             after = (time, String(pieces[1]))
         }
@@ -83,14 +87,16 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         return .with { $0.documentTypes = types }
     }
 
-
     /// Checks a draft to create; returns it with output-only fields cleared.
     static func validated(_ input: Egov_Documents_V1_Document) throws -> Egov_Documents_V1_Document {
         var violations: [ErrorBuilder.Violation] = []
         if input.direction != .outgoing {
-            violations.append(.init("document.direction", "must be DIRECTION_OUTGOING: incoming documents arrive by exchange"))
+            violations.append(
+                .init("document.direction", "must be DIRECTION_OUTGOING: incoming documents arrive by exchange"))
         }
-        if input.documentType == .unspecified || Egov_Documents_V1_DocumentType.allCases.contains(input.documentType) == false {
+        if input.documentType == .unspecified
+            || Egov_Documents_V1_DocumentType.allCases.contains(input.documentType) == false
+        {
             violations.append(.init("document.document_type", "is required"))
         }
         let subject = input.subject.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -117,4 +123,3 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         }
     }
 }
-

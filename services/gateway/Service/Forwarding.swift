@@ -77,7 +77,8 @@ public enum RouteTable {
                             backend: backend,
                             isClientStreaming: method.clientStreaming,
                             isServerStreaming: method.serverStreaming,
-                            httpRule: method.options.getExtensionValue(ext: Google_Api_Extensions_http) ?? Google_Api_HttpRule()
+                            httpRule: method.options.getExtensionValue(ext: Google_Api_Extensions_http)
+                                ?? Google_Api_HttpRule()
                         ))
                 }
             }

@@ -1,7 +1,7 @@
-public import EGovKit
-import GRPCNIOTransportHTTP2
 import EGovAPI
+public import EGovKit
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import ServiceLifecycle
 
 /// Assembles the egov-gateway process: the public TLS port serving every backend's public
@@ -15,8 +15,12 @@ public enum GatewayApp {
                 "ratelimit.anonymous_per_second", .integer(0...1_000_000), default: "50",
                 help: "Calls a second one address may make without signing in (bursts of twice as many); 0: unlimited."
             ),
-            ConfigKey("http.enabled", .boolean, default: "true", help: "Serve the API as HTTP/JSON too (from its google.api.http annotations)."),
-            ConfigKey("http.port", .integer(0...65535), default: "8443", help: "HTTP/JSON port (TLS, with the gRPC port's certificate)."),
+            ConfigKey(
+                "http.enabled", .boolean, default: "true",
+                help: "Serve the API as HTTP/JSON too (from its google.api.http annotations)."),
+            ConfigKey(
+                "http.port", .integer(0...65535), default: "8443",
+                help: "HTTP/JSON port (TLS, with the gRPC port's certificate)."),
             ConfigKey(
                 "http.min_tls_version", .choice(TLSMinimumVersion.allCases.map(\.rawValue)), default: "1.2",
                 help: "Lowest TLS version the HTTP/JSON port accepts (1.2 keeps older browsers and partner systems; "
@@ -65,17 +69,24 @@ public enum GatewayApp {
                 deadline: environment.settings.defaultDeadline)
             http.append(
                 HTTPTranscodingServer(
-                    host: environment.settings.listenHost, port: environment.configuration.int("http.port"), tls: environment.settings.tls,
-                    transcoder: transcoder, logger: environment.logger, idleTimeout: environment.settings.limits.maxIdleTime,
+                    host: environment.settings.listenHost, port: environment.configuration.int("http.port"),
+                    tls: environment.settings.tls,
+                    transcoder: transcoder, logger: environment.logger,
+                    idleTimeout: environment.settings.limits.maxIdleTime,
                     corsOrigins: Set(environment.configuration.list("http.cors_origins")), proxies: proxies,
-                    minimumTLS: TLSMinimumVersion(rawValue: environment.configuration.string("http.min_tls_version")) ?? .tls12))
+                    minimumTLS: TLSMinimumVersion(rawValue: environment.configuration.string("http.min_tls_version"))
+                        ?? .tls12))
         }
         environment.logger.info(
-            "routes", metadata: ["forwarded": .stringConvertible(routes.count),
-                                 "public": .stringConvertible(routes.filter(\.isPublic).count)])
+            "routes",
+            metadata: [
+                "forwarded": .stringConvertible(routes.count),
+                "public": .stringConvertible(routes.filter(\.isPublic).count),
+            ])
         return ProcessParts(
             services: [
-                ForwardingService(routes: routes, clients: clients, defaultDeadline: environment.settings.defaultDeadline),
+                ForwardingService(
+                    routes: routes, clients: clients, defaultDeadline: environment.settings.defaultDeadline),
                 GatewayService(backends: backends, version: version),
             ],
             serviceNames: [Egov_Gateway_V1_GatewayService.descriptor.fullyQualifiedService] + services.values.sorted(),
@@ -83,8 +94,10 @@ public enum GatewayApp {
             probes: [.peer("identity", client: clients["identity"]!)],
             background: clients.keys.sorted().map { GRPCClientService(client: clients[$0]!) }
                 + [
-                    SigningKeysRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger),
-                    RevokedSessionsRefresher(client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger),
+                    SigningKeysRefresher(
+                        client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger),
+                    RevokedSessionsRefresher(
+                        client: clients["identity"]!, verifier: environment.verifier, logger: environment.logger),
                 ] + http,
             interceptors: [ForwardedForInterceptor(proxies), RateLimitInterceptor(limiter)]
         )

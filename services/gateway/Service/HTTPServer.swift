@@ -27,8 +27,10 @@ public final class HTTPTranscodingServer: Service, Sendable {
     private let bound = AsyncStream<Int>.makeStream()
 
     public init(
-        host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger, idleTimeout: Duration = .seconds(300),
-        corsOrigins: Set<String> = [], proxies: TrustedProxies = TrustedProxies([]), minimumTLS: TLSMinimumVersion = .tls12
+        host: String, port: Int, tls: TLSFiles?, transcoder: Transcoder, logger: Logger,
+        idleTimeout: Duration = .seconds(300),
+        corsOrigins: Set<String> = [], proxies: TrustedProxies = TrustedProxies([]),
+        minimumTLS: TLSMinimumVersion = .tls12
     ) {
         self.minimumTLS = minimumTLS
         self.proxies = proxies
@@ -110,7 +112,8 @@ public final class HTTPTranscodingServer: Service, Sendable {
                             // Answered now, and the connection closed: the rest is never read.
                             guard var request = head else { return }
                             request.headers.replaceOrAdd(name: "connection", value: "close")
-                            try await respond(to: request, body: Data(), tooLarge: true, address: address, outbound: outbound)
+                            try await respond(
+                                to: request, body: Data(), tooLarge: true, address: address, outbound: outbound)
                             return
                         }
                         body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
@@ -153,11 +156,12 @@ public final class HTTPTranscodingServer: Service, Sendable {
         if request.method == .OPTIONS {
             answer = HTTPAnswer(status: 204, body: Data())
             if !cors.isEmpty {
-                answer.headers = cors + [
-                    ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE"),
-                    ("Access-Control-Allow-Headers", "Authorization, Content-Type, x-request-id"),
-                    ("Access-Control-Max-Age", "600"),
-                ]
+                answer.headers =
+                    cors + [
+                        ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE"),
+                        ("Access-Control-Allow-Headers", "Authorization, Content-Type, x-request-id"),
+                        ("Access-Control-Max-Age", "600"),
+                    ]
             }
         } else if tooLarge {
             answer = Transcoder.errorAnswer(
@@ -170,7 +174,8 @@ public final class HTTPTranscodingServer: Service, Sendable {
             answer = Transcoder.errorAnswer(
                 RPCError(
                     Transcoder.errors.invalidArgument(
-                        "HEADERS_TOO_LARGE", field: "headers", "are larger than \(RequestLimits.maxHeaderBytes) bytes in all")))
+                        "HEADERS_TOO_LARGE", field: "headers",
+                        "are larger than \(RequestLimits.maxHeaderBytes) bytes in all")))
             answer.status = 431
         } else {
             // Server-streaming methods answer newline-delimited JSON, one object per message.
@@ -199,7 +204,9 @@ public final class HTTPTranscodingServer: Service, Sendable {
         var head = HTTPResponseHead(version: request.version, status: HTTPResponseStatus(statusCode: answer.status))
         head.headers.add(name: "Content-Type", value: answer.contentType)
         head.headers.add(name: "Content-Length", value: String(answer.body.count))
-        for (name, value) in answer.headers + (request.method == .OPTIONS ? [] : cors) { head.headers.add(name: name, value: value) }
+        for (name, value) in answer.headers + (request.method == .OPTIONS ? [] : cors) {
+            head.headers.add(name: name, value: value)
+        }
         if !request.isKeepAlive { head.headers.add(name: "Connection", value: "close") }
         try await outbound.write(.head(head))
         try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: answer.body))))

@@ -1,4 +1,3 @@
-
 /// The bounds the HTTP/JSON edge puts on what an anonymous caller may send, checked before
 /// any parsing that could recurse or grow with the input. Each refusal names its limit.
 public enum RequestLimits {

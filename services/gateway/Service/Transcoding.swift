@@ -2,9 +2,9 @@ public import EGovAPI
 public import EGovKit
 public import Foundation
 public import GRPCCore
-public import SwiftProtobuf
 public import GRPCNIOTransportHTTP2
 import GRPCProtobuf
+public import SwiftProtobuf
 
 /// One `google.api.http` binding: an HTTP method and path template leading to a gRPC method.
 struct HTTPBinding: Sendable {
@@ -115,12 +115,15 @@ public struct Transcoder: Sendable {
     ) async -> HTTPAnswer {
         // The request id travels to the services and comes back in `x-request-id`, as on gRPC.
         let requestID =
-            headers[RequestContext.requestIDKey].flatMap { $0.isEmpty || $0.count > 128 || !$0.allSatisfy(\.isASCII) ? nil : $0 }
+            headers[RequestContext.requestIDKey].flatMap {
+                $0.isEmpty || $0.count > 128 || !$0.allSatisfy(\.isASCII) ? nil : $0
+            }
             ?? RequestContext.makeRequestID()
         var answer: HTTPAnswer
         do {
             answer = try await transcode(
-                method: method, uri: uri, headers: headers, body: body, address: address, requestID: requestID, stream: stream)
+                method: method, uri: uri, headers: headers, body: body, address: address, requestID: requestID,
+                stream: stream)
         } catch let status as GoogleRPCStatus {
             answer = Self.errorAnswer(RPCError(status))
         } catch let error as RPCError {
@@ -143,7 +146,8 @@ public struct Transcoder: Sendable {
         switch match(method: method, path: path) {
         case .found(let found, let variables): (binding, values) = (found, variables)
         case .wrongMethod(let allowed):
-            var answer = Self.errorAnswer(RPCError(code: .unimplemented, message: "\(method) is not allowed on \(Clip.text(path, 200))."))
+            var answer = Self.errorAnswer(
+                RPCError(code: .unimplemented, message: "\(method) is not allowed on \(Clip.text(path, 200))."))
             answer.status = 405
             answer.headers.append(("Allow", allowed.joined(separator: ", ")))
             return answer
@@ -226,7 +230,8 @@ public struct Transcoder: Sendable {
     /// The request message an HTTP request makes, from its path, query and body, with every
     /// limit of `RequestLimits` checked first.
     func decode(
-        binding: HTTPBinding, values: [String], query: [(String, String)], body: Data, as type: any SwiftProtobuf.Message.Type
+        binding: HTTPBinding, values: [String], query: [(String, String)], body: Data,
+        as type: any SwiftProtobuf.Message.Type
     ) throws -> any SwiftProtobuf.Message {
         let request = try requestJSON(
             binding: binding, values: values, query: query, body: body, type: type.protoMessageName)
@@ -242,7 +247,9 @@ public struct Transcoder: Sendable {
     /// fuzz targets, which feed the edge's parsing everything without a network.
     public func parse(method: String, uri: String, body: Data) throws -> any SwiftProtobuf.Message {
         let (path, query) = try Self.split(uri)
-        guard case .found(let binding, let values) = match(method: method, path: path) else { throw Self.noSuchPath(path) }
+        guard case .found(let binding, let values) = match(method: method, path: path) else {
+            throw Self.noSuchPath(path)
+        }
         guard let types = EGovMethodTypes.all[binding.route.key] else {
             throw RPCError(code: .unimplemented, message: binding.route.key)
         }
@@ -261,7 +268,8 @@ public struct Transcoder: Sendable {
         var object: [String: Any] = [:]
         if let depth = JSONNesting.depth(of: body, over: RequestLimits.maxJSONDepth) {
             throw Self.errors.invalidArgument(
-                "JSON_TOO_DEEP", field: "body", "nests deeper than \(RequestLimits.maxJSONDepth) levels (\(depth) seen)")
+                "JSON_TOO_DEEP", field: "body", "nests deeper than \(RequestLimits.maxJSONDepth) levels (\(depth) seen)"
+            )
         }
         let text = body.isEmpty ? nil : try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
         if !body.isEmpty && text == nil {
@@ -327,7 +335,8 @@ public struct Transcoder: Sendable {
     /// `RequestLimits.maxURIBytes` or with more than `RequestLimits.maxQueryParameters` parameters.
     static func split(_ uri: String) throws -> (String, [(String, String)]) {
         guard uri.utf8.count <= RequestLimits.maxURIBytes else {
-            throw errors.invalidArgument("URI_TOO_LONG", field: "uri", "is longer than \(RequestLimits.maxURIBytes) bytes")
+            throw errors.invalidArgument(
+                "URI_TOO_LONG", field: "uri", "is longer than \(RequestLimits.maxURIBytes) bytes")
         }
         let parts = uri.split(separator: "?", maxSplits: 1)
         let path = String(parts.first ?? "")

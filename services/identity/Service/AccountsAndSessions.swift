@@ -24,11 +24,14 @@ extension IdentityService {
         ) { tx in
             do {
                 let created = try await people.insert(person, login: login, passwordHash: hash, in: tx)
-                try await audit.append(.init(actor: created.name, action: "register", target: created.name, outcome: "ok"), in: tx)
+                try await audit.append(
+                    .init(actor: created.name, action: "register", target: created.name, outcome: "ok"), in: tx)
                 return created
             } catch is LoginTaken {
                 throw Self.errors.alreadyExists(
-                    "PERSON_EXISTS", resource: "people", "Someone is already registered with this \(login.contains("@") ? "e-mail" : "identifier"); sign in instead.")
+                    "PERSON_EXISTS", resource: "people",
+                    "Someone is already registered with this \(login.contains("@") ? "e-mail" : "identifier"); sign in instead."
+                )
             }
         }
     }
@@ -37,7 +40,8 @@ extension IdentityService {
         request: Egov_Identity_V1_CreateOfficialRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Person {
         let person = request.person
-        try Access.require(.manageOfficials(agency: person.agency), Self.errors, doing: "create officials of \(person.agency)")
+        try Access.require(
+            .manageOfficials(agency: person.agency), Self.errors, doing: "create officials of \(person.agency)")
         var violations: [ErrorBuilder.Violation] = []
         if let agencyCode = AgencyCode.code(fromName: person.agency) {
             if try await agencies.agency(code: agencyCode)?.state != .active {
@@ -50,13 +54,20 @@ extension IdentityService {
             violations.append(.init("person.display_name", "is required, at most 200 characters"))
         }
         let login = person.email.trimmingCharacters(in: .whitespaces).lowercased()
-        if !Self.isEmail(login) { violations.append(.init("person.email", "must be an e-mail address: officials sign in with it")) }
-        let allowed: Set<Egov_Identity_V1_Role> = [.receptionOfficer, .specialist, .leader, .clerk, .agencyAdmin, .systemAdmin]
+        if !Self.isEmail(login) {
+            violations.append(.init("person.email", "must be an e-mail address: officials sign in with it"))
+        }
+        let allowed: Set<Egov_Identity_V1_Role> = [
+            .receptionOfficer, .specialist, .leader, .clerk, .agencyAdmin, .systemAdmin,
+        ]
         if person.roles.isEmpty || !person.roles.allSatisfy(allowed.contains) {
             violations.append(.init("person.roles", "must list official roles, e.g. ROLE_SPECIALIST"))
         }
-        if person.roles.contains(.systemAdmin), let user = RequestContext.current?.user, !user.roles.contains("ROLE_SYSTEM_ADMIN") {
-            throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only system administrators may create system administrators.")
+        if person.roles.contains(.systemAdmin), let user = RequestContext.current?.user,
+            !user.roles.contains("ROLE_SYSTEM_ADMIN")
+        {
+            throw Self.errors.permissionDenied(
+                "PERMISSION_DENIED", "Only system administrators may create system administrators.")
         }
         if !person.citizenID.isEmpty {
             do { _ = try CitizenID.validate(person.citizenID, birthDate: person.birthDate) } catch {
@@ -89,11 +100,13 @@ extension IdentityService {
             do {
                 let created = try await people.insert(official, login: login, passwordHash: hash, in: tx)
                 try await audit.append(
-                    .init(actor: Self.actor, action: "create_official", target: created.name, outcome: "ok",
-                          detail: "agency \(created.agency); roles \(created.roleNames.joined(separator: ","))"), in: tx)
+                    .init(
+                        actor: Self.actor, action: "create_official", target: created.name, outcome: "ok",
+                        detail: "agency \(created.agency); roles \(created.roleNames.joined(separator: ","))"), in: tx)
                 return created
             } catch is LoginTaken {
-                throw Self.errors.alreadyExists("PERSON_EXISTS", resource: "people", "An official already signs in with \(login).")
+                throw Self.errors.alreadyExists(
+                    "PERSON_EXISTS", resource: "people", "An official already signs in with \(login).")
             }
         }
     }
@@ -107,12 +120,15 @@ extension IdentityService {
         try Access.require(
             .readPerson(person: request.name, agency: account?.person.agency), Self.errors, doing: "read this person")
         guard let account else {
-            throw Self.errors.notFound("PERSON_NOT_FOUND", resource: request.name, "Person '\(request.name)' does not exist.")
+            throw Self.errors.notFound(
+                "PERSON_NOT_FOUND", resource: request.name, "Person '\(request.name)' does not exist.")
         }
         return account.person
     }
 
-    public func login(request: Egov_Identity_V1_LoginRequest, context: ServerContext) async throws -> Egov_Identity_V1_SessionTokens {
+    public func login(request: Egov_Identity_V1_LoginRequest, context: ServerContext) async throws
+        -> Egov_Identity_V1_SessionTokens
+    {
         let login = Self.normalizedLogin(request.login)
         let address = RequestContext.current?.clientAddress ?? ""
         let accountKey = LoginThrottle.accountKey(login)
@@ -122,7 +138,9 @@ extension IdentityService {
             throw GoogleRPCStatus(
                 code: .resourceExhausted, message: "Too many sign-in attempts; try again in \(wait) seconds.",
                 details: [
-                    .errorInfo(reason: "TOO_MANY_ATTEMPTS", domain: Self.errors.domain, metadata: ["retry_after_seconds": "\(wait)"]),
+                    .errorInfo(
+                        reason: "TOO_MANY_ATTEMPTS", domain: Self.errors.domain,
+                        metadata: ["retry_after_seconds": "\(wait)"]),
                     .retryInfo(delay: .seconds(wait)),
                 ])
         }
@@ -132,9 +150,11 @@ extension IdentityService {
         guard let account, matches, account.person.state == .active else {
             try await throttle.recordFailure(key: accountKey, rule: LoginThrottle.account)
             try await throttle.recordFailure(key: addressKey, rule: LoginThrottle.address)
-            try await audit.record(.init(
-                actor: account?.person.name ?? "anonymous", action: "login", target: account?.person.name ?? accountKey,
-                outcome: "failed"))
+            try await audit.record(
+                .init(
+                    actor: account?.person.name ?? "anonymous", action: "login",
+                    target: account?.person.name ?? accountKey,
+                    outcome: "failed"))
             throw Self.loginFailed
         }
         var amr = ["pwd"]
@@ -151,7 +171,10 @@ extension IdentityService {
             }
             guard accepted else {
                 try await throttle.recordFailure(key: accountKey, rule: LoginThrottle.account)
-                try await audit.record(.init(actor: account.person.name, action: "login", target: account.person.name, outcome: "wrong TOTP code"))
+                try await audit.record(
+                    .init(
+                        actor: account.person.name, action: "login", target: account.person.name,
+                        outcome: "wrong TOTP code"))
                 throw Self.loginFailed
             }
             amr.append("otp")
@@ -160,12 +183,16 @@ extension IdentityService {
         let person = account.person
         let signedInWith = amr
         let started = try await store.write { tx in
-            let started = try await sessions.start(person: person.name, lifetime: tokens.refreshLifetime, amr: signedInWith, in: tx)
+            let started = try await sessions.start(
+                person: person.name, lifetime: tokens.refreshLifetime, amr: signedInWith, in: tx)
             try await audit.append(
-                .init(actor: person.name, action: "login", target: person.name, outcome: "ok", detail: "session \(started.session)"), in: tx)
+                .init(
+                    actor: person.name, action: "login", target: person.name, outcome: "ok",
+                    detail: "session \(started.session)"), in: tx)
             return started
         }
-        return try session(for: person, session: started.session, refreshToken: started.token, refreshExpire: started.expire, amr: amr)
+        return try session(
+            for: person, session: started.session, refreshToken: started.token, refreshExpire: started.expire, amr: amr)
     }
 
     public func refreshSession(
@@ -177,7 +204,9 @@ extension IdentityService {
             case .rotated(let session, let person, _, _, _):
                 try await audit.append(.init(actor: person, action: "refresh", target: session, outcome: "ok"), in: tx)
             case .reused(let session, let person):
-                try await audit.append(.init(actor: person, action: "refresh", target: session, outcome: "reuse detected: session ended"), in: tx)
+                try await audit.append(
+                    .init(actor: person, action: "refresh", target: session, outcome: "reuse detected: session ended"),
+                    in: tx)
             case .invalid:
                 break
             }
@@ -187,26 +216,34 @@ extension IdentityService {
         case .invalid:
             throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.")
         case .reused(let session, let person):
-            logger.warning("refresh token reused: session ended", metadata: ["session": .string(session), "person": .string(person)])
+            logger.warning(
+                "refresh token reused: session ended",
+                metadata: ["session": .string(session), "person": .string(person)])
             throw Self.errors.unauthenticated(
-                "REFRESH_TOKEN_REUSED", "This refresh token was already used; the session has been ended. Sign in again.")
+                "REFRESH_TOKEN_REUSED",
+                "This refresh token was already used; the session has been ended. Sign in again.")
         case .rotated(let session, let personName, let token, let expire, let amr):
             guard let account = try await people.account(id: String(personName.dropFirst("people/".count))),
                 account.person.state == .active
             else {
-                throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.")
+                throw Self.errors.unauthenticated(
+                    "INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.")
             }
-            return try self.session(for: account.person, session: session, refreshToken: token, refreshExpire: expire, amr: amr)
+            return try self.session(
+                for: account.person, session: session, refreshToken: token, refreshExpire: expire, amr: amr)
         }
     }
 
-    public func logout(request: Egov_Identity_V1_LogoutRequest, context: ServerContext) async throws -> Egov_Identity_V1_LogoutResponse {
+    public func logout(request: Egov_Identity_V1_LogoutRequest, context: ServerContext) async throws
+        -> Egov_Identity_V1_LogoutResponse
+    {
         guard let found = try await sessions.session(ofToken: request.refreshToken) else {
             throw Self.errors.unauthenticated("INVALID_REFRESH_TOKEN", "The refresh token is not valid.")
         }
         try await store.write { tx in
             try await sessions.end(session: found.session, reason: "logout", in: tx)
-            try await audit.append(.init(actor: found.person, action: "logout", target: found.session, outcome: "ok"), in: tx)
+            try await audit.append(
+                .init(actor: found.person, action: "logout", target: found.session, outcome: "ok"), in: tx)
         }
         tokens.verifier.revoke(session: found.session)
         return .init()
@@ -225,18 +262,25 @@ extension IdentityService {
         guard let account = try await people.account(id: id),
             try await hasher.verify(request.currentPassword, against: account.passwordHash)
         else {
-            throw Self.errors.invalidArgument("WRONG_PASSWORD", field: "current_password", "is not your current password")
+            throw Self.errors.invalidArgument(
+                "WRONG_PASSWORD", field: "current_password", "is not your current password")
         }
-        let login = account.person.kind == .official ? account.person.email : (account.person.citizenID.isEmpty ? account.person.taxCode : account.person.citizenID)
+        let login =
+            account.person.kind == .official
+            ? account.person.email
+            : (account.person.citizenID.isEmpty ? account.person.taxCode : account.person.citizenID)
         if let problem = PasswordPolicy.problem(request.newPassword, login: login) {
             throw Self.errors.invalidArgument("WEAK_PASSWORD", field: "new_password", problem)
         }
         let hash = try await hasher.hash(request.newPassword)
         let ended = try await store.write { tx in
             try await people.setPasswordHash(id: id, hash, in: tx)
-            let ended = try await sessions.endAll(person: request.name, keeping: user.sid, reason: "password changed", in: tx)
+            let ended = try await sessions.endAll(
+                person: request.name, keeping: user.sid, reason: "password changed", in: tx)
             try await audit.append(
-                .init(actor: user.sub, action: "change_password", target: request.name, outcome: "ok", detail: "\(ended) sessions ended"), in: tx)
+                .init(
+                    actor: user.sub, action: "change_password", target: request.name, outcome: "ok",
+                    detail: "\(ended) sessions ended"), in: tx)
             return ended
         }
         return .with { $0.endedSessions = Int32(ended) }
@@ -248,7 +292,8 @@ extension IdentityService {
         let user = try Self.requireSelf(request.name)
         let id = try Self.personID(request.name, field: "name")
         guard let account = try await people.account(id: id) else {
-            throw Self.errors.notFound("PERSON_NOT_FOUND", resource: request.name, "Person '\(request.name)' does not exist.")
+            throw Self.errors.notFound(
+                "PERSON_NOT_FOUND", resource: request.name, "Person '\(request.name)' does not exist.")
         }
         if account.person.twoFactorEnabled && !Permissions.hasSecondFactor(user) {
             throw Self.errors.permissionDenied(
@@ -257,11 +302,13 @@ extension IdentityService {
         let secret = TOTP.base32(TOTP.newSecret())
         let sealed = try secrets.seal(secret, for: PersonRepository.totpContext(id: id))
         try await store.write { tx in try await people.setPendingTotp(id: id, secret: sealed, in: tx) }
-        let label = (account.person.email.isEmpty ? account.person.name : account.person.email)
+        let label =
+            (account.person.email.isEmpty ? account.person.name : account.person.email)
             .addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""
         return .with {
             $0.secret = secret
-            $0.otpauthUri = "otpauth://totp/egov:\(label)?secret=\(secret)&issuer=egov&algorithm=SHA1&digits=6&period=30"
+            $0.otpauthUri =
+                "otpauth://totp/egov:\(label)?secret=\(secret)&issuer=egov&algorithm=SHA1&digits=6&period=30"
         }
     }
 
@@ -271,7 +318,8 @@ extension IdentityService {
         do {
             return TOTP.decodeBase32(try secrets.open(stored, for: PersonRepository.totpContext(id: id))) ?? []
         } catch {
-            logger.error("a second-factor secret cannot be opened; check secrets.key_file", metadata: ["person": .string(id)])
+            logger.error(
+                "a second-factor secret cannot be opened; check secrets.key_file", metadata: ["person": .string(id)])
             return []
         }
     }
@@ -285,11 +333,13 @@ extension IdentityService {
             throw Self.errors.failedPrecondition("NO_ENROLLMENT", "Call BeginTotpEnrollment first.")
         }
         guard let step = TOTP.matchingStep(request.code, secret: try totpSecret(account.totpPending, of: id)) else {
-            throw Self.errors.invalidArgument("WRONG_CODE", field: "code", "does not match the new secret; check the app's clock")
+            throw Self.errors.invalidArgument(
+                "WRONG_CODE", field: "code", "does not match the new secret; check the app's clock")
         }
         try await store.write { tx in
             try await people.enableTotp(id: id, step: step, in: tx)
-            try await audit.append(.init(actor: user.sub, action: "enable_totp", target: request.name, outcome: "ok"), in: tx)
+            try await audit.append(
+                .init(actor: user.sub, action: "enable_totp", target: request.name, outcome: "ok"), in: tx)
         }
         return try await people.account(id: id)!.person
     }
@@ -315,7 +365,8 @@ extension IdentityService {
         request: Egov_Identity_V1_ListRevokedSessionsRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_ListRevokedSessionsResponse {
         // Every platform process polls this for itself (the gateway too), never for a user.
-        guard let current = RequestContext.current, current.user == nil, current.caller?.hasPrefix("egov-") == true else {
+        guard let current = RequestContext.current, current.user == nil, current.caller?.hasPrefix("egov-") == true
+        else {
             throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only platform services list revoked sessions.")
         }
         let since = RevokedSessions.windowStart()
@@ -354,7 +405,8 @@ extension IdentityService {
 
     static func isEmail(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ") && text.count <= 254
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ")
+            && text.count <= 254
     }
 
     static func personID(_ name: String, field: String) throws -> String {
@@ -380,15 +432,22 @@ extension IdentityService {
             }
         case .business, .householdBusiness:
             role = .business
-            if TaxCode.isValid(input.taxCode) { login = input.taxCode } else {
-                violations.append(.init("person.tax_code", "must be a tax code with a valid check digit (10 digits, or 10-3)"))
+            if TaxCode.isValid(input.taxCode) {
+                login = input.taxCode
+            } else {
+                violations.append(
+                    .init("person.tax_code", "must be a tax code with a valid check digit (10 digits, or 10-3)"))
             }
         default:
             violations.append(.init("person.kind", "must be KIND_CITIZEN, KIND_BUSINESS or KIND_HOUSEHOLD_BUSINESS"))
         }
         let name = input.displayName.trimmingCharacters(in: .whitespaces)
-        if name.isEmpty || name.count > 200 { violations.append(.init("person.display_name", "is required, at most 200 characters")) }
-        if !input.email.isEmpty && !isEmail(input.email) { violations.append(.init("person.email", "is not an e-mail address")) }
+        if name.isEmpty || name.count > 200 {
+            violations.append(.init("person.display_name", "is required, at most 200 characters"))
+        }
+        if !input.email.isEmpty && !isEmail(input.email) {
+            violations.append(.init("person.email", "is not an e-mail address"))
+        }
         let phone = input.phone.isEmpty ? "" : PhoneNumber.normalized(input.phone)
         if phone == nil { violations.append(.init("person.phone", "is not a Vietnamese phone number")) }
         if !violations.isEmpty { throw errors.invalidArgument("INVALID_PERSON", violations) }

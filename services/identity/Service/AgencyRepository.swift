@@ -57,9 +57,12 @@ struct SQLAgencyRepository: AgencyRepository {
         try await store.read { db in
             var equals: [(column: String, value: SQLBind)] = []
             if let parent { equals.append(("parent", SQLBind(parent))) }
-            if !includeInactive { equals.append(("state", SQLBind(Int64(Egov_Identity_V1_Agency.State.active.rawValue)))) }
+            if !includeInactive {
+                equals.append(("state", SQLBind(Int64(Egov_Identity_V1_Agency.State.active.rawValue))))
+            }
             let query = keysetPageQuery(
-                table: "agencies", key: "code", after: after, equals: equals, contains: ("search_text", text), limit: limit)
+                table: "agencies", key: "code", after: after, equals: equals, contains: ("search_text", text),
+                limit: limit)
             return try await db.rows(query).map(Self.decode)
         }
     }
@@ -77,7 +80,6 @@ struct SQLAgencyRepository: AgencyRepository {
     static func searchText(_ agency: Egov_Identity_V1_Agency) -> String {
         VietnameseText.fold("\(agency.code) \(agency.abbreviation) \(agency.displayName)")
     }
-
 
     func update(_ agency: Egov_Identity_V1_Agency, version: Int64, in tx: Transaction) async throws -> Bool {
         let updated = try await tx.database.rows(
@@ -108,7 +110,7 @@ struct SQLAgencyRepository: AgencyRepository {
                         \(bind: agency.kind.rawValue), \(bind: agency.parent), \(bind: agency.ownsBridgePoint ? 1 : 0),
                         \(bind: agency.state.rawValue), \(bind: now), \(bind: now), 1, \(bind: Self.searchText(agency)))
                 """)
-        } catch where Store.isUniqueViolation(error) {
+        } catch  where Store.isUniqueViolation(error) {
             throw AgencyExists()
         }
         return agency

@@ -47,7 +47,8 @@ struct AuditLog: Sendable {
         // One writer at a time extends the chain: SQLite's write transaction already is; on
         // PostgreSQL the head row's lock serialises concurrent appenders.
         let lock = tx.engine == .postgres ? " FOR UPDATE" : ""
-        guard let head = try await tx.database.row("SELECT seq, hash FROM audit_head WHERE id = 1\(unsafeRaw: lock)") else {
+        guard let head = try await tx.database.row("SELECT seq, hash FROM audit_head WHERE id = 1\(unsafeRaw: lock)")
+        else {
             throw StoreError("audit head missing")
         }
         let seq = try head.decode(column: "seq", as: Int64.self) + 1
@@ -55,7 +56,8 @@ struct AuditLog: Sendable {
         let time = Timestamps.nowMicros()
         let address = RequestContext.current?.clientAddress ?? ""
         let hash = Self.hash(
-            seq: seq, time: time, actor: event.actor, action: event.action, target: event.target, outcome: event.outcome,
+            seq: seq, time: time, actor: event.actor, action: event.action, target: event.target,
+            outcome: event.outcome,
             address: address, detail: event.detail, previous: previous)
         try await tx.database.execute(
             """
@@ -102,9 +104,13 @@ struct AuditLog: Sendable {
                 if rows.isEmpty { break }
                 for row in rows {
                     let seq = try row.decode(column: "seq", as: Int64.self)
-                    guard seq == expected else { return .broken(seq: expected, reason: "record \(expected) is missing") }
+                    guard seq == expected else {
+                        return .broken(seq: expected, reason: "record \(expected) is missing")
+                    }
                     let prev = try row.decode(column: "prev_hash", as: String.self)
-                    guard prev == previous else { return .broken(seq: seq, reason: "does not link to record \(seq - 1)") }
+                    guard prev == previous else {
+                        return .broken(seq: seq, reason: "does not link to record \(seq - 1)")
+                    }
                     let computed = Self.hash(
                         seq: seq, time: try row.decode(column: "event_time", as: Int64.self),
                         actor: try row.decode(column: "actor", as: String.self),

@@ -31,7 +31,9 @@ struct DelegationRepository: Sendable {
         )
     ]
 
-    func insert(_ delegation: Egov_Identity_V1_Delegation, in tx: Transaction) async throws -> Egov_Identity_V1_Delegation {
+    func insert(_ delegation: Egov_Identity_V1_Delegation, in tx: Transaction) async throws
+        -> Egov_Identity_V1_Delegation
+    {
         var delegation = delegation
         let id = UUID().uuidString.lowercased()
         let now = Timestamps.nowMicros()
@@ -56,7 +58,9 @@ struct DelegationRepository: Sendable {
     }
 
     func delegation(id: String) async throws -> Egov_Identity_V1_Delegation? {
-        try await store.read { db in try await db.row("SELECT * FROM delegations WHERE id = \(bind: id)").map(Self.decode) }
+        try await store.read { db in
+            try await db.row("SELECT * FROM delegations WHERE id = \(bind: id)").map(Self.decode)
+        }
     }
 
     /// Delegations from `principal` to `delegate` in force at `time`.
@@ -83,7 +87,9 @@ struct DelegationRepository: Sendable {
 
     static func decode(_ row: any SQLRow) throws -> Egov_Identity_V1_Delegation {
         var delegation = try Egov_Identity_V1_Delegation(jsonString: try row.decode(column: "detail", as: String.self))
-        if let revoked = try row.decode(column: "revoke_time", as: Int64?.self) { delegation.revokeTime = .init(micros: revoked) }
+        if let revoked = try row.decode(column: "revoke_time", as: Int64?.self) {
+            delegation.revokeTime = .init(micros: revoked)
+        }
         return delegation
     }
 }
@@ -99,7 +105,11 @@ extension IdentityService {
         if input.kind == .unspecified || !Egov_Identity_V1_Delegation.Kind.allCases.contains(input.kind) {
             violations.append(.init("delegation.kind", "is required: KIND_KT, KIND_TL, KIND_TUQ, KIND_TM or KIND_Q"))
         }
-        if input.scopes.isEmpty || input.scopes.contains(where: { $0 == .unspecified || !Egov_Identity_V1_Delegation.Scope.allCases.contains($0) }) {
+        if input.scopes.isEmpty
+            || input.scopes.contains(where: {
+                $0 == .unspecified || !Egov_Identity_V1_Delegation.Scope.allCases.contains($0)
+            })
+        {
             violations.append(.init("delegation.scopes", "must list what the delegate may do"))
         }
         if !input.hasStartTime || !input.hasEndTime || input.endTime.micros <= input.startTime.micros {
@@ -126,8 +136,9 @@ extension IdentityService {
         ) { tx in
             let created = try await delegations.insert(delegation, in: tx)
             try await audit.append(
-                .init(actor: Self.actor, action: "create_delegation", target: created.name, outcome: "ok",
-                      detail: "\(created.kind) to \(created.delegate)"), in: tx)
+                .init(
+                    actor: Self.actor, action: "create_delegation", target: created.name, outcome: "ok",
+                    detail: "\(created.kind) to \(created.delegate)"), in: tx)
             return created
         }
     }
@@ -146,17 +157,21 @@ extension IdentityService {
     ) async throws -> Egov_Identity_V1_Delegation {
         let parts = request.name.split(separator: "/")
         guard parts.count == 4, parts[0] == "people", parts[2] == "delegations" else {
-            throw Self.errors.invalidArgument("INVALID_DELEGATION_NAME", field: "name", "must be people/{person}/delegations/{id}")
+            throw Self.errors.invalidArgument(
+                "INVALID_DELEGATION_NAME", field: "name", "must be people/{person}/delegations/{id}")
         }
         let principal = try await officialAccount("people/\(parts[1])", field: "name")
         try requirePrincipalOrAdministrator(principal.person, doing: "revoke this delegation")
         let id = String(parts[3])
-        guard let existing = try await delegations.delegation(id: id), existing.principal == principal.person.name else {
-            throw Self.errors.notFound("DELEGATION_NOT_FOUND", resource: request.name, "Delegation '\(request.name)' does not exist.")
+        guard let existing = try await delegations.delegation(id: id), existing.principal == principal.person.name
+        else {
+            throw Self.errors.notFound(
+                "DELEGATION_NOT_FOUND", resource: request.name, "Delegation '\(request.name)' does not exist.")
         }
         try await store.write { tx in
             if try await delegations.revoke(id: id, in: tx) {
-                try await audit.append(.init(actor: Self.actor, action: "revoke_delegation", target: request.name, outcome: "ok"), in: tx)
+                try await audit.append(
+                    .init(actor: Self.actor, action: "revoke_delegation", target: request.name, outcome: "ok"), in: tx)
             }
         }
         return try await delegations.delegation(id: id) ?? existing
@@ -191,7 +206,9 @@ extension IdentityService {
     /// An active official's account, or INVALID_ARGUMENT naming `field`.
     func officialAccount(_ name: String, field: String) async throws -> PersonRepository.Account {
         let id = try Self.personID(name, field: field)
-        guard let account = try await people.account(id: id), account.person.kind == .official, account.person.state == .active else {
+        guard let account = try await people.account(id: id), account.person.kind == .official,
+            account.person.state == .active
+        else {
             throw Self.errors.invalidArgument("NOT_AN_OFFICIAL", field: field, "'\(name)' is not an active official")
         }
         return account

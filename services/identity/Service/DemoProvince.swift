@@ -108,7 +108,8 @@ enum DemoProvince {
                 $0.agency = "agencies/\(agency)"
                 $0.roles = roles
             }
-            _ = try await store.write { tx in try await people.insert(person, login: login, passwordHash: hash, in: tx) }
+            _ = try await store.write { tx in try await people.insert(person, login: login, passwordHash: hash, in: tx)
+            }
         }
         let citizen = Egov_Identity_V1_Person.with {
             $0.kind = .citizen
@@ -119,7 +120,9 @@ enum DemoProvince {
         }
         lines.append("008090001234  ROLE_CITIZEN (citizen id)")
         if try await people.account(login: "008090001234") == nil {
-            _ = try await store.write { tx in try await people.insert(citizen, login: "008090001234", passwordHash: hash, in: tx) }
+            _ = try await store.write { tx in
+                try await people.insert(citizen, login: "008090001234", passwordHash: hash, in: tx)
+            }
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o600)

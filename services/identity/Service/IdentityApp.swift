@@ -1,5 +1,5 @@
-public import EGovKit
 import EGovAPI
+public import EGovKit
 public import EGovStore
 import Foundation
 import Logging
@@ -26,7 +26,9 @@ public enum IdentityApp {
 
     public static let migrations =
         SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
-        + AuditLog.migrations + LoginThrottle.migrations + [SessionRepository.addressMigration, PersonRepository.totpMigration]
+        + AuditLog.migrations + LoginThrottle.migrations + [
+            SessionRepository.addressMigration, PersonRepository.totpMigration,
+        ]
         + DelegationRepository.migrations + [PersonRepository.searchMigration, SQLAgencyRepository.searchMigration]
         + [SessionRepository.endTimeMigration]
 
@@ -38,14 +40,21 @@ public enum IdentityApp {
             let accounts = try await DemoProvince.loadAccounts(
                 dataDirectory: environment.settings.dataDirectory, people: PersonRepository(store: store), store: store)
             environment.logger.info(
-                "demo data loaded", metadata: ["agencies_added": .stringConvertible(added), "accounts": .string(accounts)])
+                "demo data loaded",
+                metadata: ["agencies_added": .stringConvertible(added), "accounts": .string(accounts)])
         }
         let secrets = try openSecrets(environment)
         let sealedTotp = try await PersonRepository(store: store).sealPlaintextTotp(secrets: secrets)
-        if sealedTotp > 0 { environment.logger.notice("second-factor secrets sealed", metadata: ["count": .stringConvertible(sealedTotp)]) }
-        let tokens = try await TokenIssuer.open(store: store, verifier: environment.verifier, secrets: secrets, logger: environment.logger)
+        if sealedTotp > 0 {
+            environment.logger.notice(
+                "second-factor secrets sealed", metadata: ["count": .stringConvertible(sealedTotp)])
+        }
+        let tokens = try await TokenIssuer.open(
+            store: store, verifier: environment.verifier, secrets: secrets, logger: environment.logger)
         return ProcessParts(
-            services: [try await IdentityService(store: store, tokens: tokens, secrets: secrets, logger: environment.logger)],
+            services: [
+                try await IdentityService(store: store, tokens: tokens, secrets: secrets, logger: environment.logger)
+            ],
             serviceNames: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService],
             probes: [.database(store)],
             background: [
@@ -62,10 +71,12 @@ public enum IdentityApp {
     static func openSecrets(_ environment: ProcessEnvironment) throws -> SecretBox {
         var path = environment.configuration.string("secrets.key_file")
         if path.isEmpty { path = "\(environment.settings.dataDirectory)/secrets.key" }
-        let (box, created) = try SecretBox.load(path: path, create: environment.configuration.bool("secrets.create_key"))
+        let (box, created) = try SecretBox.load(
+            path: path, create: environment.configuration.bool("secrets.create_key"))
         if created {
             environment.logger.warning(
-                "created a new secrets key; in production provide secrets.key_file from the key store", metadata: ["path": .string(path)])
+                "created a new secrets key; in production provide secrets.key_file from the key store",
+                metadata: ["path": .string(path)])
         }
         return box
     }

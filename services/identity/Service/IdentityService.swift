@@ -2,8 +2,8 @@ public import EGovAPI
 public import EGovKit
 public import EGovStore
 public import GRPCCore
-public import Logging
 import GRPCProtobuf
+public import Logging
 
 /// The identity service's RPCs.
 public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServiceProtocol {
@@ -25,7 +25,8 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     /// `passwordCost` is scrypt's log2(N): 17 in production (OWASP); lower only in tests.
     /// `throttleClock` (microseconds since 1970) is the login throttle's time; tests hold it still.
     public init(
-        store: Store, tokens: TokenIssuer, secrets: SecretBox, passwordCost: Int = 17, logger: Logger = Logger(label: "egov.identity"),
+        store: Store, tokens: TokenIssuer, secrets: SecretBox, passwordCost: Int = 17,
+        logger: Logger = Logger(label: "egov.identity"),
         throttleClock: @escaping @Sendable () -> Int64 = { Timestamps.nowMicros() }
     ) async throws {
         self.store = store
@@ -92,7 +93,8 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         ) { tx in
             do {
                 let created = try await agencies.insert(toInsert, in: tx)
-                try await audit.append(.init(actor: Self.actor, action: "create_agency", target: created.name, outcome: "ok"), in: tx)
+                try await audit.append(
+                    .init(actor: Self.actor, action: "create_agency", target: created.name, outcome: "ok"), in: tx)
                 return created
             } catch is AgencyExists {
                 throw Self.errors.alreadyExists(
@@ -107,13 +109,17 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         try Access.require(.manageAgencies, Self.errors, doing: "change agencies")
         let code = try Self.errors.agencyCode(fromName: request.agency.name, field: "agency.name")
         guard let current = try await agencies.agency(code: code) else {
-            throw Self.errors.notFound("AGENCY_NOT_FOUND", resource: request.agency.name, "Agency '\(request.agency.name)' does not exist.")
+            throw Self.errors.notFound(
+                "AGENCY_NOT_FOUND", resource: request.agency.name, "Agency '\(request.agency.name)' does not exist.")
         }
         if !request.agency.etag.isEmpty && request.agency.etag != current.etag {
-            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The agency changed since you read it; read it again.")
+            throw Self.errors.failedPrecondition(
+                "ETAG_MISMATCH", "The agency changed since you read it; read it again.")
         }
         let paths = request.updateMask.paths
-        if paths.isEmpty { throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change") }
+        if paths.isEmpty {
+            throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change")
+        }
         var changed = current
         for path in paths {
             switch path {
@@ -123,7 +129,8 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
             case "owns_bridge_point": changed.ownsBridgePoint = request.agency.ownsBridgePoint
             case "parent": changed.parent = request.agency.parent
             default:
-                throw Self.errors.invalidArgument("UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
+                throw Self.errors.invalidArgument(
+                    "UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
             }
         }
         var checked = try Self.validated(changed)
@@ -135,11 +142,13 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
             var hops = 0
             while let name = ancestor, hops < 64 {
                 guard name != current.name else {
-                    throw Self.errors.invalidArgument("PARENT_CYCLE", field: "agency.parent", "cannot be the agency or one under it")
+                    throw Self.errors.invalidArgument(
+                        "PARENT_CYCLE", field: "agency.parent", "cannot be the agency or one under it")
                 }
                 let ancestorCode = try Self.errors.agencyCode(fromName: name, field: "agency.parent")
                 guard let found = try await agencies.agency(code: ancestorCode) else {
-                    throw Self.errors.invalidArgument("PARENT_NOT_FOUND", field: "agency.parent", "agency '\(name)' does not exist")
+                    throw Self.errors.invalidArgument(
+                        "PARENT_NOT_FOUND", field: "agency.parent", "agency '\(name)' does not exist")
                 }
                 ancestor = found.parent.isEmpty ? nil : found.parent
                 hops += 1
@@ -151,8 +160,10 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
                 throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The agency changed meanwhile; read it again.")
             }
             try await audit.append(
-                .init(actor: Self.actor, action: paths.contains("parent") ? "move_agency" : "update_agency", target: current.name,
-                      outcome: "ok", detail: paths.joined(separator: ",")), in: tx)
+                .init(
+                    actor: Self.actor, action: paths.contains("parent") ? "move_agency" : "update_agency",
+                    target: current.name,
+                    outcome: "ok", detail: paths.joined(separator: ",")), in: tx)
         }
         return try await agencies.agency(code: code)!
     }
@@ -163,7 +174,8 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         try Access.require(.manageAgencies, Self.errors, doing: "deactivate agencies")
         let code = try Self.errors.agencyCode(fromName: request.name, field: "name")
         guard var agency = try await agencies.agency(code: code) else {
-            throw Self.errors.notFound("AGENCY_NOT_FOUND", resource: request.name, "Agency '\(request.name)' does not exist.")
+            throw Self.errors.notFound(
+                "AGENCY_NOT_FOUND", resource: request.name, "Agency '\(request.name)' does not exist.")
         }
         guard agency.state == .active else { return agency }
         let version = Int64(agency.etag) ?? 0
@@ -174,8 +186,9 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
                 throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The agency changed meanwhile; try again.")
             }
             try await audit.append(
-                .init(actor: Self.actor, action: "deactivate_agency", target: request.name, outcome: "ok",
-                      detail: String(request.reason.prefix(500))), in: tx)
+                .init(
+                    actor: Self.actor, action: "deactivate_agency", target: request.name, outcome: "ok",
+                    detail: String(request.reason.prefix(500))), in: tx)
         }
         return try await agencies.agency(code: code)!
     }

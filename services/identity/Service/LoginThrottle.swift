@@ -51,7 +51,9 @@ struct LoginThrottle: Sendable {
         var longest: Int64 = 0
         try await store.read { db in
             for key in keys {
-                if let row = try await db.row("SELECT locked_until FROM login_throttle WHERE throttle_key = \(bind: key)") {
+                if let row = try await db.row(
+                    "SELECT locked_until FROM login_throttle WHERE throttle_key = \(bind: key)")
+                {
                     longest = max(longest, try row.decode(column: "locked_until", as: Int64.self) - now)
                 }
             }
@@ -94,7 +96,8 @@ struct LoginThrottle: Sendable {
     func recordSuccess(key: String) async throws {
         try await store.write { tx in
             try await tx.database.execute(
-                "UPDATE login_throttle SET consecutive_failures = 0, locked_until = 0 WHERE throttle_key = \(bind: key)")
+                "UPDATE login_throttle SET consecutive_failures = 0, locked_until = 0 WHERE throttle_key = \(bind: key)"
+            )
         }
     }
 }

@@ -17,7 +17,8 @@ struct PasswordHasher: Sendable {
         var generator = SystemRandomNumberGenerator()
         for index in salt.indices { salt[index] = UInt8.random(in: 0...255, using: &generator) }
         let derived = try await derive(password, salt: salt, logN: logN, blockSize: blockSize, parallelism: parallelism)
-        return "$scrypt$ln=\(logN),r=\(blockSize),p=\(parallelism)$\(Data(salt).base64EncodedString())$\(derived.base64EncodedString())"
+        return
+            "$scrypt$ln=\(logN),r=\(blockSize),p=\(parallelism)$\(Data(salt).base64EncodedString())$\(derived.base64EncodedString())"
     }
 
     /// Whether `password` matches `stored`, compared in constant time.
@@ -31,7 +32,8 @@ struct PasswordHasher: Sendable {
             let parts = pair.split(separator: "=")
             if parts.count == 2, let value = Int(parts[1]) { parameters[String(parts[0])] = value }
         }
-        guard let logN = parameters["ln"], let r = parameters["r"], let p = parameters["p"], (10...20).contains(logN) else {
+        guard let logN = parameters["ln"], let r = parameters["r"], let p = parameters["p"], (10...20).contains(logN)
+        else {
             return false
         }
         let derived = try await derive(password, salt: [UInt8](salt), logN: logN, blockSize: r, parallelism: p)
@@ -41,7 +43,9 @@ struct PasswordHasher: Sendable {
     /// A hash of a password nobody has, to spend the same time on unknown logins.
     func decoy() async throws -> String { try await hash(UUID().uuidString) }
 
-    private func derive(_ password: String, salt: [UInt8], logN: Int, blockSize: Int, parallelism: Int) async throws -> Data {
+    private func derive(_ password: String, salt: [UInt8], logN: Int, blockSize: Int, parallelism: Int) async throws
+        -> Data
+    {
         try await NIOThreadPool.singleton.runIfActive {
             let key = try KDF.Scrypt.deriveKey(
                 from: Data(password.utf8), salt: salt, outputByteCount: 32, rounds: 1 << logN,

@@ -18,7 +18,8 @@ extension IdentityService {
         var colleagueView = false
         if request.agency.isEmpty {
             if let user = RequestContext.current?.user, !user.roles.contains("ROLE_SYSTEM_ADMIN") {
-                throw Self.errors.invalidArgument("AGENCY_REQUIRED", field: "agency", "name the agency whose officials to list")
+                throw Self.errors.invalidArgument(
+                    "AGENCY_REQUIRED", field: "agency", "name the agency whose officials to list")
             }
             try Access.require(.manageAgencies, Self.errors, doing: "list everyone")
         } else {
@@ -28,7 +29,8 @@ extension IdentityService {
             {
                 colleagueView = true
             } else {
-                try Access.require(.manageOfficials(agency: request.agency), Self.errors, doing: "list this agency's officials")
+                try Access.require(
+                    .manageOfficials(agency: request.agency), Self.errors, doing: "list this agency's officials")
             }
         }
         if request.query.count > 200 {
@@ -37,7 +39,8 @@ extension IdentityService {
         if request.role != .unspecified && !Egov_Identity_V1_Role.allCases.contains(request.role) {
             throw Self.errors.invalidArgument("INVALID_ROLE", field: "role", "is not a role")
         }
-        let filter = "agency=\(request.agency);query=\(request.query);role=\(request.role.rawValue);view=\(colleagueView)"
+        let filter =
+            "agency=\(request.agency);query=\(request.query);role=\(request.role.rawValue);view=\(colleagueView)"
         var after = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors)
         // Filters the repository does not index (role, active) are applied here, reading on
         // in pages until the page is full; an agency has hundreds of officials, not millions.
@@ -81,14 +84,20 @@ extension IdentityService {
         let id = try Self.personID(request.person.name, field: "person.name")
         guard let account = try await people.account(id: id) else {
             try Access.require(.manageAgencies, Self.errors, doing: "update this person")
-            throw Self.errors.notFound("PERSON_NOT_FOUND", resource: request.person.name, "Person '\(request.person.name)' does not exist.")
+            throw Self.errors.notFound(
+                "PERSON_NOT_FOUND", resource: request.person.name, "Person '\(request.person.name)' does not exist.")
         }
         var person = account.person
-        let isAdministrator = person.kind == .official
-            && (RequestContext.current?.user.map { Permissions.allows($0, .manageOfficials(agency: person.agency)) } ?? false)
-        try Access.require(.readPerson(person: person.name, agency: person.agency), Self.errors, doing: "update this person")
+        let isAdministrator =
+            person.kind == .official
+            && (RequestContext.current?.user.map { Permissions.allows($0, .manageOfficials(agency: person.agency)) }
+                ?? false)
+        try Access.require(
+            .readPerson(person: person.name, agency: person.agency), Self.errors, doing: "update this person")
         let paths = request.updateMask.paths
-        if paths.isEmpty { throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change") }
+        if paths.isEmpty {
+            throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change")
+        }
         let internalCaller = RequestContext.current?.user == nil
         var roleChange: String?
         for path in paths {
@@ -96,20 +105,25 @@ extension IdentityService {
             case "display_name":
                 let name = request.person.displayName.trimmingCharacters(in: .whitespaces)
                 guard !name.isEmpty, name.count <= 200 else {
-                    throw Self.errors.invalidArgument("INVALID_PERSON", field: "person.display_name", "is required, at most 200 characters")
+                    throw Self.errors.invalidArgument(
+                        "INVALID_PERSON", field: "person.display_name", "is required, at most 200 characters")
                 }
                 person.displayName = name
             case "phone":
-                guard let phone = request.person.phone.isEmpty ? "" : PhoneNumber.normalized(request.person.phone) else {
-                    throw Self.errors.invalidArgument("INVALID_PERSON", field: "person.phone", "is not a Vietnamese phone number")
+                guard let phone = request.person.phone.isEmpty ? "" : PhoneNumber.normalized(request.person.phone)
+                else {
+                    throw Self.errors.invalidArgument(
+                        "INVALID_PERSON", field: "person.phone", "is not a Vietnamese phone number")
                 }
                 person.phone = phone
             case "email":
                 guard person.kind != .official else {
-                    throw Self.errors.invalidArgument("IMMUTABLE_FIELD", field: "person.email", "is an official's login and cannot change")
+                    throw Self.errors.invalidArgument(
+                        "IMMUTABLE_FIELD", field: "person.email", "is an official's login and cannot change")
                 }
                 guard request.person.email.isEmpty || Self.isEmail(request.person.email) else {
-                    throw Self.errors.invalidArgument("INVALID_PERSON", field: "person.email", "is not an e-mail address")
+                    throw Self.errors.invalidArgument(
+                        "INVALID_PERSON", field: "person.email", "is not an e-mail address")
                 }
                 person.email = request.person.email.lowercased()
             case "position", "roles":
@@ -117,18 +131,25 @@ extension IdentityService {
                     throw Self.errors.permissionDenied(
                         "PERMISSION_DENIED", "Only the agency's administrators may change an official's \(path).")
                 }
-                if path == "position" { person.position = request.person.position } else {
-                    let allowed: Set<Egov_Identity_V1_Role> = [.receptionOfficer, .specialist, .leader, .clerk, .agencyAdmin, .systemAdmin]
+                if path == "position" {
+                    person.position = request.person.position
+                } else {
+                    let allowed: Set<Egov_Identity_V1_Role> = [
+                        .receptionOfficer, .specialist, .leader, .clerk, .agencyAdmin, .systemAdmin,
+                    ]
                     guard !request.person.roles.isEmpty, request.person.roles.allSatisfy(allowed.contains) else {
-                        throw Self.errors.invalidArgument("INVALID_PERSON", field: "person.roles", "must list official roles")
+                        throw Self.errors.invalidArgument(
+                            "INVALID_PERSON", field: "person.roles", "must list official roles")
                     }
                     if request.person.roles.contains(.systemAdmin), let user = RequestContext.current?.user,
                         !user.roles.contains("ROLE_SYSTEM_ADMIN")
                     {
-                        throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only system administrators grant that role.")
+                        throw Self.errors.permissionDenied(
+                            "PERMISSION_DENIED", "Only system administrators grant that role.")
                     }
                     let roles = Array(Set(request.person.roles)).sorted { $0.rawValue < $1.rawValue }
-                    roleChange = "\(person.roleNames.joined(separator: ",")) -> \(roles.map(\.name).joined(separator: ","))"
+                    roleChange =
+                        "\(person.roleNames.joined(separator: ",")) -> \(roles.map(\.name).joined(separator: ","))"
                     person.roles = roles
                 }
             default:
@@ -139,15 +160,19 @@ extension IdentityService {
         let updated = person
         let version = Int64(account.person.etag) ?? 0
         if !request.person.etag.isEmpty, request.person.etag != account.person.etag {
-            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The person changed since you read it; read it again.")
+            throw Self.errors.failedPrecondition(
+                "ETAG_MISMATCH", "The person changed since you read it; read it again.")
         }
         try await store.write { tx in
             guard try await people.update(updated, id: id, version: version, in: tx) else {
-                throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The person changed since you read it; read it again.")
+                throw Self.errors.failedPrecondition(
+                    "ETAG_MISMATCH", "The person changed since you read it; read it again.")
             }
             try await audit.append(
-                .init(actor: Self.actor, action: roleChange == nil ? "update_person" : "change_roles", target: updated.name,
-                      outcome: "ok", detail: roleChange ?? paths.joined(separator: ",")), in: tx)
+                .init(
+                    actor: Self.actor, action: roleChange == nil ? "update_person" : "change_roles",
+                    target: updated.name,
+                    outcome: "ok", detail: roleChange ?? paths.joined(separator: ",")), in: tx)
         }
         return try await people.account(id: id)!.person
     }
@@ -161,13 +186,16 @@ extension IdentityService {
         person.state = .inactive
         let deactivated = person
         try await store.write { tx in
-            guard try await people.update(deactivated, id: String(request.name.dropFirst("people/".count)),
-                                          version: Int64(account.person.etag) ?? 0, in: tx)
+            guard
+                try await people.update(
+                    deactivated, id: String(request.name.dropFirst("people/".count)),
+                    version: Int64(account.person.etag) ?? 0, in: tx)
             else { throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The person changed meanwhile; try again.") }
             let ended = try await sessions.endAll(person: request.name, keeping: nil, reason: "deactivated", in: tx)
             try await audit.append(
-                .init(actor: Self.actor, action: "deactivate_person", target: request.name, outcome: "ok",
-                      detail: "\(request.reason.prefix(500)); \(ended) sessions ended"), in: tx)
+                .init(
+                    actor: Self.actor, action: "deactivate_person", target: request.name, outcome: "ok",
+                    detail: "\(request.reason.prefix(500)); \(ended) sessions ended"), in: tx)
         }
         return try await people.account(id: String(request.name.dropFirst("people/".count)))!.person
     }
@@ -177,7 +205,8 @@ extension IdentityService {
     ) async throws -> Egov_Identity_V1_ResetPasswordResponse {
         let account = try await administeredAccount(request.name, doing: "reset this person's password")
         let person = account.person
-        let login = person.kind == .official ? person.email : (person.citizenID.isEmpty ? person.taxCode : person.citizenID)
+        let login =
+            person.kind == .official ? person.email : (person.citizenID.isEmpty ? person.taxCode : person.citizenID)
         if let problem = PasswordPolicy.problem(request.newPassword, login: login) {
             throw Self.errors.invalidArgument("WEAK_PASSWORD", field: "new_password", problem)
         }
@@ -186,7 +215,9 @@ extension IdentityService {
             try await people.setPasswordHash(id: String(request.name.dropFirst("people/".count)), hash, in: tx)
             let ended = try await sessions.endAll(person: request.name, keeping: nil, reason: "password reset", in: tx)
             try await audit.append(
-                .init(actor: Self.actor, action: "reset_password", target: request.name, outcome: "ok", detail: "\(ended) sessions ended"),
+                .init(
+                    actor: Self.actor, action: "reset_password", target: request.name, outcome: "ok",
+                    detail: "\(ended) sessions ended"),
                 in: tx)
             return ended
         }
@@ -219,14 +250,17 @@ extension IdentityService {
         let person = "people/\(parts[1])"
         let user = try Self.requireSelf(person)
         let ended = try await store.write { tx in
-            let ended = try await sessions.end(session: String(parts[3]), of: person, reason: "revoked by owner", in: tx)
+            let ended = try await sessions.end(
+                session: String(parts[3]), of: person, reason: "revoked by owner", in: tx)
             if ended {
-                try await audit.append(.init(actor: user.sub, action: "revoke_session", target: request.name, outcome: "ok"), in: tx)
+                try await audit.append(
+                    .init(actor: user.sub, action: "revoke_session", target: request.name, outcome: "ok"), in: tx)
             }
             return ended
         }
         guard ended else {
-            throw Self.errors.notFound("SESSION_NOT_FOUND", resource: request.name, "No open session '\(request.name)'.")
+            throw Self.errors.notFound(
+                "SESSION_NOT_FOUND", resource: request.name, "No open session '\(request.name)'.")
         }
         return .with {
             $0.name = request.name
@@ -251,7 +285,8 @@ extension IdentityService {
         let id = try Self.personID(name, field: "name")
         let account = try await people.account(id: id)
         let agency = account?.person.kind == .official ? account?.person.agency ?? "" : ""
-        try Access.require(agency.isEmpty ? .manageAgencies : .manageOfficials(agency: agency), Self.errors, doing: description)
+        try Access.require(
+            agency.isEmpty ? .manageAgencies : .manageOfficials(agency: agency), Self.errors, doing: description)
         guard let account else {
             throw Self.errors.notFound("PERSON_NOT_FOUND", resource: name, "Person '\(name)' does not exist.")
         }

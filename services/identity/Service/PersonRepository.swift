@@ -70,18 +70,22 @@ struct PersonRepository: Sendable {
                 WHERE (totp_secret <> '' AND totp_secret NOT LIKE 'sealed.v1:%') OR (totp_pending <> '' AND totp_pending NOT LIKE 'sealed.v1:%')
                 """
             ).map {
-                (try $0.decode(column: "id", as: String.self), try $0.decode(column: "totp_secret", as: String.self),
-                 try $0.decode(column: "totp_pending", as: String.self))
+                (
+                    try $0.decode(column: "id", as: String.self), try $0.decode(column: "totp_secret", as: String.self),
+                    try $0.decode(column: "totp_pending", as: String.self)
+                )
             }
         }
         for (id, secret, pending) in rows {
             func sealed(_ value: String) throws -> String {
-                value.isEmpty || SecretBox.isSealed(value) ? value : try secrets.seal(value, for: Self.totpContext(id: id))
+                value.isEmpty || SecretBox.isSealed(value)
+                    ? value : try secrets.seal(value, for: Self.totpContext(id: id))
             }
             let (newSecret, newPending) = (try sealed(secret), try sealed(pending))
             try await store.write { tx in
                 try await tx.database.execute(
-                    "UPDATE people SET totp_secret = \(bind: newSecret), totp_pending = \(bind: newPending) WHERE id = \(bind: id)")
+                    "UPDATE people SET totp_secret = \(bind: newSecret), totp_pending = \(bind: newPending) WHERE id = \(bind: id)"
+                )
             }
         }
         return rows.count
@@ -132,7 +136,7 @@ struct PersonRepository: Sendable {
                         \(bind: person.state.rawValue), \(bind: try person.jsonString()), \(bind: passwordHash),
                         \(bind: now), \(bind: now), 1, \(bind: Self.searchText(person)))
                 """)
-        } catch where Store.isUniqueViolation(error) {
+        } catch  where Store.isUniqueViolation(error) {
             throw LoginTaken()
         }
         return person
@@ -159,7 +163,8 @@ struct PersonRepository: Sendable {
     }
 
     /// Replaces the stored person (its detail, state and agency) if `version` is still current.
-    func update(_ person: Egov_Identity_V1_Person, id: String, version: Int64, in tx: Transaction) async throws -> Bool {
+    func update(_ person: Egov_Identity_V1_Person, id: String, version: Int64, in tx: Transaction) async throws -> Bool
+    {
         let updated = try await tx.database.rows(
             """
             UPDATE people SET detail = \(bind: try person.jsonString()), state = \(bind: person.state.rawValue),
@@ -174,7 +179,8 @@ struct PersonRepository: Sendable {
         try await store.read { db in
             let equals: [(column: String, value: SQLBind)] = agency.map { [("agency", SQLBind($0))] } ?? []
             let sql = keysetPageQuery(
-                table: "people", key: "id", after: after, equals: equals, contains: ("search_text", query), limit: limit)
+                table: "people", key: "id", after: after, equals: equals, contains: ("search_text", query), limit: limit
+            )
             return try await db.rows(sql).map { try Self.account($0).person }
         }
     }

@@ -84,14 +84,18 @@ struct SessionRepository: Sendable {
     func signingKeys(secrets: SecretBox) async throws -> (keys: [SigningKey], unreadable: [String]) {
         let rows = try await store.read { db in
             try await db.rows("SELECT * FROM signing_keys ORDER BY create_time DESC").map { row in
-                (try row.decode(column: "kid", as: String.self), try row.decode(column: "private_key", as: String.self),
-                 try row.decode(column: "create_time", as: Int64.self))
+                (
+                    try row.decode(column: "kid", as: String.self),
+                    try row.decode(column: "private_key", as: String.self),
+                    try row.decode(column: "create_time", as: Int64.self)
+                )
             }
         }
         var keys: [SigningKey] = []
         var unreadable: [String] = []
         for (kid, stored, createTime) in rows {
-            guard let raw = try? secrets.open(stored, for: Self.context(kid: kid)), let bytes = Data(base64Encoded: raw),
+            guard let raw = try? secrets.open(stored, for: Self.context(kid: kid)),
+                let bytes = Data(base64Encoded: raw),
                 let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
             else {
                 unreadable.append(kid)
@@ -120,14 +124,16 @@ struct SessionRepository: Sendable {
     /// Seals the signing keys stored in the clear before sealing existed.
     func sealPlaintextKeys(secrets: SecretBox) async throws -> Int {
         let rows = try await store.read { db in
-            try await db.rows("SELECT kid, private_key FROM signing_keys WHERE private_key NOT LIKE 'sealed.v1:%'").map {
+            try await db.rows("SELECT kid, private_key FROM signing_keys WHERE private_key NOT LIKE 'sealed.v1:%'").map
+            {
                 (try $0.decode(column: "kid", as: String.self), try $0.decode(column: "private_key", as: String.self))
             }
         }
         for (kid, plain) in rows {
             let sealed = try secrets.seal(plain, for: Self.context(kid: kid))
             try await store.write { tx in
-                try await tx.database.execute("UPDATE signing_keys SET private_key = \(bind: sealed) WHERE kid = \(bind: kid)")
+                try await tx.database.execute(
+                    "UPDATE signing_keys SET private_key = \(bind: sealed) WHERE kid = \(bind: kid)")
             }
         }
         return rows.count
@@ -180,11 +186,12 @@ struct SessionRepository: Sendable {
     /// Uses a refresh token once.
     func rotate(_ token: String, in tx: Transaction) async throws -> Rotation {
         let now = Timestamps.nowMicros()
-        guard let row = try await tx.database.row(
-            """
-            SELECT r.session, r.use_time, s.person, s.expire_time, s.end_time, s.amr FROM refresh_tokens r
-            JOIN sessions s ON s.id = r.session WHERE r.token_sha256 = \(bind: Self.digest(token))
-            """)
+        guard
+            let row = try await tx.database.row(
+                """
+                SELECT r.session, r.use_time, s.person, s.expire_time, s.end_time, s.amr FROM refresh_tokens r
+                JOIN sessions s ON s.id = r.session WHERE r.token_sha256 = \(bind: Self.digest(token))
+                """)
         else { return .invalid }
         let session = try row.decode(column: "session", as: String.self)
         let person = try row.decode(column: "person", as: String.self)

@@ -1,7 +1,7 @@
 import Crypto
+import EGovAPI
 public import EGovKit
 public import EGovStore
-import EGovAPI
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -29,7 +29,8 @@ public final class TokenIssuer: Sendable {
         rotation: Duration = .seconds(24 * 3600), logger: Logger = Logger(label: "egov.identity")
     ) async throws -> TokenIssuer {
         let issuer = TokenIssuer(
-            store: store, verifier: verifier, secrets: secrets, refreshLifetime: refreshLifetime, rotation: rotation, logger: logger)
+            store: store, verifier: verifier, secrets: secrets, refreshLifetime: refreshLifetime, rotation: rotation,
+            logger: logger)
         let sealed = try await issuer.repository.sealPlaintextKeys(secrets: secrets)
         if sealed > 0 { logger.notice("signing keys sealed", metadata: ["count": .stringConvertible(sealed)]) }
         try await issuer.rotateIfDue()
@@ -37,7 +38,8 @@ public final class TokenIssuer: Sendable {
     }
 
     private init(
-        store: Store, verifier: TokenVerifier, secrets: SecretBox, refreshLifetime: Duration, rotation: Duration, logger: Logger
+        store: Store, verifier: TokenVerifier, secrets: SecretBox, refreshLifetime: Duration, rotation: Duration,
+        logger: Logger
     ) {
         self.secrets = secrets
         self.logger = logger
@@ -69,7 +71,9 @@ public final class TokenIssuer: Sendable {
     }
 
     /// An access token for `person` in `session`.
-    func accessToken(for person: Egov_Identity_V1_Person, session: String, amr: [String]) throws -> (token: String, expire: Int64) {
+    func accessToken(for person: Egov_Identity_V1_Person, session: String, amr: [String]) throws -> (
+        token: String, expire: Int64
+    ) {
         guard let key = keys.withLock({ $0.first }) else { throw StoreError("no signing key") }
         let now = Int64(Date().timeIntervalSince1970)
         let claims = AccessClaims(

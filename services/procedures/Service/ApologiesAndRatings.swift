@@ -13,33 +13,44 @@ extension ProceduresService {
     ) async throws -> Egov_Procedures_V1_Dossier {
         var dossier = try await visibleDossier(request.name)
         if let user = RequestContext.current?.user {
-            guard Permissions.allows(user, .handleDossiers(agency: dossier.agency))
-                || Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency)), !dossier.isApplicantSide(user.sub)
+            guard
+                Permissions.allows(user, .handleDossiers(agency: dossier.agency))
+                    || Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency)),
+                !dossier.isApplicantSide(user.sub)
             else {
                 throw Self.errors.permissionDenied(
-                    "PERMISSION_DENIED", "Only the officials of the receiving or the deciding agency issue apology slips.")
+                    "PERMISSION_DENIED",
+                    "Only the officials of the receiving or the deciding agency issue apology slips.")
             }
         }
-        guard DossierRepository.openStatuses.contains(dossier.status) || [.supplementRequested, .paymentRequested].contains(dossier.status) else {
+        guard
+            DossierRepository.openStatuses.contains(dossier.status)
+                || [.supplementRequested, .paymentRequested].contains(dossier.status)
+        else {
             throw Self.errors.failedPrecondition(
-                "ILLEGAL_TRANSITION", "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); it is no longer being processed.")
+                "ILLEGAL_TRANSITION",
+                "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); it is no longer being processed."
+            )
         }
         let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty, reason.count <= 2000 else {
-            throw Self.errors.invalidArgument("REASON_REQUIRED", field: "reason", "give the reason, at most 2000 characters")
+            throw Self.errors.invalidArgument(
+                "REASON_REQUIRED", field: "reason", "give the reason, at most 2000 characters")
         }
         guard request.hasNewAppointmentTime, request.newAppointmentTime.micros > dossier.appointmentTime.micros else {
-            throw Self.errors.invalidArgument("INVALID_APPOINTMENT", field: "new_appointment_time", "must be after the current appointment")
+            throw Self.errors.invalidArgument(
+                "INVALID_APPOINTMENT", field: "new_appointment_time", "must be after the current appointment")
         }
         let now = clock()
         let actor = RequestContext.actor
-        dossier.apologies.append(.with {
-            $0.reason = reason
-            $0.previousAppointmentTime = dossier.appointmentTime
-            $0.newAppointmentTime = request.newAppointmentTime
-            $0.issuedBy = actor
-            $0.issueTime = .init(date: now)
-        })
+        dossier.apologies.append(
+            .with {
+                $0.reason = reason
+                $0.previousAppointmentTime = dossier.appointmentTime
+                $0.newAppointmentTime = request.newAppointmentTime
+                $0.issuedBy = actor
+                $0.issueTime = .init(date: now)
+            })
         dossier.appointmentTime = request.newAppointmentTime
         // A new appointment: the overdue scan watches it afresh.
         dossier.clearOverdueTime()
@@ -63,7 +74,9 @@ extension ProceduresService {
         }
         guard dossier.status == .resultReturned else {
             throw Self.errors.failedPrecondition(
-                "ILLEGAL_TRANSITION", "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); rate it once the result is returned.")
+                "ILLEGAL_TRANSITION",
+                "The dossier is in status \(DossierWorkflow.statusName(dossier.status)); rate it once the result is returned."
+            )
         }
         guard (1...5).contains(request.rating) else {
             throw Self.errors.invalidArgument("INVALID_RATING", field: "rating", "must be 1 to 5")

@@ -1,5 +1,5 @@
-public import EGovAPI
 import Crypto
+public import EGovAPI
 import EGovKit
 import EGovStore
 import Foundation
@@ -13,7 +13,8 @@ public struct AttachmentStore: Sendable {
     static let maxBytes = 10 << 20
     static let chunkBytes = 1 << 20
     static let types: [String: [UInt8]] = [
-        "application/pdf": Array("%PDF-".utf8), "image/jpeg": [0xFF, 0xD8, 0xFF], "image/png": [0x89, 0x50, 0x4E, 0x47],
+        "application/pdf": Array("%PDF-".utf8), "image/jpeg": [0xFF, 0xD8, 0xFF],
+        "image/png": [0x89, 0x50, 0x4E, 0x47],
     ]
 
     public init(directory: String) { self.directory = directory }
@@ -27,7 +28,8 @@ extension ProceduresService {
     ) async throws -> Egov_Procedures_V1_Attachment {
         var iterator = request.makeAsyncIterator()
         guard let first = try await iterator.next(), case .header(let header) = first.part else {
-            throw Self.errors.invalidArgument("HEADER_REQUIRED", field: "header", "the first message must describe the file")
+            throw Self.errors.invalidArgument(
+                "HEADER_REQUIRED", field: "header", "the first message must describe the file")
         }
         var dossier = try await visibleDossier(header.name)
         let user = RequestContext.current?.user
@@ -36,18 +38,23 @@ extension ProceduresService {
         case .result:
             // The result is the deciding agency's: its officials attach it while processing, before finishing.
             if let user, !Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency)) {
-                throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the deciding agency's officials attach results.")
+                throw Self.errors.permissionDenied(
+                    "PERMISSION_DENIED", "Only the deciding agency's officials attach results.")
             }
             guard [.processing, .finished].contains(dossier.status) else {
                 throw Self.errors.failedPrecondition(
-                    "UPLOAD_CLOSED", "Results are attached while the dossier is processed; it is in status \(DossierWorkflow.statusName(dossier.status)).",
+                    "UPLOAD_CLOSED",
+                    "Results are attached while the dossier is processed; it is in status \(DossierWorkflow.statusName(dossier.status)).",
                     metadata: ["status": "\(dossier.status.rawValue)"])
             }
         case .document, .powerOfAttorney:
             if let user {
-                let official = Permissions.allows(user, .handleDossiers(agency: dossier.agency))
+                let official =
+                    Permissions.allows(user, .handleDossiers(agency: dossier.agency))
                     || Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency))
-                let applicantMayAdd = dossier.isApplicantSide(user.sub) && [.newlyRegistered, .supplementRequested].contains(dossier.status)
+                let applicantMayAdd =
+                    dossier.isApplicantSide(user.sub)
+                    && [.newlyRegistered, .supplementRequested].contains(dossier.status)
                 guard official || applicantMayAdd else {
                     throw Self.errors.failedPrecondition(
                         "UPLOAD_CLOSED", "Files can be added while the dossier is new or a supplement is requested.")
@@ -58,13 +65,16 @@ extension ProceduresService {
                 "INVALID_KIND", field: "header.kind", "must be KIND_DOCUMENT, KIND_POWER_OF_ATTORNEY or KIND_RESULT")
         }
         guard let magic = AttachmentStore.types[header.contentType] else {
-            throw Self.errors.invalidArgument("UNSUPPORTED_TYPE", field: "header.content_type", "must be application/pdf, image/jpeg or image/png")
+            throw Self.errors.invalidArgument(
+                "UNSUPPORTED_TYPE", field: "header.content_type", "must be application/pdf, image/jpeg or image/png")
         }
         let fileName = header.fileName.trimmingCharacters(in: .whitespaces)
         guard !fileName.isEmpty, fileName.count <= 255, !fileName.contains("/") else {
-            throw Self.errors.invalidArgument("INVALID_FILE_NAME", field: "header.file_name", "1 to 255 characters, no slashes")
+            throw Self.errors.invalidArgument(
+                "INVALID_FILE_NAME", field: "header.file_name", "1 to 255 characters, no slashes")
         }
-        try FileManager.default.createDirectory(atPath: attachments.directory + "/tmp", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: attachments.directory + "/tmp", withIntermediateDirectories: true)
         let temporary = "\(attachments.directory)/tmp/\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: temporary, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: temporary) }
@@ -75,10 +85,12 @@ extension ProceduresService {
         do {
             while let message = try await iterator.next() {
                 guard case .chunk(let chunk) = message.part else {
-                    throw Self.errors.invalidArgument("HEADER_REPEATED", field: "header", "only the first message carries a header")
+                    throw Self.errors.invalidArgument(
+                        "HEADER_REPEATED", field: "header", "only the first message carries a header")
                 }
                 guard chunk.count <= AttachmentStore.chunkBytes else {
-                    throw Self.errors.invalidArgument("CHUNK_TOO_LARGE", field: "chunk", "send at most 1 MiB per message")
+                    throw Self.errors.invalidArgument(
+                        "CHUNK_TOO_LARGE", field: "chunk", "send at most 1 MiB per message")
                 }
                 size += chunk.count
                 guard size <= AttachmentStore.maxBytes else {
@@ -96,7 +108,8 @@ extension ProceduresService {
         }
         guard size > 0 else { throw Self.errors.invalidArgument("EMPTY_FILE", field: "chunk", "the file is empty") }
         guard head.starts(with: magic) else {
-            throw Self.errors.invalidArgument("CONTENT_MISMATCH", field: "header.content_type", "the file's content is not \(header.contentType)")
+            throw Self.errors.invalidArgument(
+                "CONTENT_MISMATCH", field: "header.content_type", "the file's content is not \(header.contentType)")
         }
         let digest = hash.finalize().hex
         let destination = attachments.path(sha256: digest)
@@ -121,11 +134,13 @@ extension ProceduresService {
             $0.fromStatus = dossier.status
             $0.toStatus = dossier.status
             $0.actor = attachment.uploadedBy
-            $0.note = "\(kind == .result ? "Kết quả" : kind == .powerOfAttorney ? "Văn bản ủy quyền" : "Tệp") \(fileName) (\(size) byte, SHA-256 \(digest.prefix(12))…)"
+            $0.note =
+                "\(kind == .result ? "Kết quả" : kind == .powerOfAttorney ? "Văn bản ủy quyền" : "Tệp") \(fileName) (\(size) byte, SHA-256 \(digest.prefix(12))…)"
             $0.time = attachment.uploadTime
         }
         guard try await trySave(dossier, event: event, topic: nil) else {
-            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed during the upload; upload again.")
+            throw Self.errors.failedPrecondition(
+                "ETAG_MISMATCH", "The dossier changed during the upload; upload again.")
         }
         return attachment
     }
@@ -138,14 +153,17 @@ extension ProceduresService {
         context: ServerContext
     ) async throws {
         let dossier = try await visibleDossier(request.name)
-        guard let attachment = dossier.attachments.first(where: { $0.sha256 == request.sha256.lowercased() }), !request.sha256.isEmpty else {
+        guard let attachment = dossier.attachments.first(where: { $0.sha256 == request.sha256.lowercased() }),
+            !request.sha256.isEmpty
+        else {
             throw Self.errors.notFound(
                 "ATTACHMENT_NOT_FOUND", resource: "\(request.name)/attachments/\(request.sha256)",
                 "The dossier has no file with SHA-256 '\(request.sha256)'.")
         }
         let path = attachments.path(sha256: attachment.sha256)
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw Self.errors.internalError("ATTACHMENT_MISSING", "The stored file is missing; the operators were told.")
+            throw Self.errors.internalError(
+                "ATTACHMENT_MISSING", "The stored file is missing; the operators were told.")
         }
         defer { try? handle.close() }
         try await response.write(.with { $0.attachment = attachment })
@@ -156,7 +174,8 @@ extension ProceduresService {
             try await response.write(.with { $0.chunk = chunk })
         }
         guard hash.finalize().hex == attachment.sha256 else {
-            throw Self.errors.dataLoss("ATTACHMENT_CORRUPT", "The stored file no longer matches its SHA-256; the operators were told.")
+            throw Self.errors.dataLoss(
+                "ATTACHMENT_CORRUPT", "The stored file no longer matches its SHA-256; the operators were told.")
         }
     }
 }

@@ -46,7 +46,9 @@ public enum CalendarFileLoader {
             }
         }
         if let first = violations.first {
-            throw Problem(description: "\(first.field): \(first.description)" + (violations.count > 1 ? " (and \(violations.count - 1) more)" : ""))
+            throw Problem(
+                description: "\(first.field): \(first.description)"
+                    + (violations.count > 1 ? " (and \(violations.count - 1) more)" : ""))
         }
         return file
     }

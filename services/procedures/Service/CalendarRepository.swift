@@ -58,7 +58,8 @@ struct CalendarRepository: Sendable {
     func rules() async throws -> [Egov_Procedures_V1_HolidayRule] {
         try await store.read { db in
             try await db.rows("SELECT * FROM holiday_rules ORDER BY id").map { row in
-                var rule = try Egov_Procedures_V1_HolidayRule(jsonString: try row.decode(column: "detail", as: String.self))
+                var rule = try Egov_Procedures_V1_HolidayRule(
+                    jsonString: try row.decode(column: "detail", as: String.self))
                 rule.createTime = .init(micros: try row.decode(column: "create_time", as: Int64.self))
                 return rule
             }
@@ -70,7 +71,7 @@ struct CalendarRepository: Sendable {
         do {
             try await store.write { tx in try await Self.insert(rule, in: tx) }
             return true
-        } catch where Store.isUniqueViolation(error) {
+        } catch  where Store.isUniqueViolation(error) {
             return false
         }
     }
@@ -81,7 +82,8 @@ struct CalendarRepository: Sendable {
         stored.clearCreateTime()
         let id = String(rule.name.dropFirst("holidayRules/".count))
         try await store.write { tx in
-            try await tx.database.execute("UPDATE holiday_rules SET detail = \(bind: try stored.jsonString()) WHERE id = \(bind: id)")
+            try await tx.database.execute(
+                "UPDATE holiday_rules SET detail = \(bind: try stored.jsonString()) WHERE id = \(bind: id)")
         }
     }
 
@@ -98,7 +100,8 @@ struct CalendarRepository: Sendable {
         _ adjustment: Egov_Procedures_V1_CalendarAdjustment, keepExisting: Bool = false
     ) async throws -> Egov_Procedures_V1_CalendarAdjustment {
         let now = Timestamps.nowMicros()
-        let conflict = keepExisting
+        let conflict =
+            keepExisting
             ? "DO NOTHING"
             : """
             DO UPDATE SET kind = excluded.kind, note = excluded.note, create_time = excluded.create_time,

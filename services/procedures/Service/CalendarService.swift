@@ -11,7 +11,8 @@ extension ProceduresService {
         request: Egov_Procedures_V1_GetWorkingDayRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_WorkingDay {
         guard let day = LunarCalendar.SolarDate(request.date) else {
-            throw Self.errors.invalidArgument("INVALID_DATE", field: "date", "must be a date YYYY-MM-DD between 1900 and 2199")
+            throw Self.errors.invalidArgument(
+                "INVALID_DATE", field: "date", "must be a date YYYY-MM-DD between 1900 and 2199")
         }
         let adjustments = try await calendarAdjustments.all()
         let calendar = CalendarRepository.calendar(rules: try await calendarAdjustments.rules(), applying: adjustments)
@@ -51,7 +52,8 @@ extension ProceduresService {
         let start = calendar.startDay(receivedAt: received)
         let due = calendar.adding(workingDays: Int(request.workingDays), to: start)
         return .with {
-            $0.appointmentTime = .init(date: calendar.appointment(receivedAt: received, workingDays: Int(request.workingDays)))
+            $0.appointmentTime = .init(
+                date: calendar.appointment(receivedAt: received, workingDays: Int(request.workingDays)))
             $0.startDate = start.description
             $0.dueDate = due.description
         }
@@ -83,7 +85,8 @@ extension ProceduresService {
         try Access.require(.manageAgencies, Self.errors, doing: "change the holiday rules")
         guard CalendarRules.isValidID(request.ruleID) else {
             throw Self.errors.invalidArgument(
-                "INVALID_RULE_ID", field: "rule_id", "must be 3-40 lower-case letters, digits and hyphens, e.g. ngay-van-hoa-viet-nam")
+                "INVALID_RULE_ID", field: "rule_id",
+                "must be 3-40 lower-case letters, digits and hyphens, e.g. ngay-van-hoa-viet-nam")
         }
         var rule = request.rule
         rule.name = "holidayRules/\(request.ruleID)"
@@ -93,7 +96,8 @@ extension ProceduresService {
         let violations = CalendarRules.violations(rule, prefix: "rule")
         if !violations.isEmpty { throw Self.errors.invalidArgument("INVALID_HOLIDAY_RULE", violations) }
         guard try await calendarAdjustments.add(rule) else {
-            throw Self.errors.alreadyExists("HOLIDAY_RULE_EXISTS", resource: rule.name, "Holiday rule '\(rule.name)' exists.")
+            throw Self.errors.alreadyExists(
+                "HOLIDAY_RULE_EXISTS", resource: rule.name, "Holiday rule '\(rule.name)' exists.")
         }
         return try await calendarAdjustments.rules().first { $0.name == rule.name } ?? rule
     }
@@ -103,15 +107,19 @@ extension ProceduresService {
     ) async throws -> Egov_Procedures_V1_HolidayRule {
         try Access.require(.manageAgencies, Self.errors, doing: "change the holiday rules")
         guard var rule = try await calendarAdjustments.rules().first(where: { $0.name == request.rule.name }) else {
-            throw Self.errors.notFound("HOLIDAY_RULE_NOT_FOUND", resource: request.rule.name, "No holiday rule '\(request.rule.name)'.")
+            throw Self.errors.notFound(
+                "HOLIDAY_RULE_NOT_FOUND", resource: request.rule.name, "No holiday rule '\(request.rule.name)'.")
         }
         let paths = request.updateMask.paths
-        if paths.isEmpty { throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change") }
+        if paths.isEmpty {
+            throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change")
+        }
         // The dates and days of a rule are the law's: a new law is a new rule, the old one ends.
         for path in paths {
             switch path {
             case "title": rule.title = request.rule.title.trimmingCharacters(in: .whitespaces)
-            case "legal_reference": rule.legalReference = request.rule.legalReference.trimmingCharacters(in: .whitespaces)
+            case "legal_reference":
+                rule.legalReference = request.rule.legalReference.trimmingCharacters(in: .whitespaces)
             case "effective_until": rule.effectiveUntil = request.rule.effectiveUntil
             default:
                 throw Self.errors.invalidArgument(

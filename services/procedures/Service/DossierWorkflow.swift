@@ -22,13 +22,16 @@ enum DossierWorkflow {
         .accept: Rule(from: [.newlyRegistered], actors: [.reception]),
         .refuse: Rule(from: [.newlyRegistered], actors: [.reception]),
         .assign: Rule(from: [.accepted, .processing], actors: [.reception, .leader]),
-        .requestSupplement: Rule(from: [.newlyRegistered, .accepted, .processing], actors: [.reception, .handler, .leader]),
+        .requestSupplement: Rule(
+            from: [.newlyRegistered, .accepted, .processing], actors: [.reception, .handler, .leader]),
         .supplement: Rule(from: [.supplementRequested], actors: [.applicant]),
         .requestPayment: Rule(from: [.accepted, .processing], actors: [.reception, .handler, .leader]),
         .confirmPayment: Rule(from: [.paymentRequested], actors: [.reception, .handler]),
         .finish: Rule(from: [.processing], actors: [.leader]),
         .returnResult: Rule(from: [.finished], actors: [.reception]),
-        .withdraw: Rule(from: [.newlyRegistered, .accepted, .processing, .supplementRequested, .paymentRequested], actors: [.applicant]),
+        .withdraw: Rule(
+            from: [.newlyRegistered, .accepted, .processing, .supplementRequested, .paymentRequested],
+            actors: [.applicant]),
         .stop: Rule(from: [.accepted, .processing, .supplementRequested, .paymentRequested], actors: [.leader]),
         // After FINISH, only to the template's return step (see `returnStep`).
         .handOver: Rule(from: [.accepted, .processing, .finished], actors: [.reception, .handler, .leader]),
@@ -64,19 +67,20 @@ enum DossierWorkflow {
     }
 
     static func statusName(_ status: Status) -> String {
-        let name = switch status {
-        case .newlyRegistered: "newly registered"
-        case .accepted: "accepted"
-        case .notAccepted: "not accepted"
-        case .processing: "processing"
-        case .supplementRequested: "supplement requested"
-        case .paymentRequested: "payment requested"
-        case .withdrawn: "withdrawn"
-        case .stopped: "stopped"
-        case .finished: "finished"
-        case .resultReturned: "result returned"
-        default: "unknown"
-        }
+        let name =
+            switch status {
+            case .newlyRegistered: "newly registered"
+            case .accepted: "accepted"
+            case .notAccepted: "not accepted"
+            case .processing: "processing"
+            case .supplementRequested: "supplement requested"
+            case .paymentRequested: "payment requested"
+            case .withdrawn: "withdrawn"
+            case .stopped: "stopped"
+            case .finished: "finished"
+            case .resultReturned: "result returned"
+            default: "unknown"
+            }
         return "\(status.rawValue) (\(name))"
     }
 }
@@ -132,7 +136,8 @@ extension DossierRepository {
 
     /// Saves the changed dossier if nobody changed it since `version`, and records the event.
     func apply(
-        _ dossier: Egov_Procedures_V1_Dossier, version: Int64, event: Egov_Procedures_V1_DossierEvent, in tx: Transaction
+        _ dossier: Egov_Procedures_V1_Dossier, version: Int64, event: Egov_Procedures_V1_DossierEvent,
+        in tx: Transaction
     ) async throws -> Bool {
         let updated = try await tx.database.rows(
             """
@@ -145,7 +150,8 @@ extension DossierRepository {
             WHERE code = \(bind: dossier.code) AND version = \(bind: version) RETURNING code
             """)
         guard !updated.isEmpty else { return false }
-        let next = try await tx.database.row("SELECT COUNT(*) AS n FROM dossier_events WHERE dossier = \(bind: dossier.code)")
+        let next = try await tx.database.row(
+            "SELECT COUNT(*) AS n FROM dossier_events WHERE dossier = \(bind: dossier.code)")
         let seq = (try next?.decode(column: "n", as: Int64.self) ?? 0) + 1
         try await tx.database.execute(
             """
@@ -162,8 +168,10 @@ extension DossierRepository {
                 try .with {
                     $0.sequence = try row.decode(column: "seq", as: Int64.self)
                     $0.action = .init(rawValue: Int(try row.decode(column: "action", as: Int64.self))) ?? .unspecified
-                    $0.fromStatus = .init(rawValue: Int(try row.decode(column: "from_status", as: Int64.self))) ?? .unspecified
-                    $0.toStatus = .init(rawValue: Int(try row.decode(column: "to_status", as: Int64.self))) ?? .unspecified
+                    $0.fromStatus =
+                        .init(rawValue: Int(try row.decode(column: "from_status", as: Int64.self))) ?? .unspecified
+                    $0.toStatus =
+                        .init(rawValue: Int(try row.decode(column: "to_status", as: Int64.self))) ?? .unspecified
                     $0.actor = try row.decode(column: "actor", as: String.self)
                     $0.note = try row.decode(column: "note", as: String.self)
                     $0.time = .init(micros: try row.decode(column: "event_time", as: Int64.self))
@@ -189,16 +197,20 @@ extension ProceduresService {
             var roles: Set<DossierWorkflow.Actor> = []
             if dossier.isApplicantSide(user.sub) { roles.insert(.applicant) }
             // Reception is the receiving point's; appraisal and approval the deciding agency's.
-            if user.agency == dossier.agency && user.roles.contains("ROLE_RECEPTION_OFFICER") { roles.insert(.reception) }
+            if user.agency == dossier.agency && user.roles.contains("ROLE_RECEPTION_OFFICER") {
+                roles.insert(.reception)
+            }
             if user.agency == dossier.decidingAgency {
                 // A specialist handles the dossiers assigned to them (or not yet assigned to anyone).
-                if user.roles.contains("ROLE_SPECIALIST") && (dossier.assignee.isEmpty || dossier.assignee == user.sub) {
+                if user.roles.contains("ROLE_SPECIALIST") && (dossier.assignee.isEmpty || dossier.assignee == user.sub)
+                {
                     roles.insert(.handler)
                 }
                 if user.roles.contains("ROLE_LEADER") { roles.insert(.leader) }
             }
             guard !roles.isDisjoint(with: rule.actors) else {
-                throw Self.errors.permissionDenied("PERMISSION_DENIED", "Your role may not \(request.action) this dossier.")
+                throw Self.errors.permissionDenied(
+                    "PERMISSION_DENIED", "Your role may not \(request.action) this dossier.")
             }
         }
         guard rule.from.contains(dossier.status) else {
@@ -208,10 +220,12 @@ extension ProceduresService {
                 metadata: ["status": "\(dossier.status.rawValue)"])
         }
         if !request.etag.isEmpty && request.etag != dossier.etag {
-            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The dossier changed since you read it; read it again.")
+            throw Self.errors.failedPrecondition(
+                "ETAG_MISMATCH", "The dossier changed since you read it; read it again.")
         }
         // Only acceptance, assignments and hand-overs need the procedure's template: read it once for them.
-        let template = [.accept, .assign, .handOver, .returnResult].contains(request.action)
+        let template =
+            [.accept, .assign, .handOver, .returnResult].contains(request.action)
             ? try await procedures.procedure(code: String(dossier.procedure.dropFirst("procedures/".count))) : nil
         if request.action == .accept {
             // Every mandatory document must be there: as a file, or on paper at the desk or by post.
@@ -225,35 +239,46 @@ extension ProceduresService {
                     metadata: ["missing": missing.joined(separator: "; ")])
             }
             // A representative acts on the applicant's authorisation, which must be on file.
-            if dossier.channel == .online && !dossier.filedBy.isEmpty && !dossier.attachments.contains(where: { $0.kind == .powerOfAttorney }) {
+            if dossier.channel == .online && !dossier.filedBy.isEmpty
+                && !dossier.attachments.contains(where: { $0.kind == .powerOfAttorney })
+            {
                 throw Self.errors.failedPrecondition(
                     "MISSING_POWER_OF_ATTORNEY",
-                    "The dossier was filed by a representative and has no power of attorney (văn bản ủy quyền). Request a supplement instead.")
+                    "The dossier was filed by a representative and has no power of attorney (văn bản ủy quyền). Request a supplement instead."
+                )
             }
         }
         if request.action == .finish && !dossier.attachments.contains(where: { $0.kind == .result }) {
             throw Self.errors.failedPrecondition(
-                "RESULT_REQUIRED", "Attach the result (KIND_RESULT) before finishing: the applicant receives it from the dossier.")
+                "RESULT_REQUIRED",
+                "Attach the result (KIND_RESULT) before finishing: the applicant receives it from the dossier.")
         }
         let note = request.note.trimmingCharacters(in: .whitespacesAndNewlines)
         if [.refuse, .stop, .withdraw].contains(request.action) && note.isEmpty {
             throw Self.errors.invalidArgument("REASON_REQUIRED", field: "note", "give the reason")
         }
-        if note.count > 2000 { throw Self.errors.invalidArgument("INVALID_NOTE", field: "note", "at most 2000 characters") }
+        if note.count > 2000 {
+            throw Self.errors.invalidArgument("INVALID_NOTE", field: "note", "at most 2000 characters")
+        }
         let now = clock()
         let from = dossier.status
         var detail = note
         switch request.action {
         case .assign:
             let steps = template?.steps ?? []
-            let role = dossier.currentStep > 0 && Int(dossier.currentStep) < steps.count ? steps[Int(dossier.currentStep)].role : .specialist
+            let role =
+                dossier.currentStep > 0 && Int(dossier.currentStep) < steps.count
+                ? steps[Int(dossier.currentStep)].role : .specialist
             try await requireOfficial(request.assignee, of: dossier.agency(holding: role), role: role)
             dossier.assignee = request.assignee
             detail = "giao \(request.assignee)" + (note.isEmpty ? "" : ": \(note)")
         case .requestSupplement:
-            let missing = request.missingDocuments.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let missing = request.missingDocuments.map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
             guard !missing.isEmpty else {
-                throw Self.errors.invalidArgument("MISSING_DOCUMENTS_REQUIRED", field: "missing_documents", "list what is missing")
+                throw Self.errors.invalidArgument(
+                    "MISSING_DOCUMENTS_REQUIRED", field: "missing_documents", "list what is missing")
             }
             dossier.missingDocuments = missing
             dossier.pauseTime = .init(date: now)
@@ -271,10 +296,12 @@ extension ProceduresService {
             // The clock stood still: the appointment and the current step's due time move on.
             let calendar = try await calendarAdjustments.calendar()
             dossier.appointmentTime = .init(
-                date: calendar.extend(appointment: dossier.appointmentTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
+                date: calendar.extend(
+                    appointment: dossier.appointmentTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
             if dossier.hasStepDueTime {
                 dossier.stepDueTime = .init(
-                    date: calendar.extend(appointment: dossier.stepDueTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
+                    date: calendar.extend(
+                        appointment: dossier.stepDueTime.date, pausedAt: dossier.pauseTime.date, resumedAt: now))
             }
             dossier.clearPauseTime()
             dossier.missingDocuments = []
@@ -283,7 +310,8 @@ extension ProceduresService {
             if let steps = template?.steps, steps.count > 1 {
                 dossier.currentStep = 1
                 dossier.stepDueTime = .init(
-                    date: try await calendarAdjustments.calendar().officeTimeDue(from: now, workingHours: Int(steps[1].workingHours)))
+                    date: try await calendarAdjustments.calendar().officeTimeDue(
+                        from: now, workingHours: Int(steps[1].workingHours)))
             }
         case .handOver:
             let steps = template?.steps ?? []
@@ -295,25 +323,31 @@ extension ProceduresService {
             let returnStep = DossierWorkflow.returnStep(of: steps)
             if next == returnStep && dossier.status != .finished {
                 throw Self.errors.failedPrecondition(
-                    "FINISH_FIRST", "The next step returns the result: the leader finishes (approves) the dossier first.")
+                    "FINISH_FIRST",
+                    "The next step returns the result: the leader finishes (approves) the dossier first.")
             }
             if dossier.status == .finished && next != returnStep {
                 throw Self.errors.failedPrecondition(
                     "ILLEGAL_TRANSITION", "A finished dossier is handed over only to its procedure's return step.")
             }
-            try await requireOfficial(request.assignee, of: dossier.agency(holding: steps[next].role), role: steps[next].role)
+            try await requireOfficial(
+                request.assignee, of: dossier.agency(holding: steps[next].role), role: steps[next].role)
             dossier.currentStep = Int32(next)
             dossier.assignee = request.assignee
             dossier.stepDueTime = .init(
-                date: try await calendarAdjustments.calendar().officeTimeDue(from: now, workingHours: Int(steps[next].workingHours)))
-            detail = "bước \(next + 1) \(steps[next].title): giao \(request.assignee)" + (note.isEmpty ? "" : " (\(note))")
+                date: try await calendarAdjustments.calendar().officeTimeDue(
+                    from: now, workingHours: Int(steps[next].workingHours)))
+            detail =
+                "bước \(next + 1) \(steps[next].title): giao \(request.assignee)" + (note.isEmpty ? "" : " (\(note))")
         case .refuse, .stop, .withdraw:
             dossier.reason = note
         case .returnResult:
-            if let returnStep = DossierWorkflow.returnStep(of: template?.steps ?? []), dossier.currentStep != returnStep {
+            if let returnStep = DossierWorkflow.returnStep(of: template?.steps ?? []), dossier.currentStep != returnStep
+            {
                 throw Self.errors.failedPrecondition(
                     "RETURN_STEP_FIRST",
-                    "Hand the dossier over to the return step (\(template!.steps[returnStep].title)) first: the receiving point returns the result.")
+                    "Hand the dossier over to the return step (\(template!.steps[returnStep].title)) first: the receiving point returns the result."
+                )
             }
             dossier.returnTime = .init(date: now)
         default:
@@ -345,7 +379,8 @@ extension ProceduresService {
             person.agency == agency, person.roles.contains(role)
         else {
             throw Self.errors.invalidArgument(
-                "INVALID_ASSIGNEE", field: "assignee", "'\(assignee)' is not an active official of \(agency) with \(role.name)")
+                "INVALID_ASSIGNEE", field: "assignee",
+                "'\(assignee)' is not an active official of \(agency) with \(role.name)")
         }
     }
 

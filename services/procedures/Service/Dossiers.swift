@@ -1,5 +1,5 @@
-public import EGovAPI
 import Crypto
+public import EGovAPI
 import EGovKit
 import EGovStore
 import Foundation
@@ -57,7 +57,9 @@ struct DossierRepository: Sendable {
         return Int(try row!.decode(column: "last", as: Int64.self))
     }
 
-    func insert(_ dossier: Egov_Procedures_V1_Dossier, procedureCode: String, secret: String, in tx: Transaction) async throws {
+    func insert(_ dossier: Egov_Procedures_V1_Dossier, procedureCode: String, secret: String, in tx: Transaction)
+        async throws
+    {
         try await tx.database.execute(
             """
             INSERT INTO dossiers (code, procedure_code, agency, deciding_agency, applicant, status, receive_time, appointment_time,
@@ -84,7 +86,8 @@ struct DossierRepository: Sendable {
 
     /// The appointment as stored, and whether it has passed (or the overdue scan found it
     /// passed) on an open dossier whose clock runs.
-    static func withDerivedFields(_ dossier: Egov_Procedures_V1_Dossier, row: any SQLRow) -> Egov_Procedures_V1_Dossier {
+    static func withDerivedFields(_ dossier: Egov_Procedures_V1_Dossier, row: any SQLRow) -> Egov_Procedures_V1_Dossier
+    {
         var dossier = dossier
         if let appointment = try? row.decode(column: "appointment_time", as: Int64.self) {
             dossier.appointmentTime = .init(micros: appointment)
@@ -96,7 +99,8 @@ struct DossierRepository: Sendable {
     /// found past it by the overdue scan).
     static func withOverdue(_ dossier: Egov_Procedures_V1_Dossier) -> Egov_Procedures_V1_Dossier {
         var dossier = dossier
-        dossier.overdue = openStatuses.contains(dossier.status)
+        dossier.overdue =
+            openStatuses.contains(dossier.status)
             && (dossier.hasOverdueTime || dossier.appointmentTime.micros < Timestamps.nowMicros())
         return dossier
     }
@@ -127,12 +131,15 @@ extension ProceduresService {
     public func submitDossier(
         request: Egov_Procedures_V1_SubmitDossierRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Dossier {
-        let procedureCode = request.parent.hasPrefix("procedures/") ? String(request.parent.dropFirst("procedures/".count)) : ""
+        let procedureCode =
+            request.parent.hasPrefix("procedures/") ? String(request.parent.dropFirst("procedures/".count)) : ""
         guard ProcedureCode.isValid(procedureCode) else {
             throw Self.errors.invalidArgument("INVALID_PROCEDURE_NAME", field: "parent", "must be procedures/{code}")
         }
         guard let procedure = try await procedures.procedure(code: procedureCode), procedure.state == .active else {
-            throw Self.errors.notFound("PROCEDURE_NOT_FOUND", resource: request.parent, "Procedure '\(request.parent)' is not in the catalogue.")
+            throw Self.errors.notFound(
+                "PROCEDURE_NOT_FOUND", resource: request.parent,
+                "Procedure '\(request.parent)' is not in the catalogue.")
         }
         let input = request.dossier
         let user = RequestContext.current?.user
@@ -145,7 +152,8 @@ extension ProceduresService {
         if !input.agency.isEmpty && !points.contains(input.agency) {
             throw Self.errors.invalidArgument(
                 "INVALID_RECEPTION_POINT", field: "dossier.agency",
-                "'\(Clip.text(input.agency, 80))' does not receive this procedure's dossiers; its reception points are \(points.joined(separator: ", "))")
+                "'\(Clip.text(input.agency, 80))' does not receive this procedure's dossiers; its reception points are \(points.joined(separator: ", "))"
+            )
         }
         switch input.channel {
         case .online:
@@ -153,7 +161,8 @@ extension ProceduresService {
             // their representative.
             if let user {
                 guard user.roles.contains("ROLE_CITIZEN") || user.roles.contains("ROLE_BUSINESS") else {
-                    throw Self.errors.permissionDenied("PERMISSION_DENIED", "Online filing is for citizens and businesses.")
+                    throw Self.errors.permissionDenied(
+                        "PERMISSION_DENIED", "Online filing is for citizens and businesses.")
                 }
                 if applicant.isEmpty || applicant == user.sub {
                     applicant = user.sub
@@ -166,9 +175,12 @@ extension ProceduresService {
         case .inPerson, .postal:
             // At the desk or by post: a reception officer of one of its reception points files it there.
             if let user {
-                guard user.roles.contains("ROLE_RECEPTION_OFFICER"), let desk = user.agency, points.contains(desk) else {
+                guard user.roles.contains("ROLE_RECEPTION_OFFICER"), let desk = user.agency, points.contains(desk)
+                else {
                     throw Self.errors.permissionDenied(
-                        "PERMISSION_DENIED", "Desk and postal filings are recorded by the reception officers of the procedure's reception points.")
+                        "PERMISSION_DENIED",
+                        "Desk and postal filings are recorded by the reception officers of the procedure's reception points."
+                    )
                 }
                 receivingAgency = desk
                 filedBy = user.sub
@@ -176,20 +188,26 @@ extension ProceduresService {
                 try Access.requireInternalCaller(Self.errors, action: "file dossiers")
             }
         default:
-            throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.channel", "must be CHANNEL_IN_PERSON, CHANNEL_ONLINE or CHANNEL_POSTAL")
+            throw Self.errors.invalidArgument(
+                "INVALID_DOSSIER", field: "dossier.channel",
+                "must be CHANNEL_IN_PERSON, CHANNEL_ONLINE or CHANNEL_POSTAL")
         }
         guard applicant.hasPrefix("people/"), applicant.count > 7, applicant.count <= 71 else {
             throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.applicant", "must be people/{person}")
         }
         var applicantName = input.applicantName.trimmingCharacters(in: .whitespaces)
         if applicantName.count > 200 {
-            throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.applicant_name", "at most 200 characters")
+            throw Self.errors.invalidArgument(
+                "INVALID_DOSSIER", field: "dossier.applicant_name", "at most 200 characters")
         }
         if input.channel == .online && !filedBy.isEmpty {
             // A representative names the applicant: it must be a citizen or business identity knows.
-            guard let person = try await people.person(named: applicant), person.state == .active, person.kind != .official else {
+            guard let person = try await people.person(named: applicant), person.state == .active,
+                person.kind != .official
+            else {
                 throw Self.errors.invalidArgument(
-                    "APPLICANT_NOT_FOUND", field: "dossier.applicant", "no active citizen or business '\(applicant)' is registered")
+                    "APPLICANT_NOT_FOUND", field: "dossier.applicant",
+                    "no active citizen or business '\(applicant)' is registered")
             }
             if applicantName.isEmpty { applicantName = person.displayName }
         }
@@ -217,7 +235,8 @@ extension ProceduresService {
             let stamp = String(format: "%02d%02d%02d", day.year % 100, day.month, day.day)
             let sequence = try await dossiers.nextSequence(agency: agencyCode, day: day.description, in: tx)
             guard sequence <= 9999 else {
-                throw Self.errors.unavailable("DAILY_LIMIT", "The agency has received 9999 dossiers today; file again tomorrow.")
+                throw Self.errors.unavailable(
+                    "DAILY_LIMIT", "The agency has received 9999 dossiers today; file again tomorrow.")
             }
             let code = "\(agencyCode)-\(stamp)-\(String(format: "%04d", sequence))"
             let dossier = Egov_Procedures_V1_Dossier.with {
@@ -233,10 +252,12 @@ extension ProceduresService {
                 $0.receivedDocuments = received
                 $0.status = .newlyRegistered
                 $0.receiveTime = .init(date: now)
-                $0.appointmentTime = .init(date: calendar.appointment(receivedAt: now, workingDays: Int(procedure.processingDays)))
+                $0.appointmentTime = .init(
+                    date: calendar.appointment(receivedAt: now, workingDays: Int(procedure.processingDays)))
             }
             try await dossiers.insert(dossier, procedureCode: procedureCode, secret: String(secret), in: tx)
-            try await tx.enqueue(topic: "procedures.dossier.submitted", key: dossier.name, payload: try dossier.serializedBytes())
+            try await tx.enqueue(
+                topic: "procedures.dossier.submitted", key: dossier.name, payload: try dossier.serializedBytes())
             var answer = dossier
             answer.lookupSecret = String(secret)
             answer.etag = "1"
@@ -252,7 +273,8 @@ extension ProceduresService {
         guard !input.receivedDocuments.isEmpty else { return [] }
         let field = "dossier.received_documents"
         guard input.channel != .online else {
-            throw errors.invalidArgument("INVALID_DOSSIER", field: field, "online dossiers provide their documents as attachments")
+            throw errors.invalidArgument(
+                "INVALID_DOSSIER", field: field, "online dossiers provide their documents as attachments")
         }
         guard input.receivedDocuments.count <= 50 else {
             throw errors.invalidArgument("INVALID_DOSSIER", field: field, "at most 50 documents")
@@ -260,7 +282,8 @@ extension ProceduresService {
         return try input.receivedDocuments.enumerated().map { index, document in
             let title = document.title.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !title.isEmpty, title.count <= 500 else {
-                throw errors.invalidArgument("INVALID_DOSSIER", field: "\(field)[\(index)].title", "1 to 500 characters")
+                throw errors.invalidArgument(
+                    "INVALID_DOSSIER", field: "\(field)[\(index)].title", "1 to 500 characters")
             }
             guard (0...100).contains(document.quantity) else {
                 throw errors.invalidArgument("INVALID_DOSSIER", field: "\(field)[\(index)].quantity", "0 to 100 copies")
@@ -289,13 +312,16 @@ extension ProceduresService {
         let request = Egov_Procedures_V1_GetDossierRequest.with { $0.name = name }
         let code = request.name.split(separator: "/").last.map(String.init) ?? ""
         guard request.name.hasPrefix("procedures/"), request.name.split(separator: "/").count == 4, !code.isEmpty else {
-            throw Self.errors.invalidArgument("INVALID_DOSSIER_NAME", field: "name", "must be procedures/{procedure}/dossiers/{code}")
+            throw Self.errors.invalidArgument(
+                "INVALID_DOSSIER_NAME", field: "name", "must be procedures/{procedure}/dossiers/{code}")
         }
         let found = try await dossiers.dossier(code: code)
-        let notFound = Self.errors.notFound("DOSSIER_NOT_FOUND", resource: request.name, "Dossier '\(request.name)' does not exist.")
+        let notFound = Self.errors.notFound(
+            "DOSSIER_NOT_FOUND", resource: request.name, "Dossier '\(request.name)' does not exist.")
         if let user = RequestContext.current?.user {
             guard let found, found.dossier.name == request.name,
-                found.dossier.isApplicantSide(user.sub) || Permissions.allows(user, .handleDossiers(agency: found.dossier.agency))
+                found.dossier.isApplicantSide(user.sub)
+                    || Permissions.allows(user, .handleDossiers(agency: found.dossier.agency))
                     || Permissions.allows(user, .handleDossiers(agency: found.dossier.decidingAgency))
             else { throw notFound }
             return found.dossier
@@ -310,13 +336,18 @@ extension ProceduresService {
     ) async throws -> Egov_Procedures_V1_DossierProgress {
         let unknown = Self.errors.notFound(
             "DOSSIER_NOT_FOUND", resource: "dossiers", "No dossier has this code and secret; check the receipt.")
-        guard request.code.count <= 40, request.secret.count <= 40, let found = try await dossiers.dossier(code: request.code) else {
+        guard request.code.count <= 40, request.secret.count <= 40,
+            let found = try await dossiers.dossier(code: request.code)
+        else {
             throw unknown
         }
-        guard constantTimeEquals(DossierRepository.digest(request.secret.uppercased()).utf8, found.secretDigest.utf8) else {
+        guard constantTimeEquals(DossierRepository.digest(request.secret.uppercased()).utf8, found.secretDigest.utf8)
+        else {
             throw unknown
         }
-        let procedureName = try await procedures.procedure(code: String(found.dossier.procedure.dropFirst("procedures/".count)))?.displayName ?? ""
+        let procedureName =
+            try await procedures.procedure(code: String(found.dossier.procedure.dropFirst("procedures/".count)))?
+            .displayName ?? ""
         return .with {
             $0.code = found.dossier.code
             $0.procedureName = procedureName

@@ -23,13 +23,15 @@ struct HolidayRule: Sendable, Equatable {
 
     /// The anchor date in `year` (for a lunar rule, of the lunar year beginning in `year`).
     func anchor(in year: Int) -> Day? {
-        lunar ? LunarCalendar.solarDate(lunarDay: day, month: month, year: year) : Day(year: year, month: month, day: day)
+        lunar
+            ? LunarCalendar.solarDate(lunarDay: day, month: month, year: year) : Day(year: year, month: month, day: day)
     }
 
     /// The days off of the rule's occurrence in `year`: none if the rule is not in force on
     /// the anchor date.
     func days(in year: Int) -> [Day] {
-        guard let anchor = anchor(in: year), anchor >= effectiveFrom, effectiveUntil.map({ anchor <= $0 }) ?? true else { return [] }
+        guard let anchor = anchor(in: year), anchor >= effectiveFrom, effectiveUntil.map({ anchor <= $0 }) ?? true
+        else { return [] }
         return (0..<length).map { anchor.adding(days: offset + $0) }
     }
 
@@ -62,8 +64,10 @@ extension HolidayRule {
         let until = message.effectiveUntil.isEmpty ? nil : Day(message.effectiveUntil)
         if !message.effectiveUntil.isEmpty && until == nil { return nil }
         self.init(
-            id: String(message.name.dropFirst("holidayRules/".count)), title: message.title, lunar: message.calendar == .lunar,
-            month: Int(message.month), day: Int(message.day), offset: Int(message.offsetDays), length: Int(message.lengthDays),
+            id: String(message.name.dropFirst("holidayRules/".count)), title: message.title,
+            lunar: message.calendar == .lunar,
+            month: Int(message.month), day: Int(message.day), offset: Int(message.offsetDays),
+            length: Int(message.lengthDays),
             effectiveFrom: from, effectiveUntil: until, legalReference: message.legalReference,
             decidedYearly: message.decidedYearly)
     }
@@ -89,7 +93,8 @@ extension HolidayRule {
 enum CalendarRules {
     /// A rule id: 3-40 lower-case ASCII letters, digits and hyphens.
     static func isValidID(_ id: String) -> Bool {
-        (3...40).contains(id.count) && id.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+        (3...40).contains(id.count)
+            && id.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
             && !id.hasPrefix("-") && !id.hasSuffix("-")
     }
 
@@ -97,22 +102,31 @@ enum CalendarRules {
     static func violations(_ rule: Egov_Procedures_V1_HolidayRule, prefix: String) -> [ErrorBuilder.Violation] {
         var violations: [ErrorBuilder.Violation] = []
         let title = rule.title.trimmingCharacters(in: .whitespaces)
-        if title.isEmpty || title.count > 200 { violations.append(.init("\(prefix).title", "is required, at most 200 characters")) }
+        if title.isEmpty || title.count > 200 {
+            violations.append(.init("\(prefix).title", "is required, at most 200 characters"))
+        }
         if rule.calendar == .unspecified || !Egov_Procedures_V1_HolidayRule.Calendar.allCases.contains(rule.calendar) {
             violations.append(.init("\(prefix).calendar", "must be CALENDAR_SOLAR or CALENDAR_LUNAR"))
         }
-        let days = rule.calendar == .lunar ? 30 : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][max(0, min(11, Int(rule.month) - 1))]
+        let days =
+            rule.calendar == .lunar
+            ? 30 : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][max(0, min(11, Int(rule.month) - 1))]
         if !(1...12).contains(rule.month) { violations.append(.init("\(prefix).month", "must be 1 to 12")) }
         if !(1...days).contains(Int(rule.day)) {
-            violations.append(.init("\(prefix).day", "must be a day of that month, 1 to \(days) (29 February is not a yearly date)"))
+            violations.append(
+                .init("\(prefix).day", "must be a day of that month, 1 to \(days) (29 February is not a yearly date)"))
         }
-        if !(-10...10).contains(rule.offsetDays) { violations.append(.init("\(prefix).offset_days", "must be -10 to 10")) }
+        if !(-10...10).contains(rule.offsetDays) {
+            violations.append(.init("\(prefix).offset_days", "must be -10 to 10"))
+        }
         if !(1...10).contains(rule.lengthDays) { violations.append(.init("\(prefix).length_days", "must be 1 to 10")) }
         let from = LunarCalendar.SolarDate(rule.effectiveFrom)
         if from == nil { violations.append(.init("\(prefix).effective_from", "must be a date YYYY-MM-DD")) }
         if !rule.effectiveUntil.isEmpty {
             if let until = LunarCalendar.SolarDate(rule.effectiveUntil) {
-                if let from, until < from { violations.append(.init("\(prefix).effective_until", "must not be before effective_from")) }
+                if let from, until < from {
+                    violations.append(.init("\(prefix).effective_until", "must not be before effective_from"))
+                }
             } else {
                 violations.append(.init("\(prefix).effective_until", "must be a date YYYY-MM-DD, or empty"))
             }
@@ -129,12 +143,18 @@ enum CalendarRules {
         _ adjustment: Egov_Procedures_V1_CalendarAdjustment, prefix: String, rules: Set<String>
     ) -> [ErrorBuilder.Violation] {
         var violations: [ErrorBuilder.Violation] = []
-        if LunarCalendar.SolarDate(adjustment.date) == nil { violations.append(.init("\(prefix).date", "must be a date YYYY-MM-DD")) }
-        if adjustment.kind == .unspecified || !Egov_Procedures_V1_CalendarAdjustment.Kind.allCases.contains(adjustment.kind) {
+        if LunarCalendar.SolarDate(adjustment.date) == nil {
+            violations.append(.init("\(prefix).date", "must be a date YYYY-MM-DD"))
+        }
+        if adjustment.kind == .unspecified
+            || !Egov_Procedures_V1_CalendarAdjustment.Kind.allCases.contains(adjustment.kind)
+        {
             violations.append(.init("\(prefix).kind", "must be KIND_DAY_OFF or KIND_WORKING_DAY"))
         }
         if adjustment.note.count > 500 { violations.append(.init("\(prefix).note", "at most 500 characters")) }
-        if adjustment.legalReference.count > 500 { violations.append(.init("\(prefix).legal_reference", "at most 500 characters")) }
+        if adjustment.legalReference.count > 500 {
+            violations.append(.init("\(prefix).legal_reference", "at most 500 characters"))
+        }
         if !adjustment.holiday.isEmpty && !rules.contains(adjustment.holiday) {
             violations.append(.init("\(prefix).holiday", "must be the name of a holiday rule, holidayRules/{id}"))
         }

@@ -65,7 +65,8 @@ enum LunarCalendar {
         let d = (4 * c + 3) / 1461
         let e = c - (1461 * d) / 4
         let m = (5 * e + 2) / 153
-        return SolarDate(year: b * 100 + d - 4800 + m / 10, month: m + 3 - 12 * (m / 10), day: e - (153 * m + 2) / 5 + 1)
+        return SolarDate(
+            year: b * 100 + d - 4800 + m / 10, month: m + 3 - 12 * (m / 10), day: e - (153 * m + 2) / 5 + 1)
     }
 
     /// The Julian day (fractional, UT) of the k-th new moon after 1900-01-01.
@@ -87,7 +88,8 @@ enum LunarCalendar {
         c1 = c1 - 0.0074 * sin(dr * (m - mpr)) + 0.0004 * sin(dr * (2 * f + m))
         c1 = c1 - 0.0004 * sin(dr * (2 * f - m)) - 0.0006 * sin(dr * (2 * f + mpr))
         c1 = c1 + 0.0010 * sin(dr * (2 * f - mpr)) + 0.0005 * sin(dr * (2 * mpr + m))
-        let deltaT = t < -11
+        let deltaT =
+            t < -11
             ? 0.001 + 0.000839 * t + 0.0002261 * t2 - 0.00000845 * t3 - 0.000000081 * t * t3
             : -0.000278 + 0.000265 * t + 0.000262 * t2
         return jd1 + c1 - deltaT

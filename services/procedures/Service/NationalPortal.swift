@@ -104,7 +104,8 @@ public struct NationalPortalSink: OutboxSink {
         // The steps as they stand when it is sent: the portal keeps the latest record.
         let events = try await dossiers.events(code: dossier.code)
         let body = try JSONEncoder().encode(PortalDossierRecord(topic: message.topic, dossier: dossier, events: events))
-        try await transport.deliver(body, idempotencyKey: "\(keyPrefix)-\(message.id)", to: "the national portal", about: dossier.code)
+        try await transport.deliver(
+            body, idempotencyKey: "\(keyPrefix)-\(message.id)", to: "the national portal", about: dossier.code)
     }
 }
 

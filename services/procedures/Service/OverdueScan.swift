@@ -27,10 +27,10 @@ extension DossierRepository {
         for row in try await tx.database.rows("SELECT detail FROM dossiers WHERE detail LIKE '%currentStep%'") {
             let dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
             try await tx.database.execute(
-                "UPDATE dossiers SET current_step = \(bind: Int64(dossier.currentStep)) WHERE code = \(bind: dossier.code)")
+                "UPDATE dossiers SET current_step = \(bind: Int64(dossier.currentStep)) WHERE code = \(bind: dossier.code)"
+            )
         }
     }
-
 
     /// Open dossiers past their appointment at `now` that no scan flagged yet, oldest appointment first.
     func unflaggedOverdue(at now: Date, limit: Int) async throws -> [Egov_Procedures_V1_Dossier] {

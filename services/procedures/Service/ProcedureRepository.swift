@@ -13,7 +13,8 @@ protocol ProcedureRepository: Sendable {
         agency: String?, receptionPoint: String?, query: String, after: String?, limit: Int
     ) async throws -> [Egov_Procedures_V1_Procedure]
     /// Throws `ProcedureExists` when the code is taken.
-    func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws -> Egov_Procedures_V1_Procedure
+    func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws
+        -> Egov_Procedures_V1_Procedure
     /// Replaces the procedure if `version` is still current.
     func update(_ procedure: Egov_Procedures_V1_Procedure, version: Int64) async throws -> Bool
 }
@@ -64,7 +65,9 @@ struct SQLProcedureRepository: ProcedureRepository {
         }
     }
 
-    func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws -> Egov_Procedures_V1_Procedure {
+    func insert(_ procedure: Egov_Procedures_V1_Procedure, in tx: Transaction) async throws
+        -> Egov_Procedures_V1_Procedure
+    {
         var procedure = procedure
         let now = Timestamps.nowMicros()
         procedure.name = "procedures/\(procedure.code)"
@@ -81,7 +84,7 @@ struct SQLProcedureRepository: ProcedureRepository {
                         \(bind: procedure.state.rawValue), \(bind: try procedure.jsonString()), \(bind: now), \(bind: now), 1,
                         \(bind: Self.searchText(procedure)), \(bind: ReceptionPoints.column(procedure)))
                 """)
-        } catch where Store.isUniqueViolation(error) {
+        } catch  where Store.isUniqueViolation(error) {
             throw ProcedureExists()
         }
         return procedure
@@ -107,14 +110,14 @@ struct SQLProcedureRepository: ProcedureRepository {
     ) { tx in
         for procedure in try await tx.database.rows("SELECT * FROM procedures WHERE search_text = ''").map(decode) {
             try await tx.database.execute(
-                "UPDATE procedures SET search_text = \(bind: searchText(procedure)) WHERE code = \(bind: procedure.code)")
+                "UPDATE procedures SET search_text = \(bind: searchText(procedure)) WHERE code = \(bind: procedure.code)"
+            )
         }
     }
 
     static func searchText(_ procedure: Egov_Procedures_V1_Procedure) -> String {
         VietnameseText.fold("\(procedure.code) \(procedure.displayName) \(procedure.sector)")
     }
-
 
     static func decode(_ row: any SQLRow) throws -> Egov_Procedures_V1_Procedure {
         var procedure = try Egov_Procedures_V1_Procedure(jsonString: try row.decode(column: "detail", as: String.self))

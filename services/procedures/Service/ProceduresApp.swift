@@ -1,5 +1,5 @@
-public import EGovKit
 import EGovAPI
+public import EGovKit
 public import EGovStore
 import Foundation
 import ServiceLifecycle
@@ -14,7 +14,8 @@ public enum ProceduresApp {
             ),
             ConfigKey(
                 "portal.url", default: "",
-                help: "The national public-service portal's dossier sync endpoint (https). Empty: not connected; events wait in the outbox."
+                help:
+                    "The national public-service portal's dossier sync endpoint (https). Empty: not connected; events wait in the outbox."
             ),
             ConfigKey(
                 "portal.token_file", default: "",
@@ -24,22 +25,29 @@ public enum ProceduresApp {
                 "sms.url", default: "",
                 help: "The SMS gateway's send endpoint (https) for telling applicants of their dossiers. Empty: no SMS."
             ),
-            ConfigKey("sms.token_file", default: "", help: "A file holding the SMS gateway's bearer token (read at start)."),
+            ConfigKey(
+                "sms.token_file", default: "", help: "A file holding the SMS gateway's bearer token (read at start)."),
             ConfigKey("sms.sender", default: "EGOV", help: "The brand name SMS are sent from."),
             ConfigKey(
                 "calendar.file", default: "",
-                help: "A CalendarFile (protobuf JSON) of holiday rules and government decisions to add at start, e.g. services/procedures/calendar/vietnam.json; entries already stored are kept."
+                help:
+                    "A CalendarFile (protobuf JSON) of holiday rules and government decisions to add at start, e.g. services/procedures/calendar/vietnam.json; entries already stored are kept."
             ),
             ConfigKey(
                 "overdue.scan_seconds", .integer(1...86_400), default: "60",
-                help: "How often open dossiers past their appointment are flagged and announced (procedures.dossier.overdue)."
+                help:
+                    "How often open dossiers past their appointment are flagged and announced (procedures.dossier.overdue)."
             ),
         ]
 
-    public static let migrations = SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
-        + [SQLProcedureRepository.searchMigration, DossierRepository.eventMigration, DossierRepository.worklistMigration,
-           DossierRepository.representativeAndOverdueMigration, DossierRepository.stepMigration,
-           ReceptionPoints.migration, CalendarRepository.rulesMigration]
+    public static let migrations =
+        SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
+        + [
+            SQLProcedureRepository.searchMigration, DossierRepository.eventMigration,
+            DossierRepository.worklistMigration,
+            DossierRepository.representativeAndOverdueMigration, DossierRepository.stepMigration,
+            ReceptionPoints.migration, CalendarRepository.rulesMigration,
+        ]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
@@ -63,19 +71,28 @@ public enum ProceduresApp {
             store: store, agencies: identity.directory, people: identity.people,
             attachments: AttachmentStore(directory: "\(environment.settings.dataDirectory)/attachments/procedures"))
         let scanner = OverdueScanner(
-            service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")), logger: environment.logger)
+            service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")),
+            logger: environment.logger)
         // Each outside system configured (`<prefix>.url`) consumes the outbox through its own relay.
         var relays: [OutboxRelay] = []
         func connect(_ consumer: String, prefix: String, _ sink: (HTTPJSONTransport) -> any OutboxSink) throws {
-            guard let transport = try HTTPJSONTransport.configured(environment.configuration, prefix: prefix) else { return }
-            relays.append(OutboxRelay(store: store, consumer: consumer, sink: sink(transport), interval: .seconds(1), logger: environment.logger))
+            guard let transport = try HTTPJSONTransport.configured(environment.configuration, prefix: prefix) else {
+                return
+            }
+            relays.append(
+                OutboxRelay(
+                    store: store, consumer: consumer, sink: sink(transport), interval: .seconds(1),
+                    logger: environment.logger))
             environment.logger.info(
                 "outbox consumer connected",
-                metadata: ["consumer": .string(consumer), "url": .string(environment.configuration.string("\(prefix).url"))])
+                metadata: [
+                    "consumer": .string(consumer), "url": .string(environment.configuration.string("\(prefix).url")),
+                ])
         }
         try connect("national-portal", prefix: "portal") { NationalPortalSink(transport: $0, store: store) }
         try connect("sms", prefix: "sms") {
-            ApplicantNotifier(transport: $0, people: identity.people, sender: environment.configuration.string("sms.sender"))
+            ApplicantNotifier(
+                transport: $0, people: identity.people, sender: environment.configuration.string("sms.sender"))
         }
         let background: [any Service] =
             [StoreService(store: store, outboxConsumers: relays.map(\.consumer), logger: environment.logger), scanner]

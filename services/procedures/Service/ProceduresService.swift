@@ -1,8 +1,8 @@
 public import EGovAPI
 public import EGovKit
 public import EGovStore
-public import GRPCCore
 public import Foundation
+public import GRPCCore
 
 /// The procedures service's RPCs.
 public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
@@ -37,7 +37,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         request: Egov_Procedures_V1_CreateProcedureRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Procedure {
         let procedure = try Self.validated(request.procedure)
-        try Access.require(.manageCatalogue(agency: procedure.agency), Self.errors, doing: "manage this agency's procedures")
+        try Access.require(
+            .manageCatalogue(agency: procedure.agency), Self.errors, doing: "manage this agency's procedures")
         _ = try await agencies.requireActive(procedure.agency, field: "procedure.agency", errors: Self.errors)
         try await requireActiveReceptionPoints(procedure)
         return try await store.idempotentWrite(
@@ -57,12 +58,16 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         request: Egov_Procedures_V1_UpdateProcedureRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Procedure {
         let current = try await getProcedure(request: .with { $0.name = request.procedure.name }, context: context)
-        try Access.require(.manageCatalogue(agency: current.agency), Self.errors, doing: "change this agency's procedures")
+        try Access.require(
+            .manageCatalogue(agency: current.agency), Self.errors, doing: "change this agency's procedures")
         if !request.procedure.etag.isEmpty && request.procedure.etag != current.etag {
-            throw Self.errors.failedPrecondition("ETAG_MISMATCH", "The procedure changed since you read it; read it again.")
+            throw Self.errors.failedPrecondition(
+                "ETAG_MISMATCH", "The procedure changed since you read it; read it again.")
         }
         let paths = request.updateMask.paths
-        if paths.isEmpty { throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change") }
+        if paths.isEmpty {
+            throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change")
+        }
         var changed = current
         let input = request.procedure
         for path in paths {
@@ -77,7 +82,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
             case "steps": changed.steps = input.steps
             case "reception_points": changed.receptionPoints = input.receptionPoints
             default:
-                throw Self.errors.invalidArgument("UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
+                throw Self.errors.invalidArgument(
+                    "UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
             }
         }
         var checked = try Self.validated(changed)
@@ -95,7 +101,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         request: Egov_Procedures_V1_DeactivateProcedureRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Procedure {
         var procedure = try await getProcedure(request: .with { $0.name = request.name }, context: context)
-        try Access.require(.manageCatalogue(agency: procedure.agency), Self.errors, doing: "change this agency's procedures")
+        try Access.require(
+            .manageCatalogue(agency: procedure.agency), Self.errors, doing: "change this agency's procedures")
         guard procedure.state == .active else { return procedure }
         let version = Int64(procedure.etag) ?? 0
         procedure.state = .inactive
@@ -147,7 +154,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     /// Checks with identity that every reception point is an active agency.
     func requireActiveReceptionPoints(_ procedure: Egov_Procedures_V1_Procedure) async throws {
         for (index, point) in procedure.receptionPoints.enumerated() {
-            _ = try await agencies.requireActive(point, field: "procedure.reception_points[\(index)]", errors: Self.errors)
+            _ = try await agencies.requireActive(
+                point, field: "procedure.reception_points[\(index)]", errors: Self.errors)
         }
     }
 
@@ -155,7 +163,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     static func validated(_ input: Egov_Procedures_V1_Procedure) throws -> Egov_Procedures_V1_Procedure {
         var violations: [ErrorBuilder.Violation] = []
         if !ProcedureCode.isValid(input.code) {
-            violations.append(.init("procedure.code", "must be a national procedure code like 1.000948.H38 or 2.001234"))
+            violations.append(
+                .init("procedure.code", "must be a national procedure code like 1.000948.H38 or 2.001234"))
         }
         if input.displayName.trimmingCharacters(in: .whitespaces).isEmpty || input.displayName.count > 500 {
             violations.append(.init("procedure.display_name", "is required, at most 500 characters"))
@@ -170,11 +179,17 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
             violations.append(.init("procedure.processing_days", "must be between 0 and 365 working days"))
         }
         for (index, fee) in input.fees.enumerated() {
-            if fee.description_p.isEmpty { violations.append(.init("procedure.fees[\(index)].description", "is required")) }
-            if fee.amountVnd < 0 { violations.append(.init("procedure.fees[\(index)].amount_vnd", "must not be negative")) }
+            if fee.description_p.isEmpty {
+                violations.append(.init("procedure.fees[\(index)].description", "is required"))
+            }
+            if fee.amountVnd < 0 {
+                violations.append(.init("procedure.fees[\(index)].amount_vnd", "must not be negative"))
+            }
         }
         for (index, document) in input.requiredDocuments.enumerated() {
-            if document.title.isEmpty { violations.append(.init("procedure.required_documents[\(index)].title", "is required")) }
+            if document.title.isEmpty {
+                violations.append(.init("procedure.required_documents[\(index)].title", "is required"))
+            }
             if document.quantity < 0 {
                 violations.append(.init("procedure.required_documents[\(index)].quantity", "must not be negative"))
             }
@@ -209,7 +224,8 @@ enum ProcedureCode {
             (parts[0] + parts[1]).allSatisfy({ $0.isASCII && $0.isNumber })
         else { return false }
         if parts.count == 3 {
-            return (1...8).contains(parts[2].count) && parts[2].allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
+            return (1...8).contains(parts[2].count)
+                && parts[2].allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
         }
         return true
     }

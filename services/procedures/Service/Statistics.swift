@@ -14,12 +14,14 @@ extension ProceduresService {
         let province = request.agency == "agencies/-"
         if !province { _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency") }
         guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros else {
-            throw Self.errors.invalidArgument("INVALID_PERIOD", field: "end_time", "start_time and end_time are required, end after start")
+            throw Self.errors.invalidArgument(
+                "INVALID_PERIOD", field: "end_time", "start_time and end_time are required, end after start")
         }
         if province {
             try Access.require(.readProvinceFigures, Self.errors, doing: "see every agency's statistics")
         } else {
-            try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's statistics")
+            try Access.require(
+                .handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's statistics")
         }
         // Tallied by the database, one row per deciding agency and procedure (the agency answerable
         // for the result), over what the agency received or decides. Days are the province's
@@ -30,7 +32,9 @@ extension ProceduresService {
         let finishDay = "(finish_time + \(offset)) / \(day)"
         let dueDay = "(appointment_time + \(offset)) / \(day)"
         let open = DossierRepository.openStatusList
-        func count(_ condition: String) -> String { "CAST(COALESCE(SUM(CASE WHEN \(condition) THEN 1 ELSE 0 END), 0) AS BIGINT)" }
+        func count(_ condition: String) -> String {
+            "CAST(COALESCE(SUM(CASE WHEN \(condition) THEN 1 ELSE 0 END), 0) AS BIGINT)"
+        }
         let now = Timestamps.nowMicros()
         let rows = try await store.read { db in
             try await db.rows(
@@ -77,7 +81,8 @@ extension ProceduresService {
                 var figures = row
                 let finished = row.finishedEarly + row.finishedOnTime + row.finishedLate
                 figures.onlineShare = row.received == 0 ? 0 : Double(online) / Double(row.received)
-                figures.averageProcessingDays = finished == 0 ? 0 : Double(processingMicros) / 86_400_000_000 / Double(finished)
+                figures.averageProcessingDays =
+                    finished == 0 ? 0 : Double(processingMicros) / 86_400_000_000 / Double(finished)
                 figures.averageRating = ratings == 0 ? 0 : Double(ratingSum) / Double(ratings)
                 return figures
             }
@@ -92,7 +97,8 @@ extension ProceduresService {
             tally.row.finishedLate = try row.decode(column: "late", as: Int64.self)
             tally.row.closedWithoutResult = try row.decode(column: "closed", as: Int64.self)
             tally.row.overdue = try row.decode(column: "overdue", as: Int64.self)
-            tally.row.pending = tally.row.received - tally.row.finishedEarly - tally.row.finishedOnTime - tally.row.finishedLate
+            tally.row.pending =
+                tally.row.received - tally.row.finishedEarly - tally.row.finishedOnTime - tally.row.finishedLate
                 - tally.row.closedWithoutResult
             tally.online = try row.decode(column: "online", as: Int64.self)
             tally.processingMicros = try row.decode(column: "processing", as: Int64.self)
@@ -126,7 +132,8 @@ extension ProceduresService {
         guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros,
             request.endTime.micros - request.startTime.micros <= 366 * 86_400_000_000
         else {
-            throw Self.errors.invalidArgument("INVALID_PERIOD", field: "end_time", "give a period of at most a year, end after start")
+            throw Self.errors.invalidArgument(
+                "INVALID_PERIOD", field: "end_time", "give a period of at most a year, end after start")
         }
         try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "export this agency's ledger")
         let dossiers = try await store.read { db in
@@ -144,20 +151,30 @@ extension ProceduresService {
             return WorkingDayCalendar.local(Date(timeIntervalSince1970: Double(micros) / 1e6)).day.description
         }
         func field(_ text: String) -> String {
-            let safe = text.hasPrefix("=") || text.hasPrefix("+") || text.hasPrefix("-") || text.hasPrefix("@") ? "'" + text : text
+            let safe =
+                text.hasPrefix("=") || text.hasPrefix("+") || text.hasPrefix("-") || text.hasPrefix("@")
+                ? "'" + text : text
             return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
-        let channels: [Egov_Procedures_V1_Channel: String] = [.inPerson: "Trực tiếp", .online: "Trực tuyến", .postal: "Bưu chính"]
-        var lines = ["STT,Mã hồ sơ,Thủ tục,Người nộp,Kênh,Ngày nhận,Ngày hẹn trả,Ngày có kết quả,Ngày trả kết quả,Trạng thái,Ghi chú"]
+        let channels: [Egov_Procedures_V1_Channel: String] = [
+            .inPerson: "Trực tiếp", .online: "Trực tuyến", .postal: "Bưu chính",
+        ]
+        var lines = [
+            "STT,Mã hồ sơ,Thủ tục,Người nộp,Kênh,Ngày nhận,Ngày hẹn trả,Ngày có kết quả,Ngày trả kết quả,Trạng thái,Ghi chú"
+        ]
         for (index, (dossier, finished)) in dossiers.enumerated() {
             let code = String(dossier.procedure.dropFirst("procedures/".count))
             if names[code] == nil { names[code] = try await procedures.procedure(code: code)?.displayName ?? code }
-            let note = dossier.apologies.isEmpty ? dossier.reason : "Xin lỗi, hẹn lại: \(dossier.apologies.last!.reason)"
-            lines.append([
-                String(index + 1), dossier.code, field(names[code]!), field(dossier.applicantName), channels[dossier.channel] ?? "",
-                date(dossier.receiveTime.micros), date(dossier.appointmentTime.micros), date(finished),
-                date(dossier.hasReturnTime ? dossier.returnTime.micros : nil), DossierWorkflow.statusName(dossier.status), field(note),
-            ].joined(separator: ","))
+            let note =
+                dossier.apologies.isEmpty ? dossier.reason : "Xin lỗi, hẹn lại: \(dossier.apologies.last!.reason)"
+            lines.append(
+                [
+                    String(index + 1), dossier.code, field(names[code]!), field(dossier.applicantName),
+                    channels[dossier.channel] ?? "",
+                    date(dossier.receiveTime.micros), date(dossier.appointmentTime.micros), date(finished),
+                    date(dossier.hasReturnTime ? dossier.returnTime.micros : nil),
+                    DossierWorkflow.statusName(dossier.status), field(note),
+                ].joined(separator: ","))
         }
         return .with {
             $0.csv = Data([0xEF, 0xBB, 0xBF]) + Data((lines.joined(separator: "\r\n") + "\r\n").utf8)

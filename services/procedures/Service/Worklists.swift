@@ -25,9 +25,11 @@ extension ProceduresService {
             query.appendInterpolation(unsafeRaw: " AND channel = \(Egov_Procedures_V1_Channel.online.rawValue)))")
         } else {
             guard AgencyCode.code(fromName: request.agency) != nil else {
-                throw Self.errors.invalidArgument("INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}, or set mine")
+                throw Self.errors.invalidArgument(
+                    "INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}, or set mine")
             }
-            try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's dossiers")
+            try Access.require(
+                .handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's dossiers")
             // What the agency received at its desk, and what it decides.
             query.appendInterpolation(unsafeRaw: " AND (agency = ")
             query.appendInterpolation(bind: request.agency)
@@ -35,7 +37,8 @@ extension ProceduresService {
             query.appendInterpolation(bind: request.agency)
             query.appendInterpolation(unsafeRaw: ")")
             if !request.statuses.isEmpty {
-                let statuses = request.statuses.map { String($0.rawValue) }.filter { Int($0) != nil }.joined(separator: ",")
+                let statuses = request.statuses.map { String($0.rawValue) }.filter { Int($0) != nil }.joined(
+                    separator: ",")
                 query.appendInterpolation(unsafeRaw: " AND status IN (\(statuses))")
             }
             if request.hasCurrentStep {
@@ -57,13 +60,15 @@ extension ProceduresService {
                 query.appendInterpolation(bind: now + Int64(request.dueWithinDays) * 86_400_000_000)
             }
         }
-        let filter = "mine=\(request.mine);agency=\(request.agency);statuses=\(request.statuses.map(\.rawValue));"
+        let filter =
+            "mine=\(request.mine);agency=\(request.agency);statuses=\(request.statuses.map(\.rawValue));"
             + "assignee=\(request.assignee);due=\(request.dueWithinDays);overdue=\(request.overdueOnly);"
             + "step=\(request.hasCurrentStep ? String(request.currentStep) : "")"
         if let key = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors) {
             let parts = key.split(separator: " ")
             guard parts.count == 2, let time = Int64(parts[0]) else {
-                throw Self.errors.invalidArgument("INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
+                throw Self.errors.invalidArgument(
+                    "INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
             }
             query.appendInterpolation(unsafeRaw: " AND (appointment_time > ")
             query.appendInterpolation(bind: time)
@@ -84,7 +89,9 @@ extension ProceduresService {
 }
 
 extension ProceduresService {
-    static let closedStatuses: Set<Egov_Procedures_V1_Dossier.Status> = [.resultReturned, .notAccepted, .withdrawn, .stopped]
+    static let closedStatuses: Set<Egov_Procedures_V1_Dossier.Status> = [
+        .resultReturned, .notAccepted, .withdrawn, .stopped,
+    ]
 
     public func watchDossier(
         request: Egov_Procedures_V1_WatchDossierRequest,
