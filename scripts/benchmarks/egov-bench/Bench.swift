@@ -11,15 +11,16 @@ import EGovAPI
 import EGovKit
 import EGovStore
 import Foundation
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GatewayService
 import IdentityService
 import Logging
 import ProceduresService
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 struct Options: Sendable {
     var calls = 4000
@@ -95,7 +96,9 @@ func serve<Result: Sendable>(
 }
 
 /// Runs the gateway's HTTP/JSON server (plain HTTP/1.1 on loopback) for `body`.
-func servingHTTP<Result: Sendable>(_ server: HTTPTranscodingServer, _ body: (Int) async throws -> Result) async throws -> Result {
+func servingHTTP<Result: Sendable>(_ server: HTTPTranscodingServer, _ body: (Int) async throws -> Result) async throws
+    -> Result
+{
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         let port = await server.boundPort() ?? 0
@@ -258,7 +261,10 @@ enum Bench {
                             try await measure("identity GetAgency through the gateway", options: options) {
                                 _ = try await viaGateway.getAgency(request)
                             },
-                        ] + [try await httpFigure(agency: agency.name, identity: gatewayToIdentity, options: options, logger: logger)]
+                        ] + [
+                            try await httpFigure(
+                                agency: agency.name, identity: gatewayToIdentity, options: options, logger: logger)
+                        ]
                     }
                 }
             }

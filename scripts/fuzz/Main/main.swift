@@ -10,7 +10,8 @@ import Foundation
 @main
 struct EGovFuzz: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "egov-fuzz", abstract: "Fuzzes every parser of outside input and reports inputs tried and crashes found.")
+        commandName: "egov-fuzz",
+        abstract: "Fuzzes every parser of outside input and reports inputs tried and crashes found.")
 
     @Option(help: "Seconds to fuzz each target.") var seconds: Double = 10
     @Option(help: "Seed of the first worker (each restart adds one).") var seed: UInt64 = 1
@@ -52,7 +53,8 @@ struct EGovFuzz: ParsableCommand {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
                 process.arguments = [
-                    "--worker", name, "--last", lastFile, "--seconds", String(max(left, 0.5)), "--seed", String(workerSeed),
+                    "--worker", name, "--last", lastFile, "--seconds", String(max(left, 0.5)), "--seed",
+                    String(workerSeed),
                     "--corpus", corpus,
                 ]
                 let output = Pipe()
@@ -64,9 +66,12 @@ struct EGovFuzz: ParsableCommand {
                     crashes += 1
                     let input = FileManager.default.contents(atPath: lastFile) ?? Data()
                     let id = SHA256.hash(data: input).prefix(8).map { String(format: "%02x", $0) }.joined()
-                    try FileManager.default.createDirectory(atPath: "\(corpus)/\(name)", withIntermediateDirectories: true)
+                    try FileManager.default.createDirectory(
+                        atPath: "\(corpus)/\(name)", withIntermediateDirectories: true)
                     FileManager.default.createFile(atPath: "\(corpus)/\(name)/crash-\(id)", contents: input)
-                    print("\(name): CRASH (signal or status \(process.terminationStatus)); input saved as \(corpus)/\(name)/crash-\(id)")
+                    print(
+                        "\(name): CRASH (signal or status \(process.terminationStatus)); input saved as \(corpus)/\(name)/crash-\(id)"
+                    )
                     // The corpus runs first in each worker: the same crash again means it is still there.
                     if !seen.insert(id).inserted { break }
                 } else if let line = printed.split(separator: "\n").last(where: { $0.hasPrefix("inputs ") }) {

@@ -1,6 +1,6 @@
-public import Foundation
 import EGovAPI
 public import EGovKit
+public import Foundation
 import GatewayService
 import ProceduresService
 import SwiftProtobuf
@@ -40,7 +40,8 @@ public enum FuzzTargets {
                 name: "http-body",
                 seeds: [
                     #"{"person":{"kind":"KIND_CITIZEN","displayName":"Nguyễn Văn A","citizenId":"001099012345"},"password":"x"}"#,
-                    #"{"login":"a","password":"b","totpCode":"123456"}"#, #"[[[[{"a":[1,2,{"b":null}]}]]]]"#, #"{"a":"\u00e9\""}"#,
+                    #"{"login":"a","password":"b","totpCode":"123456"}"#, #"[[[[{"a":[1,2,{"b":null}]}]]]]"#,
+                    #"{"a":"\u00e9\""}"#,
                 ].map { Array($0.utf8) },
                 run: { bytes in
                     _ = try? transcoder.parse(method: "POST", uri: "/v1/people:register", body: Data(bytes))
@@ -57,13 +58,17 @@ public enum FuzzTargets {
                 }),
             FuzzTarget(
                 name: "request-messages",
-                seeds: [[0x0A, 0x03, 0x61, 0x62, 0x63], [0x08, 0x96, 0x01], [0x12, 0x02, 0x0A, 0x00], Array(#"{"name":"x"}"#.utf8)],
+                seeds: [
+                    [0x0A, 0x03, 0x61, 0x62, 0x63], [0x08, 0x96, 0x01], [0x12, 0x02, 0x0A, 0x00],
+                    Array(#"{"name":"x"}"#.utf8),
+                ],
                 run: { bytes in
                     // Each input goes to one message type, chosen by its first byte.
                     guard let first = bytes.first else { return }
                     let type = inputTypes[Int(first) % inputTypes.count]
                     let rest = Data(bytes.dropFirst())
-                    _ = try? type.init(serializedBytes: rest, extensions: nil, partial: true, options: BinaryDecodingOptions())
+                    _ = try? type.init(
+                        serializedBytes: rest, extensions: nil, partial: true, options: BinaryDecodingOptions())
                     _ = try? type.init(jsonUTF8Bytes: rest, extensions: nil, options: JSONDecodingOptions())
                 }),
             FuzzTarget(
@@ -122,7 +127,8 @@ public enum ClientHelloSamples {
         return [0x00, 0x2B, 0, UInt8(list.count + 1), UInt8(list.count)] + list
     }
 
-    public static let tls13 = record(extensions: [0x00, 0x0A, 0, 4, 0, 2, 0, 0x1D] + supportedVersions([0x3A3A, 0x0304, 0x0303]))
+    public static let tls13 = record(
+        extensions: [0x00, 0x0A, 0, 4, 0, 2, 0, 0x1D] + supportedVersions([0x3A3A, 0x0304, 0x0303]))
     public static let tls12 = record(extensions: [0x00, 0x0A, 0, 4, 0, 2, 0, 0x1D])
 }
 
@@ -149,11 +155,15 @@ public struct Mutator {
 
     mutating func below(_ bound: Int) -> Int { bound <= 0 ? 0 : Int(next() % UInt64(bound)) }
 
-    static let tokens: [[UInt8]] = [
-        "{", "}", "[", "]", "\"", "\\", ".", "..", "%", "%00", "%2F", "&", "=", "?", "/", ":", "*", "\u{0}", "\u{FFFF}",
-        "null", "true", "-1", "9999999999999999999", "1e999", "\\u0000", "\\ud800", "a.a.a.a.a.a.a.a.a.a", "Ạ",
-        "{\"a\":", "[[[[[[[[", "=&=&=&",
-    ].map { Array($0.utf8) } + [[0xFF], [0xC0, 0x80], [0x16, 0x03, 0x03], [0x00, 0x2B], [0x80, 0x80, 0x80, 0x80, 0x80]]
+    static let tokens: [[UInt8]] =
+        [
+            "{", "}", "[", "]", "\"", "\\", ".", "..", "%", "%00", "%2F", "&", "=", "?", "/", ":", "*", "\u{0}",
+            "\u{FFFF}",
+            "null", "true", "-1", "9999999999999999999", "1e999", "\\u0000", "\\ud800", "a.a.a.a.a.a.a.a.a.a", "Ạ",
+            "{\"a\":", "[[[[[[[[", "=&=&=&",
+        ].map { Array($0.utf8) } + [
+            [0xFF], [0xC0, 0x80], [0x16, 0x03, 0x03], [0x00, 0x2B], [0x80, 0x80, 0x80, 0x80, 0x80],
+        ]
 
     /// A mutation of `input`, sometimes spliced with `other`.
     public mutating func mutate(_ input: [UInt8], other: [UInt8]) -> [UInt8] {
@@ -174,7 +184,8 @@ public struct Mutator {
                 let start = below(bytes.count)
                 let chunk = Array(bytes[start..<min(bytes.count, start + 1 + below(64))])
                 let copies = 1 + below(below(2) == 0 ? 4 : 2000)
-                bytes.insert(contentsOf: Array([[UInt8]](repeating: chunk, count: copies).joined()), at: below(bytes.count + 1))
+                bytes.insert(
+                    contentsOf: Array([[UInt8]](repeating: chunk, count: copies).joined()), at: below(bytes.count + 1))
             case 5:
                 bytes.insert(contentsOf: Self.tokens[below(Self.tokens.count)], at: below(bytes.count + 1))
             case 6 where !other.isEmpty:
@@ -184,7 +195,9 @@ public struct Mutator {
             case 7 where bytes.count >= 4:
                 // A length-like field set to something extreme.
                 let index = below(bytes.count - 3)
-                let value: [UInt8] = [[0xFF, 0xFF, 0xFF, 0xFF], [0, 0, 0, 0], [0x7F, 0xFF, 0xFF, 0xFF], [0, 0, 0x40, 0x01]][below(4)]
+                let value: [UInt8] = [
+                    [0xFF, 0xFF, 0xFF, 0xFF], [0, 0, 0, 0], [0x7F, 0xFF, 0xFF, 0xFF], [0, 0, 0x40, 0x01],
+                ][below(4)]
                 bytes.replaceSubrange(index..<(index + 4), with: value)
             default:
                 let token = Self.tokens[below(Self.tokens.count)]
