@@ -26,7 +26,7 @@ pg_start() {
     pg_as_owner "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
     pg_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-        -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=on -c max_connections=200" start >/dev/null \
+        -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=on -c max_connections=500" start >/dev/null \
         || { cat "$dir/server.log" >&2; die "PostgreSQL did not start"; }
     export EGOV_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?tlsmode=disable"
     export PG_TEST_DIR="$dir"

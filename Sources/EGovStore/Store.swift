@@ -113,11 +113,18 @@ public final class Store: Sendable {
             let ids = Atomic<Int>(0)
             let open: @Sendable () async throws -> Connection = {
                 let id = ids.add(1, ordering: .relaxed).newValue
-                let connection = try await PostgresConnection.connect(
-                    on: MultiThreadedEventLoopGroup.singleton.any(),
-                    configuration: core, id: id, logger: logger
-                ).get()
-                return .postgres(connection, ClosingWatch(connection))
+                do {
+                    let connection = try await PostgresConnection.connect(
+                        on: MultiThreadedEventLoopGroup.singleton.any(),
+                        configuration: core, id: id, logger: logger
+                    ).get()
+                    return .postgres(connection, ClosingWatch(connection))
+                } catch {
+                    // The caller gets UNAVAILABLE without the details; the operators get them here.
+                    logger.warning(
+                        "cannot open a database connection", metadata: ["error": .string(String(reflecting: error))])
+                    throw error
+                }
             }
             // A vanished server is noticed by the lease watchdog; connecting is bounded too.
             let pool = LeasePool(capacity: poolSize, acquireTimeout: .seconds(60), maxLease: .seconds(60), open: open)
