@@ -1,60 +1,121 @@
+public import EGovAPI
 import GRPCCore
 public import GRPCProtobuf
 
-/// Who is calling, as far as a service can tell on its own (zero trust: the gateway is not
-/// the only guard).
+/// Who may do one thing to one subject (an agency, a person, a dossier): the single mechanism
+/// every service writes its policy file in (`<Service>Policy.swift` beside the service), and
+/// the one question handlers ask (`rule.require(subject, ...)`).
+///
+/// Services judge every call themselves (zero trust: the gateway is not the only guard):
+/// - a signed-in user, relayed with a verified access token, by `users`;
+/// - a platform service acting for no user, by its certificate: only where `services` names
+///   it (least privilege, as X-Road's access rights); a service acting for a user passes the
+///   user's token and is judged as the user;
+/// - operators' tooling (a platform certificate of no service) may act for no user;
+/// - anyone else (no certificate of ours, or the public gateway relaying an anonymous
+///   caller) is UNAUTHENTICATED.
+public struct Rule<Subject>: Sendable {
+    let users: @Sendable (AccessClaims, Subject) -> Bool
+    let services: Set<String>
+    /// Only signed-in users: nobody acts for no user (rating a service, one's own account).
+    let usersOnly: Bool
+
+    public init(
+        usersOnly: Bool = false, services: Set<String> = [], users: @escaping @Sendable (AccessClaims, Subject) -> Bool
+    ) {
+        self.users = users
+        self.services = services
+        self.usersOnly = usersOnly
+    }
+
+    /// Throws unless the current caller may do it to `subject`: UNAUTHENTICATED (reason
+    /// AUTHENTICATION_REQUIRED) without a user or a platform certificate, PERMISSION_DENIED
+    /// otherwise. `description` completes "You may not ...".
+    public func require(_ subject: Subject, _ errors: ErrorBuilder, doing description: String) throws {
+        switch Access.verdict(self, subject) {
+        case .allowed: return
+        case .anonymous:
+            throw errors.unauthenticated("AUTHENTICATION_REQUIRED", "Signing in is required to \(description).")
+        case .denied: throw errors.permissionDenied("PERMISSION_DENIED", "You may not \(description).")
+        }
+    }
+
+    /// Whether the current caller may do it to `subject` (to choose a view or filter a list).
+    public func allows(_ subject: Subject) -> Bool { Access.verdict(self, subject) == .allowed }
+
+    /// This rule or `other`.
+    public func or(_ other: Rule<Subject>) -> Rule<Subject> {
+        Rule(usersOnly: usersOnly && other.usersOnly, services: services.union(other.services)) {
+            self.users($0, $1) || other.users($0, $1)
+        }
+    }
+}
+
+extension Rule where Subject == Void {
+    public func require(_ errors: ErrorBuilder, doing description: String) throws {
+        try require((), errors, doing: description)
+    }
+    public func allows() -> Bool { allows(()) }
+}
+
+/// The callers the transport names.
 public enum Access {
-    /// The common name of the public gateway's certificate.
+    /// The common name of the public gateway's certificate: it relays users, never acts itself.
     public static let gateway = "egov-gateway"
 
-    /// Allows only platform-internal callers: processes holding a certificate of the
-    /// platform CA other than the public gateway. Signed-in users, relayed by the gateway
-    /// with a verified access token, are admitted once the identity service issues tokens;
-    /// until then, anything the gateway relays for an anonymous user is refused here.
-    public static func requireInternalCaller(_ errors: ErrorBuilder, action: String) throws {
-        guard let caller = RequestContext.current?.caller, caller != gateway else {
-            throw errors.unauthenticated(
-                "AUTHENTICATION_REQUIRED", "Signing in is required to \(action).")
-        }
-        // A platform service acting for no user may only make the calls it needs; other
-        // platform certificates are the operators' tooling.
-        if let allowed = serviceCalls[caller], !allowed.contains(RequestContext.current?.method ?? "") {
-            throw errors.permissionDenied(
-                "PERMISSION_DENIED", "\(caller) may not \(action) for no user; the call must carry the user's token.")
-        }
-    }
-
-    /// What each platform service may call on the others acting for no user (least
-    /// privilege, as X-Road's access rights): the directory lookups behind its own checks.
-    /// A service acting for a user passes the user's token and is judged as the user.
-    public static let serviceCalls: [String: Set<String>] = [
-        "egov-documents": ["/egov.identity.v1.IdentityService/GetAgency"],
-        "egov-procedures": [
-            "/egov.identity.v1.IdentityService/GetAgency", "/egov.identity.v1.IdentityService/GetPerson",
-        ],
-        "egov-conferences": ["/egov.identity.v1.IdentityService/GetAgency"],
-        "egov-identity": [],
+    /// The platform's services: acting for no user, each may do only what the callee's policy
+    /// names it for.
+    public static let platformServices: Set<String> = [
+        "egov-identity", "egov-documents", "egov-procedures", "egov-conferences",
     ]
 
-    /// Allows platform-internal callers acting for no user, and signed-in users whom
-    /// `Permissions` allow `action`. Anonymous calls are UNAUTHENTICATED, users without the
-    /// permission PERMISSION_DENIED.
-    public static func require(_ action: Action, _ errors: ErrorBuilder, doing description: String) throws {
+    enum Verdict { case allowed, denied, anonymous }
+
+    static func verdict<Subject>(_ rule: Rule<Subject>, _ subject: Subject) -> Verdict {
         let current = RequestContext.current
-        if let user = current?.user {
-            guard Permissions.allows(user, action) else {
-                throw errors.permissionDenied("PERMISSION_DENIED", "You may not \(description).")
-            }
-            return
-        }
-        try requireInternalCaller(errors, action: description)
+        if let user = current?.user { return rule.users(user, subject) ? .allowed : .denied }
+        guard let caller = current?.caller, caller != gateway else { return .anonymous }
+        if rule.usersOnly { return .denied }
+        if platformServices.contains(caller) { return rule.services.contains(caller) ? .allowed : .denied }
+        return .allowed
     }
+}
+
+extension AccessClaims {
+    /// Whether the token grants `role`.
+    public func holds(_ role: Egov_Identity_V1_Role) -> Bool { roles.contains(role.name) }
+
+    /// Administrators act as administrators only in sessions opened with a second factor.
+    public var hasSecondFactor: Bool { amr?.contains("otp") == true }
+
+    /// A system administrator in a session opened with a second factor: may do anything.
+    public var isSystemAdministrator: Bool { holds(.systemAdmin) && hasSecondFactor }
+
+    /// Administers `agency`'s officials and settings (its agency administrators, with the
+    /// second factor), or the whole platform.
+    public func administers(_ agency: String) -> Bool {
+        isSystemAdministrator || (holds(.agencyAdmin) && hasSecondFactor && self.agency == agency)
+    }
+
+    /// Works on `agency`'s files (documents, dossiers): its specialists, clerks, leaders and
+    /// reception officers; system administrators too.
+    public func worksAt(_ agency: String) -> Bool {
+        isSystemAdministrator
+            || (self.agency == agency && [.specialist, .clerk, .leader, .receptionOfficer].contains { holds($0) })
+    }
+
+    /// Holds `role` in `agency`.
+    public func holds(_ role: Egov_Identity_V1_Role, at agency: String) -> Bool { self.agency == agency && holds(role) }
+
+    /// An official of some agency (any role in one), as opposed to a citizen or business.
+    public var isOfficial: Bool { agency?.isEmpty == false }
 }
 
 extension ErrorBuilder {
     public func unauthenticated(_ reason: String, _ message: String) -> GoogleRPCStatus {
         GoogleRPCStatus(
             code: .unauthenticated, message: message,
-            details: [.errorInfo(reason: reason, domain: domain, metadata: [:])])
+            details: [.errorInfo(reason: reason, domain: domain, metadata: [:])]
+        )
     }
 }

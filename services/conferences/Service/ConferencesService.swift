@@ -21,8 +21,8 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
         request: Egov_Conferences_V1_CreateBridgePointRequest, context: ServerContext
     ) async throws -> Egov_Conferences_V1_BridgePoint {
         let point = try Self.validated(request.bridgePoint)
-        try Access.require(
-            .manageBridgePoints(agency: point.agency), Self.errors, doing: "register this agency's bridge points")
+        try ConferencesPolicy.manageBridgePoints.require(
+            point.agency, Self.errors, doing: "register this agency's bridge points")
         _ = try await agencies.requireActive(point.agency, field: "bridge_point.agency", errors: Self.errors)
         return try await store.idempotentWrite(
             scope: "CreateBridgePoint", requestID: request.requestID, request: request, errors: Self.errors

@@ -21,8 +21,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         request: Egov_Documents_V1_CreateDocumentRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_Document {
         let agencyCode = try Self.errors.agencyCode(fromName: request.parent, field: "parent")
-        try Access.require(
-            .handleDocuments(agency: request.parent), Self.errors, doing: "create documents of \(request.parent)")
+        try DocumentsPolicy.handleDocuments.require(
+            request.parent, Self.errors, doing: "create documents of \(request.parent)")
         var document = try Self.validated(request.document)
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
         document.creator = RequestContext.actor
@@ -44,8 +44,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             throw Self.errors.invalidArgument(
                 "INVALID_DOCUMENT_NAME", field: "name", "must be agencies/{code}/documents/{id}, got '\(request.name)'")
         }
-        try Access.require(
-            .handleDocuments(agency: "agencies/\(parts[1])"), Self.errors, doing: "read this agency's documents")
+        try DocumentsPolicy.handleDocuments.require(
+            "agencies/\(parts[1])", Self.errors, doing: "read this agency's documents")
         guard let document = try await documents.document(agencyCode: String(parts[1]), id: String(parts[3])) else {
             throw Self.errors.notFound(
                 "DOCUMENT_NOT_FOUND", resource: request.name, "Document '\(request.name)' does not exist.")
@@ -57,7 +57,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         request: Egov_Documents_V1_ListDocumentsRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_ListDocumentsResponse {
         let agencyCode = try Self.errors.agencyCode(fromName: request.parent, field: "parent")
-        try Access.require(.handleDocuments(agency: request.parent), Self.errors, doing: "list this agency's documents")
+        try DocumentsPolicy.handleDocuments.require(request.parent, Self.errors, doing: "list this agency's documents")
         let size = try Self.errors.pageSize(request.pageSize)
         let filter = "parent=\(request.parent)"
         var after: (Int64, String)?

@@ -40,8 +40,8 @@ extension IdentityService {
         request: Egov_Identity_V1_CreateOfficialRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Person {
         let person = request.person
-        try Access.require(
-            .manageOfficials(agency: person.agency), Self.errors, doing: "create officials of \(person.agency)")
+        try IdentityPolicy.manageOfficials.require(
+            person.agency, Self.errors, doing: "create officials of \(person.agency)")
         var violations: [ErrorBuilder.Violation] = []
         if let agencyCode = AgencyCode.code(fromName: person.agency) {
             if try await agencies.agency(code: agencyCode)?.state != .active {
@@ -63,9 +63,7 @@ extension IdentityService {
         if person.roles.isEmpty || !person.roles.allSatisfy(allowed.contains) {
             violations.append(.init("person.roles", "must list official roles, e.g. ROLE_SPECIALIST"))
         }
-        if person.roles.contains(.systemAdmin), let user = RequestContext.current?.user,
-            !user.roles.contains("ROLE_SYSTEM_ADMIN")
-        {
+        if person.roles.contains(.systemAdmin) && !IdentityPolicy.grantSystemAdministrator.allows() {
             throw Self.errors.permissionDenied(
                 "PERMISSION_DENIED", "Only system administrators may create system administrators.")
         }
@@ -117,8 +115,8 @@ extension IdentityService {
         let id = try Self.personID(request.name, field: "name")
         let account = try await people.account(id: id)
         // Unknown and forbidden look the same to users, so ids cannot be probed.
-        try Access.require(
-            .readPerson(person: request.name, agency: account?.person.agency), Self.errors, doing: "read this person")
+        try IdentityPolicy.readPerson.require(
+            (request.name, account?.person.agency), Self.errors, doing: "read this person")
         guard let account else {
             throw Self.errors.notFound(
                 "PERSON_NOT_FOUND", resource: request.name, "Person '\(request.name)' does not exist.")
@@ -295,7 +293,7 @@ extension IdentityService {
             throw Self.errors.notFound(
                 "PERSON_NOT_FOUND", resource: request.name, "Person '\(request.name)' does not exist.")
         }
-        if account.person.twoFactorEnabled && !Permissions.hasSecondFactor(user) {
+        if account.person.twoFactorEnabled && !user.hasSecondFactor {
             throw Self.errors.permissionDenied(
                 "TOTP_REQUIRED", "Sign in with your current authenticator code to enroll a new one.")
         }

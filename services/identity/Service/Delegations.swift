@@ -185,14 +185,9 @@ extension IdentityService {
         if request.scope == .unspecified {
             throw Self.errors.invalidArgument("INVALID_SCOPE", field: "scope", "is required")
         }
-        if let user = RequestContext.current?.user {
-            // Officials may ask about their own agency's delegations.
-            guard let principal = try await people.account(id: String(request.principal.dropFirst("people/".count))),
-                user.agency != nil, user.agency == principal.person.agency
-            else { throw Self.errors.permissionDenied("PERMISSION_DENIED", "You may ask only about your own agency.") }
-        } else {
-            try Access.requireInternalCaller(Self.errors, action: "check delegations")
-        }
+        let principal = try await people.account(id: String(request.principal.dropFirst("people/".count)))
+        try IdentityPolicy.checkDelegation.require(
+            principal?.person.agency, Self.errors, doing: "ask about delegations outside your own agency")
         let time = request.hasTime ? request.time.micros : Timestamps.nowMicros()
         let found = try await delegations.inForce(principal: request.principal, delegate: request.delegate, at: time)
             .first { $0.scopes.contains(request.scope) }
@@ -216,6 +211,6 @@ extension IdentityService {
 
     func requirePrincipalOrAdministrator(_ principal: Egov_Identity_V1_Person, doing description: String) throws {
         if RequestContext.current?.user?.sub == principal.name { return }
-        try Access.require(.manageOfficials(agency: principal.agency), Self.errors, doing: description)
+        try IdentityPolicy.manageOfficials.require(principal.agency, Self.errors, doing: description)
     }
 }

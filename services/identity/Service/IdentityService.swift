@@ -77,7 +77,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     public func createAgency(
         request: Egov_Identity_V1_CreateAgencyRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Agency {
-        try Access.require(.manageAgencies, Self.errors, doing: "manage agencies")
+        try IdentityPolicy.manageAgencies.require(Self.errors, doing: "manage agencies")
         var agency = try Self.validated(request.agency)
         if !agency.parent.isEmpty {
             let parentCode = try Self.errors.agencyCode(fromName: agency.parent, field: "agency.parent")
@@ -106,7 +106,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     public func updateAgency(
         request: Egov_Identity_V1_UpdateAgencyRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Agency {
-        try Access.require(.manageAgencies, Self.errors, doing: "change agencies")
+        try IdentityPolicy.manageAgencies.require(Self.errors, doing: "change agencies")
         let code = try Self.errors.agencyCode(fromName: request.agency.name, field: "agency.name")
         guard let current = try await agencies.agency(code: code) else {
             throw Self.errors.notFound(
@@ -171,7 +171,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     public func deactivateAgency(
         request: Egov_Identity_V1_DeactivateAgencyRequest, context: ServerContext
     ) async throws -> Egov_Identity_V1_Agency {
-        try Access.require(.manageAgencies, Self.errors, doing: "deactivate agencies")
+        try IdentityPolicy.manageAgencies.require(Self.errors, doing: "deactivate agencies")
         let code = try Self.errors.agencyCode(fromName: request.name, field: "name")
         guard var agency = try await agencies.agency(code: code) else {
             throw Self.errors.notFound(

@@ -17,20 +17,20 @@ extension IdentityService {
         // point hands a dossier to the deciding agency's handler and back.
         var colleagueView = false
         if request.agency.isEmpty {
-            if let user = RequestContext.current?.user, !user.roles.contains("ROLE_SYSTEM_ADMIN") {
+            if let user = RequestContext.current?.user, !user.holds(.systemAdmin) {
                 throw Self.errors.invalidArgument(
                     "AGENCY_REQUIRED", field: "agency", "name the agency whose officials to list")
             }
-            try Access.require(.manageAgencies, Self.errors, doing: "list everyone")
+            try IdentityPolicy.manageAgencies.require(Self.errors, doing: "list everyone")
         } else {
             _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency")
-            if let user = RequestContext.current?.user, user.agency?.isEmpty == false,
-                !Permissions.allows(user, .manageOfficials(agency: request.agency))
+            if RequestContext.current?.user != nil, IdentityPolicy.readDirectory.allows(request.agency),
+                !IdentityPolicy.manageOfficials.allows(request.agency)
             {
                 colleagueView = true
             } else {
-                try Access.require(
-                    .manageOfficials(agency: request.agency), Self.errors, doing: "list this agency's officials")
+                try IdentityPolicy.manageOfficials.require(
+                    request.agency, Self.errors, doing: "list this agency's officials")
             }
         }
         if request.query.count > 200 {
@@ -83,17 +83,15 @@ extension IdentityService {
     ) async throws -> Egov_Identity_V1_Person {
         let id = try Self.personID(request.person.name, field: "person.name")
         guard let account = try await people.account(id: id) else {
-            try Access.require(.manageAgencies, Self.errors, doing: "update this person")
+            try IdentityPolicy.manageAgencies.require(Self.errors, doing: "update this person")
             throw Self.errors.notFound(
                 "PERSON_NOT_FOUND", resource: request.person.name, "Person '\(request.person.name)' does not exist.")
         }
         var person = account.person
         let isAdministrator =
             person.kind == .official
-            && (RequestContext.current?.user.map { Permissions.allows($0, .manageOfficials(agency: person.agency)) }
-                ?? false)
-        try Access.require(
-            .readPerson(person: person.name, agency: person.agency), Self.errors, doing: "update this person")
+            && RequestContext.current?.user != nil && IdentityPolicy.manageOfficials.allows(person.agency)
+        try IdentityPolicy.readPerson.require((person.name, person.agency), Self.errors, doing: "update this person")
         let paths = request.updateMask.paths
         if paths.isEmpty {
             throw Self.errors.invalidArgument("EMPTY_UPDATE_MASK", field: "update_mask", "name the fields to change")
@@ -141,8 +139,7 @@ extension IdentityService {
                         throw Self.errors.invalidArgument(
                             "INVALID_PERSON", field: "person.roles", "must list official roles")
                     }
-                    if request.person.roles.contains(.systemAdmin), let user = RequestContext.current?.user,
-                        !user.roles.contains("ROLE_SYSTEM_ADMIN")
+                    if request.person.roles.contains(.systemAdmin) && !IdentityPolicy.grantSystemAdministrator.allows()
                     {
                         throw Self.errors.permissionDenied(
                             "PERMISSION_DENIED", "Only system administrators grant that role.")
@@ -285,8 +282,11 @@ extension IdentityService {
         let id = try Self.personID(name, field: "name")
         let account = try await people.account(id: id)
         let agency = account?.person.kind == .official ? account?.person.agency ?? "" : ""
-        try Access.require(
-            agency.isEmpty ? .manageAgencies : .manageOfficials(agency: agency), Self.errors, doing: description)
+        if agency.isEmpty {
+            try IdentityPolicy.manageAgencies.require(Self.errors, doing: description)
+        } else {
+            try IdentityPolicy.manageOfficials.require(agency, Self.errors, doing: description)
+        }
         guard let account else {
             throw Self.errors.notFound("PERSON_NOT_FOUND", resource: name, "Person '\(name)' does not exist.")
         }

@@ -12,17 +12,8 @@ extension ProceduresService {
         request: Egov_Procedures_V1_IssueApologyRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Dossier {
         var dossier = try await visibleDossier(request.name)
-        if let user = RequestContext.current?.user {
-            guard
-                Permissions.allows(user, .handleDossiers(agency: dossier.agency))
-                    || Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency)),
-                !dossier.isApplicantSide(user.sub)
-            else {
-                throw Self.errors.permissionDenied(
-                    "PERMISSION_DENIED",
-                    "Only the officials of the receiving or the deciding agency issue apology slips.")
-            }
-        }
+        try ProceduresPolicy.issueApology.require(
+            dossier, Self.errors, doing: "issue apology slips: the receiving and the deciding agency's officials do")
         guard
             DossierRepository.openStatuses.contains(dossier.status)
                 || [.supplementRequested, .paymentRequested].contains(dossier.status)

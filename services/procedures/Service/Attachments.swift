@@ -37,10 +37,8 @@ extension ProceduresService {
         switch kind {
         case .result:
             // The result is the deciding agency's: its officials attach it while processing, before finishing.
-            if let user, !Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency)) {
-                throw Self.errors.permissionDenied(
-                    "PERMISSION_DENIED", "Only the deciding agency's officials attach results.")
-            }
+            try ProceduresPolicy.attachResult.require(
+                dossier, Self.errors, doing: "attach results: the deciding agency's officials do")
             guard [.processing, .finished].contains(dossier.status) else {
                 throw Self.errors.failedPrecondition(
                     "UPLOAD_CLOSED",
@@ -49,9 +47,7 @@ extension ProceduresService {
             }
         case .document, .powerOfAttorney:
             if let user {
-                let official =
-                    Permissions.allows(user, .handleDossiers(agency: dossier.agency))
-                    || Permissions.allows(user, .handleDossiers(agency: dossier.decidingAgency))
+                let official = ProceduresPolicy.workOnDossier.allows(dossier)
                 let applicantMayAdd =
                     dossier.isApplicantSide(user.sub)
                     && [.newlyRegistered, .supplementRequested].contains(dossier.status)

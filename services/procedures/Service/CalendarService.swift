@@ -62,7 +62,7 @@ extension ProceduresService {
     public func createCalendarAdjustment(
         request: Egov_Procedures_V1_CreateCalendarAdjustmentRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_CalendarAdjustment {
-        try Access.require(.manageAgencies, Self.errors, doing: "change the working-day calendar")
+        try ProceduresPolicy.manageCalendar.require(Self.errors, doing: "change the working-day calendar")
         let rules = Set(try await calendarAdjustments.rules().map(\.name))
         let violations = CalendarRules.violations(request.adjustment, prefix: "adjustment", rules: rules)
         if !violations.isEmpty { throw Self.errors.invalidArgument("INVALID_ADJUSTMENT", violations) }
@@ -82,7 +82,7 @@ extension ProceduresService {
     public func createHolidayRule(
         request: Egov_Procedures_V1_CreateHolidayRuleRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_HolidayRule {
-        try Access.require(.manageAgencies, Self.errors, doing: "change the holiday rules")
+        try ProceduresPolicy.manageCalendar.require(Self.errors, doing: "change the holiday rules")
         guard CalendarRules.isValidID(request.ruleID) else {
             throw Self.errors.invalidArgument(
                 "INVALID_RULE_ID", field: "rule_id",
@@ -105,7 +105,7 @@ extension ProceduresService {
     public func updateHolidayRule(
         request: Egov_Procedures_V1_UpdateHolidayRuleRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_HolidayRule {
-        try Access.require(.manageAgencies, Self.errors, doing: "change the holiday rules")
+        try ProceduresPolicy.manageCalendar.require(Self.errors, doing: "change the holiday rules")
         guard var rule = try await calendarAdjustments.rules().first(where: { $0.name == request.rule.name }) else {
             throw Self.errors.notFound(
                 "HOLIDAY_RULE_NOT_FOUND", resource: request.rule.name, "No holiday rule '\(request.rule.name)'.")

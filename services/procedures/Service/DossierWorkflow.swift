@@ -192,27 +192,8 @@ extension ProceduresService {
                 request.action == .unspecified
                     ? "is required" : "\(request.action) is recorded by the platform or its own method, not taken here")
         }
-        let user = RequestContext.current?.user
-        if let user {
-            var roles: Set<DossierWorkflow.Actor> = []
-            if dossier.isApplicantSide(user.sub) { roles.insert(.applicant) }
-            // Reception is the receiving point's; appraisal and approval the deciding agency's.
-            if user.agency == dossier.agency && user.roles.contains("ROLE_RECEPTION_OFFICER") {
-                roles.insert(.reception)
-            }
-            if user.agency == dossier.decidingAgency {
-                // A specialist handles the dossiers assigned to them (or not yet assigned to anyone).
-                if user.roles.contains("ROLE_SPECIALIST") && (dossier.assignee.isEmpty || dossier.assignee == user.sub)
-                {
-                    roles.insert(.handler)
-                }
-                if user.roles.contains("ROLE_LEADER") { roles.insert(.leader) }
-            }
-            guard !roles.isDisjoint(with: rule.actors) else {
-                throw Self.errors.permissionDenied(
-                    "PERMISSION_DENIED", "Your role may not \(request.action) this dossier.")
-            }
-        }
+        try ProceduresPolicy.transition(request.action).require(
+            dossier, Self.errors, doing: "\(request.action) this dossier")
         guard rule.from.contains(dossier.status) else {
             throw Self.errors.failedPrecondition(
                 "ILLEGAL_TRANSITION",

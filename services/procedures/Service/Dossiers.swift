@@ -159,33 +159,22 @@ extension ProceduresService {
         case .online:
             // Online: citizens and businesses file for themselves, or for someone else as
             // their representative.
+            try ProceduresPolicy.fileOnline.require(Self.errors, doing: "file online: citizens and businesses do")
             if let user {
-                guard user.roles.contains("ROLE_CITIZEN") || user.roles.contains("ROLE_BUSINESS") else {
-                    throw Self.errors.permissionDenied(
-                        "PERMISSION_DENIED", "Online filing is for citizens and businesses.")
-                }
                 if applicant.isEmpty || applicant == user.sub {
                     applicant = user.sub
                 } else {
                     filedBy = user.sub
                 }
-            } else {
-                try Access.requireInternalCaller(Self.errors, action: "file dossiers")
             }
         case .inPerson, .postal:
             // At the desk or by post: a reception officer of one of its reception points files it there.
-            if let user {
-                guard user.roles.contains("ROLE_RECEPTION_OFFICER"), let desk = user.agency, points.contains(desk)
-                else {
-                    throw Self.errors.permissionDenied(
-                        "PERMISSION_DENIED",
-                        "Desk and postal filings are recorded by the reception officers of the procedure's reception points."
-                    )
-                }
+            try ProceduresPolicy.fileAtDesk.require(
+                points, Self.errors,
+                doing: "record desk and postal filings: the procedure's reception points' officers do")
+            if let user, let desk = user.agency {
                 receivingAgency = desk
                 filedBy = user.sub
-            } else {
-                try Access.requireInternalCaller(Self.errors, action: "file dossiers")
             }
         default:
             throw Self.errors.invalidArgument(
@@ -318,16 +307,14 @@ extension ProceduresService {
         let found = try await dossiers.dossier(code: code)
         let notFound = Self.errors.notFound(
             "DOSSIER_NOT_FOUND", resource: request.name, "Dossier '\(request.name)' does not exist.")
-        if let user = RequestContext.current?.user {
-            guard let found, found.dossier.name == request.name,
-                found.dossier.isApplicantSide(user.sub)
-                    || Permissions.allows(user, .handleDossiers(agency: found.dossier.agency))
-                    || Permissions.allows(user, .handleDossiers(agency: found.dossier.decidingAgency))
-            else { throw notFound }
-            return found.dossier
+        // Someone who may not see it gets NOT_FOUND, as for a missing one; anonymous callers
+        // are asked to sign in.
+        if RequestContext.current?.user == nil {
+            try ProceduresPolicy.readDossier.require(.init(), Self.errors, doing: "read dossiers")
         }
-        try Access.requireInternalCaller(Self.errors, action: "read dossiers")
-        guard let found, found.dossier.name == request.name else { throw notFound }
+        guard let found, found.dossier.name == request.name, ProceduresPolicy.readDossier.allows(found.dossier) else {
+            throw notFound
+        }
         return found.dossier
     }
 

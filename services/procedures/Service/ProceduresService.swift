@@ -37,8 +37,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         request: Egov_Procedures_V1_CreateProcedureRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Procedure {
         let procedure = try Self.validated(request.procedure)
-        try Access.require(
-            .manageCatalogue(agency: procedure.agency), Self.errors, doing: "manage this agency's procedures")
+        try ProceduresPolicy.manageCatalogue.require(
+            procedure.agency, Self.errors, doing: "manage this agency's procedures")
         _ = try await agencies.requireActive(procedure.agency, field: "procedure.agency", errors: Self.errors)
         try await requireActiveReceptionPoints(procedure)
         return try await store.idempotentWrite(
@@ -58,8 +58,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         request: Egov_Procedures_V1_UpdateProcedureRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Procedure {
         let current = try await getProcedure(request: .with { $0.name = request.procedure.name }, context: context)
-        try Access.require(
-            .manageCatalogue(agency: current.agency), Self.errors, doing: "change this agency's procedures")
+        try ProceduresPolicy.manageCatalogue.require(
+            current.agency, Self.errors, doing: "change this agency's procedures")
         if !request.procedure.etag.isEmpty && request.procedure.etag != current.etag {
             throw Self.errors.failedPrecondition(
                 "ETAG_MISMATCH", "The procedure changed since you read it; read it again.")
@@ -101,8 +101,8 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
         request: Egov_Procedures_V1_DeactivateProcedureRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Procedure {
         var procedure = try await getProcedure(request: .with { $0.name = request.name }, context: context)
-        try Access.require(
-            .manageCatalogue(agency: procedure.agency), Self.errors, doing: "change this agency's procedures")
+        try ProceduresPolicy.manageCatalogue.require(
+            procedure.agency, Self.errors, doing: "change this agency's procedures")
         guard procedure.state == .active else { return procedure }
         let version = Int64(procedure.etag) ?? 0
         procedure.state = .inactive

@@ -18,10 +18,10 @@ extension ProceduresService {
                 "INVALID_PERIOD", field: "end_time", "start_time and end_time are required, end after start")
         }
         if province {
-            try Access.require(.readProvinceFigures, Self.errors, doing: "see every agency's statistics")
+            try ProceduresPolicy.readProvinceFigures.require(Self.errors, doing: "see every agency's statistics")
         } else {
-            try Access.require(
-                .handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's statistics")
+            try ProceduresPolicy.handleDossiers.require(
+                request.agency, Self.errors, doing: "see this agency's statistics")
         }
         // Tallied by the database, one row per deciding agency and procedure (the agency answerable
         // for the result), over what the agency received or decides. Days are the province's
@@ -135,7 +135,7 @@ extension ProceduresService {
             throw Self.errors.invalidArgument(
                 "INVALID_PERIOD", field: "end_time", "give a period of at most a year, end after start")
         }
-        try Access.require(.handleDossiers(agency: request.agency), Self.errors, doing: "export this agency's ledger")
+        try ProceduresPolicy.handleDossiers.require(request.agency, Self.errors, doing: "export this agency's ledger")
         let dossiers = try await store.read { db in
             try await db.rows(
                 """

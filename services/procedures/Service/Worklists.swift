@@ -28,8 +28,8 @@ extension ProceduresService {
                 throw Self.errors.invalidArgument(
                     "INVALID_AGENCY_NAME", field: "agency", "must be agencies/{code}, or set mine")
             }
-            try Access.require(
-                .handleDossiers(agency: request.agency), Self.errors, doing: "see this agency's dossiers")
+            try ProceduresPolicy.handleDossiers.require(
+                request.agency, Self.errors, doing: "see this agency's dossiers")
             // What the agency received at its desk, and what it decides.
             query.appendInterpolation(unsafeRaw: " AND (agency = ")
             query.appendInterpolation(bind: request.agency)
