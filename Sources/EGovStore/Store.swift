@@ -103,7 +103,9 @@ public final class Store: Sendable {
             var configuration: SQLPostgresConfiguration
             do {
                 configuration = try SQLPostgresConfiguration(url: url)
-                configuration.coreConfiguration.options.connectTimeout = .seconds(3)
+                // Loopback connects take milliseconds, but a busy machine was seen to take over 3 s
+                // to start a backend: a refused or dead server still fails at once.
+                configuration.coreConfiguration.options.connectTimeout = .seconds(10)
             } catch {
                 throw StoreError("database.url is not a valid PostgreSQL URL: \(error)")
             }
@@ -289,7 +291,7 @@ final class LeasePool: Sendable {
     private let capacity: Int
     private let openConnection: @Sendable () async throws -> Item
     private let acquireTimeout: Duration
-    private let openTimeout: Duration = .seconds(5)
+    private let openTimeout: Duration = .seconds(15)
     private let maxLease: Duration?
     private let state = Mutex(State())
 
