@@ -85,10 +85,16 @@ extension Store {
         ),
     ]
 
-    /// Applies the platform's and then the service's migrations that have not run yet, each
-    /// in its own transaction, recording it in `schema_migrations`. Safe when several
+    /// Applies the platform's and then the service's migrations that have not run yet, in the
+    /// order of their ids (`0001_agencies` before `0002_people`, whichever repository declares
+    /// them), each in its own transaction, recording it in `schema_migrations`. Two migrations
+    /// with one id are a programming error, refused before anything runs. Safe when several
     /// replicas start together on PostgreSQL (an advisory lock serialises them).
-    public func migrate(_ migrations: [Migration]) async throws {
+    public func migrate(_ unordered: [Migration]) async throws {
+        let migrations = unordered.sorted { $0.id < $1.id }
+        for (first, second) in zip(migrations, migrations.dropFirst()) where first.id == second.id {
+            throw StoreError("two migrations have the id \(first.id)")
+        }
         try await write { tx in
             try await tx.database.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, apply_time BIGINT NOT NULL)"

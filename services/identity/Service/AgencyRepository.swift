@@ -22,7 +22,10 @@ struct AgencyExists: Error {}
 struct SQLAgencyRepository: AgencyRepository {
     let store: Store
 
-    static let migrations: [Migration] = [
+    /// Every migration of these tables; the store applies them in id order.
+    static var migrations: [Migration] { created + [searchMigration] }
+
+    private static let created: [Migration] = [
         Migration(
             "0001_agencies",
             [

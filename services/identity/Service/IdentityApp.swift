@@ -24,13 +24,10 @@ public enum IdentityApp {
             ),
         ]
 
+    /// Each repository's migrations; the store applies them in id order.
     public static let migrations =
         SQLAgencyRepository.migrations + PersonRepository.migrations + SessionRepository.migrations
-        + AuditLog.migrations + LoginThrottle.migrations + [
-            SessionRepository.addressMigration, PersonRepository.totpMigration,
-        ]
-        + DelegationRepository.migrations + [PersonRepository.searchMigration, SQLAgencyRepository.searchMigration]
-        + [SessionRepository.endTimeMigration]
+        + AuditLog.migrations + LoginThrottle.migrations + DelegationRepository.migrations
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

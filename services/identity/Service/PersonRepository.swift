@@ -10,7 +10,10 @@ import SwiftProtobuf
 struct PersonRepository: Sendable {
     let store: Store
 
-    static let migrations: [Migration] = [
+    /// Every migration of these tables; the store applies them in id order.
+    static var migrations: [Migration] { created + [totpMigration, searchMigration] }
+
+    private static let created: [Migration] = [
         Migration(
             "0002_people",
             [

@@ -19,7 +19,10 @@ enum RevokedSessions {
 struct SessionRepository: Sendable {
     let store: Store
 
-    static let migrations: [Migration] = [
+    /// Every migration of these tables; the store applies them in id order.
+    static var migrations: [Migration] { created + [addressMigration, endTimeMigration] }
+
+    private static let created: [Migration] = [
         Migration(
             "0003_sessions",
             [

@@ -3,7 +3,6 @@ import EGovKit
 import EGovStore
 import Foundation
 public import GRPCCore
-import SQLKit
 import SwiftProtobuf
 
 /// Apology slips for late dossiers (Mẫu 04) and the applicants' ratings.

@@ -9,7 +9,10 @@ import SwiftProtobuf
 struct CalendarRepository: Sendable {
     let store: Store
 
-    static let migrations: [Migration] = [
+    /// Every migration of these tables; the store applies them in id order.
+    static var migrations: [Migration] { created + [rulesMigration] }
+
+    private static let created: [Migration] = [
         Migration(
             "0002_calendar",
             [

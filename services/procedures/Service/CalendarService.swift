@@ -3,7 +3,6 @@ import EGovKit
 import EGovStore
 import Foundation
 public import GRPCCore
-import SQLKit
 import SwiftProtobuf
 
 extension ProceduresService {

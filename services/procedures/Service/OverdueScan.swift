@@ -3,47 +3,7 @@ public import EGovKit
 import EGovStore
 public import Foundation
 public import Logging
-import SQLKit
 public import ServiceLifecycle
-
-extension DossierRepository {
-    static let representativeAndOverdueMigration = Migration(
-        "0007_dossier_filers_and_overdue",
-        [
-            "ALTER TABLE dossiers ADD COLUMN filed_by TEXT NOT NULL DEFAULT ''",
-            "ALTER TABLE dossiers ADD COLUMN overdue_time BIGINT",
-            "CREATE INDEX dossiers_by_filer ON dossiers (filed_by, receive_time)",
-            "CREATE INDEX dossiers_unflagged ON dossiers (appointment_time) WHERE overdue_time IS NULL",
-        ])
-
-    static let stepMigration = Migration(
-        "0008_dossier_steps",
-        [
-            "ALTER TABLE dossiers ADD COLUMN current_step BIGINT NOT NULL DEFAULT 0",
-            "CREATE INDEX dossiers_by_step ON dossiers (agency, current_step, appointment_time)",
-        ]
-    ) { tx in
-        // Dossiers stored before the column keep their step in their record.
-        for row in try await tx.database.rows("SELECT detail FROM dossiers WHERE detail LIKE '%currentStep%'") {
-            let dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
-            try await tx.database.execute(
-                "UPDATE dossiers SET current_step = \(bind: Int64(dossier.currentStep)) WHERE code = \(bind: dossier.code)"
-            )
-        }
-    }
-
-    /// Open dossiers past their appointment at `now` that no scan flagged yet, oldest appointment first.
-    func unflaggedOverdue(at now: Date, limit: Int) async throws -> [Egov_Procedures_V1_Dossier] {
-        try await store.read { db in
-            try await db.rows(
-                """
-                SELECT * FROM dossiers WHERE overdue_time IS NULL AND appointment_time < \(bind: Int64(now.timeIntervalSince1970 * 1_000_000))
-                AND status IN (\(unsafeRaw: Self.openStatusList)) ORDER BY appointment_time, code LIMIT \(unsafeRaw: String(limit))
-                """
-            ).map(Self.decode)
-        }
-    }
-}
 
 extension ProceduresService {
     /// Flags every open dossier whose appointment passed by `now` and that is not flagged yet:

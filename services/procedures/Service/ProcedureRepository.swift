@@ -25,7 +25,10 @@ struct ProcedureExists: Error {}
 struct SQLProcedureRepository: ProcedureRepository {
     let store: Store
 
-    static let migrations: [Migration] = [
+    /// Every migration of these tables; the store applies them in id order.
+    static var migrations: [Migration] { created + [searchMigration] }
+
+    private static let created: [Migration] = [
         Migration(
             "0001_procedures",
             [

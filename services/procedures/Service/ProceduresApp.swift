@@ -40,14 +40,9 @@ public enum ProceduresApp {
             ),
         ]
 
+    /// Each repository's migrations; the store applies them in id order.
     public static let migrations =
         SQLProcedureRepository.migrations + CalendarRepository.migrations + DossierRepository.migrations
-        + [
-            SQLProcedureRepository.searchMigration, DossierRepository.eventMigration,
-            DossierRepository.worklistMigration,
-            DossierRepository.representativeAndOverdueMigration, DossierRepository.stepMigration,
-            ReceptionPoints.migration, CalendarRepository.rulesMigration,
-        ]
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

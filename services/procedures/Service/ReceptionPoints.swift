@@ -51,16 +51,4 @@ enum ReceptionPoints {
     static func column(_ procedure: Egov_Procedures_V1_Procedure) -> String {
         "|" + procedure.receivingAgencies.joined(separator: "|") + "|"
     }
-
-    /// Records the receiving agencies of each procedure and the deciding agency of each dossier;
-    /// until now both were the procedure's agency.
-    static let migration = Migration(
-        "0009_reception_points",
-        [
-            "ALTER TABLE procedures ADD COLUMN receiving_agencies TEXT NOT NULL DEFAULT ''",
-            "UPDATE procedures SET receiving_agencies = '|' || agency || '|'",
-            "ALTER TABLE dossiers ADD COLUMN deciding_agency TEXT NOT NULL DEFAULT ''",
-            "UPDATE dossiers SET deciding_agency = agency",
-            "CREATE INDEX dossiers_by_decider ON dossiers (deciding_agency, appointment_time, code)",
-        ])
 }
