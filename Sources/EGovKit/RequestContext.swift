@@ -120,7 +120,7 @@ func parseGRPCTimeout(_ value: String) -> Duration? {
 extension RequestContext {
     /// Runs an RPC's handler with `context` current, and its response producer too: the
     /// producer runs after the handler has returned, outside the first task-local scope.
-    static func serving<Output: Sendable>(
+    public static func serving<Output: Sendable>(
         _ context: RequestContext, _ handler: () async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
         var response = try await $current.withValue(context) { try await handler() }

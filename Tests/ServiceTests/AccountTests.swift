@@ -5,6 +5,7 @@ import EGovTestSupport
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import IdentityService
 import Logging
 import Testing
 

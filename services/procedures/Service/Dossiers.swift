@@ -93,7 +93,7 @@ extension ProceduresService {
         let agencyCode = String(receivingAgency.dropFirst("agencies/".count))
         let receiver = receivingAgency
         // 16 base32 characters (80 bits): short enough to print and type, far too many to guess.
-        let secret = TOTP.base32(Array(TOTP.newSecret().prefix(10)))
+        let secret = Self.receiptSecret()
         var fingerprint = request
         fingerprint.dossier.applicant = applicant
         // Who files is part of the request: a retry by anyone else is a different request,
@@ -139,6 +139,14 @@ extension ProceduresService {
             answer.etag = "1"
             return answer
         }
+    }
+
+    /// The secret printed on the receipt: 16 characters of the RFC 4648 base32 alphabet drawn
+    /// from the system's cryptographic generator (80 bits), easy to type, far too many to guess.
+    static func receiptSecret() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
     }
 
     /// The papers received at the desk or by post, checked: titles, forms (by default the

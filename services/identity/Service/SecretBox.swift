@@ -1,4 +1,5 @@
 public import Crypto
+import EGovKit
 import Foundation
 
 /// Seals secrets a service keeps in its database (token signing keys, second-factor secrets)

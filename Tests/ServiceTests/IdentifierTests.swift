@@ -1,5 +1,6 @@
 import EGovKit
 import Foundation
+import IdentityService
 import Testing
 
 @Suite struct CitizenIDTests {

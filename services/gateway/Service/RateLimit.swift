@@ -1,3 +1,4 @@
+public import EGovKit
 public import GRPCCore
 public import GRPCProtobuf
 import Synchronization
