@@ -121,9 +121,17 @@ public struct AccessLogInterceptor: ServerInterceptor {
         let routine = context.descriptor.service.fullyQualifiedService == "grpc.health.v1.Health"
         return try await observingOutcome(request: request, context: context, next: next) { code, message in
             var (code, message) = (code, message)
-            // The client's own deadline passed and the call was abandoned: not our failure.
-            if let deadline, ContinuousClock.now >= deadline, code == .unknown || code == .cancelled {
-                (code, message) = (.deadlineExceeded, "the client's deadline passed")
+            // The client stopped waiting: its deadline passed, or it reset the stream (which
+            // cancels the handler), a few milliseconds before the deadline as this side counts
+            // it. The call was abandoned by the client, not failed by us.
+            if code == .unknown || code == .cancelled,
+                Task.isCancelled || deadline.map({ ContinuousClock.now >= $0 }) == true
+            {
+                let atDeadline = deadline.map { ContinuousClock.now >= $0 - .seconds(1) } ?? false
+                (code, message) =
+                    atDeadline
+                    ? (.deadlineExceeded, "the client's deadline passed")
+                    : (.cancelled, "the client cancelled the call")
             }
             let elapsed = ContinuousClock.now - start
             var metadata: Logger.Metadata = [
