@@ -1,3 +1,4 @@
+public import Foundation
 public import SwiftProtobuf
 
 extension Google_Protobuf_Timestamp {
@@ -20,4 +21,21 @@ extension Int64 {
         let remainder = self % divisor
         return remainder < 0 ? remainder + divisor : remainder
     }
+}
+
+/// The time as a process reads it, passed to everything that asks "now": the system's, or
+/// one a test sets and moves. Signing in alone lives on the system clock: access tokens (every
+/// process verifies them, with no way to share a test's clock) and second-factor codes (the
+/// user's authenticator app reads the real time).
+public struct WallClock: Sendable {
+    private let read: @Sendable () -> Date
+
+    public init(_ read: @escaping @Sendable () -> Date) { self.read = read }
+
+    public static let system = WallClock { Date() }
+
+    public var now: Date { read() }
+
+    /// Microseconds since 1970, the unit the stores keep.
+    public var micros: Int64 { Int64((read().timeIntervalSince1970 * 1_000_000).rounded(.down)) }
 }

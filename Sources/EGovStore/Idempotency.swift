@@ -42,7 +42,7 @@ extension Store {
                     try await tx.database.execute(
                         """
                         INSERT INTO idempotency_keys (scope, request_id, payload_sha256, response, create_time)
-                        VALUES (\(bind: scope), \(bind: requestID), \(bind: digest), NULL, \(bind: Timestamps.nowMicros()))
+                        VALUES (\(bind: scope), \(bind: requestID), \(bind: digest), NULL, \(bind: tx.clock.micros))
                         """)
                     let response = try await body(tx)
                     let encoded = Data(try response.serializedBytes() as [UInt8]).base64EncodedString()

@@ -114,20 +114,10 @@ extension Store {
                 }
                 try await migration.data?(tx)
                 try await tx.database.execute(
-                    "INSERT INTO schema_migrations (id, apply_time) VALUES (\(bind: migration.id), \(bind: Timestamps.nowMicros()))"
+                    "INSERT INTO schema_migrations (id, apply_time) VALUES (\(bind: migration.id), \(bind: tx.clock.micros))"
                 )
                 logger.info("migrated", metadata: ["migration": .string(migration.id)])
             }
         }
-    }
-}
-
-/// Times are stored as microseconds since 1970 in BIGINT columns: exact, sortable and the
-/// same on both engines.
-public enum Timestamps {
-    public static func nowMicros() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
     }
 }

@@ -39,7 +39,7 @@ extension Transaction {
         try await database.execute(
             """
             INSERT INTO outbox (topic, message_key, payload, create_time, attempts)
-            VALUES (\(bind: topic), \(bind: key), \(bind: Data(payload).base64EncodedString()), \(bind: Timestamps.nowMicros()), 0)
+            VALUES (\(bind: topic), \(bind: key), \(bind: Data(payload).base64EncodedString()), \(bind: clock.micros), 0)
             """)
     }
 }
@@ -127,7 +127,7 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Counts an attempt at giving event `id` to this consumer, and whether it was taken.
     func record(_ id: Int64, delivered: Bool, error: String?) async throws {
-        let time: Int64? = delivered ? Timestamps.nowMicros() : nil
+        let time: Int64? = delivered ? store.clock.micros : nil
         let reason = error.map { String($0.prefix(500)) }
         let consumer = self.consumer
         try await store.write { tx in

@@ -1,4 +1,4 @@
-import EGovKit
+public import EGovKit
 import Foundation
 public import GRPCCore
 import GRPCProtobuf
@@ -70,12 +70,15 @@ public final class Store: Sendable {
     private let writers: LeasePool
     private let readers: LeasePool
     let logger: Logger
+    /// The time every repository of the process records and compares with: the system's, or a test's.
+    public let clock: WallClock
 
     /// Opens `url`: `sqlite:///absolute/path.sqlite`, `sqlite://relative/path.sqlite`,
     /// `sqlite::memory:` is not supported (durability is the point), or
     /// `postgres://user:password@host:port/database`.
-    public init(url: String, logger: Logger, poolSize: Int = 8) throws {
+    public init(url: String, logger: Logger, poolSize: Int = 8, clock: WallClock = .system) throws {
         self.logger = logger
+        self.clock = clock
         if url.hasPrefix("sqlite://") {
             let path = String(url.dropFirst("sqlite://".count))
             guard !path.isEmpty else { throw StoreError("database.url '\(url)' names no file") }
@@ -145,7 +148,7 @@ public final class Store: Sendable {
                 let database = connection.sql
                 let _: Void = try await database.raw(engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
                 do {
-                    let result = try await body(Transaction(database: database, engine: engine))
+                    let result = try await body(Transaction(database: database, engine: engine, clock: clock))
                     let _: Void = try await database.raw("COMMIT").run()
                     return result
                 } catch {
@@ -215,6 +218,8 @@ public final class Store: Sendable {
 public struct Transaction: Sendable {
     public let database: any SQLDatabase
     public let engine: Engine
+    /// The store's clock: what the transaction records as "now".
+    public let clock: WallClock
 }
 
 extension SQLDatabase {

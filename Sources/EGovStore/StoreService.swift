@@ -45,10 +45,11 @@ extension Store {
     /// offline phone within days) and outbox events older than `outboxDays` that each of
     /// `outboxConsumers` was given. Returns how many of each.
     public func purgeExpired(
-        outboxConsumers: [String], now: Int64 = Timestamps.nowMicros(), idempotencyDays: Int64 = 7,
+        outboxConsumers: [String], now: Int64? = nil, idempotencyDays: Int64 = 7,
         outboxDays: Int64 = 30
     ) async throws -> (idempotencyKeys: Int, outboxEvents: Int) {
         let day: Int64 = 86_400_000_000
+        let now = now ?? clock.micros
         let keyCutoff = now - idempotencyDays * day
         let eventCutoff = now - outboxDays * day
         return try await write { tx in

@@ -161,7 +161,7 @@ import Testing
         // Keys are kept a week, then dropped: a request id is not remembered forever.
         #expect(try await store.purgeExpired(outboxConsumers: []).idempotencyKeys == 0)
         #expect(
-            try await store.purgeExpired(outboxConsumers: [], now: Timestamps.nowMicros() + 8 * 86_400_000_000)
+            try await store.purgeExpired(outboxConsumers: [], now: WallClock.system.micros + 8 * 86_400_000_000)
                 .idempotencyKeys == 1)
         await store.close()
     }
@@ -212,7 +212,7 @@ import Testing
         // A month on, what every consumer was given is dropped; what one still waits for stays.
         try await store.write { tx in try await tx.enqueue(topic: "notes.created", key: "notes/3", payload: [3]) }
         #expect(try await relay.deliverPending() == 1)
-        let later = Timestamps.nowMicros() + 31 * 86_400_000_000
+        let later = WallClock.system.micros + 31 * 86_400_000_000
         #expect(try await store.purgeExpired(outboxConsumers: ["archive", "search"], now: later).outboxEvents == 2)
         let left = try await store.read { db in
             try await db.rows("SELECT message_key FROM outbox").map {

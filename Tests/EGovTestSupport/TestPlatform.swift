@@ -62,8 +62,10 @@ public enum TestDatabases {
     }
 
     /// Opens a new empty store on `engine` with `migrations` applied.
-    public static func makeStore(_ engine: Engine, migrations: [Migration] = []) async throws -> Store {
-        let store = try Store(url: try await makeURL(engine), logger: Logger(label: "test"))
+    public static func makeStore(
+        _ engine: Engine, migrations: [Migration] = [], clock: WallClock = .system
+    ) async throws -> Store {
+        let store = try Store(url: try await makeURL(engine), logger: Logger(label: "test"), clock: clock)
         try await store.migrate(migrations)
         return store
     }
@@ -149,9 +151,10 @@ public func withPublicClient<Result: Sendable>(
 /// A new store on `engine`, closed when `body` ends however it ends.
 @discardableResult
 public func withStore<Result: Sendable>(
-    _ engine: Engine = .sqlite, migrations: [Migration], _ body: (Store) async throws -> Result
+    _ engine: Engine = .sqlite, migrations: [Migration], clock: WallClock = .system,
+    _ body: (Store) async throws -> Result
 ) async throws -> Result {
-    let store = try await TestDatabases.makeStore(engine, migrations: migrations)
+    let store = try await TestDatabases.makeStore(engine, migrations: migrations, clock: clock)
     do {
         let result = try await body(store)
         await store.close()

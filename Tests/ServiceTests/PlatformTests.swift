@@ -48,7 +48,8 @@ func withStack<Result: Sendable>(
             }
             let directory = IdentityAgencyDirectory(client: identityClient, deadline: .seconds(60))
             return try await withStore(migrations: DocumentsApp.migrations) { documentsStore in
-                try await withStore(engine, migrations: ProceduresApp.migrations) { proceduresStore in
+                try await withStore(engine, migrations: ProceduresApp.migrations, clock: clock?.wallClock ?? .system) {
+                    proceduresStore in
                     try await withStore(migrations: ConferencesApp.migrations) { conferencesStore in
                         try await withTestServer(
                             process: "documents",
@@ -60,8 +61,7 @@ func withStack<Result: Sendable>(
                                     client: proceduresIdentityClient, deadline: .seconds(60)),
                                 people: IdentityPersonDirectory(
                                     client: proceduresIdentityClient, deadline: .seconds(60)),
-                                attachments: AttachmentStore(directory: temporaryDirectory("attachments")),
-                                clock: { clock?.date ?? Date() })
+                                attachments: AttachmentStore(directory: temporaryDirectory("attachments")))
                             return try await withTestServer(
                                 process: "procedures", services: [procedures], verifier: verifier
                             ) { proceduresPort in

@@ -42,7 +42,7 @@ import Testing
             let raw = Curve25519Key.raw()
             try await store.write { tx in
                 try await tx.database.execute(
-                    "INSERT INTO signing_keys (kid, private_key, create_time) VALUES ('k-old', \(bind: raw), \(bind: Timestamps.nowMicros()))"
+                    "INSERT INTO signing_keys (kid, private_key, create_time) VALUES ('k-old', \(bind: raw), \(bind: WallClock.system.micros))"
                 )
             }
             let verifier = TokenVerifier()

@@ -38,7 +38,7 @@ import Testing
                     (9, "appointment_time + \(6 * hour + hour / 2)", "appointment_time", 0),
                     (10, "appointment_time + \(day)", "appointment_time", 3),
                     (3, "NULL", "appointment_time", 0),
-                    (4, "NULL", "\(Timestamps.nowMicros() - day)", 0),
+                    (4, "NULL", "\(WallClock.system.micros - day)", 0),
                     (4, "NULL", "appointment_time", 0),
                 ]
                 try await store.write { tx in

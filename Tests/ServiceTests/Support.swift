@@ -58,10 +58,12 @@ func healthService(for services: [String]) async -> HealthService {
 /// cost so tests stay quick; the production cost is the default of the service.
 /// A time that moves only when told, for rules that depend on waiting.
 final class ManualClock: Sendable {
-    private let micros = Mutex(Timestamps.nowMicros())
+    private let micros = Mutex(WallClock.system.micros)
     var now: Int64 { micros.withLock { $0 } }
     func advance(seconds: Int64) { micros.withLock { $0 += seconds * 1_000_000 } }
     var date: Date { Date(timeIntervalSince1970: Double(now) / 1e6) }
+    /// This clock, as the stores and services read it.
+    var wallClock: WallClock { WallClock { self.date } }
     /// Sets the time to `iso`, e.g. `2026-02-13T09:00:00+07:00`.
     func set(_ iso: String) {
         let date = ISO8601DateFormatter().date(from: iso)!
@@ -73,14 +75,15 @@ final class ManualClock: Sendable {
 let testSecrets = SecretBox.ephemeral()
 
 func withIdentity<Result: Sendable>(
-    engine: Engine = .sqlite, verifier: TokenVerifier = TokenVerifier(), clock: ManualClock = ManualClock(),
+    engine: Engine = .sqlite, verifier: TokenVerifier = TokenVerifier(), clock: ManualClock? = nil,
     _ body: (Int, Store) async throws -> Result
 ) async throws -> Result {
     let health = await healthService(for: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService])
-    return try await withStore(engine, migrations: IdentityApp.migrations) { store in
+    return try await withStore(engine, migrations: IdentityApp.migrations, clock: clock?.wallClock ?? .system) {
+        store in
         let tokens = try await TokenIssuer.open(store: store, verifier: verifier, secrets: testSecrets)
         let identity = try await IdentityService(
-            store: store, tokens: tokens, secrets: testSecrets, passwordCost: 10, throttleClock: { clock.now })
+            store: store, tokens: tokens, secrets: testSecrets, passwordCost: 10)
         return try await withTestServer(process: "identity", services: [identity, health], verifier: verifier) { port in
             try await body(port, store)
         }

@@ -54,7 +54,7 @@ struct SQLBridgePointRepository: BridgePointRepository {
         -> Egov_Conferences_V1_BridgePoint
     {
         var point = point
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         point.name = "bridgePoints/\(id)"
         point.state = .active
         point.createTime = Google_Protobuf_Timestamp(micros: now)

@@ -107,7 +107,7 @@ struct SQLDocumentRepository: DocumentRepository {
         -> Egov_Documents_V1_Document
     {
         var document = document
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         document.name = "agencies/\(agencyCode)/documents/\(id)"
         document.agency = "agencies/\(agencyCode)"
         document.state = .draft

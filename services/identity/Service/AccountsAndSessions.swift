@@ -367,7 +367,7 @@ extension IdentityService {
         else {
             throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only platform services list revoked sessions.")
         }
-        let since = RevokedSessions.windowStart()
+        let since = RevokedSessions.windowStart(now: store.clock.micros)
         let ended = try await sessions.ended(since: since)
         return .with {
             $0.sessions = ended

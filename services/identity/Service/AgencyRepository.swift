@@ -90,7 +90,7 @@ struct SQLAgencyRepository: AgencyRepository {
             UPDATE agencies SET display_name = \(bind: agency.displayName), abbreviation = \(bind: agency.abbreviation),
                 kind = \(bind: agency.kind.rawValue), parent = \(bind: agency.parent),
                 owns_bridge_point = \(bind: agency.ownsBridgePoint ? 1 : 0), state = \(bind: agency.state.rawValue),
-                search_text = \(bind: Self.searchText(agency)), update_time = \(bind: Timestamps.nowMicros()),
+                search_text = \(bind: Self.searchText(agency)), update_time = \(bind: store.clock.micros),
                 version = version + 1
             WHERE code = \(bind: agency.code) AND version = \(bind: version) RETURNING code
             """)
@@ -99,7 +99,7 @@ struct SQLAgencyRepository: AgencyRepository {
 
     func insert(_ agency: Egov_Identity_V1_Agency, in tx: Transaction) async throws -> Egov_Identity_V1_Agency {
         var agency = agency
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         agency.state = .active
         agency.createTime = Google_Protobuf_Timestamp(micros: now)
         agency.updateTime = agency.createTime

@@ -53,7 +53,7 @@ struct AuditLog: Sendable {
         }
         let seq = try head.decode(column: "seq", as: Int64.self) + 1
         let previous = try head.decode(column: "hash", as: String.self)
-        let time = Timestamps.nowMicros()
+        let time = store.clock.micros
         let address = RequestContext.current?.clientAddress ?? ""
         let hash = Self.hash(
             seq: seq, time: time, actor: event.actor, action: event.action, target: event.target,

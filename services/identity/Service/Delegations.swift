@@ -36,7 +36,7 @@ struct DelegationRepository: Sendable {
     {
         var delegation = delegation
         let id = UUID().uuidString.lowercased()
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         delegation.name = "\(delegation.principal)/delegations/\(id)"
         delegation.createTime = .init(micros: now)
         try await tx.database.execute(
@@ -79,7 +79,7 @@ struct DelegationRepository: Sendable {
     func revoke(id: String, in tx: Transaction) async throws -> Bool {
         let revoked = try await tx.database.rows(
             """
-            UPDATE delegations SET revoke_time = \(bind: Timestamps.nowMicros())
+            UPDATE delegations SET revoke_time = \(bind: store.clock.micros)
             WHERE id = \(bind: id) AND revoke_time IS NULL RETURNING id
             """)
         return !revoked.isEmpty
@@ -188,7 +188,7 @@ extension IdentityService {
         let principal = try await people.account(id: String(request.principal.dropFirst("people/".count)))
         try IdentityPolicy.checkDelegation.require(
             principal?.person.agency, Self.errors, doing: "ask about delegations outside your own agency")
-        let time = request.hasTime ? request.time.micros : Timestamps.nowMicros()
+        let time = request.hasTime ? request.time.micros : store.clock.micros
         let found = try await delegations.inForce(principal: request.principal, delegate: request.delegate, at: time)
             .first { $0.scopes.contains(request.scope) }
         return .with {

@@ -58,7 +58,9 @@ public enum IdentityApp {
                 StoreService(store: store), SigningKeyRotation(issuer: tokens, logger: environment.logger),
                 // Identity's own port refuses ended sessions' tokens too, read from its database.
                 RevokedSessionsRefresher(verifier: environment.verifier, logger: environment.logger) {
-                    Set(try await SessionRepository(store: store).ended(since: RevokedSessions.windowStart()))
+                    Set(
+                        try await SessionRepository(store: store).ended(
+                            since: RevokedSessions.windowStart(now: store.clock.micros)))
                 },
             ]
         )

@@ -23,11 +23,9 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
     static let errors = ErrorBuilder(domain: "identity.egov")
 
     /// `passwordCost` is scrypt's log2(N): 17 in production (OWASP); lower only in tests.
-    /// `throttleClock` (microseconds since 1970) is the login throttle's time; tests hold it still.
     public init(
         store: Store, tokens: TokenIssuer, secrets: SecretBox, passwordCost: Int = 17,
-        logger: Logger = Logger(label: "egov.identity"),
-        throttleClock: @escaping @Sendable () -> Int64 = { Timestamps.nowMicros() }
+        logger: Logger = Logger(label: "egov.identity")
     ) async throws {
         self.store = store
         self.tokens = tokens
@@ -37,7 +35,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
         self.sessions = SessionRepository(store: store)
         self.audit = AuditLog(store: store)
         self.delegations = DelegationRepository(store: store)
-        self.throttle = LoginThrottle(store: store, now: throttleClock)
+        self.throttle = LoginThrottle(store: store)
         self.hasher = PasswordHasher(logN: passwordCost)
         self.decoyHash = try await hasher.decoy()
         self.logger = logger

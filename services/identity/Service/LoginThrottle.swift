@@ -9,8 +9,8 @@ import SQLKit
 /// The same applies whether or not the account exists, so locking reveals nothing.
 struct LoginThrottle: Sendable {
     let store: Store
-    /// Microseconds since 1970; tests hold it still.
-    var now: @Sendable () -> Int64 = { Timestamps.nowMicros() }
+    /// Microseconds since 1970, on the store's clock (tests hold it still).
+    func now() -> Int64 { store.clock.micros }
 
     struct Rule: Sendable {
         var freeFailures: Int64

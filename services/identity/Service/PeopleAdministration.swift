@@ -261,7 +261,7 @@ extension IdentityService {
         }
         return .with {
             $0.name = request.name
-            $0.endTime = .init(date: Date())
+            $0.endTime = .init(date: store.clock.now)
         }
     }
 

@@ -102,7 +102,7 @@ struct PersonRepository: Sendable {
         try await tx.database.execute(
             """
             UPDATE people SET totp_secret = totp_pending, totp_pending = '', totp_last_step = \(bind: step),
-                update_time = \(bind: Timestamps.nowMicros()), version = version + 1
+                update_time = \(bind: store.clock.micros), version = version + 1
             WHERE id = \(bind: id) AND totp_pending <> ''
             """)
     }
@@ -124,7 +124,7 @@ struct PersonRepository: Sendable {
     {
         var person = person
         let id = UUID().uuidString.lowercased()
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         person.name = "people/\(id)"
         person.state = .active
         person.createTime = Google_Protobuf_Timestamp(micros: now)
@@ -160,7 +160,7 @@ struct PersonRepository: Sendable {
     func setPasswordHash(id: String, _ hash: String, in tx: Transaction) async throws {
         try await tx.database.execute(
             """
-            UPDATE people SET password_hash = \(bind: hash), update_time = \(bind: Timestamps.nowMicros()),
+            UPDATE people SET password_hash = \(bind: hash), update_time = \(bind: store.clock.micros),
                 version = version + 1 WHERE id = \(bind: id)
             """)
     }
@@ -172,7 +172,7 @@ struct PersonRepository: Sendable {
             """
             UPDATE people SET detail = \(bind: try person.jsonString()), state = \(bind: person.state.rawValue),
                 search_text = \(bind: Self.searchText(person)),
-                agency = \(bind: person.agency), update_time = \(bind: Timestamps.nowMicros()), version = version + 1
+                agency = \(bind: person.agency), update_time = \(bind: store.clock.micros), version = version + 1
             WHERE id = \(bind: id) AND version = \(bind: version) RETURNING id
             """)
         return !updated.isEmpty

@@ -11,7 +11,7 @@ import SQLKit
 enum RevokedSessions {
     static let window: Int64 = 600 * 1_000_000
 
-    static func windowStart(now: Int64 = Timestamps.nowMicros()) -> Int64 { now - window }
+    static func windowStart(now: Int64) -> Int64 { now - window }
 }
 
 /// Token signing keys, sessions and their refresh tokens. A session is a family of refresh
@@ -111,7 +111,7 @@ struct SessionRepository: Sendable {
 
     func addSigningKey(secrets: SecretBox) async throws -> SigningKey {
         let key = Curve25519.Signing.PrivateKey()
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         let kid = "k\(now / 1_000_000)-\(UUID().uuidString.prefix(8).lowercased())"
         let sealed = try secrets.seal(key.rawRepresentation.base64EncodedString(), for: Self.context(kid: kid))
         try await store.write { tx in
@@ -160,7 +160,7 @@ struct SessionRepository: Sendable {
         -> (session: String, token: String, expire: Int64)
     {
         let session = UUID().uuidString.lowercased()
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         let expire = now + Int64(lifetime.components.seconds) * 1_000_000
         let token = Self.newRefreshToken()
         try await tx.database.execute(
@@ -188,7 +188,7 @@ struct SessionRepository: Sendable {
 
     /// Uses a refresh token once.
     func rotate(_ token: String, in tx: Transaction) async throws -> Rotation {
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         guard
             let row = try await tx.database.row(
                 """
@@ -240,7 +240,7 @@ struct SessionRepository: Sendable {
     func end(session: String, reason: String, in tx: Transaction) async throws {
         try await tx.database.execute(
             """
-            UPDATE sessions SET end_time = \(bind: Timestamps.nowMicros()), end_reason = \(bind: reason)
+            UPDATE sessions SET end_time = \(bind: store.clock.micros), end_reason = \(bind: reason)
             WHERE id = \(bind: session) AND end_time IS NULL
             """)
     }
@@ -249,7 +249,7 @@ struct SessionRepository: Sendable {
     func endAll(person: String, keeping: String?, reason: String, in tx: Transaction) async throws -> Int {
         let ended = try await tx.database.rows(
             """
-            UPDATE sessions SET end_time = \(bind: Timestamps.nowMicros()), end_reason = \(bind: reason)
+            UPDATE sessions SET end_time = \(bind: store.clock.micros), end_reason = \(bind: reason)
             WHERE person = \(bind: person) AND end_time IS NULL AND id <> \(bind: keeping ?? "") RETURNING id
             """)
         return ended.count
@@ -265,7 +265,7 @@ struct SessionRepository: Sendable {
 extension SessionRepository {
     /// The open sessions of `person`, newest first.
     func openSessions(person: String) async throws -> [Egov_Identity_V1_Session] {
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         return try await store.read { db in
             try await db.rows(
                 """
@@ -287,7 +287,7 @@ extension SessionRepository {
     func end(session: String, of person: String, reason: String, in tx: Transaction) async throws -> Bool {
         let ended = try await tx.database.rows(
             """
-            UPDATE sessions SET end_time = \(bind: Timestamps.nowMicros()), end_reason = \(bind: reason)
+            UPDATE sessions SET end_time = \(bind: store.clock.micros), end_reason = \(bind: reason)
             WHERE id = \(bind: session) AND person = \(bind: person) AND end_time IS NULL RETURNING id
             """)
         return !ended.isEmpty

@@ -57,7 +57,8 @@ public final class TokenIssuer: Sendable {
                 "signing keys sealed with another secrets key are not used; check secrets.key_file",
                 metadata: ["kids": .string(unreadable.joined(separator: ","))])
         }
-        let age = Timestamps.nowMicros() - (all.first?.createTime ?? 0)
+        // Tokens and their keys live on the system clock (see WallClock).
+        let age = WallClock.system.micros - (all.first?.createTime ?? 0)
         if all.isEmpty || age > Int64(rotation.components.seconds) * 1_000_000 {
             all.insert(try await repository.addSigningKey(secrets: secrets), at: 0)
         }

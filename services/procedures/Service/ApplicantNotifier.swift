@@ -16,11 +16,14 @@ public struct ApplicantNotifier: OutboxSink {
     let sender: String
     /// Events older than this are not news: a gateway connected later does not replay history.
     let maxAge: Duration
+    /// The store's clock, which dated the events.
+    let clock: WallClock
 
     public init(
         transport: any JSONTransport, people: any PersonDirectory, sender: String,
-        maxAge: Duration = .seconds(24 * 3600)
+        maxAge: Duration = .seconds(24 * 3600), clock: WallClock = .system
     ) {
+        self.clock = clock
         self.transport = transport
         self.people = people
         self.sender = sender
@@ -66,7 +69,7 @@ public struct ApplicantNotifier: OutboxSink {
     }
 
     public func deliver(_ message: OutboxMessage) async throws {
-        let age = Timestamps.nowMicros() - message.createTime
+        let age = clock.micros - message.createTime
         guard age < Int64(maxAge.components.seconds) * 1_000_000, let dossier = try message.dossier() else { return }
         guard let text = Self.text(topic: message.topic, dossier: dossier) else { return }
         var recipients = [dossier.applicant]

@@ -54,7 +54,7 @@ struct CalendarRepository: Sendable {
             """
             INSERT INTO holiday_rules (id, detail, create_time)
             VALUES (\(bind: String(rule.name.dropFirst("holidayRules/".count))), \(bind: try stored.jsonString()),
-                    \(bind: Timestamps.nowMicros()))
+                    \(bind: tx.clock.micros))
             """)
     }
 
@@ -102,7 +102,7 @@ struct CalendarRepository: Sendable {
     func save(
         _ adjustment: Egov_Procedures_V1_CalendarAdjustment, keepExisting: Bool = false
     ) async throws -> Egov_Procedures_V1_CalendarAdjustment {
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         let conflict =
             keepExisting
             ? "DO NOTHING"

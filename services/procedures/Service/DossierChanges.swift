@@ -73,6 +73,6 @@ extension ProceduresService {
         }
         var saved = dossier
         saved.etag = String((Int64(dossier.etag) ?? 0) + 1)
-        return DossierRepository.withOverdue(saved)
+        return dossiers.withOverdue(saved)
     }
 }

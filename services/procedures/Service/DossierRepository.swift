@@ -74,7 +74,7 @@ struct DossierRepository: Sendable {
             VALUES (\(bind: dossier.code), \(bind: procedureCode), \(bind: dossier.agency), \(bind: dossier.decidingAgency),
                     \(bind: dossier.applicant),
                     \(bind: dossier.status.rawValue), \(bind: dossier.receiveTime.micros), \(bind: dossier.appointmentTime.micros),
-                    \(bind: Self.digest(secret)), \(bind: try dossier.jsonString()), \(bind: Timestamps.nowMicros()), 1,
+                    \(bind: Self.digest(secret)), \(bind: try dossier.jsonString()), \(bind: store.clock.micros), 1,
                     \(bind: Int64(dossier.channel.rawValue)), \(bind: dossier.filedBy))
             """)
     }
@@ -82,7 +82,7 @@ struct DossierRepository: Sendable {
     func dossier(code: String) async throws -> (dossier: Egov_Procedures_V1_Dossier, secretDigest: String)? {
         try await store.read { db in
             try await db.row("SELECT * FROM dossiers WHERE code = \(bind: code)").map { row in
-                (try Self.decode(row), try row.decode(column: "secret_sha256", as: String.self))
+                (try self.decode(row), try row.decode(column: "secret_sha256", as: String.self))
             }
         }
     }
@@ -93,8 +93,7 @@ struct DossierRepository: Sendable {
 
     /// The appointment as stored, and whether it has passed (or the overdue scan found it
     /// passed) on an open dossier whose clock runs.
-    static func withDerivedFields(_ dossier: Egov_Procedures_V1_Dossier, row: any SQLRow) -> Egov_Procedures_V1_Dossier
-    {
+    func withDerivedFields(_ dossier: Egov_Procedures_V1_Dossier, row: any SQLRow) -> Egov_Procedures_V1_Dossier {
         var dossier = dossier
         if let appointment = try? row.decode(column: "appointment_time", as: Int64.self) {
             dossier.appointmentTime = .init(micros: appointment)
@@ -104,15 +103,15 @@ struct DossierRepository: Sendable {
 
     /// `dossier` with `overdue` set: open, its clock running, and past its appointment (or
     /// found past it by the overdue scan).
-    static func withOverdue(_ dossier: Egov_Procedures_V1_Dossier) -> Egov_Procedures_V1_Dossier {
+    func withOverdue(_ dossier: Egov_Procedures_V1_Dossier) -> Egov_Procedures_V1_Dossier {
         var dossier = dossier
         dossier.overdue =
-            openStatuses.contains(dossier.status)
-            && (dossier.hasOverdueTime || dossier.appointmentTime.micros < Timestamps.nowMicros())
+            Self.openStatuses.contains(dossier.status)
+            && (dossier.hasOverdueTime || dossier.appointmentTime.micros < store.clock.micros)
         return dossier
     }
 
-    static func decode(_ row: any SQLRow) throws -> Egov_Procedures_V1_Dossier {
+    func decode(_ row: any SQLRow) throws -> Egov_Procedures_V1_Dossier {
         var dossier = try Egov_Procedures_V1_Dossier(jsonString: try row.decode(column: "detail", as: String.self))
         dossier.status = .init(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
         // Dossiers filed before reception points were recorded carry it only in the column.
@@ -163,7 +162,7 @@ extension DossierRepository {
         let updated = try await tx.database.rows(
             """
             UPDATE dossiers SET status = \(bind: dossier.status.rawValue), appointment_time = \(bind: dossier.appointmentTime.micros),
-                detail = \(bind: try dossier.jsonString()), update_time = \(bind: Timestamps.nowMicros()), version = version + 1,
+                detail = \(bind: try dossier.jsonString()), update_time = \(bind: store.clock.micros), version = version + 1,
                 assignee = \(bind: dossier.assignee), rating = \(bind: Int64(dossier.rating)),
                 current_step = \(bind: Int64(dossier.currentStep)),
                 overdue_time = \(bind: dossier.hasOverdueTime ? dossier.overdueTime.micros : nil as Int64?),
@@ -236,7 +235,7 @@ extension DossierRepository {
                 SELECT * FROM dossiers WHERE overdue_time IS NULL AND appointment_time < \(bind: Int64(now.timeIntervalSince1970 * 1_000_000))
                 AND status IN (\(unsafeRaw: Self.openStatusList)) ORDER BY appointment_time, code LIMIT \(unsafeRaw: String(limit))
                 """
-            ).map(Self.decode)
+            ).map(self.decode)
         }
     }
 }
@@ -355,7 +354,7 @@ extension DossierRepository {
             sql.appendInterpolation(unsafeRaw: "))")
         }
         sql.appendInterpolation(unsafeRaw: " ORDER BY appointment_time, code LIMIT \(limit)")
-        return try await store.read { db in try await db.rows(sql).map(Self.decode) }
+        return try await store.read { db in try await db.rows(sql).map(self.decode) }
     }
 
     /// The figures of the dossiers received in [start, end) that `agency` received or decides
@@ -426,7 +425,7 @@ extension DossierRepository {
                     AND receive_time >= \(bind: start) AND receive_time < \(bind: end)
                 ORDER BY receive_time, code LIMIT 100000
                 """
-            ).map { (try Self.decode($0), try $0.decode(column: "finish_time", as: Int64?.self)) }
+            ).map { (try self.decode($0), try $0.decode(column: "finish_time", as: Int64?.self)) }
         }
     }
 }

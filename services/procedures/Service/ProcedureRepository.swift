@@ -72,7 +72,7 @@ struct SQLProcedureRepository: ProcedureRepository {
         -> Egov_Procedures_V1_Procedure
     {
         var procedure = procedure
-        let now = Timestamps.nowMicros()
+        let now = store.clock.micros
         procedure.name = "procedures/\(procedure.code)"
         procedure.state = .active
         procedure.createTime = Google_Protobuf_Timestamp(micros: now)
@@ -100,7 +100,7 @@ struct SQLProcedureRepository: ProcedureRepository {
                 UPDATE procedures SET display_name = \(bind: procedure.displayName), state = \(bind: procedure.state.rawValue),
                     detail = \(bind: try procedure.jsonString()), search_text = \(bind: Self.searchText(procedure)),
                     receiving_agencies = \(bind: ReceptionPoints.column(procedure)),
-                    update_time = \(bind: Timestamps.nowMicros()), version = version + 1
+                    update_time = \(bind: store.clock.micros), version = version + 1
                 WHERE code = \(bind: procedure.code) AND version = \(bind: version) RETURNING code
                 """)
             return !updated.isEmpty

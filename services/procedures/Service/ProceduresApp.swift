@@ -87,7 +87,8 @@ public enum ProceduresApp {
         try connect("national-portal", prefix: "portal") { NationalPortalSink(transport: $0, store: store) }
         try connect("sms", prefix: "sms") {
             ApplicantNotifier(
-                transport: $0, people: identity.people, sender: environment.configuration.string("sms.sender"))
+                transport: $0, people: identity.people, sender: environment.configuration.string("sms.sender"),
+                clock: store.clock)
         }
         let background: [any Service] =
             [StoreService(store: store, outboxConsumers: relays.map(\.consumer), logger: environment.logger), scanner]

@@ -9,8 +9,6 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     let procedures: any ProcedureRepository
     let calendarAdjustments: CalendarRepository
     let dossiers: DossierRepository
-    /// The time; tests move it.
-    let clock: @Sendable () -> Date
     let attachments: AttachmentStore
     let agencies: any AgencyDirectory
     let people: any PersonDirectory
@@ -19,12 +17,12 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     let changes = DossierChangeFeed()
     static let errors = ErrorBuilder(domain: "procedures.egov")
 
-    public init(
-        store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, attachments: AttachmentStore,
-        clock: @escaping @Sendable () -> Date = { Date() }
-    ) {
+    /// Now, on the store's clock: the one time every part of the service reads (tests move it).
+    func clock() -> Date { store.clock.now }
+
+    public init(store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, attachments: AttachmentStore)
+    {
         self.people = people
-        self.clock = clock
         self.attachments = attachments
         self.store = store
         self.agencies = agencies

@@ -24,7 +24,7 @@ extension ProceduresService {
         }
         let tallies = try await dossiers.tallies(
             agency: province ? nil : request.agency, from: request.startTime.micros, to: request.endTime.micros,
-            now: Timestamps.nowMicros())
+            now: store.clock.micros)
         typealias Tally = DossierTally
         var total = Tally()
         var agencies: [String: Tally] = [:]

@@ -44,7 +44,7 @@ extension ProceduresService {
             }
             after = (time, String(parts[1]))
         }
-        let rows = try await dossiers.list(query, now: Timestamps.nowMicros(), after: after, limit: size + 1)
+        let rows = try await dossiers.list(query, now: store.clock.micros, after: after, limit: size + 1)
         let result = PageToken.page(rows, size: size, filter: filter) { "\($0.appointmentTime.micros) \($0.code)" }
         return .with {
             $0.dossiers = result.items
