@@ -103,7 +103,7 @@ let package = Package(
             name: "egov-bench",
             dependencies: [
                 "EGovAPI", "EGovKit", "EGovStore", "IdentityService", "GatewayService", "ProceduresService",
-                grpcCore, grpcHTTP2,
+                grpcCore, grpcHTTP2, .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "scripts/benchmarks/egov-bench",
             swiftSettings: strict
@@ -182,6 +182,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ])
         + service("documents", module: "DocumentsService")
         + service("procedures", module: "ProceduresService", deps: [.product(name: "Crypto", package: "swift-crypto")])

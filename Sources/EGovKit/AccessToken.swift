@@ -64,24 +64,10 @@ public enum AccessToken {
     {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let header = base64URL(try encoder.encode(Header(alg: algorithm, typ: type, kid: keyID)))
-        let payload = base64URL(try encoder.encode(claims))
+        let header = Base64URL.encode(try encoder.encode(Header(alg: algorithm, typ: type, kid: keyID)))
+        let payload = Base64URL.encode(try encoder.encode(claims))
         let signature = try key.signature(for: Data("\(header).\(payload)".utf8))
-        return "\(header).\(payload).\(base64URL(signature))"
-    }
-
-    public static func base64URL(_ data: some DataProtocol) -> String {
-        Data(data).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    public static func decodeBase64URL(_ text: some StringProtocol) -> Data? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            return nil
-        }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
+        return "\(header).\(payload).\(Base64URL.encode(signature))"
     }
 }
 
@@ -127,9 +113,9 @@ public final class TokenVerifier: Sendable {
     public func verify(_ token: String, now: Date = Date()) throws(TokenProblem) -> AccessClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard token.utf8.count < 8192, parts.count == 3,
-            let headerData = AccessToken.decodeBase64URL(parts[0]),
-            let payloadData = AccessToken.decodeBase64URL(parts[1]),
-            let signature = AccessToken.decodeBase64URL(parts[2]),
+            let headerData = Base64URL.decode(parts[0]),
+            let payloadData = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2]),
             let header = try? JSONDecoder().decode(AccessToken.Header.self, from: headerData)
         else { throw .malformed }
         guard header.alg == AccessToken.algorithm else { throw .algorithm }

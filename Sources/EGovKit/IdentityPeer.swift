@@ -30,7 +30,7 @@ public final class SigningKeysRefresher<Transport: ClientTransport>: Service, Se
         let published = try await client.getSigningKeys(.init(), options: options)
         var keys: [String: Curve25519.Signing.PublicKey] = [:]
         for key in published.keys where key.kty == "OKP" && key.crv == "Ed25519" && key.alg == AccessToken.algorithm {
-            if let raw = AccessToken.decodeBase64URL(key.x),
+            if let raw = Base64URL.decode(key.x),
                 let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
             {
                 keys[key.kid] = publicKey

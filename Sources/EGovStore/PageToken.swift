@@ -8,17 +8,13 @@ public import SQLKit
 public enum PageToken {
     public static func encode(after key: String, filter: String) -> String {
         let text = "v1\n\(fingerprint(filter))\n\(key)"
-        return Data(text.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(Data(text.utf8))
     }
 
     /// The key to continue after; nil for an empty token (the first page).
     public static func decode(_ token: String, filter: String, errors: ErrorBuilder) throws -> String? {
         guard !token.isEmpty else { return nil }
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
+        guard let data = Base64URL.decode(token), let text = String(data: data, encoding: .utf8) else {
             throw errors.invalidArgument(
                 "INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
         }

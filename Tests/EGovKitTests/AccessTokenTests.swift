@@ -28,10 +28,10 @@ import Testing
         -> String
     {
         let encoder = JSONEncoder()
-        let head = AccessToken.base64URL(Data(header.utf8))
-        let body = AccessToken.base64URL(try encoder.encode(payload))
+        let head = Base64URL.encode(Data(header.utf8))
+        let body = Base64URL.encode(try encoder.encode(payload))
         let signature = try (signer ?? key).signature(for: Data("\(head).\(body)".utf8))
-        return "\(head).\(body).\(AccessToken.base64URL(signature))"
+        return "\(head).\(body).\(Base64URL.encode(signature))"
     }
 
     @Test func aGoodTokenIsAccepted() throws {
@@ -40,8 +40,8 @@ import Testing
     }
 
     @Test func algNoneIsRefused() throws {
-        let head = AccessToken.base64URL(Data(#"{"alg":"none","typ":"at+jwt","kid":"k1"}"#.utf8))
-        let body = AccessToken.base64URL(try JSONEncoder().encode(claims()))
+        let head = Base64URL.encode(Data(#"{"alg":"none","typ":"at+jwt","kid":"k1"}"#.utf8))
+        let body = Base64URL.encode(try JSONEncoder().encode(claims()))
         #expect(throws: TokenProblem.algorithm) { try verifier.verify("\(head).\(body).") }
     }
 
@@ -68,7 +68,7 @@ import Testing
     @Test func aTamperedPayloadIsRefused() throws {
         let token = try AccessToken.sign(claims(), keyID: "k1", key: key)
         let parts = token.split(separator: ".")
-        let forged = AccessToken.base64URL(try JSONEncoder().encode(claims { $0.roles = ["ROLE_SYSTEM_ADMIN"] }))
+        let forged = Base64URL.encode(try JSONEncoder().encode(claims { $0.roles = ["ROLE_SYSTEM_ADMIN"] }))
         #expect(throws: TokenProblem.signature) { try verifier.verify("\(parts[0]).\(forged).\(parts[2])") }
     }
 

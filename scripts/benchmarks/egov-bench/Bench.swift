@@ -1,3 +1,4 @@
+import ArgumentParser
 // Measures unary RPC cost on this machine and prints a table: the floor of the stack (a
 // trivial handler on the same transport and mutual TLS, no interceptors), a real service
 // call (identity GetAgency from SQLite, all interceptors) made directly over mutual TLS, and
@@ -22,24 +23,18 @@ import ProceduresService
     import FoundationNetworking
 #endif
 
-struct Options: Sendable {
-    var calls = 4000
-    var concurrency = 64
-    var sequential = 1000
+struct Options: ParsableCommand, Sendable {
+    static let configuration = CommandConfiguration(
+        commandName: "egov-bench", abstract: "Measures unary RPC cost on this machine and prints a table.")
 
-    init(_ arguments: [String]) {
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--calls": calls = Int(iterator.next() ?? "") ?? calls
-            case "--concurrency": concurrency = Int(iterator.next() ?? "") ?? concurrency
-            case "--sequential": sequential = Int(iterator.next() ?? "") ?? sequential
-            default:
-                print("usage: egov-bench [--calls N] [--concurrency N] [--sequential N]")
-                exit(argument == "--help" ? 0 : 2)
-            }
-        }
-    }
+    @Option(help: "Calls made with --concurrency in flight, for throughput.")
+    var calls = 4000
+
+    @Option(help: "Calls in flight at once.")
+    var concurrency = 64
+
+    @Option(help: "Calls made one after another, for latency.")
+    var sequential = 1000
 }
 
 struct Figures: Sendable {
@@ -125,7 +120,7 @@ enum Bench {
     static func main() async throws { try await run() }
 
     nonisolated static func run() async throws {
-        let options = Options(Array(CommandLine.arguments.dropFirst()))
+        let options = Options.parseOrExit()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .warning

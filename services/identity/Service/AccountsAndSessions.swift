@@ -351,7 +351,7 @@ extension IdentityService {
                     $0.kid = published.kid
                     $0.kty = "OKP"
                     $0.crv = "Ed25519"
-                    $0.x = AccessToken.base64URL(published.key.rawRepresentation)
+                    $0.x = Base64URL.encode(published.key.rawRepresentation)
                     $0.alg = AccessToken.algorithm
                     $0.use = "sig"
                 }

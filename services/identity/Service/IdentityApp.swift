@@ -1,3 +1,4 @@
+public import ArgumentParser
 import EGovAPI
 public import EGovKit
 public import EGovStore
@@ -79,32 +80,58 @@ public enum IdentityApp {
         }
         return box
     }
+}
 
-    /// `egov-identity verify-audit [--KEY=VALUE ...]`: checks the audit log's hash chain,
-    /// prints the verdict and exits 0 when intact, 1 when a record was changed or removed
-    /// (naming the first), 2 on bad configuration.
-    public static func verifyAudit(arguments: [String]) async -> Never {
+/// `egov-identity verify-audit [settings]`: checks the audit log's hash chain, prints the
+/// verdict and exits 0 when intact, 1 when a record was changed or removed (naming the first),
+/// 2 on bad configuration.
+public struct VerifyAudit: AsyncParsableCommand {
+    // Run by main.swift with parse() and run(): the server itself takes the other arguments.
+    public static let configuration = CommandConfiguration(
+        commandName: "egov-identity verify-audit",
+        abstract: "Checks the identity audit log's hash chain: exit 0 intact, 1 tampered, 2 bad configuration.")
+
+    @Argument(
+        parsing: .allUnrecognized,
+        help: "The settings the server takes, e.g. --data_dir DIR or --database.url URL (see egov-identity --help).")
+    var settings: [String] = []
+
+    public init() {}
+
+    public func run() async throws { try await verify() }
+
+    /// Checks the chain; always ends by throwing the exit code.
+    public func verify() async throws {
         do {
             let configuration = try Configuration.load(
-                keys: keys, arguments: arguments, environment: ProcessInfo.processInfo.environment)
+                keys: IdentityApp.keys, arguments: settings, environment: ProcessInfo.processInfo.environment)
             let settings = try ProcessSettings(name: "identity", config: configuration)
             let store = try Store(url: settings.databaseURL, logger: Logger(label: "egov.identity.audit"))
-            let verdict = try await AuditLog(store: store).verify()
+            let verdict: AuditLog.Verdict
+            do {
+                verdict = try await AuditLog(store: store).verify()
+            } catch {
+                // Closed on every path: an unclosed SQLite connection traps when released.
+                await store.close()
+                throw error
+            }
             await store.close()
             switch verdict {
             case .intact(let records):
                 print("audit log intact: \(records) records")
-                exit(0)
+                throw ExitCode(0)
             case .broken(let seq, let reason):
                 print("audit log TAMPERED: record \(seq) \(reason)")
-                exit(1)
+                throw ExitCode(1)
             }
+        } catch let code as ExitCode {
+            throw code
         } catch let error as ConfigError {
             FileHandle.standardError.write(Data("egov-identity verify-audit: configuration error: \(error)\n".utf8))
-            exit(2)
+            throw ExitCode(2)
         } catch {
             FileHandle.standardError.write(Data("egov-identity verify-audit: \(error)\n".utf8))
-            exit(2)
+            throw ExitCode(2)
         }
     }
 }

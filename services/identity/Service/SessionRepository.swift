@@ -152,7 +152,7 @@ struct SessionRepository: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        return "rt." + AccessToken.base64URL(bytes)
+        return "rt." + Base64URL.encode(bytes)
     }
 
     /// Starts a session; returns its id and first refresh token.
