@@ -60,7 +60,7 @@ struct FailingService: RegistrableRPCService {
                     group.addTask { try await client.runConnections() }
                     defer { client.beginGracefulShutdown() }
                     var options = CallOptions.defaults
-                    options.timeout = .seconds(5)
+                    options.timeout = .seconds(60)  // catches a hang only; the impostor is refused at once
                     return try await Grpc_Health_V1_Health.Client(wrapping: client)
                         .check(.with { $0.service = "egov.test.v1.Thing" }, options: options).status
                 }

@@ -9,62 +9,6 @@ import IdentityService
 import Logging
 import Testing
 
-typealias Identity = Egov_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>
-
-func bearer(_ token: String) -> Metadata { ["authorization": "Bearer \(token)"] }
-
-func citizen(_ id: String = "001090012345", birthDate: String = "1990-03-04") -> Egov_Identity_V1_Person {
-    .with {
-        $0.kind = .citizen
-        $0.displayName = "Trần Thị Bình"
-        $0.citizenID = id
-        $0.birthDate = birthDate
-    }
-}
-
-let goodPassword = "một mật khẩu dài 2026"
-
-/// Signs in, enrolls an authenticator (computing its codes as the app would) and signs in
-/// again with a code: the session administrators need.
-func signInWithSecondFactor(_ identity: Identity, login: String, password: String = goodPassword) async throws
-    -> Egov_Identity_V1_SessionTokens
-{
-    let first = try await identity.login(
-        .with {
-            $0.login = login; $0.password = password
-        })
-    let enrollment = try await identity.beginTotpEnrollment(
-        .with { $0.name = first.person }, metadata: bearer(first.accessToken))
-    let secret = try #require(TOTP.decodeBase32(enrollment.secret))
-    let step = TOTP.step(at: Date())
-    _ = try await identity.confirmTotpEnrollment(
-        .with {
-            $0.name = first.person; $0.code = TOTP.code(secret: secret, step: step)
-        }, metadata: bearer(first.accessToken))
-    return try await identity.login(
-        .with {
-            $0.login = login
-            $0.password = password
-            $0.totpCode = TOTP.code(secret: secret, step: step + 1)
-        })
-}
-
-/// Runs `body` with a client as the platform tool (no user) and one as the gateway (which
-/// relays users' tokens), against a fresh identity service.
-func withAccounts(
-    engine: Engine = .sqlite,
-    _ body: (_ internal: Identity, _ relay: Identity, _ verifier: TokenVerifier) async throws -> Void
-) async throws {
-    let verifier = TokenVerifier()
-    try await withIdentity(engine: engine, verifier: verifier) { port, _ in
-        try await withTestClient(port: port) { tool in
-            try await withTestClient(port: port, as: "gateway") { gateway in
-                try await body(Identity(wrapping: tool), Identity(wrapping: gateway), verifier)
-            }
-        }
-    }
-}
-
 @Suite struct AccountTests {
     @Test func aCitizenRegistersSignsInAndReadsOnlyTheirOwnRecord() async throws {
         try await withAccounts { tool, relay, verifier in

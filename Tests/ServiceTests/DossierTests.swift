@@ -8,33 +8,6 @@ import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 import Testing
 
-typealias Procedures = Egov_Procedures_V1_ProceduresService.Client<HTTP2ClientTransport.Posix>
-
-/// The Department of Health and one of its procedures (10 working days), created by tooling.
-func seedCatalogue(_ stack: Stack) async throws {
-    try await withTestClient(port: stack.ports["identity"]!) { client in
-        _ = try await Identity(wrapping: client).createAgency(
-            .with { $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT") })
-    }
-    try await withTestClient(port: stack.ports["procedures"]!) { client in
-        _ = try await Procedures(wrapping: client).createProcedure(
-            .with {
-                $0.procedure = .with {
-                    $0.code = "1.001612.H41"
-                    $0.displayName = "Cấp giấy phép hoạt động phòng khám"
-                    $0.agency = "agencies/000.00.06.H41"
-                    $0.mode = .partialOnline
-                    $0.processingDays = 10
-                    $0.requiredDocuments = [
-                        .with {
-                            $0.title = "Đơn đề nghị cấp giấy phép hoạt động"; $0.form = .electronic; $0.mandatory = true
-                        }
-                    ]
-                }
-            })
-    }
-}
-
 @Suite struct DossierTests {
     @Test(arguments: TestDatabases.engines)
     func concurrentSubmissionsGetDistinctGapFreeCodes(engine: Engine) async throws {

@@ -9,47 +9,6 @@ import Testing
 
 @testable import ProceduresService
 
-let serviceCentre = "agencies/000.00.14.H41"
-let healthDepartment = "agencies/000.00.06.H41"
-
-/// The province's service centre and the Department of Health, and a Health procedure received
-/// at the centre with the standard four steps (reception, appraisal, approval, return).
-func seedCentreAndDepartment(_ stack: Stack, processingDays: Int32 = 10) async throws {
-    try await withTestClient(port: stack.ports["identity"]!) { client in
-        let identity = Identity(wrapping: client)
-        _ = try await identity.createAgency(
-            .with { $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT") })
-        _ = try await identity.createAgency(
-            .with {
-                $0.agency = agency("000.00.14.H41", "Trung tâm Phục vụ hành chính công tỉnh", abbreviation: "TTPVHCC")
-            })
-    }
-    try await withTestClient(port: stack.ports["procedures"]!) { client in
-        _ = try await Procedures(wrapping: client).createProcedure(
-            .with {
-                $0.procedure = .with {
-                    $0.code = "1.009994.H41"
-                    $0.displayName = "Cấp chứng chỉ hành nghề khám bệnh, chữa bệnh"
-                    $0.agency = healthDepartment
-                    $0.receptionPoints = [serviceCentre]
-                    $0.mode = .partialOnline
-                    $0.processingDays = processingDays
-                    $0.requiredDocuments = [
-                        .with {
-                            $0.title = "Đơn đề nghị cấp chứng chỉ hành nghề"; $0.form = .electronic; $0.mandatory = true
-                        }
-                    ]
-                    $0.steps = [
-                        DemoCatalogue.step("Tiếp nhận hồ sơ", .receptionOfficer, hours: 4),
-                        DemoCatalogue.step("Thẩm định hồ sơ", .specialist, hours: 16),
-                        DemoCatalogue.step("Phê duyệt kết quả", .leader, hours: 4),
-                        DemoCatalogue.step("Trả kết quả", .receptionOfficer, hours: 4),
-                    ]
-                }
-            })
-    }
-}
-
 @Suite struct ReceptionPointTests {
     /// A citizen files a Health procedure online; the centre's desk receives it, the department
     /// appraises and approves it, and the centre returns the result: each side acts only on its

@@ -8,8 +8,11 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import IdentityService
 import Logging
+import SwiftProtobuf
 import Synchronization
 import Testing
+
+@testable import ProceduresService
 
 typealias Agency = Egov_Identity_V1_Agency
 
@@ -127,4 +130,132 @@ func act(
     }
     change(&request)
     return try await procedures.transitionDossier(request, metadata: caller)
+}
+
+// MARK: People and sessions
+
+typealias Identity = Egov_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>
+
+func bearer(_ token: String) -> Metadata { ["authorization": "Bearer \(token)"] }
+
+func citizen(_ id: String = "001090012345", birthDate: String = "1990-03-04") -> Egov_Identity_V1_Person {
+    .with {
+        $0.kind = .citizen
+        $0.displayName = "Trần Thị Bình"
+        $0.citizenID = id
+        $0.birthDate = birthDate
+    }
+}
+
+let goodPassword = "một mật khẩu dài 2026"
+
+/// Signs in, enrolls an authenticator (computing its codes as the app would) and signs in
+/// again with a code: the session administrators need.
+func signInWithSecondFactor(_ identity: Identity, login: String, password: String = goodPassword) async throws
+    -> Egov_Identity_V1_SessionTokens
+{
+    let first = try await identity.login(
+        .with {
+            $0.login = login; $0.password = password
+        })
+    let enrollment = try await identity.beginTotpEnrollment(
+        .with { $0.name = first.person }, metadata: bearer(first.accessToken))
+    let secret = try #require(TOTP.decodeBase32(enrollment.secret))
+    let step = TOTP.step(at: Date())
+    _ = try await identity.confirmTotpEnrollment(
+        .with {
+            $0.name = first.person; $0.code = TOTP.code(secret: secret, step: step)
+        }, metadata: bearer(first.accessToken))
+    return try await identity.login(
+        .with {
+            $0.login = login
+            $0.password = password
+            $0.totpCode = TOTP.code(secret: secret, step: step + 1)
+        })
+}
+
+/// Runs `body` with a client as the platform tool (no user) and one as the gateway (which
+/// relays users' tokens), against a fresh identity service.
+func withAccounts(
+    engine: Engine = .sqlite,
+    _ body: (_ internal: Identity, _ relay: Identity, _ verifier: TokenVerifier) async throws -> Void
+) async throws {
+    let verifier = TokenVerifier()
+    try await withIdentity(engine: engine, verifier: verifier) { port, _ in
+        try await withTestClient(port: port) { tool in
+            try await withTestClient(port: port, as: "gateway") { gateway in
+                try await body(Identity(wrapping: tool), Identity(wrapping: gateway), verifier)
+            }
+        }
+    }
+}
+
+// MARK: The catalogue
+
+typealias Procedures = Egov_Procedures_V1_ProceduresService.Client<HTTP2ClientTransport.Posix>
+
+/// The Department of Health and one of its procedures (10 working days), created by tooling.
+func seedCatalogue(_ stack: Stack) async throws {
+    try await withTestClient(port: stack.ports["identity"]!) { client in
+        _ = try await Identity(wrapping: client).createAgency(
+            .with { $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT") })
+    }
+    try await withTestClient(port: stack.ports["procedures"]!) { client in
+        _ = try await Procedures(wrapping: client).createProcedure(
+            .with {
+                $0.procedure = .with {
+                    $0.code = "1.001612.H41"
+                    $0.displayName = "Cấp giấy phép hoạt động phòng khám"
+                    $0.agency = "agencies/000.00.06.H41"
+                    $0.mode = .partialOnline
+                    $0.processingDays = 10
+                    $0.requiredDocuments = [
+                        .with {
+                            $0.title = "Đơn đề nghị cấp giấy phép hoạt động"; $0.form = .electronic; $0.mandatory = true
+                        }
+                    ]
+                }
+            })
+    }
+}
+
+let serviceCentre = "agencies/000.00.14.H41"
+let healthDepartment = "agencies/000.00.06.H41"
+
+/// The province's service centre and the Department of Health, and a Health procedure received
+/// at the centre with the standard four steps (reception, appraisal, approval, return).
+func seedCentreAndDepartment(_ stack: Stack, processingDays: Int32 = 10) async throws {
+    try await withTestClient(port: stack.ports["identity"]!) { client in
+        let identity = Identity(wrapping: client)
+        _ = try await identity.createAgency(
+            .with { $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT") })
+        _ = try await identity.createAgency(
+            .with {
+                $0.agency = agency("000.00.14.H41", "Trung tâm Phục vụ hành chính công tỉnh", abbreviation: "TTPVHCC")
+            })
+    }
+    try await withTestClient(port: stack.ports["procedures"]!) { client in
+        _ = try await Procedures(wrapping: client).createProcedure(
+            .with {
+                $0.procedure = .with {
+                    $0.code = "1.009994.H41"
+                    $0.displayName = "Cấp chứng chỉ hành nghề khám bệnh, chữa bệnh"
+                    $0.agency = healthDepartment
+                    $0.receptionPoints = [serviceCentre]
+                    $0.mode = .partialOnline
+                    $0.processingDays = processingDays
+                    $0.requiredDocuments = [
+                        .with {
+                            $0.title = "Đơn đề nghị cấp chứng chỉ hành nghề"; $0.form = .electronic; $0.mandatory = true
+                        }
+                    ]
+                    $0.steps = [
+                        DemoCatalogue.step("Tiếp nhận hồ sơ", .receptionOfficer, hours: 4),
+                        DemoCatalogue.step("Thẩm định hồ sơ", .specialist, hours: 16),
+                        DemoCatalogue.step("Phê duyệt kết quả", .leader, hours: 4),
+                        DemoCatalogue.step("Trả kết quả", .receptionOfficer, hours: 4),
+                    ]
+                }
+            })
+    }
 }
