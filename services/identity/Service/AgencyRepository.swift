@@ -22,10 +22,9 @@ struct AgencyExists: Error {}
 struct SQLAgencyRepository: AgencyRepository {
     let store: Store
 
-    /// Every migration of these tables; the store applies them in id order.
-    static var migrations: [Migration] { created + [searchMigration] }
-
-    private static let created: [Migration] = [
+    /// Every migration of these tables, the later ones declared beside their code; the store
+    /// applies them in id order.
+    static let migrations: [Migration] = [
         Migration(
             "0001_agencies",
             [
@@ -45,7 +44,8 @@ struct SQLAgencyRepository: AgencyRepository {
                 """,
                 "CREATE INDEX agencies_parent ON agencies (parent, code)",
             ]
-        )
+        ),
+        searchMigration,
     ]
 
     func agency(code: String) async throws -> Egov_Identity_V1_Agency? {

@@ -10,10 +10,9 @@ import SwiftProtobuf
 struct PersonRepository: Sendable {
     let store: Store
 
-    /// Every migration of these tables; the store applies them in id order.
-    static var migrations: [Migration] { created + [totpMigration, searchMigration] }
-
-    private static let created: [Migration] = [
+    /// Every migration of these tables, the later ones declared beside their code; the store
+    /// applies them in id order.
+    static let migrations: [Migration] = [
         Migration(
             "0002_people",
             [
@@ -33,7 +32,8 @@ struct PersonRepository: Sendable {
                 """,
                 "CREATE INDEX people_by_agency ON people (agency, id)",
             ]
-        )
+        ),
+        totpMigration, searchMigration,
     ]
 
     static let totpMigration = Migration(

@@ -19,10 +19,9 @@ enum RevokedSessions {
 struct SessionRepository: Sendable {
     let store: Store
 
-    /// Every migration of these tables; the store applies them in id order.
-    static var migrations: [Migration] { created + [addressMigration, endTimeMigration] }
-
-    private static let created: [Migration] = [
+    /// Every migration of these tables, the later ones declared beside their code; the store
+    /// applies them in id order.
+    static let migrations: [Migration] = [
         Migration(
             "0003_sessions",
             [
@@ -53,7 +52,8 @@ struct SessionRepository: Sendable {
                 )
                 """,
             ]
-        )
+        ),
+        addressMigration, endTimeMigration,
     ]
 
     static let endTimeMigration = Migration(

@@ -1,9 +1,7 @@
 public import EGovAPI
 import EGovKit
-import EGovStore
 import Foundation
 public import GRPCCore
-import SwiftProtobuf
 
 /// Apology slips for late dossiers (Mẫu 04) and the applicants' ratings.
 extension ProceduresService {
@@ -44,14 +42,8 @@ extension ProceduresService {
         dossier.appointmentTime = request.newAppointmentTime
         // A new appointment: the overdue scan watches it afresh.
         dossier.clearOverdueTime()
-        let event = Egov_Procedures_V1_DossierEvent.with {
-            $0.action = .issueApology
-            $0.fromStatus = dossier.status
-            $0.toStatus = dossier.status
-            $0.actor = actor
-            $0.note = "Phiếu xin lỗi và hẹn lại: \(reason)"
-            $0.time = .init(date: now)
-        }
+        let event = Egov_Procedures_V1_DossierEvent.noted(
+            .issueApology, on: dossier, by: actor, "Phiếu xin lỗi và hẹn lại: \(reason)", at: .init(date: now))
         return try await save(dossier, event: event, topic: "procedures.dossier.apology_issued")
     }
 
@@ -59,9 +51,7 @@ extension ProceduresService {
         request: Egov_Procedures_V1_RateDossierRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Dossier {
         var dossier = try await visibleDossier(request.name)
-        guard let rater = RequestContext.current?.user?.sub, dossier.isApplicantSide(rater) else {
-            throw Self.errors.permissionDenied("PERMISSION_DENIED", "Only the applicant rates the service.")
-        }
+        try ProceduresPolicy.rateDossier.require(dossier, Self.errors, doing: "rate this dossier: its applicant does")
         guard dossier.status == .resultReturned else {
             throw Self.errors.failedPrecondition(
                 "ILLEGAL_TRANSITION",
@@ -76,14 +66,8 @@ extension ProceduresService {
         }
         dossier.rating = request.rating
         dossier.ratingComment = request.comment
-        let event = Egov_Procedures_V1_DossierEvent.with {
-            $0.action = .rate
-            $0.fromStatus = dossier.status
-            $0.toStatus = dossier.status
-            $0.actor = rater
-            $0.note = "Đánh giá \(request.rating)/5"
-            $0.time = .init(date: clock())
-        }
+        let event = Egov_Procedures_V1_DossierEvent.noted(
+            .rate, on: dossier, by: RequestContext.actor, "Đánh giá \(request.rating)/5", at: .init(date: clock()))
         return try await save(dossier, event: event)
     }
 }

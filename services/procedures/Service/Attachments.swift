@@ -125,15 +125,10 @@ extension ProceduresService {
             $0.kind = kind
         }
         dossier.attachments.append(attachment)
-        let event = Egov_Procedures_V1_DossierEvent.with {
-            $0.action = .attach
-            $0.fromStatus = dossier.status
-            $0.toStatus = dossier.status
-            $0.actor = attachment.uploadedBy
-            $0.note =
-                "\(kind == .result ? "Kết quả" : kind == .powerOfAttorney ? "Văn bản ủy quyền" : "Tệp") \(fileName) (\(size) byte, SHA-256 \(digest.prefix(12))…)"
-            $0.time = attachment.uploadTime
-        }
+        let what = kind == .result ? "Kết quả" : kind == .powerOfAttorney ? "Văn bản ủy quyền" : "Tệp"
+        let event = Egov_Procedures_V1_DossierEvent.noted(
+            .attach, on: dossier, by: attachment.uploadedBy,
+            "\(what) \(fileName) (\(size) byte, SHA-256 \(digest.prefix(12))…)", at: attachment.uploadTime)
         guard try await trySave(dossier, event: event, topic: nil) else {
             throw Self.errors.failedPrecondition(
                 "ETAG_MISMATCH", "The dossier changed during the upload; upload again.")

@@ -9,10 +9,9 @@ import SwiftProtobuf
 struct CalendarRepository: Sendable {
     let store: Store
 
-    /// Every migration of these tables; the store applies them in id order.
-    static var migrations: [Migration] { created + [rulesMigration] }
-
-    private static let created: [Migration] = [
+    /// Every migration of these tables, the later ones declared beside their code; the store
+    /// applies them in id order.
+    static let migrations: [Migration] = [
         Migration(
             "0002_calendar",
             [
@@ -25,7 +24,8 @@ struct CalendarRepository: Sendable {
                 )
                 """
             ]
-        )
+        ),
+        rulesMigration,
     ]
 
     /// Holiday rules as data, with the Labour Code 2019's; adjustments carry their decision and

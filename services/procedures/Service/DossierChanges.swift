@@ -2,6 +2,7 @@ import EGovAPI
 import EGovKit
 import EGovStore
 import Foundation
+import SwiftProtobuf
 import Synchronization
 
 /// Tells the watchers of a dossier in this process that it changed, the moment a change
@@ -74,5 +75,23 @@ extension ProceduresService {
         var saved = dossier
         saved.etag = String((Int64(dossier.etag) ?? 0) + 1)
         return dossiers.withOverdue(saved)
+    }
+}
+
+extension Egov_Procedures_V1_DossierEvent {
+    /// A control-slip line (Mẫu 05) for what happened to `dossier` without moving its status:
+    /// a file attached, a rating, an apology slip, the overdue flag.
+    static func noted(
+        _ action: Egov_Procedures_V1_DossierAction, on dossier: Egov_Procedures_V1_Dossier, by actor: String,
+        _ note: String, at time: Google_Protobuf_Timestamp
+    ) -> Self {
+        .with {
+            $0.action = action
+            $0.fromStatus = dossier.status
+            $0.toStatus = dossier.status
+            $0.actor = actor
+            $0.note = note
+            $0.time = time
+        }
     }
 }

@@ -10,15 +10,9 @@ import SwiftProtobuf
 struct DossierRepository: Sendable {
     let store: Store
 
-    /// Every migration of the dossier tables; the store applies them in id order.
-    static var migrations: [Migration] {
-        created + [
-            eventMigration, worklistMigration, representativeAndOverdueMigration, stepMigration,
-            receptionPointsMigration,
-        ]
-    }
-
-    private static let created: [Migration] = [
+    /// Every migration of these tables, the later ones declared beside their code; the store
+    /// applies them in id order.
+    static let migrations: [Migration] = [
         Migration(
             "0003_dossiers",
             [
@@ -48,7 +42,8 @@ struct DossierRepository: Sendable {
                 "CREATE INDEX dossiers_by_applicant ON dossiers (applicant, receive_time)",
                 "CREATE INDEX dossiers_by_agency ON dossiers (agency, status, appointment_time)",
             ]
-        )
+        ),
+        eventMigration, worklistMigration, representativeAndOverdueMigration, stepMigration, receptionPointsMigration,
     ]
 
     /// The next sequence number of `agency` on `day`, inside `tx`: the counter row is locked
@@ -336,13 +331,15 @@ extension DossierRepository {
             sql.appendInterpolation(unsafeRaw: " AND assignee = ")
             sql.appendInterpolation(bind: query.assignee)
         }
-        if query.overdueOnly {
+        // Overdue (appointment passed) or due soon: open dossiers whose appointment comes before a time.
+        let before = [
+            query.overdueOnly ? now : nil,
+            query.dueWithinDays > 0 ? now + Int64(query.dueWithinDays) * 86_400_000_000 : nil,
+        ]
+        .compactMap { $0 }.min()
+        if let before {
             sql.appendInterpolation(unsafeRaw: " AND status IN (\(Self.openStatusList)) AND appointment_time < ")
-            sql.appendInterpolation(bind: now)
-        }
-        if query.dueWithinDays > 0 {
-            sql.appendInterpolation(unsafeRaw: " AND status IN (\(Self.openStatusList)) AND appointment_time < ")
-            sql.appendInterpolation(bind: now + Int64(query.dueWithinDays) * 86_400_000_000)
+            sql.appendInterpolation(bind: before)
         }
         if let after {
             sql.appendInterpolation(unsafeRaw: " AND (appointment_time > ")

@@ -19,14 +19,9 @@ extension ProceduresService {
                 dossier.overdueTime = .init(date: now)
                 dossier.overdue = true
                 let (day, _) = WorkingDayCalendar.local(dossier.appointmentTime.date)
-                let event = Egov_Procedures_V1_DossierEvent.with {
-                    $0.action = .markOverdue
-                    $0.fromStatus = dossier.status
-                    $0.toStatus = dossier.status
-                    $0.actor = "services/egov-procedures"
-                    $0.note = "Quá hạn: hẹn trả kết quả ngày \(day.description)"
-                    $0.time = .init(date: now)
-                }
+                let event = Egov_Procedures_V1_DossierEvent.noted(
+                    .markOverdue, on: dossier, by: "services/egov-procedures",
+                    "Quá hạn: hẹn trả kết quả ngày \(day.description)", at: .init(date: now))
                 // A dossier changed meanwhile is left for the next scan, which reads it afresh.
                 if try await trySave(dossier, event: event, topic: "procedures.dossier.overdue") {
                     flagged += 1

@@ -25,10 +25,9 @@ struct ProcedureExists: Error {}
 struct SQLProcedureRepository: ProcedureRepository {
     let store: Store
 
-    /// Every migration of these tables; the store applies them in id order.
-    static var migrations: [Migration] { created + [searchMigration] }
-
-    private static let created: [Migration] = [
+    /// Every migration of these tables, the later ones declared beside their code; the store
+    /// applies them in id order.
+    static let migrations: [Migration] = [
         Migration(
             "0001_procedures",
             [
@@ -46,7 +45,8 @@ struct SQLProcedureRepository: ProcedureRepository {
                 """,
                 "CREATE INDEX procedures_by_agency ON procedures (agency, code)",
             ]
-        )
+        ),
+        searchMigration,
     ]
 
     func procedure(code: String) async throws -> Egov_Procedures_V1_Procedure? {

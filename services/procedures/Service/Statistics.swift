@@ -1,9 +1,7 @@
 public import EGovAPI
 import EGovKit
-import EGovStore
 import Foundation
 public import GRPCCore
-import SwiftProtobuf
 
 /// An agency's figures (received, on time, late, overdue, ratings) and its ledger (Mẫu 06).
 extension ProceduresService {

@@ -3,7 +3,6 @@ import EGovKit
 import EGovStore
 import Foundation
 public import GRPCCore
-import SwiftProtobuf
 
 /// Officials' worklists and applicants' own dossiers, and following one dossier live.
 extension ProceduresService {
