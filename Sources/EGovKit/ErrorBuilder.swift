@@ -1,5 +1,6 @@
 import GRPCCore
 public import GRPCProtobuf
+public import SwiftProtobuf
 
 /// Builds the errors services return, in the AIP-193 shape: a status code, a message that
 /// tells the caller what to do, an `ErrorInfo` with a machine-readable reason, and for bad
@@ -50,6 +51,16 @@ public struct ErrorBuilder: Sendable {
 
     public func invalidArgument(_ reason: String, field: String, _ description: String) -> GoogleRPCStatus {
         invalidArgument(reason, [Violation(field, description)])
+    }
+
+    /// `time` if a request may carry it (1900-2199), else INVALID_ARGUMENT / INVALID_TIME naming `field`.
+    public func acceptedTime(_ time: Google_Protobuf_Timestamp, field: String) throws(GoogleRPCStatus)
+        -> Google_Protobuf_Timestamp
+    {
+        guard time.isAccepted else {
+            throw invalidArgument("INVALID_TIME", field: field, "must be a time between 1900 and 2199")
+        }
+        return time
     }
 
     public func notFound(_ reason: String, resource: String, _ message: String) -> GoogleRPCStatus {

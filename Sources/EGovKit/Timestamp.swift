@@ -39,3 +39,12 @@ public struct WallClock: Sendable {
     /// Microseconds since 1970, the unit the stores keep.
     public var micros: Int64 { Int64((read().timeIntervalSince1970 * 1_000_000).rounded(.down)) }
 }
+
+extension Google_Protobuf_Timestamp {
+    /// The times a request may carry: 1900 to 2199, as the calendar knows them. Anything
+    /// further would overflow microsecond arithmetic (and means nothing in a dossier).
+    public static let acceptedSeconds: ClosedRange<Int64> = -2_208_988_800...7_258_118_399
+
+    /// Whether this is a time a request may carry (1900-2199, valid nanoseconds).
+    public var isAccepted: Bool { Self.acceptedSeconds.contains(seconds) && (0..<1_000_000_000).contains(nanos) }
+}

@@ -68,6 +68,42 @@ import Testing
         #expect(tet.description == "2026-02-23")
     }
 
+    /// The Labour Code 2012 gave one National Day day; its rules hold from 2013 to 2020.
+    @Test func earlierLawsHoldForTheirYears() throws {
+        #expect(!calendar.isWorkingDay(try #require(Day("2019-09-02"))))
+        #expect(calendar.isWorkingDay(try #require(Day("2020-09-01"))))
+        #expect(!calendar.isWorkingDay(try #require(Day("2021-09-01"))))
+        #expect(!calendar.isWorkingDay(try #require(Day("2015-02-19"))))  // Tết Ất Mùi
+    }
+
+    /// A rule's day can fall in the next calendar year (a late lunar month): it is still off.
+    @Test func aHolidayOfLastYearsRuleInJanuaryIsOff() throws {
+        var late = calendar
+        late.rules.append(
+            HolidayRule(
+                id: "ong-cong-ong-tao", title: "Tiễn ông Công ông Táo", lunar: true, month: 12, day: 23, offset: 0,
+                length: 1, effectiveFrom: try #require(Day("2021-01-01")), effectiveUntil: nil, legalReference: "thử",
+                decidedYearly: false))
+        // 23 tháng Chạp Ất Tỵ (lunar year 2025) is Tuesday 10 February 2026.
+        #expect(!late.isWorkingDay(try #require(Day("2026-02-10"))))
+        #expect(calendar.isWorkingDay(try #require(Day("2026-02-10"))))
+    }
+
+    /// Only days off replace a yearly-decided holiday's default days: a Saturday worked in
+    /// exchange, entered first, leaves National Day as the law has it.
+    @Test func aSwappedSaturdayAloneLeavesTheHolidayAlone() throws {
+        let swapped = CalendarRepository.calendar(
+            rules: HolidayRule.statutory.map(\.message),
+            applying: [
+                .with {
+                    $0.date = "2026-08-22"; $0.kind = .workingDay; $0.holiday = "holidayRules/quoc-khanh"
+                }
+            ])
+        #expect(swapped.isWorkingDay(try #require(Day("2026-08-22"))))
+        #expect(!swapped.isWorkingDay(try #require(Day("2026-09-01"))))
+        #expect(!swapped.isWorkingDay(try #require(Day("2026-09-02"))))
+    }
+
     @Test func adjustmentsWinOverTheRules() throws {
         var adjusted = calendar
         adjusted.adjustments[try #require(Day("2026-05-09"))] = .workingDay
@@ -305,7 +341,7 @@ let shippedCalendarFile = URL(fileURLWithPath: #filePath).deletingLastPathCompon
                 #expect(try await procedures.getWorkingDay(.with { $0.date = "2028-11-24" }).workingDay)
                 let rules = try await procedures.listHolidayRules(.init())
                 #expect(
-                    rules.rules.map(\.name).contains("holidayRules/ngay-van-hoa-viet-nam") && rules.rules.count == 7)
+                    rules.rules.map(\.name).contains("holidayRules/ngay-van-hoa-viet-nam") && rules.rules.count == 13)
                 #expect(rules.rules.first { $0.name == "holidayRules/tet-nguyen-dan" }?.decidedYearly == true)
                 // Anonymous callers read the rules but add none.
                 #expect(
@@ -350,7 +386,7 @@ let shippedCalendarFile = URL(fileURLWithPath: #filePath).deletingLastPathCompon
     @Test func theShippedFileParsesAndEveryDayNamesItsDecision() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: shippedCalendarFile))
         let file = try CalendarFileLoader.parse(
-            data, knownRules: Set(HolidayRule.labourCode2019.map { "holidayRules/\($0.id)" }))
+            data, knownRules: Set(HolidayRule.statutory.map { "holidayRules/\($0.id)" }))
         #expect(file.adjustments.count == 56)
         #expect(file.adjustments.allSatisfy { !$0.legalReference.isEmpty && $0.holiday.hasPrefix("holidayRules/") })
         #expect(Set(file.adjustments.map { $0.date.prefix(4) }) == ["2024", "2025", "2026"])

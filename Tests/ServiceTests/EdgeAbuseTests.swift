@@ -12,6 +12,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import SwiftProtobuf
 import Synchronization
 import Testing
 
@@ -155,6 +156,44 @@ import Testing
             print("bystander calls meanwhile: \(succeeded) succeeded, \(failed) failed")
             #expect(failed == 0)
             #expect(succeeded > 0)
+        }
+    }
+
+    /// Times and counts far outside any calendar are refused before any arithmetic on them
+    /// (they used to trap the procedures process): over gRPC, where nothing bounds them.
+    @Test func extremeTimesAndCountsAreRefusedNotTrapped() async throws {
+        try await withStack { stack in
+            try await seedCatalogue(stack)
+            _ = try await createOfficial(stack, email: "lanhdao@syt.vn", roles: [.leader])
+            try await withPublicClient(port: stack.gatewayPort) { client in
+                let procedures = Procedures(wrapping: client)
+                let far = Google_Protobuf_Timestamp(seconds: Int64.max / 2)
+                #expect(
+                    await failure {
+                        _ = try await procedures.computeAppointment(
+                            .with {
+                                $0.receiveTime = far; $0.workingDays = 1
+                            })
+                    } == Failure(code: .invalidArgument, reason: "INVALID_TIME", field: "receive_time"))
+                let leader = try await signIn(Identity(wrapping: client), "lanhdao@syt.vn")
+                #expect(
+                    await failure {
+                        _ = try await procedures.getStatistics(
+                            .with {
+                                $0.agency = "agencies/000.00.06.H41"; $0.startTime = .init(seconds: 0); $0.endTime = far
+                            },
+                            metadata: leader)
+                    } == Failure(code: .invalidArgument, reason: "INVALID_TIME", field: "end_time"))
+                #expect(
+                    await failure {
+                        _ = try await procedures.listDossiers(
+                            .with {
+                                $0.agency = "agencies/000.00.06.H41"; $0.dueWithinDays = .max
+                            }, metadata: leader)
+                    } == Failure(code: .invalidArgument, reason: "INVALID_FILTER", field: "due_within_days"))
+                // The service is still there.
+                #expect(try await procedures.getWorkingDay(.with { $0.date = "2026-12-03" }).workingDay)
+            }
         }
     }
 

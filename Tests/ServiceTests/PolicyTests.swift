@@ -161,7 +161,7 @@ import Testing
                 .accept, [Self.centreDesk],
                 [Self.leader, Self.specialist, Self.citizen, Self.user([.receptionOfficer], agency: Self.health)]
             ),
-            (.assign, [Self.centreDesk, Self.leader], [Self.specialist, Self.citizen]),
+            (.assign, [Self.leader], [Self.centreDesk, Self.specialist, Self.citizen]),
             (
                 .requestSupplement, [Self.centreDesk, Self.specialist, Self.leader],
                 [Self.otherSpecialist, Self.citizen]
@@ -171,11 +171,18 @@ import Testing
             (.returnResult, [Self.centreDesk], [Self.leader, Self.specialist]),
             (.withdraw, [Self.citizen], [Self.leader, Self.centreDesk]),
             (.stop, [Self.leader], [Self.centreDesk, Self.specialist, Self.citizen]),
-            (.handOver, [Self.centreDesk, Self.specialist, Self.leader], [Self.otherSpecialist, Self.citizen]),
+            (.handOver, [Self.specialist, Self.leader], [Self.centreDesk, Self.otherSpecialist, Self.citizen]),
         ]
         for (action, allowed, denied) in table {
             Self.check("\(action)", ProceduresPolicy.transition(action), dossier, allowed: allowed, denied: denied)
         }
+        // Where an agency receives its own dossiers, its reception officers assign too.
+        var own = dossier
+        own.agency = Self.health
+        let healthDesk = Self.user([.receptionOfficer], agency: Self.health)
+        Self.check(
+            "assign (own desk)", ProceduresPolicy.transition(.assign), own, allowed: [healthDesk, Self.leader],
+            denied: [Self.centreDesk])
         // Actions the platform records itself are nobody's to take.
         Self.check(
             "markOverdue", ProceduresPolicy.transition(.markOverdue), dossier, allowed: [],
@@ -184,6 +191,21 @@ import Testing
 
     static func user(_ roles: [Egov_Identity_V1_Role], agency: String?) -> AccessClaims {
         user(roles, agency: agency, sub: "people/\(roles.first.map { $0.name } ?? "x")")
+    }
+
+    /// Platform services acting for no user: procedures reads persons, and changes nobody.
+    @Test func servicesActingForNoUserDoOnlyWhatTheCalleeAllows() {
+        func allows<Subject>(_ rule: Rule<Subject>, _ subject: Subject, caller: String) -> Bool {
+            RequestContext.$current.withValue(RequestContext(requestID: "r", method: "m", caller: caller)) {
+                rule.allows(subject)
+            }
+        }
+        let official = ("people/specialist", Optional(Self.health))
+        #expect(allows(IdentityPolicy.readPerson, official, caller: "egov-procedures"))
+        #expect(!allows(IdentityPolicy.readPerson, official, caller: "egov-documents"))
+        #expect(!allows(IdentityPolicy.updatePerson, official, caller: "egov-procedures"))
+        #expect(allows(IdentityPolicy.updatePerson, official, caller: "egov-tester"))
+        #expect(!allows(ProceduresPolicy.rateDossier, Egov_Procedures_V1_Dossier(), caller: "egov-tester"))
     }
 
     @Test func documentsAndConferences() {

@@ -112,7 +112,10 @@ extension IdentityService {
         {
             violations.append(.init("delegation.scopes", "must list what the delegate may do"))
         }
-        if !input.hasStartTime || !input.hasEndTime || input.endTime.micros <= input.startTime.micros {
+        if !input.startTime.isAccepted || !input.endTime.isAccepted {
+            violations.append(
+                .init("delegation.start_time", "start_time and end_time must be times between 1900 and 2199"))
+        } else if !input.hasStartTime || !input.hasEndTime || input.endTime.micros <= input.startTime.micros {
             violations.append(.init("delegation.end_time", "must be after start_time; both are required"))
         }
         if input.delegate == request.parent {
@@ -188,7 +191,8 @@ extension IdentityService {
         let principal = try await people.account(id: String(request.principal.dropFirst("people/".count)))
         try IdentityPolicy.checkDelegation.require(
             principal?.person.agency, Self.errors, doing: "ask about delegations outside your own agency")
-        let time = request.hasTime ? request.time.micros : store.clock.micros
+        let time =
+            request.hasTime ? try Self.errors.acceptedTime(request.time, field: "time").micros : store.clock.micros
         let found = try await delegations.inForce(principal: request.principal, delegate: request.delegate, at: time)
             .first { $0.scopes.contains(request.scope) }
         return .with {

@@ -19,6 +19,12 @@ public enum IdentityPolicy {
         user.sub == subject.person || user.isSystemAdministrator || (subject.agency.map(user.administers) ?? false)
     }
 
+    /// Change a person's record: themselves, the administrators of an official's agency, and
+    /// operators' tooling; never a platform service (they only read).
+    static let updatePerson = Rule<(person: String, agency: String?)> { user, subject in
+        user.sub == subject.person || user.isSystemAdministrator || (subject.agency.map(user.administers) ?? false)
+    }
+
     /// The officials' directory of any agency (names, positions, roles): any official.
     static let readDirectory = Rule<String> { user, _ in user.isOfficial }
 
@@ -36,7 +42,7 @@ public enum IdentityPolicy {
         "GetSigningKeys": .anyone,
         "CreateOfficial": .rules(["manageOfficials", "grantSystemAdministrator"]),
         "GetPerson": .rules(["readPerson"]),
-        "UpdatePerson": .rules(["readPerson", "manageOfficials", "grantSystemAdministrator"]),
+        "UpdatePerson": .rules(["updatePerson", "manageOfficials", "grantSystemAdministrator"]),
         "ListPeople": .rules(["manageAgencies", "manageOfficials", "readDirectory"]),
         "DeactivatePerson": .rules(["manageAgencies", "manageOfficials"]),
         "ResetPassword": .rules(["manageAgencies", "manageOfficials"]),

@@ -111,7 +111,8 @@ struct SessionRepository: Sendable {
 
     func addSigningKey(secrets: SecretBox) async throws -> SigningKey {
         let key = Curve25519.Signing.PrivateKey()
-        let now = store.clock.micros
+        // Keys live on the system clock with the tokens they sign (see WallClock).
+        let now = WallClock.system.micros
         let kid = "k\(now / 1_000_000)-\(UUID().uuidString.prefix(8).lowercased())"
         let sealed = try secrets.seal(key.rawRepresentation.base64EncodedString(), for: Self.context(kid: kid))
         try await store.write { tx in

@@ -25,6 +25,7 @@ extension ProceduresService {
             throw Self.errors.invalidArgument(
                 "REASON_REQUIRED", field: "reason", "give the reason, at most 2000 characters")
         }
+        _ = try Self.errors.acceptedTime(request.newAppointmentTime, field: "new_appointment_time")
         guard request.hasNewAppointmentTime, request.newAppointmentTime.micros > dossier.appointmentTime.micros else {
             throw Self.errors.invalidArgument(
                 "INVALID_APPOINTMENT", field: "new_appointment_time", "must be after the current appointment")

@@ -44,7 +44,7 @@ struct CalendarRepository: Sendable {
             "ALTER TABLE calendar_adjustments ADD COLUMN holiday TEXT NOT NULL DEFAULT ''",
         ]
     ) { tx in
-        for rule in HolidayRule.labourCode2019 { try await insert(rule.message, in: tx) }
+        for rule in HolidayRule.statutory { try await insert(rule.message, in: tx) }
     }
 
     static func insert(_ rule: Egov_Procedures_V1_HolidayRule, in tx: Transaction) async throws {
@@ -138,7 +138,9 @@ struct CalendarRepository: Sendable {
         for adjustment in adjustments {
             guard let day = LunarCalendar.SolarDate(adjustment.date) else { continue }
             calendar.adjustments[day] = adjustment.kind == .workingDay ? .workingDay : .dayOff
-            if !adjustment.holiday.isEmpty {
+            // A day off decided for a yearly holiday replaces its default days that year; a
+            // Saturday worked in exchange does not.
+            if adjustment.kind == .dayOff && !adjustment.holiday.isEmpty {
                 calendar.arrange(String(adjustment.holiday.dropFirst("holidayRules/".count)), on: day)
             }
         }

@@ -23,7 +23,8 @@ extension ProceduresService {
                 $0.legalReference = adjustment.legalReference
                 if !working { $0.reason = adjustment.note.isEmpty ? "Ngày nghỉ theo quyết định" : adjustment.note }
             } else if !working {
-                if let holiday = calendar.holidays(of: day.year)[day] ?? calendar.holidays(of: day.year + 1)[day] {
+                if let holiday = (day.year - 1...day.year + 1).lazy.compactMap({ calendar.holidays(of: $0)[day] }).first
+                {
                     $0.reason = holiday.title
                     $0.legalReference = holiday.legalReference
                 } else if day.weekday >= 6 {
@@ -47,7 +48,7 @@ extension ProceduresService {
             throw Self.errors.invalidArgument("INVALID_APPOINTMENT", field: "working_days", "must be between 0 and 365")
         }
         let calendar = try await calendarAdjustments.calendar()
-        let received = request.receiveTime.date
+        let received = try Self.errors.acceptedTime(request.receiveTime, field: "receive_time").date
         let start = calendar.startDay(receivedAt: received)
         let due = calendar.adding(workingDays: Int(request.workingDays), to: start)
         return .with {

@@ -33,15 +33,9 @@ extension ProceduresService {
         var applicant = input.applicant
         var filedBy = ""
         // The reception point: the one asked for, or the procedure's first; at the desk, the
-        // officer's own (checked below).
+        // officer's own.
         let points = procedure.receivingAgencies
         var receivingAgency = input.agency.isEmpty ? points[0] : input.agency
-        if !input.agency.isEmpty && !points.contains(input.agency) {
-            throw Self.errors.invalidArgument(
-                "INVALID_RECEPTION_POINT", field: "dossier.agency",
-                "'\(Clip.text(input.agency, 80))' does not receive this procedure's dossiers; its reception points are \(points.joined(separator: ", "))"
-            )
-        }
         switch input.channel {
         case .online:
             // Online: citizens and businesses file for themselves, or for someone else as
@@ -60,6 +54,11 @@ extension ProceduresService {
                 points, Self.errors,
                 doing: "record desk and postal filings: the procedure's reception points' officers do")
             if let user, let desk = user.agency {
+                guard input.agency.isEmpty || input.agency == desk else {
+                    throw Self.errors.invalidArgument(
+                        "INVALID_RECEPTION_POINT", field: "dossier.agency",
+                        "a desk or postal filing is received by your own agency, \(desk); leave it empty or name it")
+                }
                 receivingAgency = desk
                 filedBy = user.sub
             }
@@ -67,6 +66,12 @@ extension ProceduresService {
             throw Self.errors.invalidArgument(
                 "INVALID_DOSSIER", field: "dossier.channel",
                 "must be CHANNEL_IN_PERSON, CHANNEL_ONLINE or CHANNEL_POSTAL")
+        }
+        guard points.contains(receivingAgency) else {
+            throw Self.errors.invalidArgument(
+                "INVALID_RECEPTION_POINT", field: "dossier.agency",
+                "'\(Clip.text(receivingAgency, 80))' does not receive this procedure's dossiers; its reception points are \(points.joined(separator: ", "))"
+            )
         }
         guard applicant.hasPrefix("people/"), applicant.count > 7, applicant.count <= 71 else {
             throw Self.errors.invalidArgument("INVALID_DOSSIER", field: "dossier.applicant", "must be people/{person}")

@@ -52,6 +52,25 @@ struct HolidayRule: Sendable, Equatable {
             decidedYearly: decided)
     }
 
+    /// The public holidays of the Labour Code 2012 (Art. 115(1)), in force from 1 May 2013 to
+    /// 31 December 2020: the same days, but one National Day day (2 September).
+    static let labourCode2012: [HolidayRule] = labourCode2019.map { rule in
+        var old = rule
+        old.id = rule.id + "-2012"
+        old.effectiveFrom = Day(year: 2013, month: 5, day: 1)
+        old.effectiveUntil = Day(year: 2020, month: 12, day: 31)
+        old.legalReference = "Bộ luật Lao động số 10/2012/QH13, Điều 115"
+        if rule.id == "quoc-khanh" {
+            old.offset = 0
+            old.length = 1
+            old.decidedYearly = false
+        }
+        return old
+    }
+
+    /// The rules the law has set since 2013, loaded by the calendar's migration.
+    static let statutory = labourCode2012 + labourCode2019
+
     /// The compensatory day's legal basis.
     static let compensationReference = "Bộ luật Lao động số 45/2019/QH14, Điều 111 khoản 3"
     /// The weekly rest's legal basis for agencies.
@@ -108,9 +127,10 @@ enum CalendarRules {
         if rule.calendar == .unspecified || !Egov_Procedures_V1_HolidayRule.Calendar.allCases.contains(rule.calendar) {
             violations.append(.init("\(prefix).calendar", "must be CALENDAR_SOLAR or CALENDAR_LUNAR"))
         }
+        // A lunar month has 29 or 30 days: only the 1st to the 29th come every year.
         let days =
             rule.calendar == .lunar
-            ? 30 : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][max(0, min(11, Int(rule.month) - 1))]
+            ? 29 : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][max(0, min(11, Int(rule.month) - 1))]
         if !(1...12).contains(rule.month) { violations.append(.init("\(prefix).month", "must be 1 to 12")) }
         if !(1...days).contains(Int(rule.day)) {
             violations.append(

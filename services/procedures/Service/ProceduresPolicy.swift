@@ -50,10 +50,18 @@ public enum ProceduresPolicy {
     /// See every agency's figures (rankings): system administrators.
     static let readProvinceFigures = Rule<Void> { user, _ in user.isSystemAdministrator }
 
-    /// Take `action` on a dossier: the actors `DossierWorkflow.rules` names for it.
+    /// Take `action` on a dossier: the actors `DossierWorkflow.rules` names for it. A reception
+    /// point receiving for another agency does not assign or hand over inside it: the deciding
+    /// agency's leaders and handlers do.
     static func transition(_ action: Egov_Procedures_V1_DossierAction) -> Rule<Dossier> {
         let allowed = DossierWorkflow.rules[action]?.actors ?? []
-        return Rule { user, dossier in !actors(user, on: dossier).isDisjoint(with: allowed) }
+        return Rule { user, dossier in
+            var allowed = allowed
+            if [.assign, .handOver].contains(action) && dossier.agency != dossier.decidingAgency {
+                allowed.remove(.reception)
+            }
+            return !actors(user, on: dossier).isDisjoint(with: allowed)
+        }
     }
 
     /// The parts `user` plays on `dossier`. Reception is the receiving point's; appraisal and

@@ -10,6 +10,8 @@ extension ProceduresService {
     ) async throws -> Egov_Procedures_V1_Statistics {
         let province = request.agency == "agencies/-"
         if !province { _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency") }
+        _ = try Self.errors.acceptedTime(request.startTime, field: "start_time")
+        _ = try Self.errors.acceptedTime(request.endTime, field: "end_time")
         guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros else {
             throw Self.errors.invalidArgument(
                 "INVALID_PERIOD", field: "end_time", "start_time and end_time are required, end after start")
@@ -47,6 +49,8 @@ extension ProceduresService {
         request: Egov_Procedures_V1_ExportLedgerRequest, context: ServerContext
     ) async throws -> Egov_Procedures_V1_Ledger {
         _ = try Self.errors.agencyCode(fromName: request.agency, field: "agency")
+        _ = try Self.errors.acceptedTime(request.startTime, field: "start_time")
+        _ = try Self.errors.acceptedTime(request.endTime, field: "end_time")
         guard request.hasStartTime, request.hasEndTime, request.endTime.micros > request.startTime.micros,
             request.endTime.micros - request.startTime.micros <= 366 * 86_400_000_000
         else {

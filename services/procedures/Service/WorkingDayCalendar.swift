@@ -20,7 +20,7 @@ struct WorkingDayCalendar: Sendable {
     }
 
     /// The holiday rules, in force or not: each applies in the years its dates cover.
-    var rules: [HolidayRule] = HolidayRule.labourCode2019
+    var rules: [HolidayRule] = HolidayRule.statutory
     /// Dossiers received from this local hour on count from the next working day (verify:
     /// a common provincial rule, kept configurable).
     var cutoffHour = 15
@@ -63,8 +63,10 @@ struct WorkingDayCalendar: Sendable {
     func isWorkingDay(_ day: Day) -> Bool {
         if let adjustment = adjustments[day] { return adjustment == .workingDay }
         if day.weekday >= 6 { return false }
-        // Tết around 1 January can belong to the previous lunar year's holidays.
-        return !daysOff(of: day.year).contains(day) && !daysOff(of: day.year + 1).contains(day)
+        // A rule's days (and their compensation) can cross the new year either way: Tết in
+        // late January belongs to its own year, a late-lunar-year holiday or a make-up day can
+        // fall in the next January.
+        return !(day.year - 1...day.year + 1).contains { daysOff(of: $0).contains(day) }
     }
 
     static let offset: TimeInterval = 7 * 3600

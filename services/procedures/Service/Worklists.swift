@@ -28,6 +28,9 @@ extension ProceduresService {
             query.currentStep = request.hasCurrentStep ? request.currentStep : nil
             query.assignee = request.assignee
             query.overdueOnly = request.overdueOnly
+            guard (0...366).contains(request.dueWithinDays) else {
+                throw Self.errors.invalidArgument("INVALID_FILTER", field: "due_within_days", "must be 0 to 366 days")
+            }
             query.dueWithinDays = request.dueWithinDays
         }
         let filter =
