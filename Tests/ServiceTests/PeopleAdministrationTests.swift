@@ -96,6 +96,17 @@ func makeAgencyFixture(tool: Identity, relay: Identity) async throws -> AgencyFi
             let entry = try #require(leaders.people.first)
             #expect(entry.displayName == "Lê Văn Chánh" && entry.position == "Phó Giám đốc" && entry.roles == [.leader])
             #expect(entry.email.isEmpty && entry.phone.isEmpty && entry.citizenID.isEmpty)
+            // The directory searches names, never e-mail addresses.
+            let byName = try await relay.listPeople(
+                .with {
+                    $0.agency = "agencies/000.00.06.H41"; $0.query = "chanh"
+                }, metadata: specialist)
+            #expect(byName.people.map(\.name) == [leader.name])
+            let byEmail = try await relay.listPeople(
+                .with {
+                    $0.agency = "agencies/000.00.06.H41"; $0.query = "chanh@syt"
+                }, metadata: specialist)
+            #expect(byEmail.people.isEmpty)
             let everyone = try await relay.listPeople(
                 .with {
                     $0.agency = "agencies/000.00.06.H41"; $0.pageSize = 1

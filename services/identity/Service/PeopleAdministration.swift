@@ -45,12 +45,19 @@ extension IdentityService {
         // Filters the repository does not index (role, active) are applied here, reading on
         // in pages until the page is full; an agency has hundreds of officials, not millions.
         var found: [Egov_Identity_V1_Person] = []
+        // The directory view searches names only: matching e-mail addresses would tell whether
+        // an address belongs to someone there, which the view does not show.
+        let words = VietnameseText.fold(request.query).split(separator: " ")
+        func nameMatches(_ person: Egov_Identity_V1_Person) -> Bool {
+            let name = VietnameseText.fold(person.displayName)
+            return words.allSatisfy { name.contains($0) }
+        }
         while found.count <= size {
             let batch = try await people.people(
                 agency: request.agency.isEmpty ? nil : request.agency, query: request.query, after: after, limit: 200)
             found += batch.filter { person in
                 (request.role == .unspecified || person.roles.contains(request.role))
-                    && (!colleagueView || person.state == .active)
+                    && (!colleagueView || (person.state == .active && nameMatches(person)))
             }
             guard batch.count == 200, let last = batch.last else { break }
             after = String(last.name.dropFirst("people/".count))
