@@ -42,13 +42,6 @@ public struct Rule<Subject>: Sendable {
 
     /// Whether the current caller may do it to `subject` (to choose a view or filter a list).
     public func allows(_ subject: Subject) -> Bool { Access.verdict(self, subject) == .allowed }
-
-    /// This rule or `other`.
-    public func or(_ other: Rule<Subject>) -> Rule<Subject> {
-        Rule(usersOnly: usersOnly && other.usersOnly, services: services.union(other.services)) {
-            self.users($0, $1) || other.users($0, $1)
-        }
-    }
 }
 
 extension Rule where Subject == Void {

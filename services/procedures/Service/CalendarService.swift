@@ -23,8 +23,7 @@ extension ProceduresService {
                 $0.legalReference = adjustment.legalReference
                 if !working { $0.reason = adjustment.note.isEmpty ? "Ngày nghỉ theo quyết định" : adjustment.note }
             } else if !working {
-                if let holiday = (day.year - 1...day.year + 1).lazy.compactMap({ calendar.holidays(of: $0)[day] }).first
-                {
+                if let holiday = calendar.holiday(on: day) {
                     $0.reason = holiday.title
                     $0.legalReference = holiday.legalReference
                 } else if day.weekday >= 6 {

@@ -23,22 +23,25 @@ public enum ProceduresPolicy {
         user.holds(.receptionOfficer) && points.contains(user.agency ?? "")
     }
 
+    /// Whether `user` is an official of the receiving or the deciding agency of `dossier`.
+    static func worksOn(_ user: AccessClaims, _ dossier: Dossier) -> Bool {
+        user.worksAt(dossier.agency) || user.worksAt(dossier.decidingAgency)
+    }
+
     /// See a dossier: its applicant side, the officials of the receiving and deciding agencies.
     static let readDossier = Rule<Dossier> { user, dossier in
-        dossier.isApplicantSide(user.sub) || user.worksAt(dossier.agency) || user.worksAt(dossier.decidingAgency)
+        dossier.isApplicantSide(user.sub) || worksOn(user, dossier)
     }
 
     /// Work on a dossier as an official (add papers to it): the receiving and deciding agencies'.
-    static let workOnDossier = Rule<Dossier> { user, dossier in
-        user.worksAt(dossier.agency) || user.worksAt(dossier.decidingAgency)
-    }
+    static let workOnDossier = Rule<Dossier> { user, dossier in worksOn(user, dossier) }
 
     /// Attach the result: the deciding agency's officials.
     static let attachResult = Rule<Dossier> { user, dossier in user.worksAt(dossier.decidingAgency) }
 
     /// Issue an apology slip: officials of either agency, never on their own dossier.
     static let issueApology = Rule<Dossier> { user, dossier in
-        (user.worksAt(dossier.agency) || user.worksAt(dossier.decidingAgency)) && !dossier.isApplicantSide(user.sub)
+        worksOn(user, dossier) && !dossier.isApplicantSide(user.sub)
     }
 
     /// Rate the service: the applicant side, signed in.

@@ -20,11 +20,6 @@ extension Egov_Procedures_V1_Dossier {
     func agency(holding role: Egov_Identity_V1_Role) -> String {
         role == .receptionOfficer ? agency : decidingAgency
     }
-
-    /// Whether `agency` is one of the two agencies working on the dossier.
-    func involves(_ agency: String) -> Bool {
-        agency == self.agency || agency == decidingAgency
-    }
 }
 
 enum ReceptionPoints {

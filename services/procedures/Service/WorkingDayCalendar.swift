@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Which days Vietnamese agencies work, and deadlines counted in working days.
 ///
@@ -20,13 +21,16 @@ struct WorkingDayCalendar: Sendable {
     }
 
     /// The holiday rules, in force or not: each applies in the years its dates cover.
-    var rules: [HolidayRule] = HolidayRule.statutory
+    var rules: [HolidayRule] = HolidayRule.statutory { didSet { memo = DaysOffMemo() } }
     /// Dossiers received from this local hour on count from the next working day (verify:
     /// a common provincial rule, kept configurable).
     var cutoffHour = 15
     var adjustments: [Day: Adjustment] = [:]
     /// `rule id/year` of the yearly-decided holidays whose days a decision fixed.
-    var decided: Set<String> = []
+    var decided: Set<String> = [] { didSet { memo = DaysOffMemo() } }
+    /// `daysOff(of:)` by year, for this calendar's rules and decisions: every deadline walks
+    /// days, each looking at three years of lunar dates. A copy shares it until it changes.
+    private var memo = DaysOffMemo()
 
     /// The statutory holidays of `year` (before compensation), with their rules: those in
     /// force that year, less the yearly-decided ones a decision replaced.
@@ -50,6 +54,7 @@ struct WorkingDayCalendar: Sendable {
 
     /// Holidays and the days that make up for holidays falling on a weekly rest day.
     func daysOff(of year: Int) -> Set<Day> {
+        if let known = memo.years.withLock({ $0[year] }) { return known }
         let statutory = holidays(of: year).keys.sorted()
         var off = Set(statutory)
         for holiday in statutory where holiday.weekday >= 6 {
@@ -57,17 +62,24 @@ struct WorkingDayCalendar: Sendable {
             while next.weekday >= 6 || off.contains(next) { next = next.adding(days: 1) }
             off.insert(next)
         }
+        memo.years.withLock { $0[year] = off }
         return off
     }
 
     func isWorkingDay(_ day: Day) -> Bool {
         if let adjustment = adjustments[day] { return adjustment == .workingDay }
         if day.weekday >= 6 { return false }
-        // A rule's days (and their compensation) can cross the new year either way: Tết in
-        // late January belongs to its own year, a late-lunar-year holiday or a make-up day can
-        // fall in the next January.
-        return !(day.year - 1...day.year + 1).contains { daysOff(of: $0).contains(day) }
+        return !Self.years(around: day).contains { daysOff(of: $0).contains(day) }
     }
+
+    /// The holiday `day` is, whichever year's rules put it there.
+    func holiday(on day: Day) -> HolidayRule? {
+        Self.years(around: day).lazy.compactMap { holidays(of: $0)[day] }.first
+    }
+
+    /// The rule years whose days can fall on `day`: a rule's days (and their compensation) can
+    /// cross the new year either way, as a late-lunar-year holiday or a make-up day in January.
+    static func years(around day: Day) -> ClosedRange<Int> { day.year - 1...day.year + 1 }
 
     static let offset: TimeInterval = 7 * 3600
     /// The Julian day of 1970-01-01.
@@ -156,4 +168,9 @@ extension DateFormatter {
         formatter.dateFormat = format
         return formatter
     }
+}
+
+/// The days off of the years a calendar was asked about (see `WorkingDayCalendar.memo`).
+final class DaysOffMemo: Sendable {
+    let years = Mutex<[Int: Set<LunarCalendar.SolarDate>]>([:])
 }
