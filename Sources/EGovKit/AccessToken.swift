@@ -1,5 +1,6 @@
 public import Crypto
 public import Foundation
+public import JWTKit
 import Synchronization
 
 /// What an access token says about its bearer.
@@ -48,27 +49,27 @@ public enum TokenProblem: Error, Equatable, Sendable {
     case malformed, algorithm, type, unknownKey, signature, issuer, audience, expired, notYetValid, lifetime, revoked
 }
 
-/// JWTs signed with Ed25519 (`alg` EdDSA, `typ` at+jwt, `kid`), encoded and checked here
-/// with no choice left to the token: the algorithm, type, issuer and audience are fixed.
+/// JWTs signed with Ed25519 (`alg` EdDSA, `typ` at+jwt, `kid`) through jwt-kit, with no
+/// choice left to the token: the algorithm, type, key, issuer and audience are fixed.
 public enum AccessToken {
     public static let type = "at+jwt"
     public static let algorithm = "EdDSA"
 
-    struct Header: Codable {
-        var alg: String
-        var typ: String
-        var kid: String
-    }
-
-    public static func sign(_ claims: AccessClaims, keyID: String, key: Curve25519.Signing.PrivateKey) throws -> String
+    public static func sign(_ claims: AccessClaims, keyID: String, key: Curve25519.Signing.PrivateKey) async throws
+        -> String
     {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let header = Base64URL.encode(try encoder.encode(Header(alg: algorithm, typ: type, kid: keyID)))
-        let payload = Base64URL.encode(try encoder.encode(claims))
-        let signature = try key.signature(for: Data("\(header).\(payload)".utf8))
-        return "\(header).\(payload).\(Base64URL.encode(signature))"
+        let keys = await JWTKeyCollection().add(
+            eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: keyID))
+        var header = JWTHeader()
+        header.typ = type
+        return try await keys.sign(claims, kid: JWKIdentifier(string: keyID), header: header)
     }
+}
+
+extension AccessClaims: JWTPayload {
+    /// The claims are checked by `TokenVerifier.verify`, which needs the time and names each
+    /// problem; jwt-kit checks only the signature.
+    public func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 /// Checks access tokens against the identity service's published keys. Shared by every
@@ -79,7 +80,11 @@ public final class TokenVerifier: Sendable {
     public let leeway: Int64
     /// The longest lifetime a token may claim (exp - iat), in seconds.
     public let maxLifetime: Int64
-    private let keys = Mutex<[String: Curve25519.Signing.PublicKey]>([:])
+    /// The keys in force, by `kid`; jwt-kit verifies signatures with them.
+    private let keys = JWTKeyCollection()
+    /// The same keys' ids, read before each verification: jwt-kit would try its default key
+    /// for an unknown `kid`, and this refuses it by name first.
+    private let kids = Mutex<Set<String>>([])
     /// Sessions ended before their tokens expire (signed out, revoked, person deactivated),
     /// kept up to date from identity (`RevokedSessionsRefresher`).
     private let revoked = Mutex<Set<String>>([])
@@ -93,12 +98,21 @@ public final class TokenVerifier: Sendable {
         self.maxLifetime = maxLifetime
     }
 
-    /// Replaces the trusted keys.
-    public func setKeys(_ new: [String: Curve25519.Signing.PublicKey]) {
-        keys.withLock { $0 = new }
+    /// Replaces the trusted keys: new ones are added before old ones go, so a rotation never
+    /// refuses a good token.
+    public func setKeys(_ new: [String: Curve25519.Signing.PublicKey]) async {
+        for (kid, key) in new {
+            await keys.add(eddsa: EdDSA.PublicKey(backing: key), kid: JWKIdentifier(string: kid))
+        }
+        await keys.clearDefault()
+        let old = kids.withLock { kids in
+            defer { kids = Set(new.keys) }
+            return kids
+        }
+        for kid in old.subtracting(new.keys) { await keys.remove(kid: JWKIdentifier(string: kid)) }
     }
 
-    public var keyIDs: Set<String> { keys.withLock { Set($0.keys) } }
+    public var keyIDs: Set<String> { kids.withLock { $0 } }
 
     /// Replaces the ended sessions whose tokens are refused.
     public func setRevokedSessions(_ sessions: Set<String>) {
@@ -110,19 +124,31 @@ public final class TokenVerifier: Sendable {
         _ = revoked.withLock { $0.insert(session) }
     }
 
-    public func verify(_ token: String, now: Date = Date()) throws(TokenProblem) -> AccessClaims {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard token.utf8.count < 8192, parts.count == 3,
-            let headerData = Base64URL.decode(parts[0]),
-            let payloadData = Base64URL.decode(parts[1]),
-            let signature = Base64URL.decode(parts[2]),
-            let header = try? JSONDecoder().decode(AccessToken.Header.self, from: headerData)
+    /// The header of `token` when it names our algorithm, type and a key in force; what is
+    /// checked before any signature.
+    public func checkedHeader(_ token: String) throws(TokenProblem) -> JWTHeader {
+        guard token.utf8.count < 8192, let dot = token.firstIndex(of: "."),
+            let headerData = Base64URL.decode(token[..<dot]),
+            let header = try? JSONDecoder().decode(JWTHeader.self, from: headerData)
         else { throw .malformed }
         guard header.alg == AccessToken.algorithm else { throw .algorithm }
         guard header.typ == AccessToken.type else { throw .type }
-        guard let key = keys.withLock({ $0[header.kid] }) else { throw .unknownKey }
-        guard key.isValidSignature(signature, for: Data("\(parts[0]).\(parts[1])".utf8)) else { throw .signature }
-        guard let claims = try? JSONDecoder().decode(AccessClaims.self, from: payloadData) else { throw .malformed }
+        guard let kid = header.kid, kids.withLock({ $0.contains(kid) }) else { throw .unknownKey }
+        return header
+    }
+
+    public func verify(_ token: String, now: Date = Date()) async throws(TokenProblem) -> AccessClaims {
+        _ = try checkedHeader(token)
+        let claims: AccessClaims
+        do {
+            claims = try await keys.verify(token, as: AccessClaims.self)
+        } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
+            throw .signature
+        } catch let error as JWTError where error.errorType == .noKeyProvided {
+            throw .unknownKey  // the keys changed between the two reads
+        } catch {
+            throw .malformed
+        }
         guard claims.iss == issuer else { throw .issuer }
         guard claims.aud == audience else { throw .audience }
         let seconds = Int64(now.timeIntervalSince1970)

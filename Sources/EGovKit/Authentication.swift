@@ -25,7 +25,7 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         }
         guard header.hasPrefix("Bearer ") else { throw Self.refused }
         do {
-            current.user = try verifier.verify(String(header.dropFirst("Bearer ".count)))
+            current.user = try await verifier.verify(String(header.dropFirst("Bearer ".count)))
         } catch {
             logger.info("access token refused", metadata: ["problem": .string("\(error)")])
             throw Self.refused

@@ -40,7 +40,7 @@ public final class SigningKeysRefresher<Transport: ClientTransport>: Service, Se
             logger.info(
                 "token signing keys updated", metadata: ["kids": .string(keys.keys.sorted().joined(separator: ","))])
         }
-        verifier.setKeys(keys)
+        await verifier.setKeys(keys)
         return keys.count
     }
 

@@ -11,9 +11,9 @@ import Testing
     let verifier: TokenVerifier
     let now = Int64(Date().timeIntervalSince1970)
 
-    init() {
+    init() async {
         verifier = TokenVerifier()
-        verifier.setKeys(["k1": key.publicKey])
+        await verifier.setKeys(["k1": key.publicKey])
     }
 
     func claims(_ change: (inout AccessClaims) -> Void = { _ in }) -> AccessClaims {
@@ -34,42 +34,51 @@ import Testing
         return "\(head).\(body).\(Base64URL.encode(signature))"
     }
 
-    @Test func aGoodTokenIsAccepted() throws {
-        let token = try AccessToken.sign(claims(), keyID: "k1", key: key)
-        #expect(try verifier.verify(token) == claims())
+    @Test func aGoodTokenIsAccepted() async throws {
+        let token = try await AccessToken.sign(claims(), keyID: "k1", key: key)
+        #expect(try await verifier.verify(token) == claims())
     }
 
-    @Test func algNoneIsRefused() throws {
+    @Test func algNoneIsRefused() async throws {
         let head = Base64URL.encode(Data(#"{"alg":"none","typ":"at+jwt","kid":"k1"}"#.utf8))
         let body = Base64URL.encode(try JSONEncoder().encode(claims()))
-        #expect(throws: TokenProblem.algorithm) { try verifier.verify("\(head).\(body).") }
+        await #expect(throws: TokenProblem.algorithm) { try await verifier.verify("\(head).\(body).") }
     }
 
-    @Test func anotherAlgorithmIsRefused() throws {
+    @Test func anotherAlgorithmIsRefused() async throws {
         let token = try forge(header: #"{"alg":"HS256","typ":"at+jwt","kid":"k1"}"#, payload: claims())
-        #expect(throws: TokenProblem.algorithm) { try verifier.verify(token) }
+        await #expect(throws: TokenProblem.algorithm) { try await verifier.verify(token) }
     }
 
-    @Test func anotherTypeIsRefused() throws {
+    @Test func anotherTypeIsRefused() async throws {
         let token = try forge(header: #"{"alg":"EdDSA","typ":"JWT","kid":"k1"}"#, payload: claims())
-        #expect(throws: TokenProblem.type) { try verifier.verify(token) }
+        await #expect(throws: TokenProblem.type) { try await verifier.verify(token) }
     }
 
-    @Test func anUnknownKeyIsRefused() throws {
-        let token = try AccessToken.sign(claims(), keyID: "k9", key: key)
-        #expect(throws: TokenProblem.unknownKey) { try verifier.verify(token) }
+    @Test func anUnknownKeyIsRefused() async throws {
+        let token = try await AccessToken.sign(claims(), keyID: "k9", key: key)
+        await #expect(throws: TokenProblem.unknownKey) { try await verifier.verify(token) }
     }
 
-    @Test func aSignatureByAnotherKeyIsRefused() throws {
-        let token = try AccessToken.sign(claims(), keyID: "k1", key: Curve25519.Signing.PrivateKey())
-        #expect(throws: TokenProblem.signature) { try verifier.verify(token) }
+    @Test func aRotationTrustsTheNewKeyAndDropsTheOld() async throws {
+        let next = Curve25519.Signing.PrivateKey()
+        let old = try await AccessToken.sign(claims(), keyID: "k1", key: key)
+        await verifier.setKeys(["k2": next.publicKey])
+        await #expect(throws: TokenProblem.unknownKey) { try await verifier.verify(old) }
+        let new = try await AccessToken.sign(claims(), keyID: "k2", key: next)
+        #expect(try await verifier.verify(new) == claims())
     }
 
-    @Test func aTamperedPayloadIsRefused() throws {
-        let token = try AccessToken.sign(claims(), keyID: "k1", key: key)
+    @Test func aSignatureByAnotherKeyIsRefused() async throws {
+        let token = try await AccessToken.sign(claims(), keyID: "k1", key: Curve25519.Signing.PrivateKey())
+        await #expect(throws: TokenProblem.signature) { try await verifier.verify(token) }
+    }
+
+    @Test func aTamperedPayloadIsRefused() async throws {
+        let token = try await AccessToken.sign(claims(), keyID: "k1", key: key)
         let parts = token.split(separator: ".")
         let forged = Base64URL.encode(try JSONEncoder().encode(claims { $0.roles = ["ROLE_SYSTEM_ADMIN"] }))
-        #expect(throws: TokenProblem.signature) { try verifier.verify("\(parts[0]).\(forged).\(parts[2])") }
+        await #expect(throws: TokenProblem.signature) { try await verifier.verify("\(parts[0]).\(forged).\(parts[2])") }
     }
 
     @Test(arguments: [
@@ -79,7 +88,7 @@ import Testing
         ("issuer", .issuer),
         ("lifetime", .lifetime),
     ])
-    func claimsOutsideTheRulesAreRefused(case name: String, problem: TokenProblem) throws {
+    func claimsOutsideTheRulesAreRefused(case name: String, problem: TokenProblem) async throws {
         let bad = claims { claims in
             switch name {
             case "expired": claims.iat = now - 1000; claims.nbf = now - 1000; claims.exp = now - 700
@@ -89,13 +98,13 @@ import Testing
             default: claims.exp = now + 86_400
             }
         }
-        let token = try AccessToken.sign(bad, keyID: "k1", key: key)
-        #expect(throws: problem) { try verifier.verify(token) }
+        let token = try await AccessToken.sign(bad, keyID: "k1", key: key)
+        await #expect(throws: problem) { try await verifier.verify(token) }
     }
 
     @Test(arguments: ["", "a.b", "a.b.c.d", "!!.??.##", String(repeating: "a", count: 9000)])
-    func malformedTokensAreRefused(token: String) {
-        #expect(throws: TokenProblem.self) { try verifier.verify(token) }
+    func malformedTokensAreRefused(token: String) async {
+        await #expect(throws: TokenProblem.self) { try await verifier.verify(token) }
     }
 }
 

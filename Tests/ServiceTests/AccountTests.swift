@@ -278,7 +278,7 @@ import Testing
                 .with {
                     $0.login = "dung@syt.example.vn"; $0.password = goodPassword
                 })
-            let claims = try verifier.verify(session.accessToken)
+            let claims = try await verifier.verify(session.accessToken)
             #expect(claims.agency == "agencies/000.00.06.H41" && claims.roles == ["ROLE_SPECIALIST"])
             #expect(
                 await failure {
@@ -303,7 +303,7 @@ import Testing
                     .with {
                         $0.login = "001090012345"; $0.password = goodPassword
                     })
-                #expect(try verifier.verify(session.accessToken).sub == session.person)
+                #expect(try await verifier.verify(session.accessToken).sub == session.person)
             }
         }
     }

@@ -220,7 +220,7 @@ func makeAgencyFixture(tool: Identity, relay: Identity) async throws -> AgencyFi
                 .with {
                     $0.login = "dung@syt.example.vn"; $0.password = goodPassword
                 })
-            #expect(try verifier.verify(session.accessToken).roles == ["ROLE_SPECIALIST", "ROLE_LEADER"])
+            #expect(try await verifier.verify(session.accessToken).roles == ["ROLE_SPECIALIST", "ROLE_LEADER"])
         }
     }
 

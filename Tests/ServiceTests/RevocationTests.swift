@@ -31,8 +31,8 @@ import Testing
                             $0.login = "001090012345"; $0.password = goodPassword
                         })
                     try await revocations.refresh()
-                    #expect((try? elsewhere.verify(phone.accessToken)) != nil)
-                    #expect((try? elsewhere.verify(laptop.accessToken)) != nil)
+                    #expect((try? await elsewhere.verify(phone.accessToken)) != nil)
+                    #expect((try? await elsewhere.verify(laptop.accessToken)) != nil)
 
                     // Signing out on the phone: its token is refused at once through the
                     // gateway (identity knows first) and by the other process after one refresh.
@@ -43,8 +43,8 @@ import Testing
                                 .with { $0.name = me.name }, metadata: bearer(phone.accessToken))
                         }?.code == .unauthenticated)
                     try await revocations.refresh()
-                    #expect(throws: TokenProblem.revoked) { try elsewhere.verify(phone.accessToken) }
-                    #expect((try? elsewhere.verify(laptop.accessToken)) != nil)
+                    await #expect(throws: TokenProblem.revoked) { try await elsewhere.verify(phone.accessToken) }
+                    #expect((try? await elsewhere.verify(laptop.accessToken)) != nil)
 
                     // A password change ends the person's other sessions: the laptop's token too.
                     let desk = try await identity.login(
@@ -58,8 +58,8 @@ import Testing
                             $0.newPassword = goodPassword + " mới"
                         }, metadata: bearer(desk.accessToken))
                     try await revocations.refresh()
-                    #expect(throws: TokenProblem.revoked) { try elsewhere.verify(laptop.accessToken) }
-                    #expect((try? elsewhere.verify(desk.accessToken)) != nil)
+                    await #expect(throws: TokenProblem.revoked) { try await elsewhere.verify(laptop.accessToken) }
+                    #expect((try? await elsewhere.verify(desk.accessToken)) != nil)
 
                     // The list is for platform services: not for users, not for anonymous callers.
                     #expect(

@@ -230,7 +230,7 @@ enum Bench {
                         let loginElapsed = ContinuousClock.now - loginStart
                         let verifications = 50_000
                         let verifyStart = ContinuousClock.now
-                        for _ in 0..<verifications { _ = try verifier.verify(token) }
+                        for _ in 0..<verifications { _ = try await verifier.verify(token) }
                         let verifyElapsed = ContinuousClock.now - verifyStart
                         print(
                             String(

@@ -2,6 +2,7 @@ import EGovAPI
 public import EGovKit
 public import Foundation
 import GatewayService
+import JWTKit
 import ProceduresService
 import SwiftProtobuf
 
@@ -77,7 +78,11 @@ public enum FuzzTargets {
                     "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJwZW9wbGUvMSJ9.c2ln",
                     "a.b.c", "....",
                 ].map { Array($0.utf8) },
-                run: { bytes in _ = try? verifier.verify(String(decoding: bytes, as: UTF8.self)) }),
+                // What verification parses before and after the signature (which needs a key).
+                run: { bytes in
+                    _ = try? verifier.checkedHeader(String(decoding: bytes, as: UTF8.self))
+                    _ = try? DefaultJWTParser().parse(bytes, as: AccessClaims.self)
+                }),
             FuzzTarget(
                 name: "config-file",
                 seeds: [

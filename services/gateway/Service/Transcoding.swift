@@ -158,7 +158,7 @@ public struct Transcoder: Sendable {
         var user: AccessClaims?
         if let authorization = headers["authorization"] {
             guard authorization.hasPrefix("Bearer "),
-                let claims = try? verifier.verify(String(authorization.dropFirst(7)))
+                let claims = try? await verifier.verify(String(authorization.dropFirst(7)))
             else {
                 throw AuthenticationInterceptor.refused
             }

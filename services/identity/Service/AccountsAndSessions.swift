@@ -189,7 +189,7 @@ extension IdentityService {
                     detail: "session \(started.session)"), in: tx)
             return started
         }
-        return try session(
+        return try await session(
             for: person, session: started.session, refreshToken: started.token, refreshExpire: started.expire, amr: amr)
     }
 
@@ -227,7 +227,7 @@ extension IdentityService {
                 throw Self.errors.unauthenticated(
                     "INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.")
             }
-            return try self.session(
+            return try await self.session(
                 for: account.person, session: session, refreshToken: token, refreshExpire: expire, amr: amr)
         }
     }
@@ -384,8 +384,8 @@ extension IdentityService {
 
     func session(
         for person: Egov_Identity_V1_Person, session: String, refreshToken: String, refreshExpire: Int64, amr: [String]
-    ) throws -> Egov_Identity_V1_SessionTokens {
-        let access = try tokens.accessToken(for: person, session: session, amr: amr)
+    ) async throws -> Egov_Identity_V1_SessionTokens {
+        let access = try await tokens.accessToken(for: person, session: session, amr: amr)
         return .with {
             $0.accessToken = access.token
             $0.accessTokenExpireTime = Google_Protobuf_Timestamp(seconds: access.expire)

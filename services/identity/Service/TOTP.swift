@@ -3,6 +3,12 @@ public import Foundation
 
 /// Time-based one-time passwords (RFC 6238): HMAC-SHA1 over 30-second steps, six digits, as
 /// every authenticator app computes them.
+///
+/// Written here rather than taken from HummingbirdOTP (hummingbird-auth 2.5): that library
+/// keys the HMAC with the UTF-8 bytes of a `String` secret, so it cannot hold the 160 random
+/// bits RFC 4226 §4 asks for, which every authenticator enrolled so far was given; moving to
+/// it would invalidate them all. It also has no step window or replay rule, which are the
+/// parts that matter here.
 public enum TOTP {
     public static let period: Int64 = 30
     public static let digits = 6

@@ -64,7 +64,7 @@ public final class TokenIssuer: Sendable {
         }
         let published = Array(all.prefix(2))
         keys.withLock { $0 = published }
-        verifier.setKeys(Dictionary(uniqueKeysWithValues: published.map { ($0.kid, $0.key.publicKey) }))
+        await verifier.setKeys(Dictionary(uniqueKeysWithValues: published.map { ($0.kid, $0.key.publicKey) }))
     }
 
     var publishedKeys: [(kid: String, key: Curve25519.Signing.PublicKey)] {
@@ -72,7 +72,7 @@ public final class TokenIssuer: Sendable {
     }
 
     /// An access token for `person` in `session`.
-    func accessToken(for person: Egov_Identity_V1_Person, session: String, amr: [String]) throws -> (
+    func accessToken(for person: Egov_Identity_V1_Person, session: String, amr: [String]) async throws -> (
         token: String, expire: Int64
     ) {
         guard let key = keys.withLock({ $0.first }) else { throw StoreError("no signing key") }
@@ -81,7 +81,7 @@ public final class TokenIssuer: Sendable {
             iss: Self.issuer, aud: Self.audience, sub: person.name, iat: now, nbf: now, exp: now + accessLifetime,
             jti: UUID().uuidString.lowercased(), sid: session, roles: person.roleNames,
             agency: person.agency.isEmpty ? nil : person.agency, amr: amr)
-        return (try AccessToken.sign(claims, keyID: key.kid, key: key.key), now + accessLifetime)
+        return (try await AccessToken.sign(claims, keyID: key.kid, key: key.key), now + accessLifetime)
     }
 }
 
