@@ -4,6 +4,7 @@ public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
+public import UnixSignals
 
 /// What a process is made of, handed back by its builder.
 public struct ProcessParts: Sendable {
@@ -43,6 +44,20 @@ public struct ProcessEnvironment: Sendable {
     public let telemetry: Telemetry
     /// Verifies users' access tokens for every RPC of the process.
     public let verifier: TokenVerifier
+    /// "Now" for the process's records (the store reads it); tests move it by hand.
+    public let clock: WallClock
+
+    public init(
+        settings: ProcessSettings, configuration: Configuration, logger: Logger, telemetry: Telemetry = Telemetry(),
+        verifier: TokenVerifier = TokenVerifier(), clock: WallClock = .system
+    ) {
+        self.settings = settings
+        self.configuration = configuration
+        self.logger = logger
+        self.telemetry = telemetry
+        self.verifier = verifier
+        self.clock = clock
+    }
 
     /// A client for a configured peer over mutual TLS; the caller adds its
     /// `GRPCClientService` to `background` so its connections run.
@@ -99,15 +114,33 @@ public enum EGovProcess {
         if settings.devPKI {
             try DevPKI(directory: "\(settings.dataDirectory)/pki").ensure([name])
         }
+        let process = try await assemble(
+            name: name, security: security,
+            environment: ProcessEnvironment(settings: settings, configuration: configuration, logger: logger),
+            signals: [.sigterm, .sigint], build: build)
+        do {
+            try await process.group.run()
+        } catch {
+            await process.parts.shutdown()
+            throw error
+        }
+        await process.parts.shutdown()
+    }
+
+    /// The process as `run` serves it (its parts, the gRPC server with health, reflection and
+    /// the standard interceptors, the admin port), not yet running: `group.run()` starts it,
+    /// `group.triggerGracefulShutdown()` stops it, then call `parts.shutdown()`. Tests embed
+    /// processes this way, so they exercise what ships.
+    public static func assemble(
+        name: String, security: PortSecurity, environment: ProcessEnvironment, signals: [UnixSignal] = [],
+        build: @Sendable (ProcessEnvironment) async throws -> ProcessParts
+    ) async throws -> AssembledProcess {
+        let settings = environment.settings
         for path in [settings.tls.caCertificate, settings.tls.certificate, settings.tls.privateKey]
         where !FileManager.default.fileExists(atPath: path) {
             throw ConfigError("TLS file \(path) does not exist (set tls.* or enable tls.dev_pki)")
         }
-        let telemetry = Telemetry()
-        let environment = ProcessEnvironment(
-            settings: settings, configuration: configuration, logger: logger, telemetry: telemetry,
-            verifier: TokenVerifier()
-        )
+        let logger = environment.logger
         let parts = try await build(environment)
         let health = HealthMonitor(services: parts.serviceNames, probes: parts.probes, logger: logger)
         let reflection = ReflectionService(
@@ -122,12 +155,13 @@ public enum EGovProcess {
                 HealthService(monitor: health), reflection, ReflectionV1AlphaService(reflection),
             ],
             interceptors: standardInterceptors(
-                security: security, telemetry: telemetry, logger: logger, domain: "\(name).egov",
+                security: security, telemetry: environment.telemetry, logger: logger, domain: "\(name).egov",
                 verifier: environment.verifier, extra: parts.interceptors
             )
         )
         let admin = AdminServer(
-            host: settings.adminHost, port: settings.adminPort, telemetry: telemetry, health: health, logger: logger
+            host: settings.adminHost, port: settings.adminPort, telemetry: environment.telemetry, health: health,
+            logger: logger
         )
         let announce = AnnounceListening(server: server, logger: logger, security: security, settings: settings)
         var configuration = ServiceGroupConfiguration(
@@ -136,22 +170,24 @@ public enum EGovProcess {
                     service: $0, successTerminationBehavior: .ignore,
                     failureTerminationBehavior: .gracefullyShutdownGroup)
             },
-            gracefulShutdownSignals: [.sigterm, .sigint],
+            gracefulShutdownSignals: signals,
             cancellationSignals: [],
             logger: logger
         )
         // In-flight RPCs get this long to finish; then whatever is left is cancelled.
         configuration.maximumGracefulShutdownDuration = settings.shutdownGrace
         configuration.maximumCancellationDuration = .seconds(5)
-        let group = ServiceGroup(configuration: configuration)
-        do {
-            try await group.run()
-        } catch {
-            await parts.shutdown()
-            throw error
-        }
-        await parts.shutdown()
+        return AssembledProcess(parts: parts, server: server, group: ServiceGroup(configuration: configuration))
     }
+}
+
+/// One process put together by `EGovProcess.assemble`.
+public struct AssembledProcess: Sendable {
+    public let parts: ProcessParts
+    /// Its gRPC server; `listeningAddress` gives the port once the group runs.
+    public let server: GRPCServer<HTTP2ServerTransport.Posix>
+    /// Everything the process runs, the server included.
+    public let group: ServiceGroup
 }
 
 /// Logs the bound address once the server listens (useful with port 0).

@@ -7,7 +7,8 @@ extension Store {
     public static func open(
         for environment: ProcessEnvironment, migrations: [Migration], patience: Duration = .seconds(60)
     ) async throws -> Store {
-        let store = try Store(url: environment.settings.databaseURL, logger: environment.logger)
+        let store = try Store(
+            url: environment.settings.databaseURL, logger: environment.logger, clock: environment.clock)
         let giveUp = ContinuousClock.now + patience
         while true {
             do {

@@ -260,11 +260,16 @@ enum Connection: Sendable {
         }
     }
 
+    /// Closes the connection even when the caller is cancelled (a shutdown running past its
+    /// grace period): sqlite-nio skips the close of a cancelled task and would leave the file
+    /// open, which its debug builds trap on.
     func close() async {
-        switch self {
-        case .sqlite(let connection): try? await connection.close()
-        case .postgres(let connection, _): try? await connection.close()
-        }
+        await Task.detached {
+            switch self {
+            case .sqlite(let connection): try? await connection.close()
+            case .postgres(let connection, _): try? await connection.close()
+            }
+        }.value
     }
 }
 
@@ -409,7 +414,7 @@ final class LeasePool: Sendable {
 
     private func release(_ item: Item) {
         let waiter: (CheckedContinuation<Item?, any Error>, Item?)? = state.withLock { state in
-            let usable = !item.isClosed
+            let usable = !item.isClosed && !state.closed
             if !usable { state.open -= 1 }
             if !state.waiters.isEmpty {
                 let waiter = state.waiters.removeFirst().continuation
@@ -420,6 +425,8 @@ final class LeasePool: Sendable {
             return nil
         }
         if let (continuation, item) = waiter { continuation.resume(returning: item) }
+        // A lease that ends after the store closed: its connection closes now, not never.
+        if state.withLock({ $0.closed }) && !item.isClosed { Task { await item.close() } }
     }
 
     /// Connections open, idle and callers waiting, for diagnostics.

@@ -197,7 +197,7 @@ let shippedCalendarFile = URL(fileURLWithPath: #filePath).deletingLastPathCompon
     /// in 2024, before it in 2025 and 2026; the Saturdays worked in exchange are working days.
     @Test func theGovernmentsDecisionsReplaceTheDefaultDaysThroughTheGateway() async throws {
         try await withStack { stack in
-            let repository = CalendarRepository(store: try #require(stack.proceduresStore))
+            let repository = CalendarRepository(store: stack.proceduresStore)
             let loaded = try await CalendarFileLoader.load(path: shippedCalendarFile, into: repository)
             #expect(loaded.rules == 0 && loaded.adjustments == 56)
             try await withPublicClient(port: stack.gatewayPort) { client in

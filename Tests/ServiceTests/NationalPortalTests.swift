@@ -12,7 +12,7 @@ import Testing
     @Test func dossierEventsReachThePortalInOrderOnceEachThroughRetriesAndRefusals() async throws {
         try await withStack { stack in
             try await seedCatalogue(stack)
-            let store = try #require(stack.proceduresStore)
+            let store = stack.proceduresStore
             let portal = try await RecordingHTTPServer(answers: [503])
             defer { Task { try? await portal.close() } }
             let sink = NationalPortalSink(

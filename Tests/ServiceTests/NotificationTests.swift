@@ -13,7 +13,7 @@ import Testing
     @Test func applicantsAreTextedWhatTheyMustKnowOnce() async throws {
         try await withStack { stack in
             try await seedCatalogue(stack)
-            let store = try #require(stack.proceduresStore)
+            let store = stack.proceduresStore
             let gateway = try await RecordingHTTPServer()
             defer { Task { try? await gateway.close() } }
             let filed = try await withPublicClient(port: stack.gatewayPort) { client in

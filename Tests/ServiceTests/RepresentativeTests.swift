@@ -129,8 +129,8 @@ final class RecordingSink: OutboxSink {
     func theScanFlagsLateDossiersOnceAndAnnouncesThem(engine: Engine) async throws {
         try await withStack(engine: engine) { stack in
             try await seedCatalogue(stack)
-            let service = try #require(stack.procedures)
-            let store = try #require(stack.proceduresStore)
+            let service = stack.procedures
+            let store = stack.proceduresStore
             try await withTestClient(port: stack.ports["procedures"]!) { client in
                 let procedures = Procedures(wrapping: client)
                 var filed: [Egov_Procedures_V1_Dossier] = []

@@ -8,81 +8,57 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GatewayService
-import ProceduresService
+import IdentityService
 import Testing
 
-/// The whole platform for one test: the four services and the gateway, in process, on
-/// loopback over mutual TLS, each with its own store.
+@testable import ProceduresService
+
+/// The whole platform for one test: the four services and the gateway, each assembled by
+/// its own build function as the executables are, on loopback over mutual TLS, each with
+/// its own data directory and store.
 struct Stack {
     var gatewayPort: Int
     var ports: [String: Int]
     /// The procedures service as served, for what runs on a timer (the overdue scan), and its store.
-    var procedures: ProceduresService? = nil
-    var proceduresStore: Store? = nil
+    var procedures: ProceduresService
+    var proceduresStore: Store { procedures.store }
 }
 
+/// The platform for `body`. With `clock`, the services' records read the time from it
+/// (dossiers' dates, the working-day calendar); tokens and transport keep the real time.
+/// Procedures' store is on `engine`; the others are on SQLite. The processes share one token
+/// verifier, so a session is known everywhere from its first call (each also refreshes it
+/// from identity, as in production).
 func withStack<Result: Sendable>(
     engine: Engine = .sqlite, clock: ManualClock? = nil, _ body: (Stack) async throws -> Result
 ) async throws -> Result {
-    try await withStack(verifier: TokenVerifier(), engine: engine, clock: clock, body)
-}
-
-/// The four services and the gateway, in process, on loopback. With `clock`, the procedures
-/// service reads the time from it (dossiers' dates and the working-day calendar); tokens and
-/// transport keep the real time.
-func withStack<Result: Sendable>(
-    verifier: TokenVerifier, engine: Engine = .sqlite, clock: ManualClock? = nil, _ body: (Stack) async throws -> Result
-) async throws -> Result {
-    try await withIdentity(verifier: verifier) { identityPort, _ in
-        // Each service calls identity with its own certificate, as the processes do.
-        let identityClient = try makePeerClient(
-            PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: TestPKI.files("documents"))
-        let proceduresIdentityClient = try makePeerClient(
-            PeerEndpoint(name: "identity", target: "127.0.0.1:\(identityPort)")!, tls: TestPKI.files("procedures"))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await identityClient.runConnections() }
-            group.addTask { try await proceduresIdentityClient.runConnections() }
-            defer {
-                identityClient.beginGracefulShutdown()
-                proceduresIdentityClient.beginGracefulShutdown()
-            }
-            let directory = IdentityAgencyDirectory(client: identityClient, deadline: .seconds(60))
-            return try await withStore(migrations: DocumentsApp.migrations) { documentsStore in
-                try await withStore(engine, migrations: ProceduresApp.migrations, clock: clock?.wallClock ?? .system) {
-                    proceduresStore in
-                    try await withStore(migrations: ConferencesApp.migrations) { conferencesStore in
-                        try await withTestServer(
-                            process: "documents",
-                            services: [DocumentsService(store: documentsStore, agencies: directory)], verifier: verifier
-                        ) { documentsPort in
-                            let procedures = ProceduresService(
-                                store: proceduresStore,
-                                agencies: IdentityAgencyDirectory(
-                                    client: proceduresIdentityClient, deadline: .seconds(60)),
-                                people: IdentityPersonDirectory(
-                                    client: proceduresIdentityClient, deadline: .seconds(60)),
-                                attachments: AttachmentStore(directory: temporaryDirectory("attachments")))
-                            return try await withTestServer(
-                                process: "procedures", services: [procedures], verifier: verifier
-                            ) { proceduresPort in
-                                try await withTestServer(
-                                    process: "conferences",
-                                    services: [ConferencesService(store: conferencesStore, agencies: directory)],
-                                    verifier: verifier
-                                ) { conferencesPort in
-                                    let ports = [
-                                        "identity": identityPort, "documents": documentsPort,
-                                        "procedures": proceduresPort, "conferences": conferencesPort,
-                                    ]
-                                    return try await withGateway(ports: ports, verifier: verifier) { gatewayPort in
-                                        try await body(
-                                            Stack(
-                                                gatewayPort: gatewayPort, ports: ports, procedures: procedures,
-                                                proceduresStore: proceduresStore))
-                                    }
-                                }
-                            }
-                        }
+    let verifier = TokenVerifier()
+    let wallClock = clock?.wallClock ?? .system
+    return try await withIdentity(verifier: verifier, clock: clock) { identity, _ in
+        let peers = ["--peers.identity=127.0.0.1:\(identity)"]
+        return try await withProcess(
+            "documents", keys: DocumentsApp.keys, arguments: peers, verifier: verifier, clock: wallClock,
+            build: DocumentsApp.build
+        ) { documents in
+            try await withProcess(
+                "procedures", keys: ProceduresApp.keys, engine: engine,
+                // The overdue scan runs when a test says so.
+                arguments: peers + ["--overdue.scan_seconds=86400"], verifier: verifier, clock: wallClock,
+                build: ProceduresApp.build
+            ) { procedures in
+                try await withProcess(
+                    "conferences", keys: ConferencesApp.keys, arguments: peers, verifier: verifier, clock: wallClock,
+                    build: ConferencesApp.build
+                ) { conferences in
+                    let ports = [
+                        "identity": identity, "documents": documents.port, "procedures": procedures.port,
+                        "conferences": conferences.port,
+                    ]
+                    return try await withGateway(ports: ports, verifier: verifier) { gatewayPort in
+                        try await body(
+                            Stack(
+                                gatewayPort: gatewayPort, ports: ports,
+                                procedures: try #require(procedures.parts.services.first as? ProceduresService)))
                     }
                 }
             }
@@ -90,27 +66,15 @@ func withStack<Result: Sendable>(
     }
 }
 
+/// The gateway in front of the services at `ports`, as egov-gateway runs it (its HTTP/JSON
+/// port off, its rate limits out of the way).
 func withGateway<Result: Sendable>(
     ports: [String: Int], verifier: TokenVerifier, _ body: (Int) async throws -> Result
 ) async throws -> Result {
-    var clients: [String: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
-    for (name, port) in ports {
-        clients[name] = try makePeerClient(
-            PeerEndpoint(name: name, target: "127.0.0.1:\(port)")!, tls: TestPKI.files("gateway"))
-    }
-    let backends = ports.keys.sorted().map { name in
-        GatewayService.Backend(
-            service: name == "identity" ? "egov.identity.v1.IdentityService" : "", target: "127.0.0.1:\(ports[name]!)",
-            client: clients[name]!)
-    }
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        for client in clients.values { group.addTask { try await client.runConnections() } }
-        defer { clients.values.forEach { $0.beginGracefulShutdown() } }
-        let services: [any RegistrableRPCService] = [
-            ForwardingService(routes: try RouteTable.routes(), clients: clients, defaultDeadline: .seconds(60)),
-            GatewayService(backends: backends, version: "test"),
-        ]
-        return try await withTestServer(
-            process: "gateway", security: .serverTLS, services: services, verifier: verifier, body)
-    }
+    try await withProcess(
+        "gateway", keys: GatewayApp.keys, security: .serverTLS,
+        arguments: ports.map { "--peers.\($0.key)=127.0.0.1:\($0.value)" } + [
+            "--http.enabled=false", "--ratelimit.anonymous_per_second=1000000", "--ratelimit.user_per_second=1000000",
+        ], verifier: verifier, build: GatewayApp.build
+    ) { try await body($0.port) }
 }

@@ -14,7 +14,7 @@ import Testing
     func figuresCountEachOutcomeOnTheProvincesDays(engine: Engine) async throws {
         try await withStack(engine: engine) { stack in
             try await seedCatalogue(stack)
-            let store = try #require(stack.proceduresStore)
+            let store = stack.proceduresStore
             try await withTestClient(port: stack.ports["procedures"]!) { client in
                 let procedures = Procedures(wrapping: client)
                 var codes: [String] = []

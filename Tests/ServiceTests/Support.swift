@@ -57,8 +57,6 @@ func healthService(for services: [String]) async -> HealthService {
     return HealthService(monitor: monitor)
 }
 
-/// Runs an identity service on `engine`, for `body`. Passwords are hashed at a low scrypt
-/// cost so tests stay quick; the production cost is the default of the service.
 /// A time that moves only when told, for rules that depend on waiting.
 final class ManualClock: Sendable {
     private let micros = Mutex(WallClock.system.micros)
@@ -74,21 +72,29 @@ final class ManualClock: Sendable {
     }
 }
 
-/// The key sealing identity's secrets in the tests' stores: made once per test run.
+/// The key sealing identity's secrets in the tests' own stores: made once per test run.
 let testSecrets = SecretBox.ephemeral()
 
+/// Runs egov-identity on `engine` for `body`, with its port and a store of its own on the
+/// same database (for looking at or tampering with what identity wrote). Passwords are hashed
+/// at a low scrypt cost so tests stay quick.
 func withIdentity<Result: Sendable>(
     engine: Engine = .sqlite, verifier: TokenVerifier = TokenVerifier(), clock: ManualClock? = nil,
     _ body: (Int, Store) async throws -> Result
 ) async throws -> Result {
-    let health = await healthService(for: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService])
-    return try await withStore(engine, migrations: IdentityApp.migrations, clock: clock?.wallClock ?? .system) {
-        store in
-        let tokens = try await TokenIssuer.open(store: store, verifier: verifier, secrets: testSecrets)
-        let identity = try await IdentityService(
-            store: store, tokens: tokens, secrets: testSecrets, passwordCost: 10)
-        return try await withTestServer(process: "identity", services: [identity, health], verifier: verifier) { port in
-            try await body(port, store)
+    let wallClock = clock?.wallClock ?? .system
+    return try await withProcess(
+        "identity", keys: IdentityApp.keys, engine: engine, arguments: ["--password.scrypt_log_n=10"],
+        verifier: verifier, clock: wallClock, build: IdentityApp.build
+    ) { identity in
+        let store = try Store(url: identity.databaseURL, logger: Logger(label: "test"), poolSize: 2, clock: wallClock)
+        do {
+            let result = try await body(identity.port, store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
         }
     }
 }

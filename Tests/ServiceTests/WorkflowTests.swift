@@ -405,7 +405,7 @@ import Testing
                 }
                 #expect(seen == [.newlyRegistered, .newlyRegistered, .accepted, .withdrawn])
                 // The stream ended with the dossier: nothing is left listening.
-                #expect(stack.procedures?.changes.watcherCount == 0)
+                #expect(stack.procedures.changes.watcherCount == 0)
 
                 // A client that hangs up leaves nothing listening either.
                 let other = try await procedures.submitDossier(
@@ -420,10 +420,10 @@ import Testing
                         for try await _ in response.messages {}
                     }
                 }
-                while stack.procedures?.changes.watcherCount != 1 { try await Task.sleep(for: .milliseconds(20)) }
+                while stack.procedures.changes.watcherCount != 1 { try await Task.sleep(for: .milliseconds(20)) }
                 watcher.cancel()
                 _ = await watcher.result
-                while stack.procedures?.changes.watcherCount != 0 { try await Task.sleep(for: .milliseconds(20)) }
+                while stack.procedures.changes.watcherCount != 0 { try await Task.sleep(for: .milliseconds(20)) }
             }
         }
     }

@@ -23,6 +23,11 @@ public enum IdentityApp {
                 help: "Make a new key at secrets.key_file when it is missing (development); false in production, "
                     + "where the key comes from the key store."
             ),
+            ConfigKey(
+                "password.scrypt_log_n", .integer(10...22), default: "17",
+                help: "scrypt cost of new password hashes, as log2(N): 17 is OWASP's minimum; below it only in tests. "
+                    + "Stored hashes keep the cost they were made with."
+            ),
         ]
 
     /// Each repository's migrations; the store applies them in id order.
@@ -42,6 +47,10 @@ public enum IdentityApp {
                 metadata: ["agencies_added": .stringConvertible(added), "accounts": .string(accounts)])
         }
         let secrets = try openSecrets(environment)
+        if environment.configuration.int("password.scrypt_log_n") < 17 {
+            environment.logger.warning(
+                "password.scrypt_log_n is below 17: new password hashes are weaker than OWASP's minimum")
+        }
         let sealedTotp = try await PersonRepository(store: store).sealPlaintextTotp(secrets: secrets)
         if sealedTotp > 0 {
             environment.logger.notice(
@@ -51,7 +60,9 @@ public enum IdentityApp {
             store: store, verifier: environment.verifier, secrets: secrets, logger: environment.logger)
         return ProcessParts(
             services: [
-                try await IdentityService(store: store, tokens: tokens, secrets: secrets, logger: environment.logger)
+                try await IdentityService(
+                    store: store, tokens: tokens, secrets: secrets,
+                    passwordCost: environment.configuration.int("password.scrypt_log_n"), logger: environment.logger)
             ],
             serviceNames: [Egov_Identity_V1_IdentityService.descriptor.fullyQualifiedService],
             probes: [.database(store)],
