@@ -7,31 +7,6 @@ import GRPCCore
 import Testing
 
 @Suite struct AttachmentTests {
-    func upload(
-        _ procedures: Procedures, dossier: String, type: String, content: [UInt8], as caller: Metadata,
-        kind: Egov_Procedures_V1_Attachment.Kind = .document,
-        requiredDocument: String = "Đơn đề nghị cấp giấy phép hoạt động"
-    ) async throws -> Egov_Procedures_V1_Attachment {
-        try await procedures.uploadAttachment(metadata: caller) { writer in
-            try await writer.write(
-                .with {
-                    $0.header = .with {
-                        $0.name = dossier
-                        $0.fileName = "don-de-nghi.pdf"
-                        $0.contentType = type
-                        $0.requiredDocument = requiredDocument
-                        $0.kind = kind
-                    }
-                })
-            var offset = 0
-            while offset < content.count {
-                let end = min(offset + (1 << 20), content.count)
-                try await writer.write(.with { $0.chunk = Data(content[offset..<end]) })
-                offset = end
-            }
-        }
-    }
-
     /// Downloads a file of a dossier: its description and its bytes.
     func download(
         _ procedures: Procedures, dossier: String, sha256: String, as caller: Metadata

@@ -14,174 +14,108 @@ import Testing
     /// appraises and approves it, and the centre returns the result: each side acts only on its
     /// part, finds the other's officials in the directory, and keeps the dossier on its worklist.
     @Test func theCentreReceivesForTheDepartmentAndReturnsItsResultThroughTheGateway() async throws {
-        try await withStack { stack in
-            try await seedCentreAndDepartment(stack)
-            var officials: [String: String] = [:]
-            for (email, agency, role) in [
-                ("tiepnhan@ttpvhcc.vn", serviceCentre, Egov_Identity_V1_Role.receptionOfficer),
-                ("tiepnhan@syt.vn", healthDepartment, .receptionOfficer),
-                ("giamdoc@syt.vn", healthDepartment, .leader), ("chuyenvien@syt.vn", healthDepartment, .specialist),
-            ] {
-                officials[email] = try await createOfficial(stack, email: email, agency: agency, roles: [role])
+        try await withScene { scene in
+            try await seedCentreAndDepartment(scene.stack)
+            let centre = try await scene.official("tiepnhan@ttpvhcc.vn", of: serviceCentre, .receptionOfficer)
+            let departmentDesk = try await scene.official("tiepnhan@syt.vn", of: healthDepartment, .receptionOfficer)
+            let director = try await scene.official("giamdoc@syt.vn", of: healthDepartment, .leader)
+            let specialist = try await scene.official("chuyenvien@syt.vn", of: healthDepartment, .specialist)
+            let applicant = try await scene.citizen()
+            let procedures = scene.procedures
+
+            // The centre lists what its desk receives.
+            let received = try await procedures.listProcedures(.with { $0.receptionPoint = serviceCentre })
+            #expect(received.procedures.map(\.code) == ["1.009994.H41"])
+            #expect(
+                try await procedures.listProcedures(.with { $0.receptionPoint = healthDepartment }).procedures.isEmpty)
+
+            // Filing at the department's own desk is refused: it is not a reception point.
+            #expect(
+                await failure { _ = try await applicant.files("1.009994.H41") { $0.agency = healthDepartment } }
+                    == Failure(code: .invalidArgument, reason: "INVALID_RECEPTION_POINT", field: "dossier.agency"))
+            #expect(
+                await failure {
+                    _ = try await departmentDesk.files("1.009994.H41") {
+                        $0.channel = .inPerson; $0.applicant = "people/p1"
+                    }
+                }?.code == .permissionDenied)
+            let filed = try await applicant.files("1.009994.H41")
+            // Received at the centre, numbered by its desk, decided by the department.
+            #expect(filed.agency == serviceCentre && filed.decidingAgency == healthDepartment)
+            #expect(filed.code.hasPrefix("000.00.14.H41-"))
+            try await applicant.attaches("đơn", to: filed, as: "Đơn đề nghị cấp chứng chỉ hành nghề")
+
+            // Reception is the centre's: the department's own desk and its director cannot accept.
+            for outsider in [departmentDesk, director] {
+                #expect(await outsider.cannot(.accept, filed)?.code == .permissionDenied)
             }
-            try await withPublicClient(port: stack.gatewayPort) { client in
-                let identity = Identity(wrapping: client)
-                _ = try await identity.registerPerson(
-                    .with {
-                        $0.person = citizen(); $0.password = goodPassword
-                    })
-                func signIn(_ login: String) async throws -> Metadata { try await ServiceTests.signIn(identity, login) }
-                let applicant = try await signIn("001090012345")
-                let centre = try await signIn("tiepnhan@ttpvhcc.vn")
-                let departmentDesk = try await signIn("tiepnhan@syt.vn")
-                let leader = try await signIn("giamdoc@syt.vn")
-                let specialist = try await signIn("chuyenvien@syt.vn")
-                let procedures = Procedures(wrapping: client)
+            let accepted = try await centre.accepts(filed)
+            #expect(accepted.status == .accepted && accepted.currentStep == 1)
+            // Both agencies have it on their worklists.
+            #expect(try await centre.worklist(of: serviceCentre).map(\.code) == [filed.code])
+            #expect(try await director.worklist(of: healthDepartment).map(\.code) == [filed.code])
+            // Approval is the department's: the centre cannot finish or attach the result.
+            #expect(await centre.cannot(.finish, filed)?.code == .permissionDenied)
 
-                // The centre lists what its desk receives.
-                let received = try await procedures.listProcedures(.with { $0.receptionPoint = serviceCentre })
-                #expect(received.procedures.map(\.code) == ["1.009994.H41"])
-                #expect(
-                    try await procedures.listProcedures(.with { $0.receptionPoint = healthDepartment }).procedures
-                        .isEmpty)
+            // The director finds the department's specialists and assigns one.
+            let specialists = try await director.finds(.specialist, at: healthDepartment)
+            #expect(specialists.map(\.name) == [specialist.name])
+            #expect(
+                await director.cannot(.assign, filed) { $0.assignee = centre.name }
+                    == Failure(code: .invalidArgument, reason: "INVALID_ASSIGNEE", field: "assignee"))
+            try await director.assigns(filed, to: specialists[0].name)
+            #expect(
+                await failure { try await centre.attaches("chứng chỉ", to: filed, kind: .result) }?.code
+                    == .permissionDenied)
+            try await specialist.attaches("chứng chỉ", to: filed, kind: .result)
+            let leaders = try await specialist.finds(.leader, at: healthDepartment)
+            try await specialist.handsOver(filed, to: leaders[0].name)
+            #expect(try await director.finishes(filed).status == .finished)
 
-                // Filing at the department's own desk is refused: it is not a reception point.
-                #expect(
-                    await failure {
-                        _ = try await procedures.submitDossier(
-                            .with {
-                                $0.parent = "procedures/1.009994.H41"
-                                $0.dossier = .with {
-                                    $0.channel = .online; $0.agency = healthDepartment
-                                }
-                            }, metadata: applicant)
-                    } == Failure(code: .invalidArgument, reason: "INVALID_RECEPTION_POINT", field: "dossier.agency"))
-                #expect(
-                    await failure {
-                        _ = try await procedures.submitDossier(
-                            .with {
-                                $0.parent = "procedures/1.009994.H41"
-                                $0.dossier = .with {
-                                    $0.channel = .inPerson; $0.applicant = "people/p1"
-                                }
-                            }, metadata: departmentDesk)
-                    }?.code == .permissionDenied)
-                let filed = try await procedures.submitDossier(
-                    .with {
-                        $0.parent = "procedures/1.009994.H41"
-                        $0.dossier = .with { $0.channel = .online }
-                    }, metadata: applicant)
-                // Received at the centre, numbered by its desk, decided by the department.
-                #expect(filed.agency == serviceCentre && filed.decidingAgency == healthDepartment)
-                #expect(filed.code.hasPrefix("000.00.14.H41-"))
-                _ = try await AttachmentTests().upload(
-                    procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7 đơn".utf8),
-                    as: applicant,
-                    requiredDocument: "Đơn đề nghị cấp chứng chỉ hành nghề")
+            // The director hands it back to the centre's desk, found in the centre's directory
+            // (names and roles, no contact data); the department's desk is not the return step's.
+            let desk = try await director.finds(.receptionOfficer, at: serviceCentre)
+            #expect(desk.map(\.name) == [centre.name] && desk[0].email.isEmpty)
+            #expect(
+                await director.cannot(.handOver, filed) { $0.assignee = departmentDesk.name }
+                    == Failure(code: .invalidArgument, reason: "INVALID_ASSIGNEE", field: "assignee"))
+            let atDesk = try await director.handsOver(filed, to: desk[0].name)
+            #expect(atDesk.currentStep == 3 && atDesk.assignee == centre.name)
+            #expect(await departmentDesk.cannot(.returnResult, filed)?.code == .permissionDenied)
+            #expect(try await centre.returnsResult(filed).status == .resultReturned)
 
-                func act(
-                    _ action: Egov_Procedures_V1_DossierAction, as caller: Metadata,
-                    _ change: (inout Egov_Procedures_V1_TransitionDossierRequest) -> Void = { _ in }
-                ) async throws -> Egov_Procedures_V1_Dossier {
-                    try await ServiceTests.act(procedures, on: filed.name, action, as: caller, change)
-                }
-                // Reception is the centre's: the department's own desk and its leader cannot accept.
-                for outsider in [departmentDesk, leader] {
-                    #expect(await failure { _ = try await act(.accept, as: outsider) }?.code == .permissionDenied)
-                }
-                let accepted = try await act(.accept, as: centre)
-                #expect(accepted.status == .accepted && accepted.currentStep == 1)
-                // Both agencies have it on their worklists.
-                for (agency, caller) in [(serviceCentre, centre), (healthDepartment, leader)] {
-                    let list = try await procedures.listDossiers(.with { $0.agency = agency }, metadata: caller)
-                    #expect(list.dossiers.map(\.code) == [filed.code])
-                }
-                // Approval is the department's: the centre cannot finish or attach the result.
-                #expect(await failure { _ = try await act(.finish, as: centre) }?.code == .permissionDenied)
+            let events = try await procedures.listDossierEvents(
+                .with { $0.name = filed.name }, metadata: applicant.session
+            ).events
+            #expect(
+                events.map(\.action) == [
+                    .attach, .accept, .assign, .attach, .handOver, .finish, .handOver, .returnResult,
+                ]
+            )
+            #expect(events[1].actor == centre.name && events[5].actor == director.name)
 
-                // The department's leader finds its specialists and assigns one.
-                let specialists = try await identity.listPeople(
+            // Figures: the department answers for the result; the centre sees what it received,
+            // by deciding agency; both ledgers list it.
+            let (hourAgo, inAnHour) = (
+                Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-3600)),
+                Google_Protobuf_Timestamp(date: Date().addingTimeInterval(3600))
+            )
+            let centreFigures = try await procedures.getStatistics(
+                .with {
+                    $0.agency = serviceCentre; $0.startTime = hourAgo; $0.endTime = inAnHour
+                }, metadata: centre.session)
+            #expect(centreFigures.total.received == 1 && centreFigures.agencies.map(\.agency) == [healthDepartment])
+            let departmentFigures = try await procedures.getStatistics(
+                .with {
+                    $0.agency = healthDepartment; $0.startTime = hourAgo; $0.endTime = inAnHour
+                }, metadata: director.session)
+            #expect(departmentFigures.total.received == 1 && departmentFigures.total.finishedEarly == 1)
+            for (agency, official) in [(serviceCentre, centre), (healthDepartment, director)] {
+                let ledger = try await procedures.exportLedger(
                     .with {
-                        $0.agency = healthDepartment; $0.role = .specialist
-                    }, metadata: leader)
-                #expect(specialists.people.map(\.name) == [officials["chuyenvien@syt.vn"]!])
-                #expect(
-                    await failure {
-                        _ = try await act(.assign, as: leader) { $0.assignee = officials["tiepnhan@ttpvhcc.vn"]! }
-                    }
-                        == Failure(code: .invalidArgument, reason: "INVALID_ASSIGNEE", field: "assignee"))
-                _ = try await act(.assign, as: leader) { $0.assignee = specialists.people[0].name }
-                let license = Array("%PDF-1.7 chứng chỉ hành nghề".utf8)
-                #expect(
-                    await failure {
-                        _ = try await AttachmentTests().upload(
-                            procedures, dossier: filed.name, type: "application/pdf", content: license, as: centre,
-                            kind: .result, requiredDocument: "")
-                    }?.code == .permissionDenied)
-                _ = try await AttachmentTests().upload(
-                    procedures, dossier: filed.name, type: "application/pdf", content: license, as: specialist,
-                    kind: .result, requiredDocument: "")
-                let leaders = try await identity.listPeople(
-                    .with {
-                        $0.agency = healthDepartment; $0.role = .leader
-                    }, metadata: specialist)
-                _ = try await act(.handOver, as: specialist) { $0.assignee = leaders.people[0].name }
-                #expect(try await act(.finish, as: leader).status == .finished)
-
-                // The leader hands it back to the centre's desk, found in the centre's directory
-                // (names and roles, no contact data); the department's desk is not the return step's.
-                let desk = try await identity.listPeople(
-                    .with {
-                        $0.agency = serviceCentre; $0.role = .receptionOfficer
-                    }, metadata: leader)
-                #expect(desk.people.map(\.name) == [officials["tiepnhan@ttpvhcc.vn"]!] && desk.people[0].email.isEmpty)
-                #expect(
-                    await failure {
-                        _ = try await act(.handOver, as: leader) { $0.assignee = officials["tiepnhan@syt.vn"]! }
-                    }
-                        == Failure(code: .invalidArgument, reason: "INVALID_ASSIGNEE", field: "assignee"))
-                let atDesk = try await act(.handOver, as: leader) { $0.assignee = desk.people[0].name }
-                #expect(atDesk.currentStep == 3 && atDesk.assignee == desk.people[0].name)
-                #expect(
-                    await failure { _ = try await act(.returnResult, as: departmentDesk) }?.code == .permissionDenied)
-                let returned = try await act(.returnResult, as: centre)
-                #expect(returned.status == .resultReturned)
-
-                let events = try await procedures.listDossierEvents(.with { $0.name = filed.name }, metadata: applicant)
-                    .events
-                #expect(
-                    events.map(\.action) == [
-                        .attach, .accept, .assign, .attach, .handOver, .finish, .handOver, .returnResult,
-                    ])
-                #expect(
-                    events[1].actor == officials["tiepnhan@ttpvhcc.vn"]!
-                        && events[5].actor == officials["giamdoc@syt.vn"]!)
-
-                // Figures: the department answers for the result; the centre sees what it received,
-                // by deciding agency; both ledgers list it.
-                let period = { (request: inout Egov_Procedures_V1_GetStatisticsRequest) in
-                    request.startTime = .init(date: Date().addingTimeInterval(-3600))
-                    request.endTime = .init(date: Date().addingTimeInterval(3600))
-                }
-                let centreFigures = try await procedures.getStatistics(
-                    .with {
-                        $0.agency = serviceCentre; period(&$0)
-                    }, metadata: centre)
-                #expect(centreFigures.total.received == 1 && centreFigures.agencies.map(\.agency) == [healthDepartment])
-                let departmentFigures = try await procedures.getStatistics(
-                    .with {
-                        $0.agency = healthDepartment; period(&$0)
-                    }, metadata: leader)
-                #expect(departmentFigures.total.received == 1 && departmentFigures.total.finishedEarly == 1)
-                for (agency, caller) in [(serviceCentre, centre), (healthDepartment, leader)] {
-                    let ledger = try await procedures.exportLedger(
-                        .with {
-                            $0.agency = agency
-                            $0.startTime = .init(date: Date().addingTimeInterval(-3600))
-                            $0.endTime = .init(date: Date().addingTimeInterval(3600))
-                        }, metadata: caller)
-                    #expect(ledger.rows == 1)
-                }
+                        $0.agency = agency; $0.startTime = hourAgo; $0.endTime = inAnHour
+                    }, metadata: official.session)
+                #expect(ledger.rows == 1)
             }
         }
     }
@@ -292,7 +226,7 @@ import Testing
                 }
                 // Supplied on Monday 23 February: Tết and the weekend cost nothing, the 23rd one day.
                 clock.set("2026-02-23T09:00:00+07:00")
-                _ = try await AttachmentTests().upload(
+                _ = try await upload(
                     procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7 đơn".utf8),
                     as: applicant,
                     requiredDocument: "Đơn đề nghị cấp chứng chỉ hành nghề")

@@ -82,7 +82,7 @@ import Testing
                     try await procedures.listDossiers(.with { $0.mine = true }, metadata: stranger).dossiers.isEmpty)
 
                 // The form alone is not enough: the representative's authorisation must be on file.
-                _ = try await AttachmentTests().upload(
+                _ = try await upload(
                     procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7 đơn".utf8),
                     as: helper)
                 func accept() async throws -> Egov_Procedures_V1_Dossier {
@@ -94,7 +94,7 @@ import Testing
                 #expect(
                     await failure { _ = try await accept() }
                         == Failure(code: .failedPrecondition, reason: "MISSING_POWER_OF_ATTORNEY", field: nil))
-                let letter = try await AttachmentTests().upload(
+                let letter = try await upload(
                     procedures, dossier: filed.name, type: "application/pdf",
                     content: Array("%PDF-1.7 giấy ủy quyền".utf8), as: helper,
                     kind: .powerOfAttorney, requiredDocument: "")

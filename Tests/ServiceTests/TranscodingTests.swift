@@ -120,7 +120,7 @@ import Testing
                 // Server streams come as newline-delimited JSON; client streams stay gRPC.
                 try await withPublicClient(port: stack.gatewayPort) { client in
                     let file = Array("%PDF-1.7 đơn đề nghị".utf8)
-                    let stored = try await AttachmentTests().upload(
+                    let stored = try await upload(
                         Procedures(wrapping: client), dossier: name, type: "application/pdf", content: file,
                         as: bearer(token))
                     let download = try await call(

@@ -203,7 +203,7 @@ import Testing
                     $0.missingDocuments = ["Đơn đề nghị cấp giấy phép hoạt động"]
                 }
                 #expect(asked.status == .supplementRequested && asked.pausedStatus == .newlyRegistered)
-                _ = try await AttachmentTests().upload(
+                _ = try await upload(
                     procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7 đơn".utf8),
                     as: applicant)
                 let supplied = try await act(.supplement, as: applicant)
@@ -247,11 +247,11 @@ import Testing
                 let license = Array("%PDF-1.7 giấy phép".utf8)
                 #expect(
                     await failure {
-                        _ = try await AttachmentTests().upload(
+                        _ = try await upload(
                             procedures, dossier: filed.name, type: "application/pdf", content: license, as: applicant,
                             kind: .result)
                     }?.code == .permissionDenied)
-                let result = try await AttachmentTests().upload(
+                let result = try await upload(
                     procedures, dossier: filed.name, type: "application/pdf", content: license, as: specialist,
                     kind: .result, requiredDocument: "")
                 #expect(try await act(.finish, as: leader).status == .finished)
@@ -386,7 +386,7 @@ import Testing
                     }
                     var iterator = observed.makeAsyncIterator()
                     #expect(await iterator.next() == .newlyRegistered)
-                    _ = try await AttachmentTests().upload(
+                    _ = try await upload(
                         procedures, dossier: filed.name, type: "application/pdf", content: Array("%PDF-1.7".utf8),
                         as: bearer(session.accessToken))
                     #expect(await iterator.next() == .newlyRegistered)
@@ -518,7 +518,7 @@ import Testing
                 #expect(
                     await act(.handOver, assignee: wardReception)
                         == Failure(code: .failedPrecondition, reason: "FINISH_FIRST"))
-                _ = try await AttachmentTests().upload(
+                _ = try await upload(
                     procedures, dossier: dossier.name, type: "application/pdf",
                     content: Array("%PDF-1.7 giấy khai sinh".utf8),
                     as: [:], kind: .result, requiredDocument: "")
