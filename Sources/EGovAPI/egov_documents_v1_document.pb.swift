@@ -343,6 +343,189 @@ public nonisolated enum Egov_Documents_V1_Confidentiality: SwiftProtobuf.Enum, S
 
 }
 
+/// Where a document stands at a recipient, as the exchange between agencies
+/// reports it back to the sender (the status codes of the national document
+/// exchange).
+public nonisolated enum Egov_Documents_V1_ExchangeStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set.
+  case unspecified // = 0
+
+  /// 01: it arrived and was registered.
+  case arrived // = 1
+
+  /// 02: the recipient refused it.
+  case rejected // = 2
+
+  /// 03: the recipient accepted it.
+  case accepted // = 3
+
+  /// 04: a leader assigned it to a lead person.
+  case assigned // = 4
+
+  /// 05: it is being processed.
+  case processing // = 5
+
+  /// 06: processing finished.
+  case finished // = 6
+
+  /// 13: the sender recalled it.
+  case recalled // = 13
+
+  /// 15: the recipient accepted a recall or update.
+  case updateAccepted // = 15
+
+  /// 16: the recipient refused a recall or update.
+  case updateRejected // = 16
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .arrived
+    case 2: self = .rejected
+    case 3: self = .accepted
+    case 4: self = .assigned
+    case 5: self = .processing
+    case 6: self = .finished
+    case 13: self = .recalled
+    case 15: self = .updateAccepted
+    case 16: self = .updateRejected
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .arrived: return 1
+    case .rejected: return 2
+    case .accepted: return 3
+    case .assigned: return 4
+    case .processing: return 5
+    case .finished: return 6
+    case .recalled: return 13
+    case .updateAccepted: return 15
+    case .updateRejected: return 16
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Egov_Documents_V1_ExchangeStatus] = [
+    .unspecified,
+    .arrived,
+    .rejected,
+    .accepted,
+    .assigned,
+    .processing,
+    .finished,
+    .recalled,
+    .updateAccepted,
+    .updateRejected,
+  ]
+
+}
+
+/// A step of a document's life.
+public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set; rejected.
+  case unspecified // = 0
+
+  /// Sends a draft for review (its drafter or a colleague).
+  case submit // = 1
+
+  /// Returns a draft under review for revision, with comments (a leader).
+  case `return` // = 2
+
+  /// Approves a draft under review (a leader).
+  case approve // = 3
+
+  /// Signs an approved document (a leader, or a delegate for one).
+  case sign // = 4
+
+  /// Numbers a signed document in the register and releases it to its
+  /// recipients (the clerk).
+  case release // = 5
+
+  /// Accepts an incoming document for processing (the clerk).
+  case accept // = 6
+
+  /// Refuses an incoming document, with the reason (the clerk).
+  case reject // = 7
+
+  /// Directs an accepted incoming document to a lead person (a leader).
+  case direct // = 8
+
+  /// Starts processing a directed document (its lead).
+  case start // = 9
+
+  /// Finishes processing (its lead or a leader).
+  case finish // = 10
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .submit
+    case 2: self = .return
+    case 3: self = .approve
+    case 4: self = .sign
+    case 5: self = .release
+    case 6: self = .accept
+    case 7: self = .reject
+    case 8: self = .direct
+    case 9: self = .start
+    case 10: self = .finish
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .submit: return 1
+    case .return: return 2
+    case .approve: return 3
+    case .sign: return 4
+    case .release: return 5
+    case .accept: return 6
+    case .reject: return 7
+    case .direct: return 8
+    case .start: return 9
+    case .finish: return 10
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Egov_Documents_V1_DocumentAction] = [
+    .unspecified,
+    .submit,
+    .return,
+    .approve,
+    .sign,
+    .release,
+    .accept,
+    .reject,
+    .direct,
+    .start,
+    .finish,
+  ]
+
+}
+
 /// An official document of one agency: outgoing (văn bản đi) from draft to
 /// release, or incoming (văn bản đến) from arrival to the end of processing.
 public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
@@ -450,6 +633,115 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
     set {_uniqueStorage()._etag = newValue}
   }
 
+  /// Outgoing: the agencies it is released to, `agencies/{code}`, each active.
+  public var recipients: [String] {
+    get {_storage._recipients}
+    set {_uniqueStorage()._recipients = newValue}
+  }
+
+  /// The drafting unit's abbreviation, e.g. `VP` for the office: a công văn's
+  /// notation is the agency's and this unit's (`123/UBND-VP`).
+  public var unitAbbreviation: String {
+    get {_storage._unitAbbreviation}
+    set {_uniqueStorage()._unitAbbreviation = newValue}
+  }
+
+  /// The leader who approved it, `people/{person}`.
+  public var approver: String {
+    get {_storage._approver}
+    set {_uniqueStorage()._approver = newValue}
+  }
+
+  /// The person who signed it, `people/{person}`.
+  public var signer: String {
+    get {_storage._signer}
+    set {_uniqueStorage()._signer = newValue}
+  }
+
+  /// The signature block as printed above the signature, one line each: the
+  /// authority (`KT. GIÁM ĐỐC` when a deputy signs for the head) and the
+  /// signer's position (`PHÓ GIÁM ĐỐC`).
+  public var signatureBlock: [String] {
+    get {_storage._signatureBlock}
+    set {_uniqueStorage()._signatureBlock = newValue}
+  }
+
+  /// Outgoing: when it was numbered and released. Incoming: when it arrived
+  /// and was registered.
+  public var releaseTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._releaseTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._releaseTime = newValue}
+  }
+  /// Returns true if `releaseTime` has been explicitly set.
+  public var hasReleaseTime: Bool {_storage._releaseTime != nil}
+  /// Clears the value of `releaseTime`. Subsequent reads from it will return its default value.
+  public mutating func clearReleaseTime() {_uniqueStorage()._releaseTime = nil}
+
+  /// The year of the register its number belongs to (Vietnam's calendar year).
+  public var registerYear: Int32 {
+    get {_storage._registerYear}
+    set {_uniqueStorage()._registerYear = newValue}
+  }
+
+  /// Number and notation as printed, e.g. `15/QĐ-UBND`. Incoming: the
+  /// sender's, as it reached this agency.
+  public var code: String {
+    get {_storage._code}
+    set {_uniqueStorage()._code = newValue}
+  }
+
+  /// Incoming: the sending agency, `agencies/{code}`, when it is on the
+  /// platform.
+  public var sender: String {
+    get {_storage._sender}
+    set {_uniqueStorage()._sender = newValue}
+  }
+
+  /// Incoming: the sender's name as printed, e.g. "Bộ Y tế".
+  public var senderName: String {
+    get {_storage._senderName}
+    set {_uniqueStorage()._senderName = newValue}
+  }
+
+  /// Incoming: the sender's outgoing document it is a copy of,
+  /// `agencies/{code}/documents/{id}`, when it came through the platform.
+  public var sourceDocument: String {
+    get {_storage._sourceDocument}
+    set {_uniqueStorage()._sourceDocument = newValue}
+  }
+
+  /// Incoming: the date the sender promulgated it.
+  public var promulgationTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._promulgationTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._promulgationTime = newValue}
+  }
+  /// Returns true if `promulgationTime` has been explicitly set.
+  public var hasPromulgationTime: Bool {_storage._promulgationTime != nil}
+  /// Clears the value of `promulgationTime`. Subsequent reads from it will return its default value.
+  public mutating func clearPromulgationTime() {_uniqueStorage()._promulgationTime = nil}
+
+  /// Incoming: the leader's direction (ý kiến chỉ đạo), once given.
+  public var steering: Egov_Documents_V1_Steering {
+    get {_storage._steering ?? Egov_Documents_V1_Steering()}
+    set {_uniqueStorage()._steering = newValue}
+  }
+  /// Returns true if `steering` has been explicitly set.
+  public var hasSteering: Bool {_storage._steering != nil}
+  /// Clears the value of `steering`. Subsequent reads from it will return its default value.
+  public mutating func clearSteering() {_uniqueStorage()._steering = nil}
+
+  /// Incoming: where it stands, as reported back to the sender.
+  public var exchangeStatus: Egov_Documents_V1_ExchangeStatus {
+    get {_storage._exchangeStatus}
+    set {_uniqueStorage()._exchangeStatus = newValue}
+  }
+
+  /// Outgoing, once released: where it stands at each recipient.
+  public var recipientStatuses: [Egov_Documents_V1_RecipientStatus] {
+    get {_storage._recipientStatuses}
+    set {_uniqueStorage()._recipientStatuses = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Whether the document leaves or reaches the agency.
@@ -530,6 +822,15 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
 
     /// Recalled by its sender.
     case recalled // = 9
+
+    /// An incoming document the clerk accepted for processing (status 03).
+    case accepted // = 10
+
+    /// An incoming document the clerk refused, with the reason (status 02).
+    case rejected // = 11
+
+    /// An incoming document the leader directed to a lead person (status 04).
+    case directed // = 12
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -548,6 +849,9 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
       case 7: self = .processing
       case 8: self = .finished
       case 9: self = .recalled
+      case 10: self = .accepted
+      case 11: self = .rejected
+      case 12: self = .directed
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -564,6 +868,9 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
       case .processing: return 7
       case .finished: return 8
       case .recalled: return 9
+      case .accepted: return 10
+      case .rejected: return 11
+      case .directed: return 12
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -580,6 +887,9 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
       .processing,
       .finished,
       .recalled,
+      .accepted,
+      .rejected,
+      .directed,
     ]
 
   }
@@ -587,6 +897,125 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A leader's direction on an incoming document (ý kiến chỉ đạo).
+public nonisolated struct Egov_Documents_V1_Steering: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What is to be done, e.g. "Giao Phòng Nghiệp vụ Y chủ trì, tham mưu".
+  public var comment: String = String()
+
+  /// The person who leads the processing, `people/{person}`: an official of
+  /// the receiving agency.
+  public var lead: String = String()
+
+  /// The people who coordinate, `people/{person}`, officials of the same
+  /// agency.
+  public var coordinators: [String] = []
+
+  /// When processing must be finished; none when unset.
+  public var deadline: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_deadline ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_deadline = newValue}
+  }
+  /// Returns true if `deadline` has been explicitly set.
+  public var hasDeadline: Bool {self._deadline != nil}
+  /// Clears the value of `deadline`. Subsequent reads from it will return its default value.
+  public mutating func clearDeadline() {self._deadline = nil}
+
+  /// The leader who gave the direction, `people/{person}`.
+  public var leader: String = String()
+
+  /// When it was given.
+  public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createTime = newValue}
+  }
+  /// Returns true if `createTime` has been explicitly set.
+  public var hasCreateTime: Bool {self._createTime != nil}
+  /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCreateTime() {self._createTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _deadline: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Where a released document stands at one recipient agency.
+public nonisolated struct Egov_Documents_V1_RecipientStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The recipient, `agencies/{code}`.
+  public var agency: String = String()
+
+  /// The last status the recipient reported.
+  public var status: Egov_Documents_V1_ExchangeStatus = .unspecified
+
+  /// Why, for a refusal.
+  public var description_p: String = String()
+
+  /// When the status was reported.
+  public var updateTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updateTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updateTime = newValue}
+  }
+  /// Returns true if `updateTime` has been explicitly set.
+  public var hasUpdateTime: Bool {self._updateTime != nil}
+  /// Clears the value of `updateTime`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdateTime() {self._updateTime = nil}
+
+  /// The incoming document at the recipient, `agencies/{code}/documents/{id}`.
+  public var incomingDocument: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A step taken on a document: who, when, what.
+public nonisolated struct Egov_Documents_V1_DocumentEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The step.
+  public var action: Egov_Documents_V1_DocumentAction = .unspecified
+
+  /// Who took it, `people/{person}` (or `services/{name}` for a platform
+  /// process acting for no user).
+  public var actor: String = String()
+
+  /// The comment or reason given.
+  public var comment: String = String()
+
+  /// The document's state after the step.
+  public var state: Egov_Documents_V1_Document.State = .unspecified
+
+  /// When.
+  public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createTime = newValue}
+  }
+  /// Returns true if `createTime` has been explicitly set.
+  public var hasCreateTime: Bool {self._createTime != nil}
+  /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCreateTime() {self._createTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -605,9 +1034,17 @@ nonisolated extension Egov_Documents_V1_Confidentiality: SwiftProtobuf._ProtoNam
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONFIDENTIALITY_UNSPECIFIED\0\u{1}CONFIDENTIALITY_NONE\0\u{1}CONFIDENTIALITY_CONFIDENTIAL\0\u{1}CONFIDENTIALITY_SECRET\0\u{1}CONFIDENTIALITY_TOP_SECRET\0")
 }
 
+nonisolated extension Egov_Documents_V1_ExchangeStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EXCHANGE_STATUS_UNSPECIFIED\0\u{1}EXCHANGE_STATUS_ARRIVED\0\u{1}EXCHANGE_STATUS_REJECTED\0\u{1}EXCHANGE_STATUS_ACCEPTED\0\u{1}EXCHANGE_STATUS_ASSIGNED\0\u{1}EXCHANGE_STATUS_PROCESSING\0\u{1}EXCHANGE_STATUS_FINISHED\0\u{2}\u{7}EXCHANGE_STATUS_RECALLED\0\u{2}\u{2}EXCHANGE_STATUS_UPDATE_ACCEPTED\0\u{1}EXCHANGE_STATUS_UPDATE_REJECTED\0")
+}
+
+nonisolated extension Egov_Documents_V1_DocumentAction: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOCUMENT_ACTION_UNSPECIFIED\0\u{1}DOCUMENT_ACTION_SUBMIT\0\u{1}DOCUMENT_ACTION_RETURN\0\u{1}DOCUMENT_ACTION_APPROVE\0\u{1}DOCUMENT_ACTION_SIGN\0\u{1}DOCUMENT_ACTION_RELEASE\0\u{1}DOCUMENT_ACTION_ACCEPT\0\u{1}DOCUMENT_ACTION_REJECT\0\u{1}DOCUMENT_ACTION_DIRECT\0\u{1}DOCUMENT_ACTION_START\0\u{1}DOCUMENT_ACTION_FINISH\0")
+}
+
 nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Document"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -625,6 +1062,21 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _etag: String = String()
+    var _recipients: [String] = []
+    var _unitAbbreviation: String = String()
+    var _approver: String = String()
+    var _signer: String = String()
+    var _signatureBlock: [String] = []
+    var _releaseTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _registerYear: Int32 = 0
+    var _code: String = String()
+    var _sender: String = String()
+    var _senderName: String = String()
+    var _sourceDocument: String = String()
+    var _promulgationTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _steering: Egov_Documents_V1_Steering? = nil
+    var _exchangeStatus: Egov_Documents_V1_ExchangeStatus = .unspecified
+    var _recipientStatuses: [Egov_Documents_V1_RecipientStatus] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -650,6 +1102,21 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       _createTime = source._createTime
       _updateTime = source._updateTime
       _etag = source._etag
+      _recipients = source._recipients
+      _unitAbbreviation = source._unitAbbreviation
+      _approver = source._approver
+      _signer = source._signer
+      _signatureBlock = source._signatureBlock
+      _releaseTime = source._releaseTime
+      _registerYear = source._registerYear
+      _code = source._code
+      _sender = source._sender
+      _senderName = source._senderName
+      _sourceDocument = source._sourceDocument
+      _promulgationTime = source._promulgationTime
+      _steering = source._steering
+      _exchangeStatus = source._exchangeStatus
+      _recipientStatuses = source._recipientStatuses
     }
   }
 
@@ -683,6 +1150,21 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._updateTime) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._etag) }()
+        case 16: try { try decoder.decodeRepeatedStringField(value: &_storage._recipients) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._unitAbbreviation) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._approver) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._signer) }()
+        case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._signatureBlock) }()
+        case 21: try { try decoder.decodeSingularMessageField(value: &_storage._releaseTime) }()
+        case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._registerYear) }()
+        case 23: try { try decoder.decodeSingularStringField(value: &_storage._code) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._sender) }()
+        case 25: try { try decoder.decodeSingularStringField(value: &_storage._senderName) }()
+        case 26: try { try decoder.decodeSingularStringField(value: &_storage._sourceDocument) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._promulgationTime) }()
+        case 28: try { try decoder.decodeSingularMessageField(value: &_storage._steering) }()
+        case 29: try { try decoder.decodeSingularEnumField(value: &_storage._exchangeStatus) }()
+        case 30: try { try decoder.decodeRepeatedMessageField(value: &_storage._recipientStatuses) }()
         default: break
         }
       }
@@ -740,6 +1222,51 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       if !_storage._etag.isEmpty {
         try visitor.visitSingularStringField(value: _storage._etag, fieldNumber: 15)
       }
+      if !_storage._recipients.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._recipients, fieldNumber: 16)
+      }
+      if !_storage._unitAbbreviation.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._unitAbbreviation, fieldNumber: 17)
+      }
+      if !_storage._approver.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._approver, fieldNumber: 18)
+      }
+      if !_storage._signer.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._signer, fieldNumber: 19)
+      }
+      if !_storage._signatureBlock.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._signatureBlock, fieldNumber: 20)
+      }
+      try { if let v = _storage._releaseTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      } }()
+      if _storage._registerYear != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._registerYear, fieldNumber: 22)
+      }
+      if !_storage._code.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._code, fieldNumber: 23)
+      }
+      if !_storage._sender.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sender, fieldNumber: 24)
+      }
+      if !_storage._senderName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._senderName, fieldNumber: 25)
+      }
+      if !_storage._sourceDocument.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sourceDocument, fieldNumber: 26)
+      }
+      try { if let v = _storage._promulgationTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      } }()
+      try { if let v = _storage._steering {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      } }()
+      if _storage._exchangeStatus != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._exchangeStatus, fieldNumber: 29)
+      }
+      if !_storage._recipientStatuses.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._recipientStatuses, fieldNumber: 30)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -764,6 +1291,21 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         if _storage._createTime != rhs_storage._createTime {return false}
         if _storage._updateTime != rhs_storage._updateTime {return false}
         if _storage._etag != rhs_storage._etag {return false}
+        if _storage._recipients != rhs_storage._recipients {return false}
+        if _storage._unitAbbreviation != rhs_storage._unitAbbreviation {return false}
+        if _storage._approver != rhs_storage._approver {return false}
+        if _storage._signer != rhs_storage._signer {return false}
+        if _storage._signatureBlock != rhs_storage._signatureBlock {return false}
+        if _storage._releaseTime != rhs_storage._releaseTime {return false}
+        if _storage._registerYear != rhs_storage._registerYear {return false}
+        if _storage._code != rhs_storage._code {return false}
+        if _storage._sender != rhs_storage._sender {return false}
+        if _storage._senderName != rhs_storage._senderName {return false}
+        if _storage._sourceDocument != rhs_storage._sourceDocument {return false}
+        if _storage._promulgationTime != rhs_storage._promulgationTime {return false}
+        if _storage._steering != rhs_storage._steering {return false}
+        if _storage._exchangeStatus != rhs_storage._exchangeStatus {return false}
+        if _storage._recipientStatuses != rhs_storage._recipientStatuses {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -778,5 +1320,172 @@ nonisolated extension Egov_Documents_V1_Document.Direction: SwiftProtobuf._Proto
 }
 
 nonisolated extension Egov_Documents_V1_Document.State: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_DRAFT\0\u{1}STATE_IN_REVIEW\0\u{1}STATE_APPROVED\0\u{1}STATE_SIGNED\0\u{1}STATE_RELEASED\0\u{1}STATE_REGISTERED\0\u{1}STATE_PROCESSING\0\u{1}STATE_FINISHED\0\u{1}STATE_RECALLED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_DRAFT\0\u{1}STATE_IN_REVIEW\0\u{1}STATE_APPROVED\0\u{1}STATE_SIGNED\0\u{1}STATE_RELEASED\0\u{1}STATE_REGISTERED\0\u{1}STATE_PROCESSING\0\u{1}STATE_FINISHED\0\u{1}STATE_RECALLED\0\u{1}STATE_ACCEPTED\0\u{1}STATE_REJECTED\0\u{1}STATE_DIRECTED\0")
+}
+
+nonisolated extension Egov_Documents_V1_Steering: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Steering"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}comment\0\u{1}lead\0\u{1}coordinators\0\u{1}deadline\0\u{1}leader\0\u{3}create_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.lead) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.coordinators) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._deadline) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.leader) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.comment.isEmpty {
+      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 1)
+    }
+    if !self.lead.isEmpty {
+      try visitor.visitSingularStringField(value: self.lead, fieldNumber: 2)
+    }
+    if !self.coordinators.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.coordinators, fieldNumber: 3)
+    }
+    try { if let v = self._deadline {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.leader.isEmpty {
+      try visitor.visitSingularStringField(value: self.leader, fieldNumber: 5)
+    }
+    try { if let v = self._createTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Documents_V1_Steering, rhs: Egov_Documents_V1_Steering) -> Bool {
+    if lhs.comment != rhs.comment {return false}
+    if lhs.lead != rhs.lead {return false}
+    if lhs.coordinators != rhs.coordinators {return false}
+    if lhs._deadline != rhs._deadline {return false}
+    if lhs.leader != rhs.leader {return false}
+    if lhs._createTime != rhs._createTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Documents_V1_RecipientStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecipientStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{1}status\0\u{1}description\0\u{3}update_time\0\u{3}incoming_document\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agency) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._updateTime) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.incomingDocument) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.agency.isEmpty {
+      try visitor.visitSingularStringField(value: self.agency, fieldNumber: 1)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 3)
+    }
+    try { if let v = self._updateTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.incomingDocument.isEmpty {
+      try visitor.visitSingularStringField(value: self.incomingDocument, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Documents_V1_RecipientStatus, rhs: Egov_Documents_V1_RecipientStatus) -> Bool {
+    if lhs.agency != rhs.agency {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs._updateTime != rhs._updateTime {return false}
+    if lhs.incomingDocument != rhs.incomingDocument {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Documents_V1_DocumentEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DocumentEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}actor\0\u{1}comment\0\u{1}state\0\u{3}create_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.action) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.action != .unspecified {
+      try visitor.visitSingularEnumField(value: self.action, fieldNumber: 1)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 2)
+    }
+    if !self.comment.isEmpty {
+      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 3)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 4)
+    }
+    try { if let v = self._createTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Documents_V1_DocumentEvent, rhs: Egov_Documents_V1_DocumentEvent) -> Bool {
+    if lhs.action != rhs.action {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs.comment != rhs.comment {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs._createTime != rhs._createTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }

@@ -59,6 +59,58 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UpdateDocument" metadata.
+        public enum UpdateDocument: Sendable {
+            /// Request type for "UpdateDocument".
+            public typealias Input = Egov_Documents_V1_UpdateDocumentRequest
+            /// Response type for "UpdateDocument".
+            public typealias Output = Egov_Documents_V1_Document
+            /// Descriptor for "UpdateDocument".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "UpdateDocument",
+                type: .unary
+            )
+        }
+        /// Namespace for "TransitionDocument" metadata.
+        public enum TransitionDocument: Sendable {
+            /// Request type for "TransitionDocument".
+            public typealias Input = Egov_Documents_V1_TransitionDocumentRequest
+            /// Response type for "TransitionDocument".
+            public typealias Output = Egov_Documents_V1_Document
+            /// Descriptor for "TransitionDocument".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "TransitionDocument",
+                type: .unary
+            )
+        }
+        /// Namespace for "RegisterIncomingDocument" metadata.
+        public enum RegisterIncomingDocument: Sendable {
+            /// Request type for "RegisterIncomingDocument".
+            public typealias Input = Egov_Documents_V1_RegisterIncomingDocumentRequest
+            /// Response type for "RegisterIncomingDocument".
+            public typealias Output = Egov_Documents_V1_Document
+            /// Descriptor for "RegisterIncomingDocument".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "RegisterIncomingDocument",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListDocumentEvents" metadata.
+        public enum ListDocumentEvents: Sendable {
+            /// Request type for "ListDocumentEvents".
+            public typealias Input = Egov_Documents_V1_ListDocumentEventsRequest
+            /// Response type for "ListDocumentEvents".
+            public typealias Output = Egov_Documents_V1_ListDocumentEventsResponse
+            /// Descriptor for "ListDocumentEvents".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "ListDocumentEvents",
+                type: .unary
+            )
+        }
         /// Namespace for "ListDocumentTypes" metadata.
         public enum ListDocumentTypes: Sendable {
             /// Request type for "ListDocumentTypes".
@@ -77,6 +129,10 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
             CreateDocument.descriptor,
             GetDocument.descriptor,
             ListDocuments.descriptor,
+            UpdateDocument.descriptor,
+            TransitionDocument.descriptor,
+            RegisterIncomingDocument.descriptor,
+            ListDocumentEvents.descriptor,
             ListDocumentTypes.descriptor
         ]
     }
@@ -165,6 +221,84 @@ extension Egov_Documents_V1_DocumentsService {
             request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListDocumentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentsResponse>
+
+        /// Handle the "UpdateDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a draft: its type, subject, content, urgency, confidentiality,
+        /// > recipients or drafting unit (the fields `update_mask` names). Only while it
+        /// > is a draft, by its agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_UpdateDocumentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_Document` messages.
+        func updateDocument(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_UpdateDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "TransitionDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a step in a document's life (`DocumentAction`): review, approval,
+        /// > signature, numbering and release of an outgoing document; acceptance,
+        /// > direction and processing of an incoming one. Each step is recorded with
+        /// > who and when, and every recipient's step is reported back to the sender.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_TransitionDocumentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_Document` messages.
+        func transitionDocument(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_TransitionDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "RegisterIncomingDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a paper document received by hand or post in the agency's
+        /// > incoming register (the same series as electronic arrivals): the clerk.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_RegisterIncomingDocumentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_Document` messages.
+        func registerIncomingDocument(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "ListDocumentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the steps taken on a document, oldest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_ListDocumentEventsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_ListDocumentEventsResponse` messages.
+        func listDocumentEvents(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListDocumentEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentEventsResponse>
 
         /// Handle the "ListDocumentTypes" method.
         ///
@@ -257,6 +391,84 @@ extension Egov_Documents_V1_DocumentsService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse>
 
+        /// Handle the "UpdateDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a draft: its type, subject, content, urgency, confidentiality,
+        /// > recipients or drafting unit (the fields `update_mask` names). Only while it
+        /// > is a draft, by its agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_UpdateDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_Document` message.
+        func updateDocument(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_UpdateDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "TransitionDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a step in a document's life (`DocumentAction`): review, approval,
+        /// > signature, numbering and release of an outgoing document; acceptance,
+        /// > direction and processing of an incoming one. Each step is recorded with
+        /// > who and when, and every recipient's step is reported back to the sender.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_TransitionDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_Document` message.
+        func transitionDocument(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_TransitionDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "RegisterIncomingDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a paper document received by hand or post in the agency's
+        /// > incoming register (the same series as electronic arrivals): the clerk.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_RegisterIncomingDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_Document` message.
+        func registerIncomingDocument(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "ListDocumentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the steps taken on a document, oldest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListDocumentEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_ListDocumentEventsResponse` message.
+        func listDocumentEvents(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_ListDocumentEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentEventsResponse>
+
         /// Handle the "ListDocumentTypes" method.
         ///
         /// > Source IDL Documentation:
@@ -346,6 +558,84 @@ extension Egov_Documents_V1_DocumentsService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Documents_V1_ListDocumentsResponse
 
+        /// Handle the "UpdateDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a draft: its type, subject, content, urgency, confidentiality,
+        /// > recipients or drafting unit (the fields `update_mask` names). Only while it
+        /// > is a draft, by its agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_UpdateDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_Document` to respond with.
+        func updateDocument(
+            request: Egov_Documents_V1_UpdateDocumentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_Document
+
+        /// Handle the "TransitionDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a step in a document's life (`DocumentAction`): review, approval,
+        /// > signature, numbering and release of an outgoing document; acceptance,
+        /// > direction and processing of an incoming one. Each step is recorded with
+        /// > who and when, and every recipient's step is reported back to the sender.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_TransitionDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_Document` to respond with.
+        func transitionDocument(
+            request: Egov_Documents_V1_TransitionDocumentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_Document
+
+        /// Handle the "RegisterIncomingDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a paper document received by hand or post in the agency's
+        /// > incoming register (the same series as electronic arrivals): the clerk.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_RegisterIncomingDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_Document` to respond with.
+        func registerIncomingDocument(
+            request: Egov_Documents_V1_RegisterIncomingDocumentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_Document
+
+        /// Handle the "ListDocumentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the steps taken on a document, oldest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_ListDocumentEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_ListDocumentEventsResponse` to respond with.
+        func listDocumentEvents(
+            request: Egov_Documents_V1_ListDocumentEventsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_ListDocumentEventsResponse
+
         /// Handle the "ListDocumentTypes" method.
         ///
         /// > Source IDL Documentation:
@@ -406,6 +696,50 @@ extension Egov_Documents_V1_DocumentsService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.UpdateDocument.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_UpdateDocumentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_Document>(),
+            handler: { request, context in
+                try await self.updateDocument(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.TransitionDocument.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_TransitionDocumentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_Document>(),
+            handler: { request, context in
+                try await self.transitionDocument(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.RegisterIncomingDocument.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_RegisterIncomingDocumentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_Document>(),
+            handler: { request, context in
+                try await self.registerIncomingDocument(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.ListDocumentEvents.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentEventsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentEventsResponse>(),
+            handler: { request, context in
+                try await self.listDocumentEvents(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Documents_V1_DocumentsService.Method.ListDocumentTypes.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentTypesRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentTypesResponse>(),
@@ -449,6 +783,50 @@ extension Egov_Documents_V1_DocumentsService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentsResponse> {
         let response = try await self.listDocuments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateDocument(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_UpdateDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document> {
+        let response = try await self.updateDocument(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func transitionDocument(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_TransitionDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document> {
+        let response = try await self.transitionDocument(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func registerIncomingDocument(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document> {
+        let response = try await self.registerIncomingDocument(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listDocumentEvents(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListDocumentEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentEventsResponse> {
+        let response = try await self.listDocumentEvents(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -502,6 +880,58 @@ extension Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse> {
         return GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse>(
             message: try await self.listDocuments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateDocument(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_UpdateDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_Document>(
+            message: try await self.updateDocument(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func transitionDocument(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_TransitionDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_Document>(
+            message: try await self.transitionDocument(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func registerIncomingDocument(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_Document>(
+            message: try await self.registerIncomingDocument(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listDocumentEvents(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_ListDocumentEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentEventsResponse> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentEventsResponse>(
+            message: try await self.listDocumentEvents(
                 request: request.message,
                 context: context
             ),
@@ -607,6 +1037,104 @@ extension Egov_Documents_V1_DocumentsService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a draft: its type, subject, content, urgency, confidentiality,
+        /// > recipients or drafting unit (the fields `update_mask` names). Only while it
+        /// > is a draft, by its agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_UpdateDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_UpdateDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_UpdateDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_UpdateDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TransitionDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a step in a document's life (`DocumentAction`): review, approval,
+        /// > signature, numbering and release of an outgoing document; acceptance,
+        /// > direction and processing of an incoming one. Each step is recorded with
+        /// > who and when, and every recipient's step is reported back to the sender.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_TransitionDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_TransitionDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func transitionDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_TransitionDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_TransitionDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RegisterIncomingDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a paper document received by hand or post in the agency's
+        /// > incoming register (the same series as electronic arrivals): the clerk.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_RegisterIncomingDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_RegisterIncomingDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func registerIncomingDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListDocumentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the steps taken on a document, oldest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListDocumentEventsRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ListDocumentEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ListDocumentEventsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listDocumentEvents<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ListDocumentEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ListDocumentEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentEventsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentEventsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListDocumentTypes" method.
@@ -761,6 +1289,148 @@ extension Egov_Documents_V1_DocumentsService {
             )
         }
 
+        /// Call the "UpdateDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a draft: its type, subject, content, urgency, confidentiality,
+        /// > recipients or drafting unit (the fields `update_mask` names). Only while it
+        /// > is a draft, by its agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_UpdateDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_UpdateDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_UpdateDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_UpdateDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.UpdateDocument.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "TransitionDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a step in a document's life (`DocumentAction`): review, approval,
+        /// > signature, numbering and release of an outgoing document; acceptance,
+        /// > direction and processing of an incoming one. Each step is recorded with
+        /// > who and when, and every recipient's step is reported back to the sender.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_TransitionDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_TransitionDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func transitionDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_TransitionDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_TransitionDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.TransitionDocument.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RegisterIncomingDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers a paper document received by hand or post in the agency's
+        /// > incoming register (the same series as electronic arrivals): the clerk.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_RegisterIncomingDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_RegisterIncomingDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func registerIncomingDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.RegisterIncomingDocument.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListDocumentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the steps taken on a document, oldest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListDocumentEventsRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ListDocumentEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ListDocumentEventsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listDocumentEvents<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ListDocumentEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ListDocumentEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentEventsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentEventsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.ListDocumentEvents.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListDocumentTypes" method.
         ///
         /// > Source IDL Documentation:
@@ -886,6 +1556,128 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a draft: its type, subject, content, urgency, confidentiality,
+    /// > recipients or drafting unit (the fields `update_mask` names). Only while it
+    /// > is a draft, by its agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_UpdateDocumentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateDocument<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_UpdateDocumentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateDocument(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_UpdateDocumentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_Document>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TransitionDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a step in a document's life (`DocumentAction`): review, approval,
+    /// > signature, numbering and release of an outgoing document; acceptance,
+    /// > direction and processing of an incoming one. Each step is recorded with
+    /// > who and when, and every recipient's step is reported back to the sender.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_TransitionDocumentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func transitionDocument<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_TransitionDocumentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.transitionDocument(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_TransitionDocumentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_Document>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RegisterIncomingDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers a paper document received by hand or post in the agency's
+    /// > incoming register (the same series as electronic arrivals): the clerk.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_RegisterIncomingDocumentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func registerIncomingDocument<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.registerIncomingDocument(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_RegisterIncomingDocumentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_Document>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDocumentEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the steps taken on a document, oldest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_ListDocumentEventsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDocumentEvents<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_ListDocumentEventsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentEventsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listDocumentEvents(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentEventsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentEventsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1021,6 +1813,144 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listDocuments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a draft: its type, subject, content, urgency, confidentiality,
+    /// > recipients or drafting unit (the fields `update_mask` names). Only while it
+    /// > is a draft, by its agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateDocument<Result>(
+        _ message: Egov_Documents_V1_UpdateDocumentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_UpdateDocumentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateDocument(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TransitionDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a step in a document's life (`DocumentAction`): review, approval,
+    /// > signature, numbering and release of an outgoing document; acceptance,
+    /// > direction and processing of an incoming one. Each step is recorded with
+    /// > who and when, and every recipient's step is reported back to the sender.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func transitionDocument<Result>(
+        _ message: Egov_Documents_V1_TransitionDocumentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_TransitionDocumentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.transitionDocument(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RegisterIncomingDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers a paper document received by hand or post in the agency's
+    /// > incoming register (the same series as electronic arrivals): the clerk.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func registerIncomingDocument<Result>(
+        _ message: Egov_Documents_V1_RegisterIncomingDocumentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.registerIncomingDocument(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDocumentEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the steps taken on a document, oldest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDocumentEvents<Result>(
+        _ message: Egov_Documents_V1_ListDocumentEventsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentEventsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_ListDocumentEventsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listDocumentEvents(
             request: request,
             options: options,
             onResponse: handleResponse

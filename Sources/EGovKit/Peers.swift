@@ -17,8 +17,16 @@ public protocol PersonDirectory: Sendable {
     func person(named name: String) async throws -> Egov_Identity_V1_Person?
 }
 
-/// `AgencyDirectory` and `PersonDirectory` over the identity service's client.
-public struct IdentityDirectory<Transport: ClientTransport>: AgencyDirectory, PersonDirectory {
+/// Delegations of authority, as identity records them.
+public protocol DelegationDirectory: Sendable {
+    /// How `delegate` may sign documents for `principal` now (`KT.`, `TL.`, ...), or nil when
+    /// no delegation in force allows it. Asked as the signed-in user.
+    func signingDelegation(principal: String, delegate: String) async throws -> Egov_Identity_V1_Delegation.Kind?
+}
+
+/// `AgencyDirectory`, `PersonDirectory` and `DelegationDirectory` over the identity service's
+/// client.
+public struct IdentityDirectory<Transport: ClientTransport>: AgencyDirectory, PersonDirectory, DelegationDirectory {
     let client: Egov_Identity_V1_IdentityService.Client<Transport>
     let deadline: Duration
 
@@ -39,6 +47,20 @@ public struct IdentityDirectory<Transport: ClientTransport>: AgencyDirectory, Pe
                 try await client.getPerson(.with { $0.name = name }, options: options)
             }
         }
+    }
+
+    public func signingDelegation(principal: String, delegate: String) async throws
+        -> Egov_Identity_V1_Delegation.Kind?
+    {
+        let options = RequestContext.callOptions(fallback: deadline)
+        let answer = try await lookup(principal) {
+            try await client.checkDelegation(
+                .with {
+                    $0.principal = principal; $0.delegate = delegate; $0.scope = .signDocuments
+                }, options: options)
+        }
+        guard let answer, answer.allowed else { return nil }
+        return answer.kind
     }
 
     /// What identity answers about `name`: nil when it does not know it (or the name is not

@@ -202,7 +202,8 @@ import Testing
         }
         let official = ("people/specialist", Optional(Self.health))
         #expect(allows(IdentityPolicy.readPerson, official, caller: "egov-procedures"))
-        #expect(!allows(IdentityPolicy.readPerson, official, caller: "egov-documents"))
+        #expect(allows(IdentityPolicy.readPerson, official, caller: "egov-documents"))
+        #expect(!allows(IdentityPolicy.readPerson, official, caller: "egov-conferences"))
         #expect(!allows(IdentityPolicy.updatePerson, official, caller: "egov-procedures"))
         #expect(allows(IdentityPolicy.updatePerson, official, caller: "egov-tester"))
         #expect(!allows(ProceduresPolicy.rateDossier, Egov_Procedures_V1_Dossier(), caller: "egov-tester"))
@@ -213,6 +214,39 @@ import Testing
             "handleDocuments", DocumentsPolicy.handleDocuments, Self.health,
             allowed: [Self.specialist, Self.leader, Self.systemAdmin],
             denied: [Self.healthAdmin, Self.clerkElsewhere, Self.citizen, Self.centreDesk])
+        // Who takes each step of a document's life at the Department of Health.
+        let healthClerk = Self.user([.clerk], agency: Self.health, sub: "people/healthclerk")
+        let draft = Egov_Documents_V1_Document.with {
+            $0.agency = Self.health; $0.creator = Self.specialist.sub; $0.confidentiality = .none
+        }
+        Self.check(
+            "transition(approve)", DocumentsPolicy.transition(.approve), (draft, delegated: false),
+            allowed: [Self.leader, Self.systemAdmin], denied: [Self.specialist, healthClerk, Self.healthAdmin])
+        Self.check(
+            "transition(sign) for a leader", DocumentsPolicy.transition(.sign), (draft, delegated: true),
+            allowed: [Self.leader, Self.specialist], denied: [Self.clerkElsewhere, Self.citizen])
+        Self.check(
+            "transition(sign)", DocumentsPolicy.transition(.sign), (draft, delegated: false),
+            allowed: [Self.leader], denied: [Self.specialist, healthClerk])
+        Self.check(
+            "transition(release)", DocumentsPolicy.transition(.release), (draft, delegated: false),
+            allowed: [healthClerk], denied: [Self.specialist, Self.leader, Self.clerkElsewhere])
+        var directed = draft
+        directed.steering = .with { $0.lead = Self.otherSpecialist.sub }
+        Self.check(
+            "transition(start)", DocumentsPolicy.transition(.start), (directed, delegated: false),
+            allowed: [Self.otherSpecialist], denied: [Self.specialist, Self.leader])
+        Self.check(
+            "transition(finish)", DocumentsPolicy.transition(.finish), (directed, delegated: false),
+            allowed: [Self.otherSpecialist, Self.leader], denied: [Self.specialist, healthClerk])
+        var secret = draft
+        secret.confidentiality = .secret
+        Self.check(
+            "readDocument(secret)", DocumentsPolicy.readDocument, secret,
+            allowed: [Self.specialist, Self.leader, healthClerk], denied: [Self.otherSpecialist, Self.clerkElsewhere])
+        Self.check(
+            "registerIncoming", DocumentsPolicy.registerIncoming, Self.health,
+            allowed: [healthClerk, Self.systemAdmin], denied: [Self.specialist, Self.leader, Self.clerkElsewhere])
         Self.check(
             "manageBridgePoints", ConferencesPolicy.manageBridgePoints, Self.health,
             allowed: [Self.healthAdmin, Self.systemAdmin],

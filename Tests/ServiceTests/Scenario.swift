@@ -8,6 +8,8 @@ import GRPCNIOTransportHTTP2
 
 typealias Dossier = Egov_Procedures_V1_Dossier
 typealias Role = Egov_Identity_V1_Role
+typealias Documents = Egov_Documents_V1_DocumentsService.Client<HTTP2ClientTransport.Posix>
+typealias OfficialDocument = Egov_Documents_V1_Document
 
 /// The platform seen from outside for one scenario: people sign in at the gateway's public
 /// port and act through it, so a scenario reads like the feature it tests:
@@ -19,6 +21,7 @@ struct Scene {
     let stack: Stack
     let identity: Identity
     let procedures: Procedures
+    let documents: Documents
 
     /// A citizen who registers with `id` and signs in.
     func citizen(_ id: String = "001090012345", birthDate: String = "1990-03-04") async throws -> Actor {
@@ -30,8 +33,8 @@ struct Scene {
     }
 
     /// An official of `agency` holding `roles`, created by the platform's tooling, signed in.
-    func official(_ email: String, of agency: String, _ roles: Role...) async throws -> Actor {
-        let name = try await createOfficial(stack, email: email, agency: agency, roles: roles)
+    func official(_ email: String, of agency: String, _ roles: Role..., position: String = "") async throws -> Actor {
+        let name = try await createOfficial(stack, email: email, agency: agency, roles: roles, position: position)
         return try await signIn(email, person: name)
     }
 
@@ -47,7 +50,9 @@ func withScene<Result: Sendable>(
     try await withStack(engine: engine, clock: clock) { stack in
         try await withPublicClient(port: stack.gatewayPort) { client in
             try await body(
-                Scene(stack: stack, identity: Identity(wrapping: client), procedures: Procedures(wrapping: client)))
+                Scene(
+                    stack: stack, identity: Identity(wrapping: client), procedures: Procedures(wrapping: client),
+                    documents: Documents(wrapping: client)))
         }
     }
 }
@@ -130,6 +135,61 @@ struct Actor: Sendable {
                 $0.agency = agency; $0.role = role
             }, metadata: session
         ).people
+    }
+
+    // MARK: Documents
+
+    var documents: Documents { scene.documents }
+
+    /// Drafts an outgoing document at the official's agency.
+    func drafts(
+        _ type: Egov_Documents_V1_DocumentType, _ subject: String, at agency: String, to recipients: [String],
+        _ change: (inout OfficialDocument) -> Void = { _ in }
+    ) async throws -> OfficialDocument {
+        try await documents.createDocument(
+            .with {
+                $0.parent = agency
+                $0.document = .with {
+                    $0.direction = .outgoing; $0.documentType = type; $0.subject = subject; $0.recipients = recipients
+                    change(&$0)
+                }
+            }, metadata: session)
+    }
+
+    /// Takes `action` on `document`, the request changed by `change`.
+    @discardableResult
+    func does(
+        _ action: Egov_Documents_V1_DocumentAction, to document: OfficialDocument,
+        _ change: (inout Egov_Documents_V1_TransitionDocumentRequest) -> Void = { _ in }
+    ) async throws -> OfficialDocument {
+        var request = Egov_Documents_V1_TransitionDocumentRequest.with {
+            $0.name = document.name; $0.action = action
+        }
+        change(&request)
+        return try await documents.transitionDocument(request, metadata: session)
+    }
+
+    /// How `action` on `document` is refused, or nil when it is not.
+    func cannot(
+        _ action: Egov_Documents_V1_DocumentAction, _ document: OfficialDocument,
+        _ change: (inout Egov_Documents_V1_TransitionDocumentRequest) -> Void = { _ in }
+    ) async -> Failure? {
+        await failure { try await does(action, to: document, change) }
+    }
+
+    /// The agency's documents in `direction`, newest first.
+    func documentsOf(_ agency: String, _ direction: OfficialDocument.Direction = .unspecified) async throws
+        -> [OfficialDocument]
+    {
+        try await documents.listDocuments(
+            .with {
+                $0.parent = agency; $0.direction = direction
+            }, metadata: session
+        ).documents
+    }
+
+    func reads(_ document: OfficialDocument) async throws -> OfficialDocument {
+        try await documents.getDocument(.with { $0.name = document.name }, metadata: session)
     }
 
     /// The dossiers on `agency`'s worklist, as this official sees them.

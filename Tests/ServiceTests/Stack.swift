@@ -26,7 +26,7 @@ struct Stack {
 
 /// The platform for `body`. With `clock`, the services' records read the time from it
 /// (dossiers' dates, the working-day calendar); tokens and transport keep the real time.
-/// Procedures' store is on `engine`; the others are on SQLite. The processes share one token
+/// Procedures' and documents' stores are on `engine`; the others are on SQLite. The processes share one token
 /// verifier, so a session is known everywhere from its first call (each also refreshes it
 /// from identity, as in production).
 func withStack<Result: Sendable>(
@@ -37,7 +37,8 @@ func withStack<Result: Sendable>(
     return try await withIdentity(verifier: verifier, clock: clock) { identity, _ in
         let peers = ["--peers.identity=127.0.0.1:\(identity)"]
         return try await withProcess(
-            "documents", keys: DocumentsApp.keys, arguments: peers, verifier: verifier, clock: wallClock,
+            "documents", keys: DocumentsApp.keys, engine: engine, arguments: peers, verifier: verifier,
+            clock: wallClock,
             build: DocumentsApp.build
         ) { documents in
             try await withProcess(

@@ -5,19 +5,11 @@ import Foundation
 import SQLKit
 import SwiftProtobuf
 
-/// Where documents and the document type reference table are kept.
-protocol DocumentRepository: Sendable {
-    func document(agencyCode: String, id: String) async throws -> Egov_Documents_V1_Document?
-    /// Newest first; `after` is the (create_time, id) key of the previous page's last item.
-    func documents(agencyCode: String, after: (Int64, String)?, limit: Int) async throws -> [(
-        Egov_Documents_V1_Document, Int64
-    )]
-    func insert(_ document: Egov_Documents_V1_Document, agencyCode: String, id: String, in tx: Transaction) async throws
-        -> Egov_Documents_V1_Document
-    func documentTypes() async throws -> [Egov_Documents_V1_DocumentTypeInfo]
-}
-
-struct SQLDocumentRepository: DocumentRepository {
+/// All SQL of documents: the documents themselves, the registers that number them, each
+/// step taken on them, where a released document stands at each recipient, and the
+/// document type reference table.
+struct DocumentRepository: Sendable {
+    typealias Document = Egov_Documents_V1_Document
     let store: Store
 
     /// Decree 30/2020/ND-CP, Appendix III: the kinds and their notation abbreviations.
@@ -70,60 +62,293 @@ struct SQLDocumentRepository: DocumentRepository {
                 + decree30Types.map { type, name, abbreviation in
                     "INSERT INTO document_types (document_type, display_name, abbreviation) VALUES (\(type.rawValue), '\(name)', '\(abbreviation)')"
                 }
-        )
+        ),
+        Migration(
+            "0002_document_workflow",
+            [
+                // The rest of the record (recipients, signature, direction, sender ...) as
+                // protobuf JSON; the columns are what queries filter and sort on.
+                "ALTER TABLE documents ADD COLUMN detail TEXT NOT NULL DEFAULT '{}'",
+                "ALTER TABLE documents ADD COLUMN register TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE documents ADD COLUMN register_year BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE documents ADD COLUMN deadline BIGINT",
+                "ALTER TABLE documents ADD COLUMN source_document TEXT NOT NULL DEFAULT ''",
+                // Number and notation are unique: one number per register and year.
+                """
+                CREATE UNIQUE INDEX documents_by_register_number ON documents (agency, register, register_year, number)
+                WHERE number > 0
+                """,
+                "CREATE INDEX documents_by_source ON documents (source_document)",
+                """
+                CREATE TABLE register_counters (
+                    agency TEXT NOT NULL,
+                    register TEXT NOT NULL,
+                    year BIGINT NOT NULL,
+                    last BIGINT NOT NULL,
+                    PRIMARY KEY (agency, register, year)
+                )
+                """,
+                """
+                CREATE TABLE document_events (
+                    document_id TEXT NOT NULL,
+                    seq BIGINT NOT NULL,
+                    action BIGINT NOT NULL,
+                    actor TEXT NOT NULL,
+                    comment TEXT NOT NULL,
+                    state BIGINT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    PRIMARY KEY (document_id, seq)
+                )
+                """,
+                """
+                CREATE TABLE recipient_statuses (
+                    document_id TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    status BIGINT NOT NULL,
+                    description TEXT NOT NULL,
+                    update_time BIGINT NOT NULL,
+                    incoming_document TEXT NOT NULL,
+                    PRIMARY KEY (document_id, agency)
+                )
+                """,
+            ]
+        ),
     ]
 
-    func document(agencyCode: String, id: String) async throws -> Egov_Documents_V1_Document? {
+    /// The notation abbreviation of `type` (empty for a công văn and a public letter).
+    static func abbreviation(of type: Egov_Documents_V1_DocumentType) -> String {
+        decree30Types.first { $0.0 == type }?.2 ?? ""
+    }
+
+    /// The register a document is numbered in: outgoing or incoming, secret documents in their
+    /// own series (Decree 30, Art. 15 and 22).
+    static func register(_ direction: Document.Direction, _ confidentiality: Egov_Documents_V1_Confidentiality)
+        -> String
+    {
+        let base = direction == .incoming ? "incoming" : "outgoing"
+        return [.none, .unspecified].contains(confidentiality) ? base : "\(base)-secret"
+    }
+
+    /// The next number of `register` at `agency` in `year`, inside `tx`: the counter row stays
+    /// locked until the transaction ends, so concurrent releases get consecutive numbers, and
+    /// one rolled back leaves no gap. Numbers start at 1 each year.
+    func nextNumber(agency: String, register: String, year: Int, in tx: Transaction) async throws -> Int {
+        let row = try await tx.database.row(
+            """
+            INSERT INTO register_counters (agency, register, year, last)
+            VALUES (\(bind: agency), \(bind: register), \(bind: year), 1)
+            ON CONFLICT (agency, register, year) DO UPDATE SET last = register_counters.last + 1
+            RETURNING last
+            """)
+        return Int(try row!.decode(column: "last", as: Int64.self))
+    }
+
+    func document(agencyCode: String, id: String) async throws -> Document? {
         try await store.read { db in
-            try await db.row("SELECT * FROM documents WHERE agency = \(bind: agencyCode) AND id = \(bind: id)")
-                .map(Self.decode)
+            guard
+                let row = try await db.row(
+                    "SELECT * FROM documents WHERE agency = \(bind: agencyCode) AND id = \(bind: id)")
+            else { return nil }
+            return try await withStatuses(try Self.decode(row), id: id, db: db)
         }
     }
 
-    func documents(agencyCode: String, after: (Int64, String)?, limit: Int) async throws
-        -> [(Egov_Documents_V1_Document, Int64)]
-    {
+    /// The document in `tx` with its version, for a change that must see the latest.
+    func documentForUpdate(agencyCode: String, id: String, in tx: Transaction) async throws -> (Document, Int64)? {
+        guard
+            let row = try await tx.database.row(
+                "SELECT * FROM documents WHERE agency = \(bind: agencyCode) AND id = \(bind: id)")
+        else { return nil }
+        let document = try await withStatuses(try Self.decode(row), id: id, db: tx.database)
+        return (document, try row.decode(column: "version", as: Int64.self))
+    }
+
+    /// What `ListDocuments` may narrow a list to.
+    struct Query {
+        var agencyCode: String
+        var direction: Document.Direction = .unspecified
+        var states: [Document.State] = []
+        /// Incoming documents past their direction's deadline at this time, not finished.
+        var overdueAt: Int64?
+        var after: (Int64, String)?
+        var limit: Int
+    }
+
+    /// Newest first; `after` is the (create_time, id) key of the previous page's last item.
+    func documents(_ query: Query) async throws -> [(Document, Int64)] {
         try await store.read { db in
-            let rows: [any SQLRow]
-            if let (time, id) = after {
-                rows = try await db.rows(
-                    """
-                    SELECT * FROM documents WHERE agency = \(bind: agencyCode)
-                    AND (create_time < \(bind: time) OR (create_time = \(bind: time) AND id < \(bind: id)))
-                    ORDER BY create_time DESC, id DESC LIMIT \(literal: limit)
-                    """)
-            } else {
-                rows = try await db.rows(
-                    """
-                    SELECT * FROM documents WHERE agency = \(bind: agencyCode)
-                    ORDER BY create_time DESC, id DESC LIMIT \(literal: limit)
-                    """)
+            var sql = SQLQueryString("SELECT * FROM documents WHERE agency = \(bind: query.agencyCode)")
+            if query.direction != .unspecified {
+                sql.appendInterpolation(raw: " AND direction = \(query.direction.rawValue)")
             }
-            return try rows.map { (try Self.decode($0), try $0.decode(column: "create_time", as: Int64.self)) }
+            if !query.states.isEmpty {
+                sql.appendInterpolation(
+                    raw: " AND state IN (\(query.states.map { String($0.rawValue) }.joined(separator: ",")))")
+            }
+            if let now = query.overdueAt {
+                sql.appendInterpolation(
+                    raw: " AND direction = \(Document.Direction.incoming.rawValue) AND deadline IS NOT NULL"
+                        + " AND state NOT IN (\(Document.State.finished.rawValue), \(Document.State.rejected.rawValue))"
+                )
+                sql.appendLiteral(" AND deadline < ")
+                sql.appendInterpolation(bind: now)
+            }
+            if let (time, id) = query.after {
+                sql.appendLiteral(" AND (create_time < ")
+                sql.appendInterpolation(bind: time)
+                sql.appendLiteral(" OR (create_time = ")
+                sql.appendInterpolation(bind: time)
+                sql.appendLiteral(" AND id < ")
+                sql.appendInterpolation(bind: id)
+                sql.appendLiteral("))")
+            }
+            sql.appendInterpolation(raw: " ORDER BY create_time DESC, id DESC LIMIT \(query.limit)")
+            return try await db.rows(sql).map { row in
+                (try Self.decode(row), try row.decode(column: "create_time", as: Int64.self))
+            }
         }
     }
 
-    func insert(_ document: Egov_Documents_V1_Document, agencyCode: String, id: String, in tx: Transaction) async throws
-        -> Egov_Documents_V1_Document
-    {
+    /// Stores a new document (a draft, or an incoming entry) and the event that made it.
+    func insert(
+        _ document: Document, agencyCode: String, id: String, event: Egov_Documents_V1_DocumentEvent? = nil,
+        in tx: Transaction
+    ) async throws -> Document {
         var document = document
-        let now = store.clock.micros
+        let now = tx.clock.micros
         document.name = "agencies/\(agencyCode)/documents/\(id)"
         document.agency = "agencies/\(agencyCode)"
-        document.state = .draft
+        if document.state == .unspecified { document.state = .draft }
         document.createTime = Google_Protobuf_Timestamp(micros: now)
         document.updateTime = document.createTime
         document.etag = "1"
         try await tx.database.execute(
             """
             INSERT INTO documents (id, agency, direction, document_type, subject, content, urgency, confidentiality,
-                                   number, notation, creator, state, create_time, update_time, version)
+                                   number, notation, creator, state, create_time, update_time, version, detail,
+                                   register, register_year, deadline, source_document)
             VALUES (\(bind: id), \(bind: agencyCode), \(bind: document.direction.rawValue),
                     \(bind: document.documentType.rawValue), \(bind: document.subject), \(bind: document.content),
-                    \(bind: document.urgency.rawValue), \(bind: document.confidentiality.rawValue), 0, '',
-                    \(bind: document.creator), \(bind: document.state.rawValue), \(bind: now), \(bind: now), 1)
+                    \(bind: document.urgency.rawValue), \(bind: document.confidentiality.rawValue),
+                    \(bind: Int(document.number)), \(bind: document.notation), \(bind: document.creator),
+                    \(bind: document.state.rawValue), \(bind: now), \(bind: now), 1, \(bind: try Self.detail(document)),
+                    \(bind: document.number > 0 ? Self.register(document.direction, document.confidentiality) : ""),
+                    \(bind: Int(document.registerYear)), \(bind: Self.deadline(document)),
+                    \(bind: document.sourceDocument))
             """)
+        if let event { try await record(event, documentID: id, in: tx) }
         return document
+    }
+
+    /// Writes `document` over version `version`; false when someone changed it first.
+    func update(_ document: Document, version: Int64, in tx: Transaction) async throws -> Bool {
+        let (agencyCode, id) = Self.parts(document.name)
+        let row = try await tx.database.row(
+            """
+            UPDATE documents SET document_type = \(bind: document.documentType.rawValue),
+                subject = \(bind: document.subject), content = \(bind: document.content),
+                urgency = \(bind: document.urgency.rawValue), confidentiality = \(bind: document.confidentiality.rawValue),
+                number = \(bind: Int(document.number)), notation = \(bind: document.notation),
+                state = \(bind: document.state.rawValue), update_time = \(bind: tx.clock.micros),
+                version = version + 1, detail = \(bind: try Self.detail(document)),
+                register = \(bind: document.number > 0 ? Self.register(document.direction, document.confidentiality) : ""),
+                register_year = \(bind: Int(document.registerYear)), deadline = \(bind: Self.deadline(document))
+            WHERE agency = \(bind: agencyCode) AND id = \(bind: id) AND version = \(bind: version)
+            RETURNING version
+            """)
+        return row != nil
+    }
+
+    /// Appends a step to a document's history.
+    func record(_ event: Egov_Documents_V1_DocumentEvent, documentID: String, in tx: Transaction) async throws {
+        try await tx.database.execute(
+            """
+            INSERT INTO document_events (document_id, seq, action, actor, comment, state, create_time)
+            SELECT \(bind: documentID), COALESCE(MAX(seq), 0) + 1, \(bind: event.action.rawValue),
+                   \(bind: event.actor), \(bind: event.comment), \(bind: event.state.rawValue), \(bind: tx.clock.micros)
+            FROM document_events WHERE document_id = \(bind: documentID)
+            """)
+    }
+
+    func events(documentID: String) async throws -> [Egov_Documents_V1_DocumentEvent] {
+        try await store.read { db in
+            try await db.rows(
+                "SELECT * FROM document_events WHERE document_id = \(bind: documentID) ORDER BY seq"
+            ).map { row in
+                try .with {
+                    $0.action = .init(rawValue: Int(try row.decode(column: "action", as: Int64.self))) ?? .unspecified
+                    $0.actor = try row.decode(column: "actor", as: String.self)
+                    $0.comment = try row.decode(column: "comment", as: String.self)
+                    $0.state = .init(rawValue: Int(try row.decode(column: "state", as: Int64.self))) ?? .unspecified
+                    $0.createTime = .init(micros: try row.decode(column: "create_time", as: Int64.self))
+                }
+            }
+        }
+    }
+
+    /// Records where the outgoing document `source` stands at `recipient`.
+    func report(
+        _ status: Egov_Documents_V1_ExchangeStatus, of source: String, at recipient: String, description: String = "",
+        incomingDocument: String? = nil, in tx: Transaction
+    ) async throws {
+        let (_, id) = Self.parts(source)
+        let now = tx.clock.micros
+        if let incomingDocument {
+            try await tx.database.execute(
+                """
+                INSERT INTO recipient_statuses (document_id, agency, status, description, update_time, incoming_document)
+                VALUES (\(bind: id), \(bind: recipient), \(bind: status.rawValue), \(bind: description), \(bind: now),
+                        \(bind: incomingDocument))
+                """)
+        } else {
+            try await tx.database.execute(
+                """
+                UPDATE recipient_statuses SET status = \(bind: status.rawValue), description = \(bind: description),
+                    update_time = \(bind: now)
+                WHERE document_id = \(bind: id) AND agency = \(bind: recipient)
+                """)
+        }
+    }
+
+    /// `document` with where it stands at each recipient, when it was released.
+    private func withStatuses(_ document: Document, id: String, db: any SQLDatabase) async throws -> Document {
+        guard document.direction == .outgoing, document.state == .released || document.state == .recalled else {
+            return document
+        }
+        var document = document
+        document.recipientStatuses = try await db.rows(
+            "SELECT * FROM recipient_statuses WHERE document_id = \(bind: id) ORDER BY agency"
+        ).map { row in
+            try .with {
+                $0.agency = try row.decode(column: "agency", as: String.self)
+                $0.status = .init(rawValue: Int(try row.decode(column: "status", as: Int64.self))) ?? .unspecified
+                $0.description_p = try row.decode(column: "description", as: String.self)
+                $0.updateTime = .init(micros: try row.decode(column: "update_time", as: Int64.self))
+                $0.incomingDocument = try row.decode(column: "incoming_document", as: String.self)
+            }
+        }
+        return document
+    }
+
+    /// `agencies/{code}/documents/{id}` as (code, id).
+    static func parts(_ name: String) -> (String, String) {
+        let pieces = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard pieces.count == 4 else { return ("", "") }
+        return (String(pieces[1]), String(pieces[3]))
+    }
+
+    static func deadline(_ document: Document) -> Int64? {
+        document.hasSteering && document.steering.hasDeadline ? document.steering.deadline.micros : nil
+    }
+
+    /// The fields kept in `detail`: everything but the columns (and the statuses, kept apart).
+    static func detail(_ document: Document) throws -> String {
+        var rest = document
+        rest.clearCreateTime()
+        rest.clearUpdateTime()
+        rest.recipientStatuses = []
+        rest.content = ""
+        return try rest.jsonString()
     }
 
     func documentTypes() async throws -> [Egov_Documents_V1_DocumentTypeInfo] {
@@ -139,26 +364,28 @@ struct SQLDocumentRepository: DocumentRepository {
         }
     }
 
-    static func decode(_ row: any SQLRow) throws -> Egov_Documents_V1_Document {
+    static func decode(_ row: any SQLRow) throws -> Document {
         let agency = try row.decode(column: "agency", as: String.self)
         let id = try row.decode(column: "id", as: String.self)
         func int(_ column: String) throws -> Int { Int(try row.decode(column: column, as: Int64.self)) }
-        return try .with {
-            $0.name = "agencies/\(agency)/documents/\(id)"
-            $0.agency = "agencies/\(agency)"
-            $0.direction = .init(rawValue: try int("direction")) ?? .unspecified
-            $0.documentType = .init(rawValue: try int("document_type")) ?? .unspecified
-            $0.subject = try row.decode(column: "subject", as: String.self)
-            $0.content = try row.decode(column: "content", as: String.self)
-            $0.urgency = .init(rawValue: try int("urgency")) ?? .unspecified
-            $0.confidentiality = .init(rawValue: try int("confidentiality")) ?? .unspecified
-            $0.number = Int32(try int("number"))
-            $0.notation = try row.decode(column: "notation", as: String.self)
-            $0.creator = try row.decode(column: "creator", as: String.self)
-            $0.state = .init(rawValue: try int("state")) ?? .unspecified
-            $0.createTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "create_time", as: Int64.self))
-            $0.updateTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "update_time", as: Int64.self))
-            $0.etag = String(try int("version"))
-        }
+        var options = JSONDecodingOptions()
+        options.ignoreUnknownFields = true
+        var document = try Document(jsonString: try row.decode(column: "detail", as: String.self), options: options)
+        document.name = "agencies/\(agency)/documents/\(id)"
+        document.agency = "agencies/\(agency)"
+        document.direction = .init(rawValue: try int("direction")) ?? .unspecified
+        document.documentType = .init(rawValue: try int("document_type")) ?? .unspecified
+        document.subject = try row.decode(column: "subject", as: String.self)
+        document.content = try row.decode(column: "content", as: String.self)
+        document.urgency = .init(rawValue: try int("urgency")) ?? .unspecified
+        document.confidentiality = .init(rawValue: try int("confidentiality")) ?? .unspecified
+        document.number = Int32(try int("number"))
+        document.notation = try row.decode(column: "notation", as: String.self)
+        document.creator = try row.decode(column: "creator", as: String.self)
+        document.state = .init(rawValue: try int("state")) ?? .unspecified
+        document.createTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "create_time", as: Int64.self))
+        document.updateTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "update_time", as: Int64.self))
+        document.etag = String(try int("version"))
+        return document
     }
 }

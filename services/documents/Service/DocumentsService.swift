@@ -3,28 +3,41 @@ public import EGovKit
 public import EGovStore
 import Foundation
 public import GRPCCore
+import GRPCProtobuf
+import SwiftProtobuf
 
 /// The documents service's RPCs.
 public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
-    let documents: any DocumentRepository
+    public typealias Document = Egov_Documents_V1_Document
+    let documents: DocumentRepository
     let agencies: any AgencyDirectory
+    let people: any PersonDirectory
+    let delegations: any DelegationDirectory
     let store: Store
     static let errors = ErrorBuilder(domain: "documents.egov")
+    /// The most agencies one document is released to.
+    static let maxRecipients = 200
 
-    public init(store: Store, agencies: any AgencyDirectory) {
+    public init(
+        store: Store, agencies: any AgencyDirectory, people: any PersonDirectory,
+        delegations: any DelegationDirectory
+    ) {
         self.store = store
         self.agencies = agencies
-        self.documents = SQLDocumentRepository(store: store)
+        self.people = people
+        self.delegations = delegations
+        self.documents = DocumentRepository(store: store)
     }
 
     public func createDocument(
         request: Egov_Documents_V1_CreateDocumentRequest, context: ServerContext
-    ) async throws -> Egov_Documents_V1_Document {
+    ) async throws -> Document {
         let agencyCode = try Self.errors.agencyCode(fromName: request.parent, field: "parent")
         try DocumentsPolicy.handleDocuments.require(
             request.parent, Self.errors, doing: "create documents of \(request.parent)")
         var document = try Self.validated(request.document)
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
+        try await requireRecipients(document.recipients, sender: request.parent, field: "document.recipients")
         document.creator = RequestContext.actor
         let draft = document
         return try await store.idempotentWrite(
@@ -36,21 +49,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
 
     public func getDocument(
         request: Egov_Documents_V1_GetDocumentRequest, context: ServerContext
-    ) async throws -> Egov_Documents_V1_Document {
-        let parts = request.name.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "agencies", AgencyCode.isValid(String(parts[1])), parts[2] == "documents",
-            !parts[3].isEmpty
-        else {
-            throw Self.errors.invalidArgument(
-                "INVALID_DOCUMENT_NAME", field: "name", "must be agencies/{code}/documents/{id}, got '\(request.name)'")
-        }
-        try DocumentsPolicy.handleDocuments.require(
-            "agencies/\(parts[1])", Self.errors, doing: "read this agency's documents")
-        guard let document = try await documents.document(agencyCode: String(parts[1]), id: String(parts[3])) else {
-            throw Self.errors.notFound(
-                "DOCUMENT_NOT_FOUND", resource: request.name, "Document '\(request.name)' does not exist.")
-        }
-        return document
+    ) async throws -> Document {
+        try await visibleDocument(request.name, field: "name")
     }
 
     public func listDocuments(
@@ -59,25 +59,149 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         let agencyCode = try Self.errors.agencyCode(fromName: request.parent, field: "parent")
         try DocumentsPolicy.handleDocuments.require(request.parent, Self.errors, doing: "list this agency's documents")
         let size = try Self.errors.pageSize(request.pageSize)
-        let filter = "parent=\(request.parent)"
-        var after: (Int64, String)?
+        if !Document.Direction.allCases.contains(request.direction) {
+            throw Self.errors.invalidArgument("INVALID_DIRECTION", field: "direction", "is not a known direction")
+        }
+        if let index = request.states.firstIndex(where: { !Document.State.allCases.contains($0) || $0 == .unspecified })
+        {
+            throw Self.errors.invalidArgument("INVALID_STATE", field: "states[\(index)]", "is not a known state")
+        }
+        let filter =
+            "parent=\(request.parent) direction=\(request.direction.rawValue) "
+            + "states=\(request.states.map { String($0.rawValue) }.joined(separator: ",")) overdue=\(request.overdueOnly)"
+        var query = DocumentRepository.Query(
+            agencyCode: agencyCode, direction: request.direction, states: request.states, limit: size + 1)
+        if request.overdueOnly { query.overdueAt = store.clock.micros }
         if let key = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors) {
             let pieces = key.split(separator: " ")
             guard pieces.count == 2, let time = Int64(pieces[0]) else {
                 throw Self.errors.invalidArgument(
                     "INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
             }
-            after = (time, String(pieces[1]))
+            query.after = (time, String(pieces[1]))
         }
-        let page = try await documents.documents(agencyCode: agencyCode, after: after, limit: size + 1)
+        let page = try await documents.documents(query)
         return .with {
-            $0.documents = page.prefix(size).map(\.0)
+            // Secret documents the caller may not read are left out, as if they were not there.
+            $0.documents = page.prefix(size).map(\.0).filter { DocumentsPolicy.readDocument.allows($0) }
             if page.count > size {
                 let (last, time) = page[size - 1]
-                let id = last.name.split(separator: "/").last.map(String.init) ?? ""
-                $0.nextPageToken = PageToken.encode(after: "\(time) \(id)", filter: filter)
+                $0.nextPageToken = PageToken.encode(
+                    after: "\(time) \(DocumentRepository.parts(last.name).1)", filter: filter)
             }
         }
+    }
+
+    public func updateDocument(
+        request: Egov_Documents_V1_UpdateDocumentRequest, context: ServerContext
+    ) async throws -> Document {
+        let current = try await visibleDocument(request.document.name, field: "document.name")
+        try DocumentsPolicy.editDraft.require(current, Self.errors, doing: "change this draft")
+        let editable = [
+            "document_type", "subject", "content", "urgency", "confidentiality", "recipients", "unit_abbreviation",
+        ]
+        guard !request.updateMask.paths.isEmpty else {
+            throw Self.errors.invalidArgument("INVALID_UPDATE_MASK", field: "update_mask", "name the fields to change")
+        }
+        if let path = request.updateMask.paths.first(where: { !editable.contains($0) }) {
+            throw Self.errors.invalidArgument(
+                "INVALID_UPDATE_MASK", field: "update_mask",
+                "'\(Clip.text(path, 64))' cannot be changed; changeable: \(editable.joined(separator: ", "))")
+        }
+        var changed = current
+        for path in request.updateMask.paths {
+            switch path {
+            case "document_type": changed.documentType = request.document.documentType
+            case "subject": changed.subject = request.document.subject
+            case "content": changed.content = request.document.content
+            case "urgency": changed.urgency = request.document.urgency
+            case "confidentiality": changed.confidentiality = request.document.confidentiality
+            case "recipients": changed.recipients = request.document.recipients
+            default: changed.unitAbbreviation = request.document.unitAbbreviation
+            }
+        }
+        let valid = try Self.validated(changed, field: "document")
+        try await requireRecipients(valid.recipients, sender: current.agency, field: "document.recipients")
+        let (agencyCode, id) = DocumentRepository.parts(current.name)
+        return try await store.write { tx in
+            guard let (found, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx)
+            else { throw Self.notFound(current.name) }
+            var document = found
+            guard document.state == .draft else {
+                throw Self.errors.failedPrecondition(
+                    "NOT_A_DRAFT", "Only a draft can be changed; this document is \(document.state).")
+            }
+            if !request.document.etag.isEmpty && request.document.etag != document.etag {
+                throw Self.errors.failedPrecondition(
+                    "ETAG_MISMATCH", "The document changed since you read it; read it again.")
+            }
+            document.documentType = valid.documentType
+            document.subject = valid.subject
+            document.content = valid.content
+            document.urgency = valid.urgency
+            document.confidentiality = valid.confidentiality
+            document.recipients = valid.recipients
+            document.unitAbbreviation = valid.unitAbbreviation
+            guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
+            document.etag = String(version + 1)
+            return document
+        }
+    }
+
+    public func registerIncomingDocument(
+        request: Egov_Documents_V1_RegisterIncomingDocumentRequest, context: ServerContext
+    ) async throws -> Document {
+        let agencyCode = try Self.errors.agencyCode(fromName: request.parent, field: "parent")
+        try DocumentsPolicy.registerIncoming.require(
+            request.parent, Self.errors, doing: "register documents that reached \(request.parent)")
+        var input = request.document
+        input.direction = .outgoing  // validated as a draft's fields, then made incoming
+        var document = try Self.validated(input, field: "document")
+        var violations: [ErrorBuilder.Violation] = []
+        let sender = request.senderName.trimmingCharacters(in: .whitespacesAndNewlines)
+        if sender.isEmpty || sender.count > 300 {
+            violations.append(.init("sender_name", "is required, at most 300 characters"))
+        }
+        let code = request.code.trimmingCharacters(in: .whitespacesAndNewlines)
+        if code.isEmpty || code.count > 100 { violations.append(.init("code", "is required, at most 100 characters")) }
+        if !request.hasPromulgationTime { violations.append(.init("promulgation_time", "is required")) }
+        if !violations.isEmpty { throw Self.errors.invalidArgument("INVALID_DOCUMENT", violations) }
+        let promulgated = try Self.errors.acceptedTime(request.promulgationTime, field: "promulgation_time")
+        _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
+        document.direction = .incoming
+        document.recipients = []
+        document.unitAbbreviation = ""
+        document.creator = RequestContext.actor
+        document.senderName = sender
+        document.code = code
+        document.promulgationTime = promulgated
+        let paper = document
+        return try await store.idempotentWrite(
+            scope: "RegisterIncomingDocument", requestID: request.requestID, request: request, errors: Self.errors
+        ) { tx in
+            // Registered and accepted at once: the clerk holds the paper.
+            var entry = paper
+            try await register(&entry, at: agencyCode, in: tx)
+            entry.state = .accepted
+            let id = UUID().uuidString.lowercased()
+            let stored = try await documents.insert(
+                entry, agencyCode: agencyCode, id: id,
+                event: .with {
+                    $0.action = .accept; $0.actor = RequestContext.actor; $0.state = .accepted
+                    $0.comment = "Văn bản giấy đến từ \(sender)"
+                }, in: tx)
+            try await tx.enqueue(
+                topic: "documents.document.arrived", key: stored.name, payload: try stored.serializedBytes())
+            return stored
+        }
+    }
+
+    public func listDocumentEvents(
+        request: Egov_Documents_V1_ListDocumentEventsRequest, context: ServerContext
+    ) async throws -> Egov_Documents_V1_ListDocumentEventsResponse {
+        let document = try await visibleDocument(request.name, field: "name")
+        let events = try await documents.events(documentID: DocumentRepository.parts(document.name).1)
+        return .with { $0.events = events }
     }
 
     public func listDocumentTypes(
@@ -87,30 +211,88 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         return .with { $0.documentTypes = types }
     }
 
-    /// Checks a draft to create; returns it with output-only fields cleared.
-    static func validated(_ input: Egov_Documents_V1_Document) throws -> Egov_Documents_V1_Document {
+    // MARK: Helpers
+
+    /// The document `name` names, if the caller may see it: PERMISSION_DENIED outside their
+    /// agency, NOT_FOUND for a secret one they may not read (as if it were not there).
+    func visibleDocument(_ name: String, field: String) async throws -> Document {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "agencies", AgencyCode.isValid(String(parts[1])), parts[2] == "documents",
+            !parts[3].isEmpty, parts[3].utf8.count <= 64
+        else {
+            throw Self.errors.invalidArgument(
+                "INVALID_DOCUMENT_NAME", field: field,
+                "must be agencies/{code}/documents/{id}, got '\(Clip.text(name, 128))'")
+        }
+        try DocumentsPolicy.handleDocuments.require(
+            "agencies/\(parts[1])", Self.errors, doing: "read this agency's documents")
+        guard let document = try await documents.document(agencyCode: String(parts[1]), id: String(parts[3])),
+            DocumentsPolicy.readDocument.allows(document)
+        else { throw Self.notFound(name) }
+        return document
+    }
+
+    /// Each recipient an active agency other than the sender, at most `maxRecipients`, no repeats.
+    func requireRecipients(_ recipients: [String], sender: String, field: String) async throws {
+        if recipients.count > Self.maxRecipients {
+            throw Self.errors.invalidArgument(
+                "INVALID_RECIPIENTS", field: field, "at most \(Self.maxRecipients) agencies")
+        }
+        var seen: Set<String> = []
+        for (index, recipient) in recipients.enumerated() {
+            _ = try Self.errors.agencyCode(fromName: recipient, field: "\(field)[\(index)]")
+            if recipient == sender || !seen.insert(recipient).inserted {
+                throw Self.errors.invalidArgument(
+                    "INVALID_RECIPIENTS", field: "\(field)[\(index)]", "names the sender or an agency twice")
+            }
+            _ = try await agencies.requireActive(recipient, field: "\(field)[\(index)]", errors: Self.errors)
+        }
+    }
+
+    /// Gives an incoming entry the agency's next incoming number of the year.
+    func register(_ document: inout Document, at agencyCode: String, in tx: Transaction) async throws {
+        let year = DocumentWorkflow.year(ofMicros: tx.clock.micros)
+        document.number = Int32(
+            try await documents.nextNumber(
+                agency: agencyCode, register: DocumentRepository.register(.incoming, document.confidentiality),
+                year: year, in: tx))
+        document.registerYear = Int32(year)
+        document.releaseTime = .init(micros: tx.clock.micros)
+    }
+
+    static func notFound(_ name: String) -> GoogleRPCStatus {
+        errors.notFound("DOCUMENT_NOT_FOUND", resource: name, "Document '\(Clip.text(name, 128))' does not exist.")
+    }
+
+    static let concurrentChange = errors.failedPrecondition(
+        "CONCURRENT_CHANGE", "The document was changed by someone else at the same time; read it again.")
+
+    /// Checks a draft's fields; returns them with output-only fields cleared and defaults set.
+    static func validated(_ input: Document, field: String = "document") throws -> Document {
         var violations: [ErrorBuilder.Violation] = []
         if input.direction != .outgoing {
             violations.append(
-                .init("document.direction", "must be DIRECTION_OUTGOING: incoming documents arrive by exchange"))
+                .init("\(field).direction", "must be DIRECTION_OUTGOING: incoming documents arrive by exchange"))
         }
-        if input.documentType == .unspecified
-            || Egov_Documents_V1_DocumentType.allCases.contains(input.documentType) == false
-        {
-            violations.append(.init("document.document_type", "is required"))
+        if input.documentType == .unspecified || !Egov_Documents_V1_DocumentType.allCases.contains(input.documentType) {
+            violations.append(.init("\(field).document_type", "is required"))
         }
         let subject = input.subject.trimmingCharacters(in: .whitespacesAndNewlines)
         if subject.isEmpty || subject.count > 1000 {
-            violations.append(.init("document.subject", "is required, at most 1000 characters"))
+            violations.append(.init("\(field).subject", "is required, at most 1000 characters"))
         }
         if input.content.utf8.count > 1 << 20 {
-            violations.append(.init("document.content", "must be at most 1 MiB"))
+            violations.append(.init("\(field).content", "must be at most 1 MiB"))
         }
-        if Egov_Documents_V1_Urgency.allCases.contains(input.urgency) == false {
-            violations.append(.init("document.urgency", "is not a known urgency"))
+        if !Egov_Documents_V1_Urgency.allCases.contains(input.urgency) {
+            violations.append(.init("\(field).urgency", "is not a known urgency"))
         }
-        if Egov_Documents_V1_Confidentiality.allCases.contains(input.confidentiality) == false {
-            violations.append(.init("document.confidentiality", "is not a known level"))
+        if !Egov_Documents_V1_Confidentiality.allCases.contains(input.confidentiality) {
+            violations.append(.init("\(field).confidentiality", "is not a known level"))
+        }
+        let unit = input.unitAbbreviation.trimmingCharacters(in: .whitespaces)
+        if unit.count > 20 || !unit.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." }) {
+            violations.append(.init("\(field).unit_abbreviation", "at most 20 letters and digits, e.g. VP"))
         }
         if !violations.isEmpty { throw errors.invalidArgument("INVALID_DOCUMENT", violations) }
         return .with {
@@ -120,6 +302,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             $0.content = input.content
             $0.urgency = input.urgency == .unspecified ? .normal : input.urgency
             $0.confidentiality = input.confidentiality == .unspecified ? .none : input.confidentiality
+            $0.recipients = input.recipients
+            $0.unitAbbreviation = unit
         }
     }
 }

@@ -14,8 +14,10 @@ public enum IdentityPolicy {
     static let grantSystemAdministrator = Rule<Void> { user, _ in user.holds(.systemAdmin) }
 
     /// Read a person's record: themselves, the administrators of an official's agency. The
-    /// procedures service reads the officials it hands dossiers to.
-    static let readPerson = Rule<(person: String, agency: String?)>(services: ["egov-procedures"]) { user, subject in
+    /// procedures service reads the officials it hands dossiers to; documents, the signers and
+    /// leads of its documents.
+    static let readPerson = Rule<(person: String, agency: String?)>(services: ["egov-procedures", "egov-documents"]) {
+        user, subject in
         user.sub == subject.person || user.isSystemAdministrator || (subject.agency.map(user.administers) ?? false)
     }
 

@@ -1,0 +1,336 @@
+import EGovAPI
+import EGovKit
+import EGovStore
+import EGovTestSupport
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+import Testing
+
+@testable import DocumentsService
+
+/// The province's People's Committee, two departments, and their officials.
+struct DocumentScene {
+    static let committee = "agencies/000.00.00.H41"
+    static let health = "agencies/000.00.06.H41"
+    static let construction = "agencies/000.00.09.H41"
+
+    let scene: Scene
+    let drafter: Actor
+    let chairman: Actor
+    let viceChairman: Actor
+    let clerk: Actor
+    let healthClerk: Actor
+    let healthDirector: Actor
+    let healthSpecialist: Actor
+    let constructionClerk: Actor
+
+    static func make(_ scene: Scene) async throws -> DocumentScene {
+        try await withTestClient(port: scene.stack.ports["identity"]!) { client in
+            let identity = Identity(wrapping: client)
+            for (code, name, abbreviation) in [
+                ("000.00.00.H41", "Ủy ban nhân dân tỉnh", "UBND"), ("000.00.06.H41", "Sở Y tế", "SYT"),
+                ("000.00.09.H41", "Sở Xây dựng", "SXD"),
+            ] {
+                _ = try await identity.createAgency(
+                    .with { $0.agency = agency(code, name, abbreviation: abbreviation) })
+            }
+        }
+        return DocumentScene(
+            scene: scene,
+            drafter: try await scene.official("cv@ubnd.vn", of: committee, .specialist, position: "Chuyên viên"),
+            chairman: try await scene.official("ct@ubnd.vn", of: committee, .leader, position: "Chủ tịch"),
+            viceChairman: try await scene.official("pct@ubnd.vn", of: committee, .leader, position: "Phó Chủ tịch"),
+            clerk: try await scene.official("vt@ubnd.vn", of: committee, .clerk, position: "Văn thư"),
+            healthClerk: try await scene.official("vt@syt.vn", of: health, .clerk, position: "Văn thư"),
+            healthDirector: try await scene.official("gd@syt.vn", of: health, .leader, position: "Giám đốc"),
+            healthSpecialist: try await scene.official("cv@syt.vn", of: health, .specialist, position: "Chuyên viên"),
+            constructionClerk: try await scene.official("vt@sxd.vn", of: construction, .clerk, position: "Văn thư"))
+    }
+
+    /// A decision drafted at the committee for both departments, approved and signed by the
+    /// chairman.
+    func signedDecision(_ subject: String = "Về việc kiện toàn Ban Chỉ đạo chuyển đổi số") async throws
+        -> OfficialDocument
+    {
+        let draft = try await drafter.drafts(
+            .decision, subject, at: Self.committee, to: [Self.health, Self.construction])
+        try await drafter.does(.submit, to: draft)
+        try await chairman.does(.approve, to: draft)
+        return try await chairman.does(.sign, to: draft)
+    }
+}
+
+@Suite struct DocumentTests {
+    /// A decision goes from a draft at the committee, through review, a delegated signature
+    /// and release, to two departments: one directs and finishes it, the other refuses it, and
+    /// the committee sees each step come back.
+    @Test func aDecisionTravelsFromDraftToTwoDepartmentsAndTheirAnswersComeBack() async throws {
+        try await withScene { scene in
+            let s = try await DocumentScene.make(scene)
+            let draft = try await s.drafter.drafts(
+                .decision, "Về việc kiện toàn Ban Chỉ đạo", at: DocumentScene.committee,
+                to: [DocumentScene.health, DocumentScene.construction]
+            ) { $0.urgency = .urgent }
+            #expect(draft.state == .draft && draft.creator == s.drafter.name && draft.number == 0)
+
+            // Review: the chairman returns it with comments, the drafter revises, the chairman approves.
+            try await s.drafter.does(.submit, to: draft)
+            #expect(await s.drafter.cannot(.approve, draft)?.code == .permissionDenied)
+            #expect(await s.chairman.cannot(.return, draft)?.reason == "REASON_REQUIRED")
+            try await s.chairman.does(.return, to: draft) { $0.comment = "Bổ sung thành phần Ban Chỉ đạo" }
+            let revised = try await s.drafter.documents.updateDocument(
+                .with {
+                    $0.document = .with {
+                        $0.name = draft.name; $0.subject = "Về việc kiện toàn Ban Chỉ đạo chuyển đổi số tỉnh"
+                    }
+                    $0.updateMask = .init(protoPaths: ["subject"])
+                }, metadata: s.drafter.session)
+            #expect(revised.subject == "Về việc kiện toàn Ban Chỉ đạo chuyển đổi số tỉnh")
+            try await s.drafter.does(.submit, to: draft)
+            let approved = try await s.chairman.does(.approve, to: draft)
+            #expect(approved.state == .approved && approved.approver == s.chairman.name)
+            #expect(
+                await failure {
+                    _ = try await s.drafter.documents.updateDocument(
+                        .with {
+                            $0.document = .with {
+                                $0.name = draft.name; $0.subject = "x"
+                            }
+                            $0.updateMask = .init(protoPaths: ["subject"])
+                        }, metadata: s.drafter.session)
+                }?.reason == "NOT_A_DRAFT")
+
+            // The vice-chairman signs for the chairman, under a delegation recorded in identity.
+            #expect(
+                await s.viceChairman.cannot(.sign, draft) { $0.onBehalfOf = s.chairman.name }?.reason
+                    == "NO_DELEGATION")
+            _ = try await scene.identity.createDelegation(
+                .with {
+                    $0.parent = s.chairman.name
+                    $0.delegation = .with {
+                        $0.kind = .kt; $0.delegate = s.viceChairman.name; $0.scopes = [.signDocuments]
+                        $0.startTime = .init(date: Date().addingTimeInterval(-60))
+                        $0.endTime = .init(date: Date().addingTimeInterval(86_400))
+                        $0.basis = "Quyết định số 12/QĐ-UBND"
+                    }
+                }, metadata: s.chairman.session)
+            #expect(await s.drafter.cannot(.sign, draft)?.code == .permissionDenied)
+            let signed = try await s.viceChairman.does(.sign, to: draft) { $0.onBehalfOf = s.chairman.name }
+            #expect(signed.signer == s.viceChairman.name && signed.signatureBlock == ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"])
+
+            // The clerk numbers and releases it; a drafter cannot.
+            #expect(await s.drafter.cannot(.release, draft)?.code == .permissionDenied)
+            let released = try await s.clerk.does(.release, to: draft)
+            #expect(released.state == .released && released.number == 1 && released.code == "01/QĐ-UBND")
+            #expect(released.recipientStatuses.map(\.status) == [.arrived, .arrived])
+
+            // Each department has it in its incoming register, numbered the same day.
+            let arrived = try await s.healthClerk.documentsOf(DocumentScene.health, .incoming)
+            #expect(arrived.count == 1)
+            let copy = arrived[0]
+            #expect(copy.state == .registered && copy.number == 1 && copy.code == "01/QĐ-UBND")
+            #expect(copy.sender == DocumentScene.committee && copy.senderName == "Ủy ban nhân dân tỉnh")
+            #expect(copy.signatureBlock == ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"] && copy.urgency == .urgent)
+            // A paper letter registered by hand takes the next number of the same series.
+            let paper = try await scene.documents.registerIncomingDocument(
+                .with {
+                    $0.parent = DocumentScene.health
+                    $0.document = .with {
+                        $0.documentType = .officialLetter; $0.subject = "Về việc báo cáo số liệu tiêm chủng"
+                    }
+                    $0.senderName = "Bộ Y tế"; $0.code = "123/BYT-DP"
+                    $0.promulgationTime = .init(date: Date().addingTimeInterval(-86_400))
+                }, metadata: s.healthClerk.session)
+            #expect(paper.number == 2 && paper.state == .accepted && paper.direction == .incoming)
+
+            // Health accepts it, its director directs it to a specialist, who finishes it.
+            #expect(await s.healthSpecialist.cannot(.accept, copy)?.code == .permissionDenied)
+            try await s.healthClerk.does(.accept, to: copy)
+            #expect(
+                await s.healthDirector.cannot(.direct, copy) {
+                    $0.steering = .with {
+                        $0.comment = "Giao chủ trì"; $0.lead = s.drafter.name
+                    }
+                }?.field == "steering.lead")
+            let directed = try await s.healthDirector.does(.direct, to: copy) {
+                $0.steering = .with {
+                    $0.comment = "Giao Phòng Nghiệp vụ Y chủ trì, tham mưu"; $0.lead = s.healthSpecialist.name
+                    $0.deadline = .init(date: Date().addingTimeInterval(7 * 86_400))
+                }
+            }
+            #expect(directed.state == .directed && directed.steering.leader == s.healthDirector.name)
+            #expect(await s.healthClerk.cannot(.start, copy)?.code == .permissionDenied)
+            try await s.healthSpecialist.does(.start, to: copy)
+            let finished = try await s.healthSpecialist.does(.finish, to: copy) { $0.comment = "Đã tham mưu" }
+            #expect(finished.state == .finished && finished.exchangeStatus == .finished)
+
+            // Construction refuses its copy, with the reason.
+            let constructionCopy = try #require(
+                try await s.constructionClerk.documentsOf(DocumentScene.construction, .incoming).first)
+            #expect(await s.constructionClerk.cannot(.reject, constructionCopy)?.reason == "REASON_REQUIRED")
+            try await s.constructionClerk.does(.reject, to: constructionCopy) { $0.comment = "Gửi nhầm đơn vị" }
+
+            // The committee sees where its decision stands at each department.
+            let seen = try await s.drafter.reads(draft)
+            let statuses = Dictionary(uniqueKeysWithValues: seen.recipientStatuses.map { ($0.agency, $0) })
+            #expect(statuses[DocumentScene.health]?.status == .finished)
+            #expect(
+                statuses[DocumentScene.construction]?.status == .rejected
+                    && statuses[DocumentScene.construction]?.description_p == "Gửi nhầm đơn vị")
+            let events = try await scene.documents.listDocumentEvents(
+                .with { $0.name = draft.name }, metadata: s.drafter.session
+            ).events
+            #expect(events.map(\.action) == [.submit, .return, .submit, .approve, .sign, .release])
+            #expect(events[1].comment == "Bổ sung thành phần Ban Chỉ đạo" && events[4].actor == s.viceChairman.name)
+
+            // Nobody outside the committee reads its documents; citizens see none.
+            #expect(await failure { _ = try await s.healthDirector.reads(draft) }?.code == .permissionDenied)
+            let citizen = try await scene.citizen()
+            #expect(
+                await failure { _ = try await citizen.documentsOf(DocumentScene.committee) }?.code == .permissionDenied)
+        }
+    }
+
+    /// 200 releases at once on one register: numbers 1 to 200, no gap and no duplicate, at the
+    /// sender and in the recipient's incoming register.
+    @Test(arguments: TestDatabases.engines)
+    func concurrentReleasesNumberWithoutGapsOrDuplicates(engine: Engine) async throws {
+        try await withScene(engine: engine) { scene in
+            let s = try await DocumentScene.make(scene)
+            try await withTestClient(port: scene.stack.ports["documents"]!) { client in
+                let documents = Documents(wrapping: client)
+                // Drafted, approved and signed ten at a time, released all at once.
+                var signed: [OfficialDocument] = []
+                for batch in stride(from: 0, to: 200, by: 10) {
+                    signed += try await withThrowingTaskGroup(of: OfficialDocument.self) { group in
+                        for index in batch..<batch + 10 {
+                            group.addTask {
+                                let draft = try await documents.createDocument(
+                                    .with {
+                                        $0.parent = DocumentScene.committee
+                                        $0.document = .with {
+                                            $0.direction = .outgoing; $0.documentType = .notice
+                                            $0.subject = "Thông báo số \(index)"; $0.recipients = [DocumentScene.health]
+                                        }
+                                    }, metadata: s.drafter.session)
+                                for (action, actor) in [
+                                    (Egov_Documents_V1_DocumentAction.submit, s.drafter), (.approve, s.chairman),
+                                    (.sign, s.chairman),
+                                ] {
+                                    _ = try await documents.transitionDocument(
+                                        .with {
+                                            $0.name = draft.name; $0.action = action
+                                        }, metadata: actor.session)
+                                }
+                                return draft
+                            }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
+                    }
+                }
+                let released = try await withThrowingTaskGroup(of: OfficialDocument.self) { group in
+                    for draft in signed {
+                        group.addTask {
+                            try await documents.transitionDocument(
+                                .with {
+                                    $0.name = draft.name; $0.action = .release
+                                }, metadata: s.clerk.session)
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(released.map(\.number).sorted() == Array(1...200))
+                #expect(Set(released.map(\.code)).count == 200 && released.allSatisfy { $0.code.hasSuffix("/TB-UBND") })
+                var incoming: [Int32] = []
+                var token = ""
+                repeat {
+                    let page = try await documents.listDocuments(
+                        .with {
+                            $0.parent = DocumentScene.health; $0.direction = .incoming; $0.pageSize = 1000
+                            $0.pageToken = token
+                        }, metadata: s.healthClerk.session)
+                    incoming += page.documents.map(\.number)
+                    token = page.nextPageToken
+                } while !token.isEmpty
+                #expect(incoming.sorted() == Array(1...200))
+            }
+        }
+    }
+
+    /// Steps out of order, missing reasons and documents with nowhere to go get clear errors
+    /// and change nothing.
+    @Test func wrongStepsAreRefusedAndChangeNothing() async throws {
+        try await withScene { scene in
+            let s = try await DocumentScene.make(scene)
+            let nowhere = try await s.drafter.drafts(.notice, "Thông báo nội bộ", at: DocumentScene.committee, to: [])
+            #expect(await s.chairman.cannot(.approve, nowhere)?.reason == "ILLEGAL_TRANSITION")
+            try await s.drafter.does(.submit, to: nowhere)
+            try await s.chairman.does(.approve, to: nowhere)
+            try await s.chairman.does(.sign, to: nowhere)
+            #expect(await s.clerk.cannot(.release, nowhere)?.reason == "NO_RECIPIENTS")
+            #expect(try await s.drafter.reads(nowhere).state == .signed)
+            #expect(
+                await failure {
+                    _ = try await s.drafter.drafts(
+                        .notice, "x", at: DocumentScene.committee, to: ["agencies/000.00.99.H41"])
+                } == Failure(code: .invalidArgument, reason: "AGENCY_NOT_FOUND", field: "document.recipients[0]"))
+            #expect(
+                await failure {
+                    _ = try await s.drafter.drafts(.notice, " ", at: DocumentScene.committee, to: [])
+                } == Failure(code: .invalidArgument, reason: "INVALID_DOCUMENT", field: "document.subject"))
+            #expect(
+                await s.chairman.cannot(.unspecified, nowhere)
+                    == Failure(code: .invalidArgument, reason: "INVALID_ACTION", field: "action"))
+            // A secret document is not shown to a colleague without a part in it.
+            let secret = try await s.chairman.drafts(
+                .report, "Báo cáo mật", at: DocumentScene.committee, to: []
+            ) { $0.confidentiality = .confidential }
+            #expect(await failure { _ = try await s.drafter.reads(secret) }?.code == .notFound)
+            #expect(try await s.drafter.documentsOf(DocumentScene.committee).map(\.name).contains(secret.name) == false)
+            #expect(try await s.clerk.reads(secret).subject == "Báo cáo mật")
+        }
+    }
+
+    /// The documents service keeps everything across a restart, and its registers go on from
+    /// where they were.
+    @Test func aRestartKeepsDocumentsEventsAndRegisters() async throws {
+        try await withIdentity { identityPort, _ in
+            try await withTestClient(port: identityPort) { client in
+                _ = try await Identity(wrapping: client).createAgency(
+                    .with { $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT") })
+            }
+            let database = try await TestDatabases.makeURL(.sqlite)
+            let arguments = ["--peers.identity=127.0.0.1:\(identityPort)", "--database.url=\(database)"]
+            func register(_ subject: String, on port: Int) async throws -> OfficialDocument {
+                try await withTestClient(port: port) { client in
+                    try await Documents(wrapping: client).registerIncomingDocument(
+                        .with {
+                            $0.parent = DocumentScene.health
+                            $0.document = .with {
+                                $0.documentType = .officialLetter; $0.subject = subject
+                            }
+                            $0.senderName = "Bộ Y tế"; $0.code = "1/BYT-VP"; $0.promulgationTime = .init(date: Date())
+                        })
+                }
+            }
+            let first = try await withProcess(
+                "documents", keys: DocumentsApp.keys, arguments: arguments, build: DocumentsApp.build
+            ) { try await register("Trước khi khởi động lại", on: $0.port) }
+            try await withProcess(
+                "documents", keys: DocumentsApp.keys, arguments: arguments, build: DocumentsApp.build
+            ) { documents in
+                let second = try await register("Sau khi khởi động lại", on: documents.port)
+                #expect(first.number == 1 && second.number == 2)
+                try await withTestClient(port: documents.port) { client in
+                    let again = try await Documents(wrapping: client).getDocument(.with { $0.name = first.name })
+                    #expect(again == first)
+                    let events = try await Documents(wrapping: client).listDocumentEvents(
+                        .with { $0.name = first.name }
+                    ).events
+                    #expect(events.map(\.action) == [.accept])
+                }
+            }
+        }
+    }
+}

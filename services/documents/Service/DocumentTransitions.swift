@@ -1,0 +1,279 @@
+public import EGovAPI
+import EGovKit
+import EGovStore
+import Foundation
+public import GRPCCore
+import SwiftProtobuf
+
+/// `TransitionDocument`: the table in `DocumentWorkflow` says who may take a step from which
+/// state; what a step asks of identity (positions, delegations, agencies) is gathered before
+/// the write, and the step itself happens in one transaction with its event, its number,
+/// the recipients' copies and the status reported back to the sender.
+extension DocumentsService {
+    public func transitionDocument(
+        request: Egov_Documents_V1_TransitionDocumentRequest, context: ServerContext
+    ) async throws -> Egov_Documents_V1_Document {
+        guard let step = DocumentWorkflow.steps[request.action] else {
+            throw Self.errors.invalidArgument("INVALID_ACTION", field: "action", "is not a known action")
+        }
+        let comment = request.comment.trimmingCharacters(in: .whitespacesAndNewlines)
+        if comment.count > 2000 {
+            throw Self.errors.invalidArgument("INVALID_COMMENT", field: "comment", "at most 2000 characters")
+        }
+        if step.needsComment && comment.isEmpty {
+            throw Self.errors.invalidArgument("REASON_REQUIRED", field: "comment", "give the reason")
+        }
+        let current = try await visibleDocument(request.name, field: "name")
+        try DocumentsPolicy.transition(request.action).require(
+            (current, delegated: !request.onBehalfOf.isEmpty), Self.errors,
+            doing: "\(Self.verb(request.action)) this document")
+        try Self.requireStep(step, request.action, on: current)
+        let prepared = try await prepare(request, on: current)
+        let (agencyCode, id) = DocumentRepository.parts(current.name)
+        return try await store.idempotentWrite(
+            scope: "TransitionDocument", requestID: request.requestID, request: request, errors: Self.errors
+        ) { tx in
+            guard let (found, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx)
+            else { throw Self.notFound(current.name) }
+            var document = found
+            try Self.requireStep(step, request.action, on: document)
+            document.state = step.to
+            let actor = RequestContext.actor
+            switch prepared {
+            case .none: break
+            case .approval: document.approver = actor
+            case .signature(let block):
+                document.signer = actor
+                document.signatureBlock = block
+            case .release(let sender, let recipients):
+                try await release(&document, from: sender, to: recipients, in: tx)
+            case .direction(var steering):
+                steering.leader = actor
+                steering.createTime = .init(micros: tx.clock.micros)
+                document.steering = steering
+            }
+            if let status = step.reports {
+                document.exchangeStatus = status
+                if !document.sourceDocument.isEmpty {
+                    try await documents.report(
+                        status, of: document.sourceDocument, at: document.agency, description: comment, in: tx)
+                }
+            }
+            guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
+            document.etag = String(version + 1)
+            try await documents.record(
+                .with {
+                    $0.action = request.action; $0.actor = actor; $0.comment = comment; $0.state = document.state
+                }, documentID: id, in: tx)
+            try await tx.enqueue(
+                topic: Self.topic(request.action), key: document.name, payload: try document.serializedBytes())
+            return document
+        }
+    }
+
+    /// What a step needs from outside the transaction.
+    enum Prepared: Sendable {
+        case none
+        case approval
+        case signature([String])
+        case release(sender: Egov_Identity_V1_Agency, recipients: [Egov_Identity_V1_Agency])
+        case direction(Egov_Documents_V1_Steering)
+    }
+
+    func prepare(
+        _ request: Egov_Documents_V1_TransitionDocumentRequest, on document: Egov_Documents_V1_Document
+    ) async throws -> Prepared {
+        switch request.action {
+        case .approve: return .approval
+        case .sign: return .signature(try await signatureBlock(request, on: document))
+        case .release:
+            let sender = try await agencies.requireActive(document.agency, field: "name", errors: Self.errors)
+            guard !sender.abbreviation.isEmpty else {
+                throw Self.errors.failedPrecondition(
+                    "AGENCY_ABBREVIATION_MISSING",
+                    "\(sender.displayName) has no abbreviation for notations; its administrator sets one in identity.")
+            }
+            guard !document.recipients.isEmpty else {
+                throw Self.errors.failedPrecondition(
+                    "NO_RECIPIENTS", "Name the agencies the document goes to before releasing it.")
+            }
+            var recipients: [Egov_Identity_V1_Agency] = []
+            for (index, name) in document.recipients.enumerated() {
+                recipients.append(
+                    try await agencies.requireActive(name, field: "document.recipients[\(index)]", errors: Self.errors))
+            }
+            return .release(sender: sender, recipients: recipients)
+        case .direct: return .direction(try await validSteering(request.steering, at: document.agency))
+        default: return .none
+        }
+    }
+
+    /// The signature block of the signing user: their position, or under a delegation the
+    /// prefix identity holds for it and the principal's position.
+    func signatureBlock(
+        _ request: Egov_Documents_V1_TransitionDocumentRequest, on document: Egov_Documents_V1_Document
+    ) async throws -> [String] {
+        guard let signer = RequestContext.current?.user?.sub,
+            let person = try await people.person(named: signer)
+        else {
+            throw Self.errors.failedPrecondition("SIGNER_REQUIRED", "A document is signed by a signed-in official.")
+        }
+        guard request.onBehalfOf.isEmpty else {
+            guard let principal = try await people.person(named: request.onBehalfOf),
+                principal.agency == document.agency, principal.roles.contains(.leader)
+            else {
+                throw Self.errors.invalidArgument(
+                    "INVALID_PRINCIPAL", field: "on_behalf_of", "must be a leader of \(document.agency)")
+            }
+            guard let kind = try await delegations.signingDelegation(principal: principal.name, delegate: signer) else {
+                throw Self.errors.permissionDenied(
+                    "NO_DELEGATION",
+                    "No delegation in force lets you sign documents for \(principal.displayName).")
+            }
+            let agency = try await agencies.agency(named: document.agency)
+            return DocumentWorkflow.signatureBlock(
+                signerPosition: person.position, delegation: kind, principalPosition: principal.position,
+                agencyName: agency?.displayName ?? "")
+        }
+        guard !person.position.isEmpty else {
+            throw Self.errors.failedPrecondition(
+                "SIGNER_POSITION_MISSING", "Your position is not recorded in identity; the signature block needs it.")
+        }
+        return DocumentWorkflow.signatureBlock(
+            signerPosition: person.position, delegation: nil, principalPosition: "", agencyName: "")
+    }
+
+    /// A direction naming officials of `agency`, with a deadline in the future if any.
+    func validSteering(_ input: Egov_Documents_V1_Steering, at agency: String) async throws
+        -> Egov_Documents_V1_Steering
+    {
+        let comment = input.comment.trimmingCharacters(in: .whitespacesAndNewlines)
+        if comment.isEmpty || comment.count > 2000 {
+            throw Self.errors.invalidArgument(
+                "INVALID_STEERING", field: "steering.comment", "is required, at most 2000 characters")
+        }
+        if input.coordinators.count > 20 {
+            throw Self.errors.invalidArgument(
+                "INVALID_STEERING", field: "steering.coordinators", "at most 20 people")
+        }
+        for (field, name) in [("steering.lead", input.lead)]
+            + input.coordinators.enumerated().map({ ("steering.coordinators[\($0.offset)]", $0.element) })
+        {
+            guard name.hasPrefix("people/"), name.utf8.count <= 80,
+                let person = try await people.person(named: name), person.agency == agency, person.state == .active
+            else {
+                throw Self.errors.invalidArgument(
+                    "INVALID_STEERING", field: field, "must be an active official of \(agency)")
+            }
+        }
+        var steering = Egov_Documents_V1_Steering.with {
+            $0.comment = comment; $0.lead = input.lead; $0.coordinators = input.coordinators
+        }
+        if input.hasDeadline {
+            let deadline = try Self.errors.acceptedTime(input.deadline, field: "steering.deadline")
+            guard deadline.micros > store.clock.micros else {
+                throw Self.errors.invalidArgument(
+                    "INVALID_STEERING", field: "steering.deadline", "must be in the future")
+            }
+            steering.deadline = deadline
+        }
+        return steering
+    }
+
+    /// Numbers `document` in its agency's outgoing register and gives each recipient its
+    /// incoming copy, numbered in that agency's incoming register the same day.
+    func release(
+        _ document: inout Egov_Documents_V1_Document, from sender: Egov_Identity_V1_Agency,
+        to recipients: [Egov_Identity_V1_Agency], in tx: Transaction
+    ) async throws {
+        let now = tx.clock.micros
+        let year = DocumentWorkflow.year(ofMicros: now)
+        let (agencyCode, _) = DocumentRepository.parts(document.name)
+        let number = try await documents.nextNumber(
+            agency: agencyCode, register: DocumentRepository.register(.outgoing, document.confidentiality), year: year,
+            in: tx)
+        document.number = Int32(number)
+        document.notation = DocumentWorkflow.notation(
+            type: DocumentRepository.abbreviation(of: document.documentType), agency: sender.abbreviation,
+            unit: document.unitAbbreviation)
+        document.code = DocumentWorkflow.code(number: number, notation: document.notation)
+        document.registerYear = Int32(year)
+        document.releaseTime = .init(micros: now)
+        document.recipientStatuses = []
+        for recipient in recipients {
+            var copy = Egov_Documents_V1_Document.with {
+                $0.direction = .incoming
+                $0.documentType = document.documentType
+                $0.subject = document.subject
+                $0.content = document.content
+                $0.urgency = document.urgency
+                $0.confidentiality = document.confidentiality
+                $0.creator = RequestContext.actor
+                $0.state = .registered
+                $0.exchangeStatus = .arrived
+                $0.code = document.code
+                $0.sender = document.agency
+                $0.senderName = sender.displayName
+                $0.sourceDocument = document.name
+                $0.promulgationTime = .init(micros: now)
+                $0.signer = document.signer
+                $0.signatureBlock = document.signatureBlock
+            }
+            let recipientCode = String(recipient.name.dropFirst("agencies/".count))
+            try await register(&copy, at: recipientCode, in: tx)
+            let stored = try await documents.insert(
+                copy, agencyCode: recipientCode, id: UUID().uuidString.lowercased(),
+                event: .with {
+                    $0.action = .release; $0.actor = RequestContext.actor; $0.state = .registered
+                    $0.comment = "Đến từ \(sender.displayName), số \(document.code)"
+                }, in: tx)
+            try await documents.report(
+                .arrived, of: document.name, at: recipient.name, incomingDocument: stored.name, in: tx)
+            document.recipientStatuses.append(
+                .with {
+                    $0.agency = recipient.name; $0.status = .arrived; $0.updateTime = .init(micros: now)
+                    $0.incomingDocument = stored.name
+                })
+            try await tx.enqueue(
+                topic: "documents.document.arrived", key: stored.name, payload: try stored.serializedBytes())
+        }
+    }
+
+    static func requireStep(
+        _ step: DocumentWorkflow.Step, _ action: Egov_Documents_V1_DocumentAction,
+        on document: Egov_Documents_V1_Document
+    ) throws {
+        guard document.direction == step.direction, step.from.contains(document.state) else {
+            throw errors.failedPrecondition(
+                "ILLEGAL_TRANSITION",
+                "The document is \(document.direction == .incoming ? "incoming" : "outgoing") and in state "
+                    + "\(document.state); it cannot be \(verb(action)) now.",
+                metadata: ["state": "\(document.state.rawValue)"])
+        }
+    }
+
+    static func verb(_ action: Egov_Documents_V1_DocumentAction) -> String {
+        switch action {
+        case .submit: "submitted for review"
+        case .return: "returned for revision"
+        case .approve: "approved"
+        case .sign: "signed"
+        case .release: "released"
+        case .accept: "accepted"
+        case .reject: "refused"
+        case .direct: "directed"
+        case .start: "started"
+        case .finish: "finished"
+        default: "changed"
+        }
+    }
+
+    /// The outbox topic of a step.
+    static func topic(_ action: Egov_Documents_V1_DocumentAction) -> String {
+        switch action {
+        case .release: "documents.document.released"
+        case .finish: "documents.document.finished"
+        default: "documents.document.status_changed"
+        }
+    }
+}
