@@ -317,7 +317,7 @@ enum Bench {
         let service = ProceduresService(
             store: store, agencies: IdentityAgencyDirectory(client: identity, deadline: .seconds(5)),
             people: IdentityPersonDirectory(client: identity, deadline: .seconds(5)),
-            attachments: AttachmentStore(directory: "\(directory)/attachments"))
+            attachments: FileStore(directory: "\(directory)/attachments"))
         let figures = try await serve(server("procedures", .mutualTLS, [service], true)) { port in
             let client = try makePeerClient(
                 PeerEndpoint(name: "procedures", target: "127.0.0.1:\(port)")!, tls: pki.files(for: "tester"))

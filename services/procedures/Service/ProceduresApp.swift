@@ -64,7 +64,7 @@ public enum ProceduresApp {
         let identity = try environment.identityPeer()
         let service = ProceduresService(
             store: store, agencies: identity.directory, people: identity.people,
-            attachments: AttachmentStore(directory: "\(environment.settings.dataDirectory)/attachments/procedures"))
+            attachments: FileStore(directory: "\(environment.settings.dataDirectory)/attachments/procedures"))
         let scanner = OverdueScanner(
             service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")),
             logger: environment.logger)

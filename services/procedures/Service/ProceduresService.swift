@@ -9,7 +9,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     let procedures: any ProcedureRepository
     let calendarAdjustments: CalendarRepository
     let dossiers: DossierRepository
-    let attachments: AttachmentStore
+    let attachments: FileStore
     let agencies: any AgencyDirectory
     let people: any PersonDirectory
     let store: Store
@@ -20,8 +20,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     /// Now, on the store's clock: the one time every part of the service reads (tests move it).
     func clock() -> Date { store.clock.now }
 
-    public init(store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, attachments: AttachmentStore)
-    {
+    public init(store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, attachments: FileStore) {
         self.people = people
         self.attachments = attachments
         self.store = store
