@@ -190,7 +190,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ])
-        + service("documents", module: "DocumentsService")
+        + service(
+            "documents", module: "DocumentsService",
+            deps: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ])
         + service("procedures", module: "ProceduresService", deps: [.product(name: "Crypto", package: "swift-crypto")])
         + service("conferences", module: "ConferencesService")
         + service(

@@ -8,6 +8,11 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -339,6 +344,52 @@ public nonisolated enum Egov_Documents_V1_Confidentiality: SwiftProtobuf.Enum, S
     .confidential,
     .secret,
     .topSecret,
+  ]
+
+}
+
+/// Whether a document's signatures still match it.
+public nonisolated enum Egov_Documents_V1_Integrity: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not checked, or not signed.
+  case unspecified // = 0
+
+  /// Every signature matches the document and its files.
+  case verified // = 1
+
+  /// A signature or a file no longer matches: the document must not be
+  /// relied on.
+  case tampered // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .verified
+    case 2: self = .tampered
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .verified: return 1
+    case .tampered: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Egov_Documents_V1_Integrity] = [
+    .unspecified,
+    .verified,
+    .tampered,
   ]
 
 }
@@ -742,6 +793,43 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
     set {_uniqueStorage()._recipientStatuses = newValue}
   }
 
+  /// The files of the document (the signed PDF, appendices), in the order
+  /// they were added. An incoming copy lists the sender's.
+  public var attachments: [Egov_Documents_V1_DocumentAttachment] {
+    get {_storage._attachments}
+    set {_uniqueStorage()._attachments = newValue}
+  }
+
+  /// The digital signatures: the signer's (made when signing) and the
+  /// agency's (made when releasing, over the number as well).
+  public var signatures: [Egov_Documents_V1_DocumentSignature] {
+    get {_storage._signatures}
+    set {_uniqueStorage()._signatures = newValue}
+  }
+
+  /// Whether the signatures still match the document and its files, as last
+  /// checked (on arrival for an incoming copy, or by `VerifyDocument`).
+  public var integrity: Egov_Documents_V1_Integrity {
+    get {_storage._integrity}
+    set {_uniqueStorage()._integrity = newValue}
+  }
+
+  /// What failed, when `integrity` is TAMPERED.
+  public var integrityDetail: String {
+    get {_storage._integrityDetail}
+    set {_uniqueStorage()._integrityDetail = newValue}
+  }
+
+  /// When the signatures were last checked.
+  public var verifyTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._verifyTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._verifyTime = newValue}
+  }
+  /// Returns true if `verifyTime` has been explicitly set.
+  public var hasVerifyTime: Bool {_storage._verifyTime != nil}
+  /// Clears the value of `verifyTime`. Subsequent reads from it will return its default value.
+  public mutating func clearVerifyTime() {_uniqueStorage()._verifyTime = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Whether the document leaves or reaches the agency.
@@ -899,6 +987,127 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// A digital signature on a document: a detached CMS (PKCS #7) SignedData over
+/// the document's canonical form (`ExportSignedDocument` gives both), which
+/// anyone holding the province's CA certificate can check, e.g. with
+/// `openssl cms -verify`.
+public nonisolated struct Egov_Documents_V1_DocumentSignature: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Whose signature it is.
+  public var role: Egov_Documents_V1_DocumentSignature.Role = .unspecified
+
+  /// The signer, `people/{person}`, or the agency, `agencies/{code}`.
+  public var signer: String = String()
+
+  /// The CMS SignedData, DER, with the signing certificate inside.
+  public var cms: Data = Data()
+
+  /// The signing certificate, PEM.
+  public var certificate: String = String()
+
+  /// When it was made.
+  public var signTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_signTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_signTime = newValue}
+  }
+  /// Returns true if `signTime` has been explicitly set.
+  public var hasSignTime: Bool {self._signTime != nil}
+  /// Clears the value of `signTime`. Subsequent reads from it will return its default value.
+  public mutating func clearSignTime() {self._signTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Whose signature it is.
+  public nonisolated enum Role: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Not set.
+    case unspecified // = 0
+
+    /// The person who signed the document.
+    case signer // = 1
+
+    /// The issuing agency, applied by its clerk at release.
+    case agency // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .signer
+      case 2: self = .agency
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .signer: return 1
+      case .agency: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Egov_Documents_V1_DocumentSignature.Role] = [
+      .unspecified,
+      .signer,
+      .agency,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _signTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A file of a document, kept once by its SHA-256.
+public nonisolated struct Egov_Documents_V1_DocumentAttachment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The file name, e.g. `quyet-dinh.pdf`.
+  public var fileName: String = String()
+
+  /// The media type: application/pdf, image/jpeg or image/png.
+  public var contentType: String = String()
+
+  /// Size in bytes.
+  public var sizeBytes: Int64 = 0
+
+  /// SHA-256 of the content, hex; checked again at every download.
+  public var sha256: String = String()
+
+  /// Who added it, `people/{person}`.
+  public var uploadedBy: String = String()
+
+  /// When it was added.
+  public var uploadTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_uploadTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uploadTime = newValue}
+  }
+  /// Returns true if `uploadTime` has been explicitly set.
+  public var hasUploadTime: Bool {self._uploadTime != nil}
+  /// Clears the value of `uploadTime`. Subsequent reads from it will return its default value.
+  public mutating func clearUploadTime() {self._uploadTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _uploadTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 /// A leader's direction on an incoming document (ý kiến chỉ đạo).
 public nonisolated struct Egov_Documents_V1_Steering: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1034,6 +1243,10 @@ nonisolated extension Egov_Documents_V1_Confidentiality: SwiftProtobuf._ProtoNam
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONFIDENTIALITY_UNSPECIFIED\0\u{1}CONFIDENTIALITY_NONE\0\u{1}CONFIDENTIALITY_CONFIDENTIAL\0\u{1}CONFIDENTIALITY_SECRET\0\u{1}CONFIDENTIALITY_TOP_SECRET\0")
 }
 
+nonisolated extension Egov_Documents_V1_Integrity: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INTEGRITY_UNSPECIFIED\0\u{1}INTEGRITY_VERIFIED\0\u{1}INTEGRITY_TAMPERED\0")
+}
+
 nonisolated extension Egov_Documents_V1_ExchangeStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EXCHANGE_STATUS_UNSPECIFIED\0\u{1}EXCHANGE_STATUS_ARRIVED\0\u{1}EXCHANGE_STATUS_REJECTED\0\u{1}EXCHANGE_STATUS_ACCEPTED\0\u{1}EXCHANGE_STATUS_ASSIGNED\0\u{1}EXCHANGE_STATUS_PROCESSING\0\u{1}EXCHANGE_STATUS_FINISHED\0\u{2}\u{7}EXCHANGE_STATUS_RECALLED\0\u{2}\u{2}EXCHANGE_STATUS_UPDATE_ACCEPTED\0\u{1}EXCHANGE_STATUS_UPDATE_REJECTED\0")
 }
@@ -1044,7 +1257,7 @@ nonisolated extension Egov_Documents_V1_DocumentAction: SwiftProtobuf._ProtoName
 
 nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Document"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0\u{1}attachments\0\u{1}signatures\0\u{1}integrity\0\u{3}integrity_detail\0\u{3}verify_time\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1077,6 +1290,11 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
     var _steering: Egov_Documents_V1_Steering? = nil
     var _exchangeStatus: Egov_Documents_V1_ExchangeStatus = .unspecified
     var _recipientStatuses: [Egov_Documents_V1_RecipientStatus] = []
+    var _attachments: [Egov_Documents_V1_DocumentAttachment] = []
+    var _signatures: [Egov_Documents_V1_DocumentSignature] = []
+    var _integrity: Egov_Documents_V1_Integrity = .unspecified
+    var _integrityDetail: String = String()
+    var _verifyTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1117,6 +1335,11 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       _steering = source._steering
       _exchangeStatus = source._exchangeStatus
       _recipientStatuses = source._recipientStatuses
+      _attachments = source._attachments
+      _signatures = source._signatures
+      _integrity = source._integrity
+      _integrityDetail = source._integrityDetail
+      _verifyTime = source._verifyTime
     }
   }
 
@@ -1165,6 +1388,11 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         case 28: try { try decoder.decodeSingularMessageField(value: &_storage._steering) }()
         case 29: try { try decoder.decodeSingularEnumField(value: &_storage._exchangeStatus) }()
         case 30: try { try decoder.decodeRepeatedMessageField(value: &_storage._recipientStatuses) }()
+        case 31: try { try decoder.decodeRepeatedMessageField(value: &_storage._attachments) }()
+        case 32: try { try decoder.decodeRepeatedMessageField(value: &_storage._signatures) }()
+        case 33: try { try decoder.decodeSingularEnumField(value: &_storage._integrity) }()
+        case 34: try { try decoder.decodeSingularStringField(value: &_storage._integrityDetail) }()
+        case 35: try { try decoder.decodeSingularMessageField(value: &_storage._verifyTime) }()
         default: break
         }
       }
@@ -1267,6 +1495,21 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       if !_storage._recipientStatuses.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._recipientStatuses, fieldNumber: 30)
       }
+      if !_storage._attachments.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._attachments, fieldNumber: 31)
+      }
+      if !_storage._signatures.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._signatures, fieldNumber: 32)
+      }
+      if _storage._integrity != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._integrity, fieldNumber: 33)
+      }
+      if !_storage._integrityDetail.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._integrityDetail, fieldNumber: 34)
+      }
+      try { if let v = _storage._verifyTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1306,6 +1549,11 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         if _storage._steering != rhs_storage._steering {return false}
         if _storage._exchangeStatus != rhs_storage._exchangeStatus {return false}
         if _storage._recipientStatuses != rhs_storage._recipientStatuses {return false}
+        if _storage._attachments != rhs_storage._attachments {return false}
+        if _storage._signatures != rhs_storage._signatures {return false}
+        if _storage._integrity != rhs_storage._integrity {return false}
+        if _storage._integrityDetail != rhs_storage._integrityDetail {return false}
+        if _storage._verifyTime != rhs_storage._verifyTime {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1321,6 +1569,123 @@ nonisolated extension Egov_Documents_V1_Document.Direction: SwiftProtobuf._Proto
 
 nonisolated extension Egov_Documents_V1_Document.State: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_DRAFT\0\u{1}STATE_IN_REVIEW\0\u{1}STATE_APPROVED\0\u{1}STATE_SIGNED\0\u{1}STATE_RELEASED\0\u{1}STATE_REGISTERED\0\u{1}STATE_PROCESSING\0\u{1}STATE_FINISHED\0\u{1}STATE_RECALLED\0\u{1}STATE_ACCEPTED\0\u{1}STATE_REJECTED\0\u{1}STATE_DIRECTED\0")
+}
+
+nonisolated extension Egov_Documents_V1_DocumentSignature: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DocumentSignature"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}role\0\u{1}signer\0\u{1}cms\0\u{1}certificate\0\u{3}sign_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.role) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.signer) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.cms) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.certificate) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._signTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.role != .unspecified {
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 1)
+    }
+    if !self.signer.isEmpty {
+      try visitor.visitSingularStringField(value: self.signer, fieldNumber: 2)
+    }
+    if !self.cms.isEmpty {
+      try visitor.visitSingularBytesField(value: self.cms, fieldNumber: 3)
+    }
+    if !self.certificate.isEmpty {
+      try visitor.visitSingularStringField(value: self.certificate, fieldNumber: 4)
+    }
+    try { if let v = self._signTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Documents_V1_DocumentSignature, rhs: Egov_Documents_V1_DocumentSignature) -> Bool {
+    if lhs.role != rhs.role {return false}
+    if lhs.signer != rhs.signer {return false}
+    if lhs.cms != rhs.cms {return false}
+    if lhs.certificate != rhs.certificate {return false}
+    if lhs._signTime != rhs._signTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Documents_V1_DocumentSignature.Role: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}ROLE_SIGNER\0\u{1}ROLE_AGENCY\0")
+}
+
+nonisolated extension Egov_Documents_V1_DocumentAttachment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DocumentAttachment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}file_name\0\u{3}content_type\0\u{3}size_bytes\0\u{1}sha256\0\u{3}uploaded_by\0\u{3}upload_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.fileName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.sizeBytes) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.uploadedBy) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._uploadTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.fileName.isEmpty {
+      try visitor.visitSingularStringField(value: self.fileName, fieldNumber: 1)
+    }
+    if !self.contentType.isEmpty {
+      try visitor.visitSingularStringField(value: self.contentType, fieldNumber: 2)
+    }
+    if self.sizeBytes != 0 {
+      try visitor.visitSingularInt64Field(value: self.sizeBytes, fieldNumber: 3)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 4)
+    }
+    if !self.uploadedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.uploadedBy, fieldNumber: 5)
+    }
+    try { if let v = self._uploadTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Documents_V1_DocumentAttachment, rhs: Egov_Documents_V1_DocumentAttachment) -> Bool {
+    if lhs.fileName != rhs.fileName {return false}
+    if lhs.contentType != rhs.contentType {return false}
+    if lhs.sizeBytes != rhs.sizeBytes {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.uploadedBy != rhs.uploadedBy {return false}
+    if lhs._uploadTime != rhs._uploadTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Egov_Documents_V1_Steering: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

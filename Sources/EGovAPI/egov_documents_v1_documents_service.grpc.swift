@@ -98,6 +98,58 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UploadDocumentAttachment" metadata.
+        public enum UploadDocumentAttachment: Sendable {
+            /// Request type for "UploadDocumentAttachment".
+            public typealias Input = Egov_Documents_V1_UploadDocumentAttachmentRequest
+            /// Response type for "UploadDocumentAttachment".
+            public typealias Output = Egov_Documents_V1_DocumentAttachment
+            /// Descriptor for "UploadDocumentAttachment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "UploadDocumentAttachment",
+                type: .clientStreaming
+            )
+        }
+        /// Namespace for "DownloadDocumentAttachment" metadata.
+        public enum DownloadDocumentAttachment: Sendable {
+            /// Request type for "DownloadDocumentAttachment".
+            public typealias Input = Egov_Documents_V1_DownloadDocumentAttachmentRequest
+            /// Response type for "DownloadDocumentAttachment".
+            public typealias Output = Egov_Documents_V1_DownloadDocumentAttachmentResponse
+            /// Descriptor for "DownloadDocumentAttachment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "DownloadDocumentAttachment",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "VerifyDocument" metadata.
+        public enum VerifyDocument: Sendable {
+            /// Request type for "VerifyDocument".
+            public typealias Input = Egov_Documents_V1_VerifyDocumentRequest
+            /// Response type for "VerifyDocument".
+            public typealias Output = Egov_Documents_V1_Document
+            /// Descriptor for "VerifyDocument".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "VerifyDocument",
+                type: .unary
+            )
+        }
+        /// Namespace for "ExportSignedDocument" metadata.
+        public enum ExportSignedDocument: Sendable {
+            /// Request type for "ExportSignedDocument".
+            public typealias Input = Egov_Documents_V1_ExportSignedDocumentRequest
+            /// Response type for "ExportSignedDocument".
+            public typealias Output = Egov_Documents_V1_ExportSignedDocumentResponse
+            /// Descriptor for "ExportSignedDocument".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "ExportSignedDocument",
+                type: .unary
+            )
+        }
         /// Namespace for "ListDocumentEvents" metadata.
         public enum ListDocumentEvents: Sendable {
             /// Request type for "ListDocumentEvents".
@@ -132,6 +184,10 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
             UpdateDocument.descriptor,
             TransitionDocument.descriptor,
             RegisterIncomingDocument.descriptor,
+            UploadDocumentAttachment.descriptor,
+            DownloadDocumentAttachment.descriptor,
+            VerifyDocument.descriptor,
+            ExportSignedDocument.descriptor,
             ListDocumentEvents.descriptor,
             ListDocumentTypes.descriptor
         ]
@@ -281,6 +337,89 @@ extension Egov_Documents_V1_DocumentsService {
             request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_RegisterIncomingDocumentRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "UploadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a file to a draft: the first message describes it, the following
+        /// > ones carry its bytes (at most 1 MiB each). PDF, JPEG and PNG up to
+        /// > 20 MiB; the content must match the type. The agency's officials who may
+        /// > change the draft.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_UploadDocumentAttachmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_DocumentAttachment` messages.
+        func uploadDocumentAttachment(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_DocumentAttachment>
+
+        /// Handle the "DownloadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sends a file of a document: the first message describes it, the
+        /// > following ones carry its bytes; the content is hashed on the way out and a
+        /// > file that no longer matches its SHA-256 ends the stream with DATA_LOSS.
+        /// > Whoever may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_DownloadDocumentAttachmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_DownloadDocumentAttachmentResponse` messages.
+        func downloadDocumentAttachment(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse>
+
+        /// Handle the "VerifyDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the document's signatures and files again against what is stored
+        /// > now, records the verdict (`integrity`) and returns the document.
+        /// > Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_VerifyDocumentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_Document` messages.
+        func verifyDocument(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_VerifyDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "ExportSignedDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives each signature of the document with the exact bytes it signs (the
+        /// > canonical form), so a third party can verify it outside the platform:
+        /// > `openssl cms -verify -inform DER -in signature.der -content form.txt
+        /// > -binary -CAfile ca.pem`. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_ExportSignedDocumentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_ExportSignedDocumentResponse` messages.
+        func exportSignedDocument(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ExportSignedDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse>
 
         /// Handle the "ListDocumentEvents" method.
         ///
@@ -451,6 +590,89 @@ extension Egov_Documents_V1_DocumentsService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document>
 
+        /// Handle the "UploadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a file to a draft: the first message describes it, the following
+        /// > ones carry its bytes (at most 1 MiB each). PDF, JPEG and PNG up to
+        /// > 20 MiB; the content must match the type. The agency's officials who may
+        /// > change the draft.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_UploadDocumentAttachmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_DocumentAttachment` message.
+        func uploadDocumentAttachment(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_DocumentAttachment>
+
+        /// Handle the "DownloadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sends a file of a document: the first message describes it, the
+        /// > following ones carry its bytes; the content is hashed on the way out and a
+        /// > file that no longer matches its SHA-256 ends the stream with DATA_LOSS.
+        /// > Whoever may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_DownloadDocumentAttachmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_DownloadDocumentAttachmentResponse` messages.
+        func downloadDocumentAttachment(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse>
+
+        /// Handle the "VerifyDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the document's signatures and files again against what is stored
+        /// > now, records the verdict (`integrity`) and returns the document.
+        /// > Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_VerifyDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_Document` message.
+        func verifyDocument(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_VerifyDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document>
+
+        /// Handle the "ExportSignedDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives each signature of the document with the exact bytes it signs (the
+        /// > canonical form), so a third party can verify it outside the platform:
+        /// > `openssl cms -verify -inform DER -in signature.der -content form.txt
+        /// > -binary -CAfile ca.pem`. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ExportSignedDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_ExportSignedDocumentResponse` message.
+        func exportSignedDocument(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_ExportSignedDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse>
+
         /// Handle the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -618,6 +840,90 @@ extension Egov_Documents_V1_DocumentsService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Documents_V1_Document
 
+        /// Handle the "UploadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a file to a draft: the first message describes it, the following
+        /// > ones carry its bytes (at most 1 MiB each). PDF, JPEG and PNG up to
+        /// > 20 MiB; the content must match the type. The agency's officials who may
+        /// > change the draft.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Egov_Documents_V1_UploadDocumentAttachmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_DocumentAttachment` to respond with.
+        func uploadDocumentAttachment(
+            request: GRPCCore.RPCAsyncSequence<Egov_Documents_V1_UploadDocumentAttachmentRequest, any Swift.Error>,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_DocumentAttachment
+
+        /// Handle the "DownloadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sends a file of a document: the first message describes it, the
+        /// > following ones carry its bytes; the content is hashed on the way out and a
+        /// > file that no longer matches its SHA-256 ends the stream with DATA_LOSS.
+        /// > Whoever may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_DownloadDocumentAttachmentRequest` message.
+        ///   - response: A response stream of `Egov_Documents_V1_DownloadDocumentAttachmentResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func downloadDocumentAttachment(
+            request: Egov_Documents_V1_DownloadDocumentAttachmentRequest,
+            response: GRPCCore.RPCWriter<Egov_Documents_V1_DownloadDocumentAttachmentResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "VerifyDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the document's signatures and files again against what is stored
+        /// > now, records the verdict (`integrity`) and returns the document.
+        /// > Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_VerifyDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_Document` to respond with.
+        func verifyDocument(
+            request: Egov_Documents_V1_VerifyDocumentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_Document
+
+        /// Handle the "ExportSignedDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives each signature of the document with the exact bytes it signs (the
+        /// > canonical form), so a third party can verify it outside the platform:
+        /// > `openssl cms -verify -inform DER -in signature.der -content form.txt
+        /// > -binary -CAfile ca.pem`. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_ExportSignedDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_ExportSignedDocumentResponse` to respond with.
+        func exportSignedDocument(
+            request: Egov_Documents_V1_ExportSignedDocumentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_ExportSignedDocumentResponse
+
         /// Handle the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -729,6 +1035,50 @@ extension Egov_Documents_V1_DocumentsService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.UploadDocumentAttachment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_UploadDocumentAttachmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_DocumentAttachment>(),
+            handler: { request, context in
+                try await self.uploadDocumentAttachment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.DownloadDocumentAttachment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_DownloadDocumentAttachmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_DownloadDocumentAttachmentResponse>(),
+            handler: { request, context in
+                try await self.downloadDocumentAttachment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.VerifyDocument.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_VerifyDocumentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_Document>(),
+            handler: { request, context in
+                try await self.verifyDocument(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.ExportSignedDocument.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ExportSignedDocumentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ExportSignedDocumentResponse>(),
+            handler: { request, context in
+                try await self.exportSignedDocument(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Documents_V1_DocumentsService.Method.ListDocumentEvents.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentEventsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentEventsResponse>(),
@@ -816,6 +1166,50 @@ extension Egov_Documents_V1_DocumentsService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document> {
         let response = try await self.registerIncomingDocument(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func uploadDocumentAttachment(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_DocumentAttachment> {
+        let response = try await self.uploadDocumentAttachment(
+            request: request,
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func downloadDocumentAttachment(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse> {
+        let response = try await self.downloadDocumentAttachment(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func verifyDocument(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_VerifyDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document> {
+        let response = try await self.verifyDocument(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportSignedDocument(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ExportSignedDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse> {
+        let response = try await self.exportSignedDocument(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -919,6 +1313,62 @@ extension Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document> {
         return GRPCCore.ServerResponse<Egov_Documents_V1_Document>(
             message: try await self.registerIncomingDocument(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func uploadDocumentAttachment(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_DocumentAttachment> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_DocumentAttachment>(
+            message: try await self.uploadDocumentAttachment(
+                request: request.messages,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func downloadDocumentAttachment(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse> {
+        return GRPCCore.StreamingServerResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.downloadDocumentAttachment(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func verifyDocument(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_VerifyDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_Document>(
+            message: try await self.verifyDocument(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportSignedDocument(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_ExportSignedDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse>(
+            message: try await self.exportSignedDocument(
                 request: request.message,
                 context: context
             ),
@@ -1112,6 +1562,109 @@ extension Egov_Documents_V1_DocumentsService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UploadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a file to a draft: the first message describes it, the following
+        /// > ones carry its bytes (at most 1 MiB each). PDF, JPEG and PNG up to
+        /// > 20 MiB; the content must match the type. The agency's officials who may
+        /// > change the draft.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Egov_Documents_V1_UploadDocumentAttachmentRequest` messages.
+        ///   - serializer: A serializer for `Egov_Documents_V1_UploadDocumentAttachmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_DocumentAttachment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func uploadDocumentAttachment<Result>(
+            request: GRPCCore.StreamingClientRequest<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_DocumentAttachment>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_DocumentAttachment>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DownloadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sends a file of a document: the first message describes it, the
+        /// > following ones carry its bytes; the content is hashed on the way out and a
+        /// > file that no longer matches its SHA-256 ends the stream with DATA_LOSS.
+        /// > Whoever may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_DownloadDocumentAttachmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_DownloadDocumentAttachmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_DownloadDocumentAttachmentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func downloadDocumentAttachment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_DownloadDocumentAttachmentResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "VerifyDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the document's signatures and files again against what is stored
+        /// > now, records the verdict (`integrity`) and returns the document.
+        /// > Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_VerifyDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_VerifyDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func verifyDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_VerifyDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_VerifyDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportSignedDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives each signature of the document with the exact bytes it signs (the
+        /// > canonical form), so a third party can verify it outside the platform:
+        /// > `openssl cms -verify -inform DER -in signature.der -content form.txt
+        /// > -binary -CAfile ca.pem`. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ExportSignedDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ExportSignedDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ExportSignedDocumentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportSignedDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ExportSignedDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ExportSignedDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ExportSignedDocumentResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportSignedDocumentResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListDocumentEvents" method.
@@ -1397,6 +1950,151 @@ extension Egov_Documents_V1_DocumentsService {
             )
         }
 
+        /// Call the "UploadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a file to a draft: the first message describes it, the following
+        /// > ones carry its bytes (at most 1 MiB each). PDF, JPEG and PNG up to
+        /// > 20 MiB; the content must match the type. The agency's officials who may
+        /// > change the draft.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Egov_Documents_V1_UploadDocumentAttachmentRequest` messages.
+        ///   - serializer: A serializer for `Egov_Documents_V1_UploadDocumentAttachmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_DocumentAttachment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func uploadDocumentAttachment<Result>(
+            request: GRPCCore.StreamingClientRequest<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_DocumentAttachment>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_DocumentAttachment>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.clientStreaming(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.UploadDocumentAttachment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DownloadDocumentAttachment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sends a file of a document: the first message describes it, the
+        /// > following ones carry its bytes; the content is hashed on the way out and a
+        /// > file that no longer matches its SHA-256 ends the stream with DATA_LOSS.
+        /// > Whoever may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_DownloadDocumentAttachmentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_DownloadDocumentAttachmentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_DownloadDocumentAttachmentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func downloadDocumentAttachment<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_DownloadDocumentAttachmentResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.DownloadDocumentAttachment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "VerifyDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the document's signatures and files again against what is stored
+        /// > now, records the verdict (`integrity`) and returns the document.
+        /// > Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_VerifyDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_VerifyDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func verifyDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_VerifyDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_VerifyDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.VerifyDocument.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportSignedDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives each signature of the document with the exact bytes it signs (the
+        /// > canonical form), so a third party can verify it outside the platform:
+        /// > `openssl cms -verify -inform DER -in signature.der -content form.txt
+        /// > -binary -CAfile ca.pem`. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ExportSignedDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ExportSignedDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ExportSignedDocumentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportSignedDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ExportSignedDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ExportSignedDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ExportSignedDocumentResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportSignedDocumentResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.ExportSignedDocument.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1649,6 +2347,131 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_RegisterIncomingDocumentRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_Document>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UploadDocumentAttachment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds a file to a draft: the first message describes it, the following
+    /// > ones carry its bytes (at most 1 MiB each). PDF, JPEG and PNG up to
+    /// > 20 MiB; the content must match the type. The agency's officials who may
+    /// > change the draft.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Egov_Documents_V1_UploadDocumentAttachmentRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uploadDocumentAttachment<Result>(
+        request: GRPCCore.StreamingClientRequest<Egov_Documents_V1_UploadDocumentAttachmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_DocumentAttachment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.uploadDocumentAttachment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_UploadDocumentAttachmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_DocumentAttachment>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DownloadDocumentAttachment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sends a file of a document: the first message describes it, the
+    /// > following ones carry its bytes; the content is hashed on the way out and a
+    /// > file that no longer matches its SHA-256 ends the stream with DATA_LOSS.
+    /// > Whoever may read the document.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_DownloadDocumentAttachmentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func downloadDocumentAttachment<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_DownloadDocumentAttachmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.downloadDocumentAttachment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_DownloadDocumentAttachmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_DownloadDocumentAttachmentResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifyDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Checks the document's signatures and files again against what is stored
+    /// > now, records the verdict (`integrity`) and returns the document.
+    /// > Whoever may read it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_VerifyDocumentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifyDocument<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_VerifyDocumentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.verifyDocument(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_VerifyDocumentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_Document>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportSignedDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gives each signature of the document with the exact bytes it signs (the
+    /// > canonical form), so a third party can verify it outside the platform:
+    /// > `openssl cms -verify -inform DER -in signature.der -content form.txt
+    /// > -binary -CAfile ca.pem`. Whoever may read it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_ExportSignedDocumentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportSignedDocument<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_ExportSignedDocumentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportSignedDocumentResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportSignedDocument(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ExportSignedDocumentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ExportSignedDocumentResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1918,6 +2741,148 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             metadata: metadata
         )
         return try await self.registerIncomingDocument(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UploadDocumentAttachment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds a file to a draft: the first message describes it, the following
+    /// > ones carry its bytes (at most 1 MiB each). PDF, JPEG and PNG up to
+    /// > 20 MiB; the content must match the type. The agency's officials who may
+    /// > change the draft.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uploadDocumentAttachment<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Egov_Documents_V1_UploadDocumentAttachmentRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_DocumentAttachment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Egov_Documents_V1_UploadDocumentAttachmentRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.uploadDocumentAttachment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DownloadDocumentAttachment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sends a file of a document: the first message describes it, the
+    /// > following ones carry its bytes; the content is hashed on the way out and a
+    /// > file that no longer matches its SHA-256 ends the stream with DATA_LOSS.
+    /// > Whoever may read the document.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func downloadDocumentAttachment<Result>(
+        _ message: Egov_Documents_V1_DownloadDocumentAttachmentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Documents_V1_DownloadDocumentAttachmentResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_DownloadDocumentAttachmentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.downloadDocumentAttachment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifyDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Checks the document's signatures and files again against what is stored
+    /// > now, records the verdict (`integrity`) and returns the document.
+    /// > Whoever may read it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifyDocument<Result>(
+        _ message: Egov_Documents_V1_VerifyDocumentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_VerifyDocumentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.verifyDocument(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportSignedDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gives each signature of the document with the exact bytes it signs (the
+    /// > canonical form), so a third party can verify it outside the platform:
+    /// > `openssl cms -verify -inform DER -in signature.der -content form.txt
+    /// > -binary -CAfile ca.pem`. Whoever may read it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportSignedDocument<Result>(
+        _ message: Egov_Documents_V1_ExportSignedDocumentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportSignedDocumentResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_ExportSignedDocumentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportSignedDocument(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -14,6 +14,8 @@ public struct TestProcess: Sendable {
     public let parts: ProcessParts
     /// The database it was given, for tests that look at what was stored.
     public let databaseURL: String
+    /// Its data directory (files, keys).
+    public let dataDirectory: String
 }
 
 /// Runs the process `name` (its `keys` and `build`) on loopback for `body`: a new data
@@ -30,8 +32,9 @@ public func withProcess<Result: Sendable>(
     let tls = TestPKI.files(name)
     let hasDatabase = keys.contains { $0.name == "database.url" }
     let databaseURL = hasDatabase ? try await TestDatabases.makeURL(engine) : ""
+    let dataDirectory = temporaryDirectory(name)
     let defaults = [
-        "--data_dir=\(temporaryDirectory(name))", "--listen.port=0", "--admin.port=0", "--tls.dev_pki=false",
+        "--data_dir=\(dataDirectory)", "--listen.port=0", "--admin.port=0", "--tls.dev_pki=false",
         "--tls.ca=\(tls.caCertificate)", "--tls.cert=\(tls.certificate)", "--tls.key=\(tls.privateKey)",
         "--rpc.default_deadline_ms=60000", "--shutdown.grace_seconds=5",
     ]
@@ -58,7 +61,10 @@ public func withProcess<Result: Sendable>(
                 throw RPCError(code: .internalError, message: "\(name) did not bind")
             }
             let result = try await body(
-                TestProcess(port: address.port, parts: process.parts, databaseURL: databaseURL))
+                TestProcess(
+                    port: address.port, parts: process.parts,
+                    databaseURL: hasDatabase ? configuration.string("database.url") : "",
+                    dataDirectory: configuration.string("data_dir")))
             await stop()
             return result
         } catch {

@@ -334,3 +334,113 @@ struct DocumentScene {
         }
     }
 }
+
+/// Signatures a third party can check, files kept once and checked on the way out, and
+/// tampering found.
+@Suite struct DocumentSignatureTests {
+    /// Runs `openssl cms -verify` on `form` with the test CA; true when it verifies.
+    func opensslVerifies(_ form: Egov_Documents_V1_ExportSignedDocumentResponse.SignedForm) throws -> Bool {
+        let directory = temporaryDirectory("cms")
+        try form.signature.cms.write(to: URL(fileURLWithPath: "\(directory)/signature.der"))
+        try form.content.write(to: URL(fileURLWithPath: "\(directory)/form.txt"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "openssl", "cms", "-verify", "-inform", "DER", "-in", "\(directory)/signature.der", "-content",
+            "\(directory)/form.txt", "-binary", "-CAfile", "\(TestPKI.directory)/ca.pem", "-out", "/dev/null",
+        ]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    /// The bytes of a document's file.
+    func download(_ scene: Scene, _ name: String, _ sha256: String, as actor: Actor) async throws -> [UInt8] {
+        try await scene.documents.downloadDocumentAttachment(
+            .with {
+                $0.name = name; $0.sha256 = sha256
+            }, metadata: actor.session
+        ) { response in
+            var bytes: [UInt8] = []
+            for try await message in response.messages {
+                if case .chunk(let chunk) = message.part { bytes += chunk }
+            }
+            return bytes
+        }
+    }
+
+    /// Uploads `content` as a PDF to the draft `name`.
+    func upload(_ scene: Scene, _ content: [UInt8], to name: String, as actor: Actor) async throws
+        -> Egov_Documents_V1_DocumentAttachment
+    {
+        try await scene.documents.uploadDocumentAttachment(metadata: actor.session) { writer in
+            try await writer.write(
+                .with {
+                    $0.header = .with {
+                        $0.name = name; $0.fileName = "quyet-dinh.pdf"; $0.contentType = "application/pdf"
+                    }
+                })
+            try await writer.write(.with { $0.chunk = Data(content) })
+        }
+    }
+
+    @Test func signaturesVerifyWithOpenSSLAndTamperingIsFlagged() async throws {
+        try await withScene { scene in
+            let s = try await DocumentScene.make(scene)
+            let draft = try await s.drafter.drafts(
+                .decision, "Về việc công bố thủ tục hành chính", at: DocumentScene.committee,
+                to: [DocumentScene.health])
+            let pdf = Array("%PDF-1.7 quyết định công bố".utf8)
+            let stored = try await upload(scene, pdf, to: draft.name, as: s.drafter)
+            #expect(stored.sizeBytes == Int64(pdf.count) && stored.uploadedBy == s.drafter.name)
+            try await s.drafter.does(.submit, to: draft)
+            try await s.chairman.does(.approve, to: draft)
+            let signed = try await s.chairman.does(.sign, to: draft)
+            #expect(signed.signatures.map(\.role) == [.signer] && signed.signatures[0].signer == s.chairman.name)
+            let released = try await s.clerk.does(.release, to: draft)
+            #expect(released.signatures.map(\.role) == [.signer, .agency])
+
+            // The recipient checked both signatures on arrival, and has the file.
+            let copy = try #require(try await s.healthClerk.documentsOf(DocumentScene.health, .incoming).first)
+            #expect(copy.integrity == .verified, "\(copy.integrityDetail)")
+            #expect(copy.attachments.map(\.sha256) == [stored.sha256])
+            #expect(try await download(scene, copy.name, stored.sha256, as: s.healthClerk) == pdf)
+
+            // openssl, outside the platform, verifies both signatures with the CA alone.
+            let export = try await scene.documents.exportSignedDocument(
+                .with { $0.name = copy.name }, metadata: s.healthClerk.session)
+            #expect(export.forms.count == 2)
+            for form in export.forms { #expect(try opensslVerifies(form)) }
+
+            // One changed word in the stored copy: the platform flags it, and openssl agrees.
+            let database = try Store(url: scene.stack.documents.databaseURL, logger: .init(label: "test"), poolSize: 1)
+            try await database.write { tx in
+                try await tx.database.execute(
+                    """
+                    UPDATE documents SET content = 'Điều 1. Sửa đổi trái phép'
+                    WHERE id = \(bind: DocumentRepository.parts(copy.name).1)
+                    """)
+            }
+            await database.close()
+            let checked = try await scene.documents.verifyDocument(
+                .with { $0.name = copy.name }, metadata: s.healthClerk.session)
+            #expect(checked.integrity == .tampered && checked.integrityDetail.contains("signature"))
+            let tampered = try await scene.documents.exportSignedDocument(
+                .with { $0.name = copy.name }, metadata: s.healthClerk.session)
+            #expect(try tampered.forms.allSatisfy { try !opensslVerifies($0) })
+
+            // A changed byte in the stored file: flagged, and never sent as the original.
+            let file =
+                "\(scene.stack.documents.dataDirectory)/attachments/documents/\(stored.sha256.prefix(2))/\(stored.sha256)"
+            try Data("%PDF-1.7 quyết định giả mạo".utf8).write(to: URL(fileURLWithPath: file))
+            let sender = try await scene.documents.verifyDocument(
+                .with { $0.name = draft.name }, metadata: s.drafter.session)
+            #expect(sender.integrity == .tampered && sender.integrityDetail.contains("quyet-dinh.pdf"))
+            #expect(
+                await failure { _ = try await download(scene, draft.name, stored.sha256, as: s.drafter) }?.code
+                    == .dataLoss)
+        }
+    }
+}

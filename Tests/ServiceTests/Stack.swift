@@ -22,6 +22,8 @@ struct Stack {
     /// The procedures service as served, for what runs on a timer (the overdue scan), and its store.
     var procedures: ProceduresService
     var proceduresStore: Store { procedures.store }
+    /// The documents process, for tests that look behind it (its files, its database).
+    var documents: TestProcess
 }
 
 /// The platform for `body`. With `clock`, the services' records read the time from it
@@ -37,7 +39,10 @@ func withStack<Result: Sendable>(
     return try await withIdentity(verifier: verifier, clock: clock) { identity, _ in
         let peers = ["--peers.identity=127.0.0.1:\(identity)"]
         return try await withProcess(
-            "documents", keys: DocumentsApp.keys, engine: engine, arguments: peers, verifier: verifier,
+            "documents", keys: DocumentsApp.keys, engine: engine,
+            arguments: peers + [
+                "--signing.ca_cert=\(TestPKI.directory)/ca.pem", "--signing.ca_key=\(TestPKI.directory)/ca.key",
+            ], verifier: verifier,
             clock: wallClock,
             build: DocumentsApp.build
         ) { documents in
@@ -59,7 +64,8 @@ func withStack<Result: Sendable>(
                         try await body(
                             Stack(
                                 gatewayPort: gatewayPort, ports: ports,
-                                procedures: try #require(procedures.parts.services.first as? ProceduresService)))
+                                procedures: try #require(procedures.parts.services.first as? ProceduresService),
+                                documents: documents))
                     }
                 }
             }

@@ -179,15 +179,15 @@ struct DocumentRepository: Sendable {
         try await store.read { db in
             var sql = SQLQueryString("SELECT * FROM documents WHERE agency = \(bind: query.agencyCode)")
             if query.direction != .unspecified {
-                sql.appendInterpolation(raw: " AND direction = \(query.direction.rawValue)")
+                sql.appendInterpolation(unsafeRaw: " AND direction = \(query.direction.rawValue)")
             }
             if !query.states.isEmpty {
                 sql.appendInterpolation(
-                    raw: " AND state IN (\(query.states.map { String($0.rawValue) }.joined(separator: ",")))")
+                    unsafeRaw: " AND state IN (\(query.states.map { String($0.rawValue) }.joined(separator: ",")))")
             }
             if let now = query.overdueAt {
                 sql.appendInterpolation(
-                    raw: " AND direction = \(Document.Direction.incoming.rawValue) AND deadline IS NOT NULL"
+                    unsafeRaw: " AND direction = \(Document.Direction.incoming.rawValue) AND deadline IS NOT NULL"
                         + " AND state NOT IN (\(Document.State.finished.rawValue), \(Document.State.rejected.rawValue))"
                 )
                 sql.appendLiteral(" AND deadline < ")
@@ -202,7 +202,7 @@ struct DocumentRepository: Sendable {
                 sql.appendInterpolation(bind: id)
                 sql.appendLiteral("))")
             }
-            sql.appendInterpolation(raw: " ORDER BY create_time DESC, id DESC LIMIT \(query.limit)")
+            sql.appendInterpolation(unsafeRaw: " ORDER BY create_time DESC, id DESC LIMIT \(query.limit)")
             return try await db.rows(sql).map { row in
                 (try Self.decode(row), try row.decode(column: "create_time", as: Int64.self))
             }

@@ -42,11 +42,16 @@ extension DocumentsService {
             switch prepared {
             case .none: break
             case .approval: document.approver = actor
-            case .signature(let block):
+            case .signature(let block, let credentials):
                 document.signer = actor
                 document.signatureBlock = block
-            case .release(let sender, let recipients):
-                try await release(&document, from: sender, to: recipients, in: tx)
+                document.signatures = [
+                    try DocumentSigner.sign(
+                        CanonicalForm.signer(document), role: .signer, as: actor, with: credentials,
+                        at: tx.clock.now)
+                ]
+            case .release(let sender, let recipients, let credentials):
+                try await release(&document, from: sender, to: recipients, sealedWith: credentials, in: tx)
             case .direction(var steering):
                 steering.leader = actor
                 steering.createTime = .init(micros: tx.clock.micros)
@@ -75,8 +80,9 @@ extension DocumentsService {
     enum Prepared: Sendable {
         case none
         case approval
-        case signature([String])
-        case release(sender: Egov_Identity_V1_Agency, recipients: [Egov_Identity_V1_Agency])
+        case signature([String], DocumentSigner.Credentials)
+        case release(
+            sender: Egov_Identity_V1_Agency, recipients: [Egov_Identity_V1_Agency], seal: DocumentSigner.Credentials)
         case direction(Egov_Documents_V1_Steering)
     }
 
@@ -85,7 +91,17 @@ extension DocumentsService {
     ) async throws -> Prepared {
         switch request.action {
         case .approve: return .approval
-        case .sign: return .signature(try await signatureBlock(request, on: document))
+        case .sign:
+            let signer = try requireSigner()
+            let block = try await signatureBlock(request, on: document)
+            guard let user = RequestContext.current?.user, let person = try await people.person(named: user.sub) else {
+                throw Self.errors.failedPrecondition("SIGNER_REQUIRED", "A document is signed by a signed-in official.")
+            }
+            let agency = try await agencies.agency(named: document.agency)
+            return .signature(
+                block,
+                try await signer.credentials(
+                    user.sub, commonName: person.displayName, organization: agency?.displayName ?? document.agency))
         case .release:
             let sender = try await agencies.requireActive(document.agency, field: "name", errors: Self.errors)
             guard !sender.abbreviation.isEmpty else {
@@ -102,7 +118,9 @@ extension DocumentsService {
                 recipients.append(
                     try await agencies.requireActive(name, field: "document.recipients[\(index)]", errors: Self.errors))
             }
-            return .release(sender: sender, recipients: recipients)
+            let seal = try await requireSigner().credentials(
+                sender.name, commonName: sender.displayName, organization: sender.displayName)
+            return .release(sender: sender, recipients: recipients, seal: seal)
         case .direct: return .direction(try await validSteering(request.steering, at: document.agency))
         default: return .none
         }
@@ -184,7 +202,7 @@ extension DocumentsService {
     /// incoming copy, numbered in that agency's incoming register the same day.
     func release(
         _ document: inout Egov_Documents_V1_Document, from sender: Egov_Identity_V1_Agency,
-        to recipients: [Egov_Identity_V1_Agency], in tx: Transaction
+        to recipients: [Egov_Identity_V1_Agency], sealedWith seal: DocumentSigner.Credentials, in tx: Transaction
     ) async throws {
         let now = tx.clock.micros
         let year = DocumentWorkflow.year(ofMicros: now)
@@ -198,7 +216,10 @@ extension DocumentsService {
             unit: document.unitAbbreviation)
         document.code = DocumentWorkflow.code(number: number, notation: document.notation)
         document.registerYear = Int32(year)
-        document.releaseTime = .init(micros: now)
+        document.releaseTime = .init(seconds: now / 1_000_000)
+        document.signatures.append(
+            try DocumentSigner.sign(
+                CanonicalForm.agency(document), role: .agency, as: document.agency, with: seal, at: tx.clock.now))
         document.recipientStatuses = []
         for recipient in recipients {
             var copy = Egov_Documents_V1_Document.with {
@@ -215,10 +236,16 @@ extension DocumentsService {
                 $0.sender = document.agency
                 $0.senderName = sender.displayName
                 $0.sourceDocument = document.name
-                $0.promulgationTime = .init(micros: now)
+                $0.promulgationTime = document.releaseTime
+                $0.recipients = document.recipients
                 $0.signer = document.signer
                 $0.signatureBlock = document.signatureBlock
+                $0.attachments = document.attachments
+                $0.signatures = document.signatures
             }
+            // Checked on arrival, as a recipient outside the platform would.
+            (copy.integrity, copy.integrityDetail) = await verdict(on: copy)
+            copy.verifyTime = .init(micros: now)
             let recipientCode = String(recipient.name.dropFirst("agencies/".count))
             try await register(&copy, at: recipientCode, in: tx)
             let stored = try await documents.insert(
@@ -237,6 +264,15 @@ extension DocumentsService {
             try await tx.enqueue(
                 topic: "documents.document.arrived", key: stored.name, payload: try stored.serializedBytes())
         }
+    }
+
+    func requireSigner() throws -> DocumentSigner {
+        guard let signer else {
+            throw Self.errors.failedPrecondition(
+                "SIGNING_UNAVAILABLE",
+                "This installation has no signing CA (signing.ca_cert); documents cannot be signed.")
+        }
+        return signer
     }
 
     static func requireStep(

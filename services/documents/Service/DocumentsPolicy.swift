@@ -64,6 +64,8 @@ public enum DocumentsPolicy {
         "CreateDocument": .rules(["handleDocuments"]), "GetDocument": .rules(["readDocument"]),
         "ListDocuments": .rules(["handleDocuments", "readDocument"]), "UpdateDocument": .rules(["editDraft"]),
         "TransitionDocument": .rules(["transition"]), "RegisterIncomingDocument": .rules(["registerIncoming"]),
-        "ListDocumentEvents": .rules(["readDocument"]),
+        "ListDocumentEvents": .rules(["readDocument"]), "UploadDocumentAttachment": .rules(["editDraft"]),
+        "DownloadDocumentAttachment": .rules(["readDocument"]), "VerifyDocument": .rules(["readDocument"]),
+        "ExportSignedDocument": .rules(["readDocument"]),
     ]
 }

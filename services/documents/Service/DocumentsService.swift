@@ -1,6 +1,6 @@
 public import EGovAPI
-public import EGovKit
-public import EGovStore
+import EGovKit
+import EGovStore
 import Foundation
 public import GRPCCore
 import GRPCProtobuf
@@ -13,16 +13,22 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     let agencies: any AgencyDirectory
     let people: any PersonDirectory
     let delegations: any DelegationDirectory
+    /// The documents' files, by SHA-256.
+    let files: FileStore
+    /// Signs and checks signatures; nil when no signing CA is configured.
+    let signer: DocumentSigner?
     let store: Store
     static let errors = ErrorBuilder(domain: "documents.egov")
     /// The most agencies one document is released to.
     static let maxRecipients = 200
 
-    public init(
+    init(
         store: Store, agencies: any AgencyDirectory, people: any PersonDirectory,
-        delegations: any DelegationDirectory
+        delegations: any DelegationDirectory, signer: DocumentSigner?, files: FileStore
     ) {
         self.store = store
+        self.signer = signer
+        self.files = files
         self.agencies = agencies
         self.people = people
         self.delegations = delegations
@@ -127,10 +133,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             guard let (found, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx)
             else { throw Self.notFound(current.name) }
             var document = found
-            guard document.state == .draft else {
-                throw Self.errors.failedPrecondition(
-                    "NOT_A_DRAFT", "Only a draft can be changed; this document is \(document.state).")
-            }
+            try Self.requireDraft(document)
             if !request.document.etag.isEmpty && request.document.etag != document.etag {
                 throw Self.errors.failedPrecondition(
                     "ETAG_MISMATCH", "The document changed since you read it; read it again.")
