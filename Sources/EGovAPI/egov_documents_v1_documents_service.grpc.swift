@@ -150,6 +150,19 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SearchDocuments" metadata.
+        public enum SearchDocuments: Sendable {
+            /// Request type for "SearchDocuments".
+            public typealias Input = Egov_Documents_V1_SearchDocumentsRequest
+            /// Response type for "SearchDocuments".
+            public typealias Output = Egov_Documents_V1_SearchDocumentsResponse
+            /// Descriptor for "SearchDocuments".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "SearchDocuments",
+                type: .unary
+            )
+        }
         /// Namespace for "ListDocumentEvents" metadata.
         public enum ListDocumentEvents: Sendable {
             /// Request type for "ListDocumentEvents".
@@ -188,6 +201,7 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
             DownloadDocumentAttachment.descriptor,
             VerifyDocument.descriptor,
             ExportSignedDocument.descriptor,
+            SearchDocuments.descriptor,
             ListDocumentEvents.descriptor,
             ListDocumentTypes.descriptor
         ]
@@ -420,6 +434,27 @@ extension Egov_Documents_V1_DocumentsService {
             request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ExportSignedDocumentRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse>
+
+        /// Handle the "SearchDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Searches an agency's documents by words, ranked best first: number and
+        /// > notation, type, subject, content, sender, recipients and signature block,
+        /// > Vietnamese with or without diacritics ("quyet dinh" finds "Quyết định",
+        /// > `đ` is `d`). Results leave out the documents the caller may not read.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_SearchDocumentsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_SearchDocumentsResponse` messages.
+        func searchDocuments(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_SearchDocumentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_SearchDocumentsResponse>
 
         /// Handle the "ListDocumentEvents" method.
         ///
@@ -673,6 +708,27 @@ extension Egov_Documents_V1_DocumentsService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse>
 
+        /// Handle the "SearchDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Searches an agency's documents by words, ranked best first: number and
+        /// > notation, type, subject, content, sender, recipients and signature block,
+        /// > Vietnamese with or without diacritics ("quyet dinh" finds "Quyết định",
+        /// > `đ` is `d`). Results leave out the documents the caller may not read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_SearchDocumentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_SearchDocumentsResponse` message.
+        func searchDocuments(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_SearchDocumentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_SearchDocumentsResponse>
+
         /// Handle the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -924,6 +980,27 @@ extension Egov_Documents_V1_DocumentsService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Documents_V1_ExportSignedDocumentResponse
 
+        /// Handle the "SearchDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Searches an agency's documents by words, ranked best first: number and
+        /// > notation, type, subject, content, sender, recipients and signature block,
+        /// > Vietnamese with or without diacritics ("quyet dinh" finds "Quyết định",
+        /// > `đ` is `d`). Results leave out the documents the caller may not read.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_SearchDocumentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_SearchDocumentsResponse` to respond with.
+        func searchDocuments(
+            request: Egov_Documents_V1_SearchDocumentsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_SearchDocumentsResponse
+
         /// Handle the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1079,6 +1156,17 @@ extension Egov_Documents_V1_DocumentsService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.SearchDocuments.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_SearchDocumentsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_SearchDocumentsResponse>(),
+            handler: { request, context in
+                try await self.searchDocuments(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Documents_V1_DocumentsService.Method.ListDocumentEvents.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentEventsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentEventsResponse>(),
@@ -1210,6 +1298,17 @@ extension Egov_Documents_V1_DocumentsService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse> {
         let response = try await self.exportSignedDocument(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func searchDocuments(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_SearchDocumentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_SearchDocumentsResponse> {
+        let response = try await self.searchDocuments(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1369,6 +1468,19 @@ extension Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse> {
         return GRPCCore.ServerResponse<Egov_Documents_V1_ExportSignedDocumentResponse>(
             message: try await self.exportSignedDocument(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func searchDocuments(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_SearchDocumentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_SearchDocumentsResponse> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_SearchDocumentsResponse>(
+            message: try await self.searchDocuments(
                 request: request.message,
                 context: context
             ),
@@ -1665,6 +1777,32 @@ extension Egov_Documents_V1_DocumentsService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ExportSignedDocumentResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportSignedDocumentResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SearchDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Searches an agency's documents by words, ranked best first: number and
+        /// > notation, type, subject, content, sender, recipients and signature block,
+        /// > Vietnamese with or without diacritics ("quyet dinh" finds "Quyết định",
+        /// > `đ` is `d`). Results leave out the documents the caller may not read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_SearchDocumentsRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_SearchDocumentsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_SearchDocumentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func searchDocuments<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_SearchDocumentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_SearchDocumentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_SearchDocumentsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_SearchDocumentsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListDocumentEvents" method.
@@ -2095,6 +2233,43 @@ extension Egov_Documents_V1_DocumentsService {
             )
         }
 
+        /// Call the "SearchDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Searches an agency's documents by words, ranked best first: number and
+        /// > notation, type, subject, content, sender, recipients and signature block,
+        /// > Vietnamese with or without diacritics ("quyet dinh" finds "Quyết định",
+        /// > `đ` is `d`). Results leave out the documents the caller may not read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_SearchDocumentsRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_SearchDocumentsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_SearchDocumentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func searchDocuments<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_SearchDocumentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_SearchDocumentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_SearchDocumentsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_SearchDocumentsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.SearchDocuments.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -2472,6 +2647,38 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ExportSignedDocumentRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ExportSignedDocumentResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SearchDocuments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Searches an agency's documents by words, ranked best first: number and
+    /// > notation, type, subject, content, sender, recipients and signature block,
+    /// > Vietnamese with or without diacritics ("quyet dinh" finds "Quyết định",
+    /// > `đ` is `d`). Results leave out the documents the caller may not read.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_SearchDocumentsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func searchDocuments<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_SearchDocumentsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_SearchDocumentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.searchDocuments(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_SearchDocumentsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_SearchDocumentsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2883,6 +3090,42 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             metadata: metadata
         )
         return try await self.exportSignedDocument(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SearchDocuments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Searches an agency's documents by words, ranked best first: number and
+    /// > notation, type, subject, content, sender, recipients and signature block,
+    /// > Vietnamese with or without diacritics ("quyet dinh" finds "Quyết định",
+    /// > `đ` is `d`). Results leave out the documents the caller may not read.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func searchDocuments<Result>(
+        _ message: Egov_Documents_V1_SearchDocumentsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_SearchDocumentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_SearchDocumentsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.searchDocuments(
             request: request,
             options: options,
             onResponse: handleResponse

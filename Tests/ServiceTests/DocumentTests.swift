@@ -444,3 +444,72 @@ struct DocumentScene {
         }
     }
 }
+
+@Suite struct DocumentSearchTests {
+    /// Officials find documents by words with or without diacritics, best match first, on
+    /// both engines; what they may not read is not found.
+    @Test(arguments: TestDatabases.engines)
+    func searchFindsWordsWithOrWithoutDiacriticsBestFirst(engine: Engine) async throws {
+        try await withScene(engine: engine) { scene in
+            let s = try await DocumentScene.make(scene)
+            func draft(_ type: Egov_Documents_V1_DocumentType, _ subject: String, _ content: String) async throws
+                -> OfficialDocument
+            {
+                try await s.drafter.drafts(type, subject, at: DocumentScene.committee, to: []) { $0.content = content }
+            }
+            let plan = try await draft(
+                .decision, "Về việc phê duyệt Kế hoạch chuyển đổi số năm 2027",
+                "Phê duyệt kế hoạch chuyển đổi số. Các sở triển khai chuyển đổi số trên địa bàn tỉnh.")
+            let meeting = try await draft(
+                .plan, "Kế hoạch tổ chức hội nghị trực tuyến", "Hội nghị bàn về chuyển đổi số cấp xã.")
+            let report = try await draft(.report, "Báo cáo tình hình đầu tư công", "Giải ngân vốn đầu tư công quý III.")
+            _ = try await s.chairman.drafts(
+                .report, "Báo cáo mật về chuyển đổi số", at: DocumentScene.committee, to: []
+            ) {
+                $0.confidentiality = .secret
+            }
+            func search(
+                _ query: String, as actor: Actor? = nil,
+                _ change: (inout Egov_Documents_V1_SearchDocumentsRequest) -> Void = { _ in }
+            ) async throws -> [String] {
+                var request = Egov_Documents_V1_SearchDocumentsRequest.with {
+                    $0.parent = DocumentScene.committee; $0.query = query
+                }
+                change(&request)
+                return try await scene.documents.searchDocuments(request, metadata: (actor ?? s.drafter).session)
+                    .documents.map(\.name)
+            }
+            #expect(try await search("chuyen doi so") == [plan.name, meeting.name])
+            #expect(try await search("chuyển đổi số") == [plan.name, meeting.name])
+            #expect(try await search("quyet dinh") == [plan.name])
+            #expect(try await search("ĐẦU TƯ") == [report.name])
+            #expect(try await search("đầu tư") == [report.name])
+            // A word also finds the longer words it begins; every word must be there.
+            #expect(try await search("hoi ngh") == [meeting.name])
+            #expect(try await search("dau tu chuyen").isEmpty)
+            #expect(try await search("chuyen doi so") { $0.documentType = .plan } == [meeting.name])
+            // Query syntax is not passed on: quotes and stars are only separators.
+            #expect(try await search(#""dau" tu*"#) == [report.name])
+            // The chairman, a leader, also finds the secret report.
+            #expect(try await search("chuyen doi so", as: s.chairman).count == 3)
+            // Pages follow the ranking.
+            let first = try await scene.documents.searchDocuments(
+                .with {
+                    $0.parent = DocumentScene.committee; $0.query = "chuyen doi so"; $0.pageSize = 1
+                }, metadata: s.drafter.session)
+            #expect(first.documents.map(\.name) == [plan.name] && !first.nextPageToken.isEmpty)
+            let second = try await scene.documents.searchDocuments(
+                .with {
+                    $0.parent = DocumentScene.committee; $0.query = "chuyen doi so"; $0.pageSize = 1
+                    $0.pageToken = first.nextPageToken
+                }, metadata: s.drafter.session)
+            #expect(second.documents.map(\.name) == [meeting.name])
+            #expect(
+                await failure { _ = try await search("  ") }
+                    == Failure(code: .invalidArgument, reason: "INVALID_QUERY", field: "query"))
+            #expect(
+                await failure { _ = try await search("chuyen doi so", as: s.healthDirector) }?.code
+                    == .permissionDenied)
+        }
+    }
+}

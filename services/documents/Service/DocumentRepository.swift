@@ -113,7 +113,115 @@ struct DocumentRepository: Sendable {
                 """,
             ]
         ),
+        Migration(
+            "0004_document_search",
+            ["ALTER TABLE documents ADD COLUMN search_body TEXT NOT NULL DEFAULT ''"],
+            data: { tx in
+                // Ranked full text: SQLite's FTS5 beside the table, PostgreSQL's text search
+                // over an index of the same folded words.
+                switch tx.engine {
+                case .sqlite:
+                    try await tx.database.execute(
+                        "CREATE VIRTUAL TABLE document_search USING fts5(body, doc_id UNINDEXED, tokenize = 'unicode61')"
+                    )
+                case .postgres:
+                    try await tx.database.execute(
+                        "CREATE INDEX documents_search ON documents USING GIN (to_tsvector('simple', search_body))")
+                }
+                for row in try await tx.database.rows("SELECT * FROM documents") {
+                    let document = try decode(row)
+                    try await indexForSearch(document, in: tx)
+                }
+            }),
     ]
+
+    /// The words a document is found by, folded (no diacritics, `đ` as `d`, lower case).
+    static func searchBody(_ document: Document) -> String {
+        let type = decree30Types.first { $0.0 == document.documentType }?.1 ?? ""
+        return VietnameseText.fold(
+            [
+                document.code, document.notation, document.number > 0 ? String(document.number) : "", type,
+                document.subject, document.content, document.senderName, document.recipients.joined(separator: " "),
+                document.signatureBlock.joined(separator: " "),
+            ].joined(separator: " "))
+    }
+
+    /// Keeps the search index of `document` up to date, inside `tx`.
+    static func indexForSearch(_ document: Document, in tx: Transaction) async throws {
+        let (agencyCode, id) = parts(document.name)
+        let body = searchBody(document)
+        try await tx.database.execute(
+            "UPDATE documents SET search_body = \(bind: body) WHERE agency = \(bind: agencyCode) AND id = \(bind: id)")
+        if tx.engine == .sqlite {
+            try await tx.database.execute("DELETE FROM document_search WHERE doc_id = \(bind: id)")
+            try await tx.database.execute(
+                "INSERT INTO document_search (body, doc_id) VALUES (\(bind: body), \(bind: id))")
+        }
+    }
+
+    /// What `SearchDocuments` asks: folded words, each to be found (as a word or the start of
+    /// one), and the filters.
+    struct SearchQuery {
+        var agencyCode: String
+        var words: [String]
+        var direction: Document.Direction = .unspecified
+        var documentType: Egov_Documents_V1_DocumentType = .unspecified
+        var urgency: Egov_Documents_V1_Urgency = .unspecified
+        var states: [Document.State] = []
+        var start: Int64?
+        var end: Int64?
+        var offset: Int
+        var limit: Int
+    }
+
+    /// The documents matching `query`, best first: FTS5's BM25 on SQLite, `ts_rank` on
+    /// PostgreSQL; ties newest first.
+    func search(_ query: SearchQuery) async throws -> [Document] {
+        try await store.read { db in
+            var sql: SQLQueryString
+            switch store.engine {
+            case .sqlite:
+                let match = query.words.map { "\"\($0)\"*" }.joined(separator: " ")
+                sql = """
+                    SELECT d.*, bm25(document_search) AS score FROM document_search
+                    JOIN documents d ON d.id = document_search.doc_id
+                    WHERE document_search MATCH \(bind: match) AND d.agency = \(bind: query.agencyCode)
+                    """
+            case .postgres:
+                let match = query.words.map { "\($0):*" }.joined(separator: " & ")
+                sql = """
+                    SELECT d.*, -ts_rank(to_tsvector('simple', d.search_body), to_tsquery('simple', \(bind: match))) AS score
+                    FROM documents d
+                    WHERE to_tsvector('simple', d.search_body) @@ to_tsquery('simple', \(bind: match))
+                    AND d.agency = \(bind: query.agencyCode)
+                    """
+            }
+            if query.direction != .unspecified {
+                sql.appendInterpolation(unsafeRaw: " AND d.direction = \(query.direction.rawValue)")
+            }
+            if query.documentType != .unspecified {
+                sql.appendInterpolation(unsafeRaw: " AND d.document_type = \(query.documentType.rawValue)")
+            }
+            if query.urgency != .unspecified {
+                sql.appendInterpolation(unsafeRaw: " AND d.urgency = \(query.urgency.rawValue)")
+            }
+            if !query.states.isEmpty {
+                sql.appendInterpolation(
+                    unsafeRaw: " AND d.state IN (\(query.states.map { String($0.rawValue) }.joined(separator: ",")))")
+            }
+            if let start = query.start {
+                sql.appendLiteral(" AND d.create_time >= ")
+                sql.appendInterpolation(bind: start)
+            }
+            if let end = query.end {
+                sql.appendLiteral(" AND d.create_time < ")
+                sql.appendInterpolation(bind: end)
+            }
+            sql.appendInterpolation(
+                unsafeRaw: " ORDER BY score, d.create_time DESC, d.id DESC LIMIT \(query.limit) OFFSET \(query.offset)")
+            return try await db.rows(sql).map(Self.decode)
+        }
+    }
 
     /// The notation abbreviation of `type` (empty for a công văn and a public letter).
     static func abbreviation(of type: Egov_Documents_V1_DocumentType) -> String {
@@ -237,6 +345,7 @@ struct DocumentRepository: Sendable {
                     \(bind: document.sourceDocument))
             """)
         if let event { try await record(event, documentID: id, in: tx) }
+        try await Self.indexForSearch(document, in: tx)
         return document
     }
 
@@ -256,7 +365,9 @@ struct DocumentRepository: Sendable {
             WHERE agency = \(bind: agencyCode) AND id = \(bind: id) AND version = \(bind: version)
             RETURNING version
             """)
-        return row != nil
+        guard row != nil else { return false }
+        try await Self.indexForSearch(document, in: tx)
+        return true
     }
 
     /// Appends a step to a document's history.

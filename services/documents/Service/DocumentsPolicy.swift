@@ -67,5 +67,6 @@ public enum DocumentsPolicy {
         "ListDocumentEvents": .rules(["readDocument"]), "UploadDocumentAttachment": .rules(["editDraft"]),
         "DownloadDocumentAttachment": .rules(["readDocument"]), "VerifyDocument": .rules(["readDocument"]),
         "ExportSignedDocument": .rules(["readDocument"]),
+        "SearchDocuments": .rules(["handleDocuments", "readDocument"]),
     ]
 }
