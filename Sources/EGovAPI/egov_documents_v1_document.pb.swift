@@ -520,6 +520,18 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
 
   /// Finishes processing (its lead or a leader).
   case finish // = 10
+
+  /// Recalls a released document, with the reason (the sender's clerk or a
+  /// leader); each recipient is asked to accept.
+  case recall // = 11
+
+  /// Accepts the sender's recall or replacement of an incoming copy (the
+  /// clerk): the copy is withdrawn.
+  case acceptRevision // = 12
+
+  /// Refuses the sender's recall or replacement, with the reason (the clerk):
+  /// the copy stays as it is.
+  case rejectRevision // = 13
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -539,6 +551,9 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     case 8: self = .direct
     case 9: self = .start
     case 10: self = .finish
+    case 11: self = .recall
+    case 12: self = .acceptRevision
+    case 13: self = .rejectRevision
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -556,6 +571,9 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     case .direct: return 8
     case .start: return 9
     case .finish: return 10
+    case .recall: return 11
+    case .acceptRevision: return 12
+    case .rejectRevision: return 13
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -573,6 +591,9 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     .direct,
     .start,
     .finish,
+    .recall,
+    .acceptRevision,
+    .rejectRevision,
   ]
 
 }
@@ -830,6 +851,25 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
   /// Clears the value of `verifyTime`. Subsequent reads from it will return its default value.
   public mutating func clearVerifyTime() {_uniqueStorage()._verifyTime = nil}
 
+  /// Outgoing: the released document of the same agency this one replaces,
+  /// `agencies/{code}/documents/{id}`. Releasing it recalls the old one and
+  /// asks each of its recipients to accept the replacement.
+  public var replaces: String {
+    get {_storage._replaces}
+    set {_uniqueStorage()._replaces = newValue}
+  }
+
+  /// Incoming: what the sender asks about this copy (recall or replacement)
+  /// and the clerk has not answered yet.
+  public var pendingRevision: Egov_Documents_V1_Revision {
+    get {_storage._pendingRevision ?? Egov_Documents_V1_Revision()}
+    set {_uniqueStorage()._pendingRevision = newValue}
+  }
+  /// Returns true if `pendingRevision` has been explicitly set.
+  public var hasPendingRevision: Bool {_storage._pendingRevision != nil}
+  /// Clears the value of `pendingRevision`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingRevision() {_uniqueStorage()._pendingRevision = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Whether the document leaves or reaches the agency.
@@ -985,6 +1025,85 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A sender's request about a document it released: recall it, or replace it
+/// with another.
+public nonisolated struct Egov_Documents_V1_Revision: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What the sender asks.
+  public var kind: Egov_Documents_V1_Revision.Kind = .unspecified
+
+  /// The sender's reason.
+  public var reason: String = String()
+
+  /// KIND_REPLACE: the replacement's copy at this agency,
+  /// `agencies/{code}/documents/{id}`.
+  public var replacement: String = String()
+
+  /// When the sender asked.
+  public var requestTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_requestTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_requestTime = newValue}
+  }
+  /// Returns true if `requestTime` has been explicitly set.
+  public var hasRequestTime: Bool {self._requestTime != nil}
+  /// Clears the value of `requestTime`. Subsequent reads from it will return its default value.
+  public mutating func clearRequestTime() {self._requestTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// What the sender asks.
+  public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Not set.
+    case unspecified // = 0
+
+    /// Withdraw the document (thu hồi).
+    case recall // = 1
+
+    /// Use another document instead (thay thế).
+    case replace // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .recall
+      case 2: self = .replace
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .recall: return 1
+      case .replace: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Egov_Documents_V1_Revision.Kind] = [
+      .unspecified,
+      .recall,
+      .replace,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _requestTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// A digital signature on a document: a detached CMS (PKCS #7) SignedData over
@@ -1252,12 +1371,12 @@ nonisolated extension Egov_Documents_V1_ExchangeStatus: SwiftProtobuf._ProtoName
 }
 
 nonisolated extension Egov_Documents_V1_DocumentAction: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOCUMENT_ACTION_UNSPECIFIED\0\u{1}DOCUMENT_ACTION_SUBMIT\0\u{1}DOCUMENT_ACTION_RETURN\0\u{1}DOCUMENT_ACTION_APPROVE\0\u{1}DOCUMENT_ACTION_SIGN\0\u{1}DOCUMENT_ACTION_RELEASE\0\u{1}DOCUMENT_ACTION_ACCEPT\0\u{1}DOCUMENT_ACTION_REJECT\0\u{1}DOCUMENT_ACTION_DIRECT\0\u{1}DOCUMENT_ACTION_START\0\u{1}DOCUMENT_ACTION_FINISH\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOCUMENT_ACTION_UNSPECIFIED\0\u{1}DOCUMENT_ACTION_SUBMIT\0\u{1}DOCUMENT_ACTION_RETURN\0\u{1}DOCUMENT_ACTION_APPROVE\0\u{1}DOCUMENT_ACTION_SIGN\0\u{1}DOCUMENT_ACTION_RELEASE\0\u{1}DOCUMENT_ACTION_ACCEPT\0\u{1}DOCUMENT_ACTION_REJECT\0\u{1}DOCUMENT_ACTION_DIRECT\0\u{1}DOCUMENT_ACTION_START\0\u{1}DOCUMENT_ACTION_FINISH\0\u{1}DOCUMENT_ACTION_RECALL\0\u{1}DOCUMENT_ACTION_ACCEPT_REVISION\0\u{1}DOCUMENT_ACTION_REJECT_REVISION\0")
 }
 
 nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Document"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0\u{1}attachments\0\u{1}signatures\0\u{1}integrity\0\u{3}integrity_detail\0\u{3}verify_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0\u{1}attachments\0\u{1}signatures\0\u{1}integrity\0\u{3}integrity_detail\0\u{3}verify_time\0\u{1}replaces\0\u{3}pending_revision\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1295,6 +1414,8 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
     var _integrity: Egov_Documents_V1_Integrity = .unspecified
     var _integrityDetail: String = String()
     var _verifyTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _replaces: String = String()
+    var _pendingRevision: Egov_Documents_V1_Revision? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1340,6 +1461,8 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       _integrity = source._integrity
       _integrityDetail = source._integrityDetail
       _verifyTime = source._verifyTime
+      _replaces = source._replaces
+      _pendingRevision = source._pendingRevision
     }
   }
 
@@ -1393,6 +1516,8 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         case 33: try { try decoder.decodeSingularEnumField(value: &_storage._integrity) }()
         case 34: try { try decoder.decodeSingularStringField(value: &_storage._integrityDetail) }()
         case 35: try { try decoder.decodeSingularMessageField(value: &_storage._verifyTime) }()
+        case 36: try { try decoder.decodeSingularStringField(value: &_storage._replaces) }()
+        case 37: try { try decoder.decodeSingularMessageField(value: &_storage._pendingRevision) }()
         default: break
         }
       }
@@ -1510,6 +1635,12 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       try { if let v = _storage._verifyTime {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
       } }()
+      if !_storage._replaces.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._replaces, fieldNumber: 36)
+      }
+      try { if let v = _storage._pendingRevision {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1554,6 +1685,8 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         if _storage._integrity != rhs_storage._integrity {return false}
         if _storage._integrityDetail != rhs_storage._integrityDetail {return false}
         if _storage._verifyTime != rhs_storage._verifyTime {return false}
+        if _storage._replaces != rhs_storage._replaces {return false}
+        if _storage._pendingRevision != rhs_storage._pendingRevision {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1569,6 +1702,59 @@ nonisolated extension Egov_Documents_V1_Document.Direction: SwiftProtobuf._Proto
 
 nonisolated extension Egov_Documents_V1_Document.State: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_DRAFT\0\u{1}STATE_IN_REVIEW\0\u{1}STATE_APPROVED\0\u{1}STATE_SIGNED\0\u{1}STATE_RELEASED\0\u{1}STATE_REGISTERED\0\u{1}STATE_PROCESSING\0\u{1}STATE_FINISHED\0\u{1}STATE_RECALLED\0\u{1}STATE_ACCEPTED\0\u{1}STATE_REJECTED\0\u{1}STATE_DIRECTED\0")
+}
+
+nonisolated extension Egov_Documents_V1_Revision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Revision"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}reason\0\u{1}replacement\0\u{3}request_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.replacement) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._requestTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    if !self.replacement.isEmpty {
+      try visitor.visitSingularStringField(value: self.replacement, fieldNumber: 3)
+    }
+    try { if let v = self._requestTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Documents_V1_Revision, rhs: Egov_Documents_V1_Revision) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.replacement != rhs.replacement {return false}
+    if lhs._requestTime != rhs._requestTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Documents_V1_Revision.Kind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_RECALL\0\u{1}KIND_REPLACE\0")
 }
 
 nonisolated extension Egov_Documents_V1_DocumentSignature: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

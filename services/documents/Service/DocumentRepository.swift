@@ -421,6 +421,24 @@ struct DocumentRepository: Sendable {
         }
     }
 
+    /// The recipients of the outgoing document `name` and their copies, inside `tx`.
+    func recipients(of name: String, in tx: Transaction) async throws -> [(agency: String, copy: String)] {
+        let (_, id) = Self.parts(name)
+        return try await tx.database.rows(
+            "SELECT agency, incoming_document FROM recipient_statuses WHERE document_id = \(bind: id) ORDER BY agency"
+        ).map {
+            (
+                try $0.decode(column: "agency", as: String.self),
+                try $0.decode(column: "incoming_document", as: String.self)
+            )
+        }
+    }
+
+    /// `document` as it stands at each recipient now, inside `tx`.
+    func refreshingStatuses(_ document: Document, in tx: Transaction) async throws -> Document {
+        try await withStatuses(document, id: Self.parts(document.name).1, db: tx.database)
+    }
+
     /// `document` with where it stands at each recipient, when it was released.
     private func withStatuses(_ document: Document, id: String, db: any SQLDatabase) async throws -> Document {
         guard document.direction == .outgoing, document.state == .released || document.state == .recalled else {

@@ -37,7 +37,7 @@ extension DocumentsService {
             else { throw Self.notFound(current.name) }
             var document = found
             try Self.requireStep(step, request.action, on: document)
-            document.state = step.to
+            if let to = step.to { document.state = to }
             let actor = RequestContext.actor
             switch prepared {
             case .none: break
@@ -56,6 +56,15 @@ extension DocumentsService {
                 steering.leader = actor
                 steering.createTime = .init(micros: tx.clock.micros)
                 document.steering = steering
+            case .recall:
+                try await askRecipients(of: document, .recall, reason: comment, in: tx)
+                document = try await documents.refreshingStatuses(document, in: tx)
+            case .answer:
+                guard document.hasPendingRevision else {
+                    throw Self.errors.failedPrecondition(
+                        "NO_REVISION", "The sender has asked nothing about this document to accept or refuse.")
+                }
+                document.clearPendingRevision()
             }
             if let status = step.reports {
                 document.exchangeStatus = status
@@ -84,6 +93,8 @@ extension DocumentsService {
         case release(
             sender: Egov_Identity_V1_Agency, recipients: [Egov_Identity_V1_Agency], seal: DocumentSigner.Credentials)
         case direction(Egov_Documents_V1_Steering)
+        case recall
+        case answer
     }
 
     func prepare(
@@ -122,6 +133,8 @@ extension DocumentsService {
                 sender.name, commonName: sender.displayName, organization: sender.displayName)
             return .release(sender: sender, recipients: recipients, seal: seal)
         case .direct: return .direction(try await validSteering(request.steering, at: document.agency))
+        case .recall: return .recall
+        case .acceptRevision, .rejectRevision: return .answer
         default: return .none
         }
     }
@@ -264,6 +277,55 @@ extension DocumentsService {
             try await tx.enqueue(
                 topic: "documents.document.arrived", key: stored.name, payload: try stored.serializedBytes())
         }
+        if !document.replaces.isEmpty { try await replace(document.replaces, with: document, in: tx) }
+    }
+
+    /// Recalls the released document `name` in favour of `replacement`, just released: each of
+    /// its recipients is asked to accept, pointed at the replacement's copy when it got one.
+    func replace(_ name: String, with replacement: Egov_Documents_V1_Document, in tx: Transaction) async throws {
+        let (agencyCode, id) = DocumentRepository.parts(name)
+        guard let (found, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx),
+            found.state == .released
+        else {
+            throw Self.errors.failedPrecondition(
+                "NOT_REPLACEABLE", "The document this one replaces is no longer released; change `replaces`.")
+        }
+        var old = found
+        old.state = .recalled
+        guard try await documents.update(old, version: version, in: tx) else { throw Self.concurrentChange }
+        try await documents.record(
+            .with {
+                $0.action = .recall; $0.actor = RequestContext.actor; $0.state = .recalled
+                $0.comment = "Thay thế bởi văn bản số \(replacement.code)"
+            }, documentID: id, in: tx)
+        let copies = Dictionary(
+            replacement.recipientStatuses.map { ($0.agency, $0.incomingDocument) },
+            uniquingKeysWith: { first, _ in first })
+        try await askRecipients(
+            of: old, .replace, reason: "Thay thế bởi văn bản số \(replacement.code)", replacements: copies, in: tx)
+    }
+
+    /// Asks every recipient still holding a copy of `document` to accept its recall or
+    /// replacement, and reports status 13 (recalled) for each.
+    func askRecipients(
+        of document: Egov_Documents_V1_Document, _ kind: Egov_Documents_V1_Revision.Kind, reason: String,
+        replacements: [String: String] = [:], in tx: Transaction
+    ) async throws {
+        for (agency, incoming) in try await documents.recipients(of: document.name, in: tx) {
+            let (code, id) = DocumentRepository.parts(incoming)
+            guard let (found, version) = try await documents.documentForUpdate(agencyCode: code, id: id, in: tx),
+                DocumentWorkflow.answerable.contains(found.state)
+            else { continue }
+            var copy = found
+            copy.pendingRevision = .with {
+                $0.kind = kind; $0.reason = reason; $0.replacement = replacements[agency] ?? ""
+                $0.requestTime = .init(micros: tx.clock.micros)
+            }
+            guard try await documents.update(copy, version: version, in: tx) else { throw Self.concurrentChange }
+            try await documents.report(.recalled, of: document.name, at: agency, description: reason, in: tx)
+            try await tx.enqueue(
+                topic: "documents.document.revision_requested", key: copy.name, payload: try copy.serializedBytes())
+        }
     }
 
     func requireSigner() throws -> DocumentSigner {
@@ -300,6 +362,9 @@ extension DocumentsService {
         case .direct: "directed"
         case .start: "started"
         case .finish: "finished"
+        case .recall: "recalled"
+        case .acceptRevision: "withdrawn at the sender's request"
+        case .rejectRevision: "kept against the sender's request"
         default: "changed"
         }
     }

@@ -25,7 +25,8 @@ enum DocumentWorkflow {
     struct Step: Sendable {
         let direction: Egov_Documents_V1_Document.Direction
         let from: Set<State>
-        let to: State
+        /// The state after the step; nil when it stays as it was.
+        let to: State?
         let actors: Set<Actor>
         /// What the recipient reports back to the sender after this step.
         let reports: Egov_Documents_V1_ExchangeStatus?
@@ -33,7 +34,7 @@ enum DocumentWorkflow {
         let needsComment: Bool
 
         init(
-            _ direction: Egov_Documents_V1_Document.Direction, from: Set<State>, to: State, by actors: Set<Actor>,
+            _ direction: Egov_Documents_V1_Document.Direction, from: Set<State>, to: State?, by actors: Set<Actor>,
             reports: Egov_Documents_V1_ExchangeStatus? = nil, needsComment: Bool = false
         ) {
             self.direction = direction
@@ -58,7 +59,14 @@ enum DocumentWorkflow {
         .start: Step(.incoming, from: [.directed], to: .processing, by: [.lead], reports: .processing),
         .finish: Step(
             .incoming, from: [.directed, .processing], to: .finished, by: [.lead, .leader], reports: .finished),
+        .recall: Step(.outgoing, from: [.released], to: .recalled, by: [.clerk, .leader], needsComment: true),
+        .acceptRevision: Step(.incoming, from: answerable, to: .recalled, by: [.clerk], reports: .updateAccepted),
+        .rejectRevision: Step(
+            .incoming, from: answerable, to: nil, by: [.clerk], reports: .updateRejected, needsComment: true),
     ]
+
+    /// The states in which an incoming copy can be recalled or replaced by its sender.
+    static let answerable: Set<State> = [.registered, .accepted, .directed, .processing, .finished]
 
     /// The Vietnamese calendar year of `micros` (UTC+7): registers restart on 1 January.
     static func year(ofMicros micros: Int64) -> Int {

@@ -44,6 +44,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         var document = try Self.validated(request.document)
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
         try await requireRecipients(document.recipients, sender: request.parent, field: "document.recipients")
+        try await requireReplaceable(document.replaces, at: request.parent, field: "document.replaces")
         document.creator = RequestContext.actor
         let draft = document
         return try await store.idempotentWrite(
@@ -105,6 +106,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         try DocumentsPolicy.editDraft.require(current, Self.errors, doing: "change this draft")
         let editable = [
             "document_type", "subject", "content", "urgency", "confidentiality", "recipients", "unit_abbreviation",
+            "replaces",
         ]
         guard !request.updateMask.paths.isEmpty else {
             throw Self.errors.invalidArgument("INVALID_UPDATE_MASK", field: "update_mask", "name the fields to change")
@@ -123,11 +125,13 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             case "urgency": changed.urgency = request.document.urgency
             case "confidentiality": changed.confidentiality = request.document.confidentiality
             case "recipients": changed.recipients = request.document.recipients
+            case "replaces": changed.replaces = request.document.replaces
             default: changed.unitAbbreviation = request.document.unitAbbreviation
             }
         }
         let valid = try Self.validated(changed, field: "document")
         try await requireRecipients(valid.recipients, sender: current.agency, field: "document.recipients")
+        try await requireReplaceable(valid.replaces, at: current.agency, field: "document.replaces")
         let (agencyCode, id) = DocumentRepository.parts(current.name)
         return try await store.write { tx in
             guard let (found, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx)
@@ -145,6 +149,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             document.confidentiality = valid.confidentiality
             document.recipients = valid.recipients
             document.unitAbbreviation = valid.unitAbbreviation
+            document.replaces = valid.replaces
             guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
             document.etag = String(version + 1)
             return document
@@ -252,6 +257,18 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         }
     }
 
+    /// Empty, or a released outgoing document of `agency` that a new one may replace.
+    func requireReplaceable(_ name: String, at agency: String, field: String) async throws {
+        guard !name.isEmpty else { return }
+        let (code, id) = DocumentRepository.parts(name)
+        guard "agencies/\(code)" == agency, let old = try await documents.document(agencyCode: code, id: id),
+            old.direction == .outgoing, old.state == .released
+        else {
+            throw Self.errors.invalidArgument(
+                "INVALID_REPLACES", field: field, "must name a released document of \(agency)")
+        }
+    }
+
     /// Gives an incoming entry the agency's next incoming number of the year.
     func register(_ document: inout Document, at agencyCode: String, in tx: Transaction) async throws {
         let year = DocumentWorkflow.year(ofMicros: tx.clock.micros)
@@ -307,6 +324,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             $0.confidentiality = input.confidentiality == .unspecified ? .none : input.confidentiality
             $0.recipients = input.recipients
             $0.unitAbbreviation = unit
+            $0.replaces = input.replaces
         }
     }
 }
