@@ -584,3 +584,63 @@ struct DocumentScene {
         }
     }
 }
+
+@Suite struct DocumentReplicaTests {
+    /// Two replicas of egov-documents on one PostgreSQL release at once: one register, no gap,
+    /// no duplicate.
+    @Test(.enabled(if: TestDatabases.engines.contains(.postgres)))
+    func twoReplicasOnOnePostgreSQLNumberWithoutGapsOrDuplicates() async throws {
+        try await withScene(engine: .postgres) { scene in
+            let s = try await DocumentScene.make(scene)
+            try await withProcess(
+                "documents", keys: DocumentsApp.keys,
+                arguments: [
+                    "--peers.identity=127.0.0.1:\(scene.stack.ports["identity"]!)",
+                    "--database.url=\(scene.stack.documents.databaseURL)",
+                    "--signing.ca_cert=\(TestPKI.directory)/ca.pem", "--signing.ca_key=\(TestPKI.directory)/ca.key",
+                ], build: DocumentsApp.build
+            ) { replica in
+                try await withTestClient(port: scene.stack.ports["documents"]!) { first in
+                    try await withTestClient(port: replica.port) { second in
+                        let replicas = [Documents(wrapping: first), Documents(wrapping: second)]
+                        var signed: [OfficialDocument] = []
+                        for index in 0..<60 {
+                            let documents = replicas[index % 2]
+                            let draft = try await documents.createDocument(
+                                .with {
+                                    $0.parent = DocumentScene.committee
+                                    $0.document = .with {
+                                        $0.direction = .outgoing; $0.documentType = .plan
+                                        $0.subject = "Kế hoạch số \(index)"; $0.recipients = [DocumentScene.health]
+                                    }
+                                }, metadata: s.drafter.session)
+                            for (action, actor) in [
+                                (Egov_Documents_V1_DocumentAction.submit, s.drafter), (.approve, s.chairman),
+                                (.sign, s.chairman),
+                            ] {
+                                _ = try await documents.transitionDocument(
+                                    .with {
+                                        $0.name = draft.name; $0.action = action
+                                    }, metadata: actor.session)
+                            }
+                            signed.append(draft)
+                        }
+                        let numbers = try await withThrowingTaskGroup(of: Int32.self) { group in
+                            for (index, draft) in signed.enumerated() {
+                                group.addTask {
+                                    try await replicas[index % 2].transitionDocument(
+                                        .with {
+                                            $0.name = draft.name; $0.action = .release
+                                        }, metadata: s.clerk.session
+                                    ).number
+                                }
+                            }
+                            return try await group.reduce(into: []) { $0.append($1) }
+                        }
+                        #expect(numbers.sorted() == Array(1...60))
+                    }
+                }
+            }
+        }
+    }
+}
