@@ -106,7 +106,8 @@ let package = Package(
             name: "egov-bench",
             dependencies: [
                 "EGovAPI", "EGovKit", "EGovStore", "IdentityService", "GatewayService", "ProceduresService",
-                grpcCore, grpcHTTP2, .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DocumentsService", grpcCore, grpcHTTP2,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "scripts/benchmarks/egov-bench",
             swiftSettings: strict
@@ -114,7 +115,7 @@ let package = Package(
         .target(
             name: "EGovFuzzTargets",
             dependencies: [
-                "EGovAPI", "EGovKit", "GatewayService", "ProceduresService",
+                "EGovAPI", "EGovKit", "GatewayService", "ProceduresService", "DocumentsService",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],

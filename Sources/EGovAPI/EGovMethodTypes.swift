@@ -20,6 +20,8 @@ public enum EGovMethodTypes {
         "egov.documents.v1.DocumentsService/VerifyDocument": (Egov_Documents_V1_VerifyDocumentRequest.self, Egov_Documents_V1_Document.self),
         "egov.documents.v1.DocumentsService/ExportSignedDocument": (Egov_Documents_V1_ExportSignedDocumentRequest.self, Egov_Documents_V1_ExportSignedDocumentResponse.self),
         "egov.documents.v1.DocumentsService/SearchDocuments": (Egov_Documents_V1_SearchDocumentsRequest.self, Egov_Documents_V1_SearchDocumentsResponse.self),
+        "egov.documents.v1.DocumentsService/ExportEdxml": (Egov_Documents_V1_ExportEdxmlRequest.self, Egov_Documents_V1_ExportEdxmlResponse.self),
+        "egov.documents.v1.DocumentsService/ImportEdxml": (Egov_Documents_V1_ImportEdxmlRequest.self, Egov_Documents_V1_Document.self),
         "egov.documents.v1.DocumentsService/ListDocumentEvents": (Egov_Documents_V1_ListDocumentEventsRequest.self, Egov_Documents_V1_ListDocumentEventsResponse.self),
         "egov.documents.v1.DocumentsService/ListDocumentTypes": (Egov_Documents_V1_ListDocumentTypesRequest.self, Egov_Documents_V1_ListDocumentTypesResponse.self),
         "egov.gateway.v1.GatewayService/GetPlatformStatus": (Egov_Gateway_V1_GetPlatformStatusRequest.self, Egov_Gateway_V1_PlatformStatus.self),

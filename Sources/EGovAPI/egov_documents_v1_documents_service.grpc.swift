@@ -163,6 +163,32 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ExportEdxml" metadata.
+        public enum ExportEdxml: Sendable {
+            /// Request type for "ExportEdxml".
+            public typealias Input = Egov_Documents_V1_ExportEdxmlRequest
+            /// Response type for "ExportEdxml".
+            public typealias Output = Egov_Documents_V1_ExportEdxmlResponse
+            /// Descriptor for "ExportEdxml".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "ExportEdxml",
+                type: .unary
+            )
+        }
+        /// Namespace for "ImportEdxml" metadata.
+        public enum ImportEdxml: Sendable {
+            /// Request type for "ImportEdxml".
+            public typealias Input = Egov_Documents_V1_ImportEdxmlRequest
+            /// Response type for "ImportEdxml".
+            public typealias Output = Egov_Documents_V1_Document
+            /// Descriptor for "ImportEdxml".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "ImportEdxml",
+                type: .unary
+            )
+        }
         /// Namespace for "ListDocumentEvents" metadata.
         public enum ListDocumentEvents: Sendable {
             /// Request type for "ListDocumentEvents".
@@ -202,6 +228,8 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
             VerifyDocument.descriptor,
             ExportSignedDocument.descriptor,
             SearchDocuments.descriptor,
+            ExportEdxml.descriptor,
+            ImportEdxml.descriptor,
             ListDocumentEvents.descriptor,
             ListDocumentTypes.descriptor
         ]
@@ -455,6 +483,49 @@ extension Egov_Documents_V1_DocumentsService {
             request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_SearchDocumentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_SearchDocumentsResponse>
+
+        /// Handle the "ExportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Writes a released outgoing document as an edXML envelope (QCVN
+        /// > 102:2016): sender and recipients by their QCVN 102 codes, number and
+        /// > notation, promulgation, type, subject, content, signer, urgency, trace and
+        /// > business block (0, new), and its files. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_ExportEdxmlRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_ExportEdxmlResponse` messages.
+        func exportEdxml(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ExportEdxmlRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ExportEdxmlResponse>
+
+        /// Handle the "ImportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an edXML envelope received from outside the platform in the
+        /// > agency's incoming register (business block 0), or applies its sender's
+        /// > recall to the copy registered before (business block 1). A malformed or
+        /// > incomplete envelope is INVALID_ARGUMENT naming the element, and nothing
+        /// > is registered. The agency's clerks.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_ImportEdxmlRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_Document` messages.
+        func importEdxml(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ImportEdxmlRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document>
 
         /// Handle the "ListDocumentEvents" method.
         ///
@@ -729,6 +800,49 @@ extension Egov_Documents_V1_DocumentsService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_SearchDocumentsResponse>
 
+        /// Handle the "ExportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Writes a released outgoing document as an edXML envelope (QCVN
+        /// > 102:2016): sender and recipients by their QCVN 102 codes, number and
+        /// > notation, promulgation, type, subject, content, signer, urgency, trace and
+        /// > business block (0, new), and its files. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ExportEdxmlRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_ExportEdxmlResponse` message.
+        func exportEdxml(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_ExportEdxmlRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ExportEdxmlResponse>
+
+        /// Handle the "ImportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an edXML envelope received from outside the platform in the
+        /// > agency's incoming register (business block 0), or applies its sender's
+        /// > recall to the copy registered before (business block 1). A malformed or
+        /// > incomplete envelope is INVALID_ARGUMENT naming the element, and nothing
+        /// > is registered. The agency's clerks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ImportEdxmlRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_Document` message.
+        func importEdxml(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_ImportEdxmlRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document>
+
         /// Handle the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1001,6 +1115,49 @@ extension Egov_Documents_V1_DocumentsService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Documents_V1_SearchDocumentsResponse
 
+        /// Handle the "ExportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Writes a released outgoing document as an edXML envelope (QCVN
+        /// > 102:2016): sender and recipients by their QCVN 102 codes, number and
+        /// > notation, promulgation, type, subject, content, signer, urgency, trace and
+        /// > business block (0, new), and its files. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_ExportEdxmlRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_ExportEdxmlResponse` to respond with.
+        func exportEdxml(
+            request: Egov_Documents_V1_ExportEdxmlRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_ExportEdxmlResponse
+
+        /// Handle the "ImportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an edXML envelope received from outside the platform in the
+        /// > agency's incoming register (business block 0), or applies its sender's
+        /// > recall to the copy registered before (business block 1). A malformed or
+        /// > incomplete envelope is INVALID_ARGUMENT naming the element, and nothing
+        /// > is registered. The agency's clerks.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_ImportEdxmlRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_Document` to respond with.
+        func importEdxml(
+            request: Egov_Documents_V1_ImportEdxmlRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_Document
+
         /// Handle the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -1167,6 +1324,28 @@ extension Egov_Documents_V1_DocumentsService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.ExportEdxml.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ExportEdxmlRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ExportEdxmlResponse>(),
+            handler: { request, context in
+                try await self.exportEdxml(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.ImportEdxml.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ImportEdxmlRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_Document>(),
+            handler: { request, context in
+                try await self.importEdxml(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Documents_V1_DocumentsService.Method.ListDocumentEvents.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentEventsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentEventsResponse>(),
@@ -1309,6 +1488,28 @@ extension Egov_Documents_V1_DocumentsService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_SearchDocumentsResponse> {
         let response = try await self.searchDocuments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportEdxml(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ExportEdxmlRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ExportEdxmlResponse> {
+        let response = try await self.exportEdxml(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func importEdxml(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ImportEdxmlRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_Document> {
+        let response = try await self.importEdxml(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1481,6 +1682,32 @@ extension Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_SearchDocumentsResponse> {
         return GRPCCore.ServerResponse<Egov_Documents_V1_SearchDocumentsResponse>(
             message: try await self.searchDocuments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportEdxml(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_ExportEdxmlRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ExportEdxmlResponse> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_ExportEdxmlResponse>(
+            message: try await self.exportEdxml(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func importEdxml(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_ImportEdxmlRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_Document> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_Document>(
+            message: try await self.importEdxml(
                 request: request.message,
                 context: context
             ),
@@ -1803,6 +2030,59 @@ extension Egov_Documents_V1_DocumentsService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_SearchDocumentsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_SearchDocumentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Writes a released outgoing document as an edXML envelope (QCVN
+        /// > 102:2016): sender and recipients by their QCVN 102 codes, number and
+        /// > notation, promulgation, type, subject, content, signer, urgency, trace and
+        /// > business block (0, new), and its files. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ExportEdxmlRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ExportEdxmlRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ExportEdxmlResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportEdxml<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ExportEdxmlRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ExportEdxmlRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ExportEdxmlResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportEdxmlResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ImportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an edXML envelope received from outside the platform in the
+        /// > agency's incoming register (business block 0), or applies its sender's
+        /// > recall to the copy registered before (business block 1). A malformed or
+        /// > incomplete envelope is INVALID_ARGUMENT naming the element, and nothing
+        /// > is registered. The agency's clerks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ImportEdxmlRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ImportEdxmlRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func importEdxml<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ImportEdxmlRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ImportEdxmlRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListDocumentEvents" method.
@@ -2270,6 +2550,81 @@ extension Egov_Documents_V1_DocumentsService {
             )
         }
 
+        /// Call the "ExportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Writes a released outgoing document as an edXML envelope (QCVN
+        /// > 102:2016): sender and recipients by their QCVN 102 codes, number and
+        /// > notation, promulgation, type, subject, content, signer, urgency, trace and
+        /// > business block (0, new), and its files. Whoever may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ExportEdxmlRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ExportEdxmlRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ExportEdxmlResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportEdxml<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ExportEdxmlRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ExportEdxmlRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ExportEdxmlResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportEdxmlResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.ExportEdxml.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ImportEdxml" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an edXML envelope received from outside the platform in the
+        /// > agency's incoming register (business block 0), or applies its sender's
+        /// > recall to the copy registered before (business block 1). A malformed or
+        /// > incomplete envelope is INVALID_ARGUMENT naming the element, and nothing
+        /// > is registered. The agency's clerks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ImportEdxmlRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ImportEdxmlRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_Document` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func importEdxml<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ImportEdxmlRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ImportEdxmlRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_Document>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.ImportEdxml.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListDocumentEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -2679,6 +3034,71 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_SearchDocumentsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_SearchDocumentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportEdxml" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Writes a released outgoing document as an edXML envelope (QCVN
+    /// > 102:2016): sender and recipients by their QCVN 102 codes, number and
+    /// > notation, promulgation, type, subject, content, signer, urgency, trace and
+    /// > business block (0, new), and its files. Whoever may read it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_ExportEdxmlRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportEdxml<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_ExportEdxmlRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportEdxmlResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportEdxml(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ExportEdxmlRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ExportEdxmlResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportEdxml" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers an edXML envelope received from outside the platform in the
+    /// > agency's incoming register (business block 0), or applies its sender's
+    /// > recall to the copy registered before (business block 1). A malformed or
+    /// > incomplete envelope is INVALID_ARGUMENT naming the element, and nothing
+    /// > is registered. The agency's clerks.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_ImportEdxmlRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importEdxml<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_ImportEdxmlRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.importEdxml(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ImportEdxmlRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_Document>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3126,6 +3546,79 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             metadata: metadata
         )
         return try await self.searchDocuments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportEdxml" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Writes a released outgoing document as an edXML envelope (QCVN
+    /// > 102:2016): sender and recipients by their QCVN 102 codes, number and
+    /// > notation, promulgation, type, subject, content, signer, urgency, trace and
+    /// > business block (0, new), and its files. Whoever may read it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportEdxml<Result>(
+        _ message: Egov_Documents_V1_ExportEdxmlRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ExportEdxmlResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_ExportEdxmlRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportEdxml(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportEdxml" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers an edXML envelope received from outside the platform in the
+    /// > agency's incoming register (business block 0), or applies its sender's
+    /// > recall to the copy registered before (business block 1). A malformed or
+    /// > incomplete envelope is INVALID_ARGUMENT naming the element, and nothing
+    /// > is registered. The agency's clerks.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importEdxml<Result>(
+        _ message: Egov_Documents_V1_ImportEdxmlRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_Document>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_ImportEdxmlRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.importEdxml(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -644,3 +644,171 @@ struct DocumentScene {
         }
     }
 }
+
+@Suite struct EdxmlTests {
+    /// A released decision goes out as an edXML envelope and comes back in as an incoming
+    /// document with the same code, subject, urgency, signer and files; the same envelope twice
+    /// is refused, and a revocation envelope asks for the copy back.
+    @Test func anEnvelopeRoundTripsAndItsRevocationFollows() async throws {
+        try await withScene { scene in
+            let s = try await DocumentScene.make(scene)
+            let draft = try await s.drafter.drafts(
+                .decision, "Về việc phê duyệt danh mục dự án <đầu tư> & \"công\"", at: DocumentScene.committee,
+                to: [DocumentScene.construction]
+            ) {
+                $0.urgency = .veryUrgent; $0.content = "Điều 1. Phê duyệt..."
+            }
+            let pdf = Array("%PDF-1.7 danh mục dự án".utf8)
+            let file = try await DocumentSignatureTests().upload(scene, pdf, to: draft.name, as: s.drafter)
+            try await s.drafter.does(.submit, to: draft)
+            try await s.chairman.does(.approve, to: draft)
+            try await s.chairman.does(.sign, to: draft)
+            let released = try await s.clerk.does(.release, to: draft)
+            let export = try await scene.documents.exportEdxml(
+                .with { $0.name = draft.name }, metadata: s.clerk.session)
+            let xml = String(decoding: export.edxml, as: UTF8.self)
+            #expect(xml.contains("<edXML:CodeNotation>QĐ-UBND</edXML:CodeNotation>"))
+            #expect(xml.contains("<edXML:BussinessDocType>0</edXML:BussinessDocType>"))
+            #expect(export.documentID.hasPrefix("000.00.00.H41,") && export.documentID.hasSuffix(",1/QĐ-UBND"))
+
+            func importing(_ edxml: Data) async throws -> OfficialDocument {
+                try await scene.documents.importEdxml(
+                    .with {
+                        $0.parent = DocumentScene.construction; $0.edxml = edxml
+                    }, metadata: s.constructionClerk.session)
+            }
+            let before = try await s.constructionClerk.documentsOf(DocumentScene.construction, .incoming).count
+            let imported = try await importing(export.edxml)
+            #expect(imported.code == "1/QĐ-UBND" && imported.subject == released.subject)
+            #expect(imported.urgency == .veryUrgent && imported.documentType == .decision)
+            #expect(imported.senderName == "Ủy ban nhân dân tỉnh" && imported.signatureBlock == ["CHỦ TỊCH"])
+            #expect(imported.attachments.map(\.sha256) == [file.sha256] && imported.number == Int32(before + 1))
+            #expect(await failure { _ = try await importing(export.edxml) }?.code == .alreadyExists)
+
+            let revocation = xml.replacingOccurrences(
+                of: "<edXML:BussinessDocType>0</edXML:BussinessDocType><edXML:BussinessDocReason>Văn bản điện tử mới",
+                with: "<edXML:BussinessDocType>1</edXML:BussinessDocType><edXML:BussinessDocReason>Thu hồi do sai sót")
+            let recalled = try await importing(Data(revocation.utf8))
+            #expect(recalled.name == imported.name && recalled.pendingRevision.reason == "Thu hồi do sai sót")
+        }
+    }
+
+    /// Malformed or incomplete envelopes are refused naming the element, and nothing is
+    /// registered.
+    @Test func malformedEnvelopesNameTheElementAndRegisterNothing() async throws {
+        try await withScene { scene in
+            let s = try await DocumentScene.make(scene)
+            let valid = EdxmlEnvelope(
+                from: .init(id: "000.00.00.G22", name: "Văn phòng Chính phủ"),
+                to: [.init(id: "000.00.06.H41", name: "Sở Y tế")],
+                documentID: "000.00.00.G22,2026/11/30,7816/VPCP-KGVX",
+                codeNumber: "7816", codeNotation: "VPCP-KGVX", place: "Hà Nội", promulgationDate: "2026/11/30",
+                typeName: "Công văn", subject: "V/v triển khai tiêm chủng", content: "", competence: "KT. BỘ TRƯỞNG",
+                position: "THỨ TRƯỞNG", fullName: "Nguyễn Văn A", priority: 1, businessType: 0,
+                businessReason: "Văn bản điện tử mới", timestamp: "2026/11/30 10:00:00", files: []
+            ).xml()
+            func refusal(_ xml: String) async -> String? {
+                do {
+                    _ = try await scene.documents.importEdxml(
+                        .with {
+                            $0.parent = DocumentScene.health; $0.edxml = Data(xml.utf8)
+                        }, metadata: s.healthClerk.session)
+                    return nil
+                } catch let error as RPCError {
+                    let status = try? error.unpackGoogleRPCStatus()
+                    let violation = status?.details.compactMap(\.badRequest).first?.violations.first
+                    return violation.map { "\($0.field) \($0.violationDescription)" }
+                } catch {
+                    return "\(error)"
+                }
+            }
+            let cases: [(String, String)] = [
+                (
+                    valid.replacingOccurrences(
+                        of: "<edXML:Subject>V/v triển khai tiêm chủng</edXML:Subject>", with: ""),
+                    "MessageHeader/Subject"
+                ),
+                (
+                    valid.replacingOccurrences(
+                        of: "2026/11/30</edXML:PromulgationDate>", with: "30-11-2026</edXML:PromulgationDate>"),
+                    "MessageHeader/PromulgationInfo/PromulgationDate"
+                ),
+                (
+                    valid.replacingOccurrences(
+                        of: "<edXML:OrganId>000.00.06.H41</edXML:OrganId>",
+                        with: "<edXML:OrganId>000.00.09.H41</edXML:OrganId>"),
+                    "MessageHeader/To"
+                ),
+                (
+                    valid.replacingOccurrences(
+                        of: "<edXML:Priority>1</edXML:Priority>", with: "<edXML:Priority>9</edXML:Priority>"),
+                    "MessageHeader/OtherInfo/Priority"
+                ),
+                (String(valid.prefix(400)), "not well-formed"),
+                ("<root/>", "the root must be edXML"),
+                (
+                    valid.replacingOccurrences(of: "<edXML:CodeNumber>7816</edXML:CodeNumber>", with: ""),
+                    "MessageHeader/Code/CodeNumber"
+                ),
+                (String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100), "too deep"),
+            ]
+            for (xml, element) in cases {
+                let refused = await refusal(xml)
+                #expect(
+                    refused?.hasPrefix("edxml ") == true && refused?.contains(element) == true,
+                    "\(element): \(refused ?? "accepted")")
+            }
+            #expect(try await s.healthClerk.documentsOf(DocumentScene.health, .incoming).isEmpty)
+            #expect(await refusal(valid) == nil)
+        }
+    }
+}
+
+extension EdxmlTests {
+    /// An envelope shaped like the national hub's samples (default namespace on the root,
+    /// unprefixed files block, XML-DSig signature, trace before business block) reads whole.
+    @Test func anEnvelopeShapedLikeTheHubsSamplesReads() throws {
+        let sample = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+              <edXML:edXMLEnvelope xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+                <edXML:edXMLHeader>
+                  <edXML:MessageHeader>
+                    <edXML:From><edXML:OrganId>000.00.00.G22</edXML:OrganId><edXML:OrganName>Văn phòng Chính phủ</edXML:OrganName>
+                      <edXML:OrganAdd>Số 1 Hoàng Hoa Thám, Ba Đình, Hà Nội</edXML:OrganAdd></edXML:From>
+                    <edXML:To><edXML:OrganId>000.00.00.H41</edXML:OrganId><edXML:OrganName>UBND Tỉnh</edXML:OrganName></edXML:To>
+                    <edXML:DocumentId>000.00.00.G22,2015/09/30,7816/VPCP-TTĐT</edXML:DocumentId>
+                    <edXML:Code><edXML:CodeNumber>7816</edXML:CodeNumber><edXML:CodeNotation>VPCP-TTĐT</edXML:CodeNotation></edXML:Code>
+                    <edXML:PromulgationInfo><edXML:Place>Hà Nội</edXML:Place><edXML:PromulgationDate>2019/04/11</edXML:PromulgationDate></edXML:PromulgationInfo>
+                    <edXML:DocumentType><edXML:Type>1</edXML:Type><edXML:TypeDetail>0</edXML:TypeDetail><edXML:TypeName>Công văn</edXML:TypeName></edXML:DocumentType>
+                    <edXML:Subject>V/v kết nối, liên thông phần mềm quản lý văn bản</edXML:Subject>
+                    <edXML:Content><![CDATA[Nội dung <có> ký tự đặc biệt]]></edXML:Content>
+                    <edXML:SignerInfo><edXML:Competence>TL. BỘ TRƯỞNG</edXML:Competence><edXML:Position>Cục trưởng</edXML:Position>
+                      <edXML:FullName>Nguyễn Thành Phúc</edXML:FullName></edXML:SignerInfo>
+                    <edXML:OtherInfo><edXML:Priority>2</edXML:Priority><edXML:Direction>false</edXML:Direction></edXML:OtherInfo>
+                    <edXML:SteeringType>1</edXML:SteeringType>
+                  </edXML:MessageHeader>
+                  <edXML:TraceHeaderList>
+                    <edXML:TraceHeader><edXML:OrganId>000.00.00.G22</edXML:OrganId><edXML:Timestamp>2019/04/11 08:00:00</edXML:Timestamp></edXML:TraceHeader>
+                    <edXML:Bussiness><edXML:BussinessDocType>0</edXML:BussinessDocType><edXML:BussinessDocReason>Văn bản điện tử mới</edXML:BussinessDocReason></edXML:Bussiness>
+                  </edXML:TraceHeaderList>
+                  <Signature><SignedInfo><Reference URI=""><DigestValue>FwgIqsSYJshUS2+wlOM61L+q7Aw=</DigestValue></Reference></SignedInfo></Signature>
+                </edXML:edXMLHeader>
+              </edXML:edXMLEnvelope>
+              <AttachmentEncoded>
+                <Attachment><ContentId>cid:209</ContentId><AttachmentName>cong-van.pdf</AttachmentName>
+                  <ContentType>application/pdf</ContentType><edXML:ContentTransferEncoded xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">JVBERi0xLjc=</edXML:ContentTransferEncoded></Attachment>
+              </AttachmentEncoded>
+            </edXML>
+            """
+        let envelope = try EdxmlEnvelope.parse(Data(sample.utf8))
+        #expect(envelope.from == .init(id: "000.00.00.G22", name: "Văn phòng Chính phủ"))
+        #expect(envelope.codeNumber == "7816" && envelope.codeNotation == "VPCP-TTĐT" && envelope.priority == 2)
+        #expect(envelope.content == "Nội dung <có> ký tự đặc biệt" && envelope.competence == "TL. BỘ TRƯỞNG")
+        #expect(
+            envelope.files == [
+                .init(name: "cong-van.pdf", contentType: "application/pdf", content: Data("%PDF-1.7".utf8))
+            ])
+        #expect(try EdxmlEnvelope.parse(Data(envelope.xml().utf8)) == envelope)
+    }
+}

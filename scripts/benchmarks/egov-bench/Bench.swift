@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocumentsService
 // Measures unary RPC cost on this machine and prints a table: the floor of the stack (a
 // trivial handler on the same transport and mutual TLS, no interceptors), a real service
 // call (identity GetAgency from SQLite, all interceptors) made directly over mutual TLS, and
@@ -18,6 +19,7 @@ import GatewayService
 import IdentityService
 import Logging
 import ProceduresService
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -35,6 +37,9 @@ struct Options: ParsableCommand, Sendable {
 
     @Option(help: "Calls made one after another, for latency.")
     var sequential = 1000
+
+    @Option(help: "Documents generated to search over.")
+    var searchDocuments = 100_000
 }
 
 struct Figures: Sendable {
@@ -115,6 +120,17 @@ func running<Result: Sendable>(
     }
 }
 
+/// A shared count, for spreading calls over a list.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    func next() -> Int {
+        value.withLock { count in
+            count += 1
+            return count
+        }
+    }
+}
+
 @main
 enum Bench {
     static func main() async throws { try await run() }
@@ -129,7 +145,7 @@ enum Bench {
         let logger = Logger(label: "egov.bench")
         let directory = NSTemporaryDirectory() + "egov-bench-\(UUID().uuidString.prefix(8))"
         let pki = DevPKI(directory: "\(directory)/pki")
-        try pki.ensure(["identity", "procedures", "gateway", "tester"])
+        try pki.ensure(["identity", "procedures", "documents", "gateway", "tester"])
         let limits = ServerLimits()
         let telemetry = Telemetry()
 
@@ -242,11 +258,14 @@ enum Bench {
                                 Double(verifications) / (verifyElapsed.milliseconds / 1000)))
                         let health = Grpc_Health_V1_Health.Client(wrapping: floorClient)
                         let viaGateway = Egov_Identity_V1_IdentityService.Client(wrapping: publicClient)
+                        let documents = try await documentFigures(
+                            directory: directory, pki: pki, identityPort: identityPort, identity: direct,
+                            verifier: verifier, options: options, logger: logger)
                         let oneStop = try await oneStopFigures(
                             directory: directory, pki: pki, identity: directClient, agency: agency.name,
                             options: options,
                             logger: logger, server: server)
-                        return oneStop + [
+                        return documents + oneStop + [
                             try await measure("floor: trivial handler, mTLS, no interceptors", options: options) {
                                 _ = try await health.check(.init())
                             },
@@ -303,6 +322,147 @@ enum Bench {
                 let (_, response) = try await session.data(from: url)
                 guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw URLError(.badServerResponse) }
             }
+        }
+    }
+
+    /// Releases of a signed decision to 10 agencies (numbering, two CMS signatures, ten copies
+    /// numbered and verified on arrival, one transaction), and ranked search over 100,000
+    /// documents, against egov-documents assembled by its own build function.
+    nonisolated static func documentFigures(
+        directory: String, pki: DevPKI, identityPort: Int,
+        identity: Egov_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>,
+        verifier: TokenVerifier, options: Options, logger: Logger
+    ) async throws -> [Figures] {
+        let committee = "agencies/000.00.00.H41"
+        let recipients = (1...10).map { String(format: "agencies/000.00.%02d.H41", $0) }
+        for (index, name) in recipients.enumerated() {
+            _ = try await identity.createAgency(
+                .with {
+                    $0.agency = .with {
+                        $0.code = String(name.dropFirst("agencies/".count)); $0.displayName = "Sở số \(index + 1)"
+                        $0.abbreviation = "S\(index + 1)"; $0.kind = .department; $0.parent = committee
+                    }
+                })
+        }
+        let password = "mật khẩu đủ dài 2026"
+        func official(_ email: String, _ role: Egov_Identity_V1_Role, _ position: String) async throws -> Metadata {
+            _ = try await identity.createOfficial(
+                .with {
+                    $0.person = .with {
+                        $0.displayName = email; $0.email = email; $0.agency = committee; $0.roles = [role]
+                        $0.position = position
+                    }
+                    $0.password = password
+                })
+            let session = try await identity.login(
+                .with {
+                    $0.login = email; $0.password = password
+                })
+            return ["authorization": "Bearer \(session.accessToken)"]
+        }
+        let drafter = try await official("cv@ubnd.vn", .specialist, "Chuyên viên")
+        let chairman = try await official("ct@ubnd.vn", .leader, "Chủ tịch")
+        let clerk = try await official("vt@ubnd.vn", .clerk, "Văn thư")
+
+        let files = pki.files(for: "documents")
+        let database = "sqlite://\(directory)/documents.sqlite"
+        let configuration = try Configuration.load(
+            keys: DocumentsApp.keys,
+            arguments: [
+                "--data_dir=\(directory)/documents", "--listen.port=0", "--admin.port=0", "--tls.dev_pki=false",
+                "--tls.ca=\(files.caCertificate)", "--tls.cert=\(files.certificate)", "--tls.key=\(files.privateKey)",
+                "--peers.identity=127.0.0.1:\(identityPort)", "--database.url=\(database)",
+                "--signing.ca_cert=\(pki.caCertificate)", "--signing.ca_key=\(pki.directory)/ca.key",
+            ], environment: [:])
+        let process = try await EGovProcess.assemble(
+            name: "documents", security: .mutualTLS,
+            environment: ProcessEnvironment(
+                settings: try ProcessSettings(name: "documents", config: configuration), configuration: configuration,
+                logger: logger, verifier: verifier),
+            build: DocumentsApp.build)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await process.group.run() }
+            defer { group.cancelAll() }
+            let port = try await process.server.listeningAddress!.ipv4!.port
+            let client = try makePeerClient(
+                PeerEndpoint(name: "documents", target: "127.0.0.1:\(port)")!, tls: pki.files(for: "tester"))
+            let figures = try await running([client]) {
+                let documents = Egov_Documents_V1_DocumentsService.Client(wrapping: client)
+                let count = 200
+                var signed: [String] = []
+                for index in 0..<count {
+                    let draft = try await documents.createDocument(
+                        .with {
+                            $0.parent = committee
+                            $0.document = .with {
+                                $0.direction = .outgoing; $0.documentType = .decision; $0.recipients = recipients
+                                $0.subject = "Về việc triển khai kế hoạch số \(index)"
+                            }
+                        }, metadata: drafter)
+                    for (action, caller) in [
+                        (Egov_Documents_V1_DocumentAction.submit, drafter), (.approve, chairman), (.sign, chairman),
+                    ] {
+                        _ = try await documents.transitionDocument(
+                            .with {
+                                $0.name = draft.name; $0.action = action
+                            }, metadata: caller)
+                    }
+                    signed.append(draft.name)
+                }
+                let inFlight = 8
+                let ready = signed
+                let start = ContinuousClock.now
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for worker in 0..<inFlight {
+                        group.addTask {
+                            for name in ready.enumerated().filter({ $0.offset % inFlight == worker }).map(\.element) {
+                                _ = try await documents.transitionDocument(
+                                    .with {
+                                        $0.name = name; $0.action = .release
+                                    }, metadata: clerk)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let elapsed = ContinuousClock.now - start
+                print(
+                    String(
+                        format:
+                            "documents: releases to 10 recipients (signed twice, 10 copies verified): %.1f/s (%d, %d in flight)",
+                        Double(count) / (elapsed.milliseconds / 1000), count, inFlight))
+
+                let store = try Store(url: database, logger: logger)
+                let generateStart = ContinuousClock.now
+                let generated: Int
+                do {
+                    generated = try await DocumentGenerator.insert(
+                        count: options.searchDocuments, agencyCode: "000.00.00.H41", into: store)
+                    await store.close()
+                } catch {
+                    await store.close()
+                    throw error
+                }
+                print(
+                    String(
+                        format: "documents: %d documents generated for search in %.1f s", generated,
+                        (ContinuousClock.now - generateStart).milliseconds / 1000))
+                let queries = [
+                    "chuyen doi so", "dau tu cong", "ke hoach tiem chung", "quyet dinh kien toan", "bao ve moi truong",
+                ]
+                let counter = Counter()
+                return [
+                    try await measure("documents search over \(options.searchDocuments) (ranked)", options: options) {
+                        let query = queries[counter.next() % queries.count]
+                        _ = try await documents.searchDocuments(
+                            .with {
+                                $0.parent = committee; $0.query = query; $0.pageSize = 20
+                            }, metadata: clerk)
+                    }
+                ]
+            }
+            await process.group.triggerGracefulShutdown()
+            return figures
         }
     }
 

@@ -1,3 +1,4 @@
+import DocumentsService
 import EGovAPI
 public import EGovKit
 public import Foundation
@@ -17,8 +18,7 @@ public struct FuzzTarget: Sendable {
 
 /// Every fuzz target of the platform: the HTTP/JSON edge (paths, queries, bodies), every
 /// request message's binary and JSON decoding, access tokens, the config file, and the
-/// transport guards (TLS ClientHello, gRPC message prefixes), the calendar file. Importers of outside data
-/// (edXML) join as they arrive.
+/// transport guards (TLS ClientHello, gRPC message prefixes), the calendar file and edXML envelopes.
 public enum FuzzTargets {
     public static func all() throws -> [FuzzTarget] {
         let transcoder = try Transcoder(
@@ -83,6 +83,13 @@ public enum FuzzTargets {
                     _ = try? verifier.checkedHeader(String(decoding: bytes, as: UTF8.self))
                     _ = try? DefaultJWTParser().parse(bytes, as: AccessClaims.self)
                 }),
+            FuzzTarget(
+                name: "edxml",
+                seeds: [
+                    Array(EdxmlReader.sample), Array(#"<?xml version="1.0"?><edXML xmlns="x"/>"#.utf8),
+                    Array("<!DOCTYPE a [<!ENTITY e \"x\">]><edXML>&e;</edXML>".utf8),
+                ],
+                run: { bytes in _ = EdxmlReader.read(Data(bytes)) }),
             FuzzTarget(
                 name: "config-file",
                 seeds: [

@@ -223,6 +223,29 @@ struct DocumentRepository: Sendable {
         }
     }
 
+    /// The Vietnamese name of `type`, e.g. "Quyết định".
+    static func typeName(of type: Egov_Documents_V1_DocumentType) -> String {
+        decree30Types.first { $0.0 == type }?.1 ?? ""
+    }
+
+    /// The kind whose name is `name` (with or without diacritics); a công văn otherwise.
+    static func type(named name: String) -> Egov_Documents_V1_DocumentType {
+        let folded = VietnameseText.fold(name)
+        return decree30Types.first { VietnameseText.fold($0.1) == folded }?.0 ?? .officialLetter
+    }
+
+    /// The incoming copy at `agencyCode` of the document `source` came from, inside `tx`.
+    func document(agencyCode: String, source: String, in tx: Transaction) async throws -> (Document, Int64)? {
+        guard
+            let row = try await tx.database.row(
+                """
+                SELECT * FROM documents WHERE agency = \(bind: agencyCode) AND source_document = \(bind: source)
+                AND direction = \(bind: Document.Direction.incoming.rawValue)
+                """)
+        else { return nil }
+        return (try Self.decode(row), try row.decode(column: "version", as: Int64.self))
+    }
+
     /// The notation abbreviation of `type` (empty for a công văn and a public letter).
     static func abbreviation(of type: Egov_Documents_V1_DocumentType) -> String {
         decree30Types.first { $0.0 == type }?.2 ?? ""

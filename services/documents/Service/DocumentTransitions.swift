@@ -68,7 +68,7 @@ extension DocumentsService {
             }
             if let status = step.reports {
                 document.exchangeStatus = status
-                if !document.sourceDocument.isEmpty {
+                if document.sourceDocument.hasPrefix("agencies/") {
                     try await documents.report(
                         status, of: document.sourceDocument, at: document.agency, description: comment, in: tx)
                 }

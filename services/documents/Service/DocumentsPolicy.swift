@@ -68,5 +68,6 @@ public enum DocumentsPolicy {
         "DownloadDocumentAttachment": .rules(["readDocument"]), "VerifyDocument": .rules(["readDocument"]),
         "ExportSignedDocument": .rules(["readDocument"]),
         "SearchDocuments": .rules(["handleDocuments", "readDocument"]),
+        "ExportEdxml": .rules(["readDocument"]), "ImportEdxml": .rules(["registerIncoming"]),
     ]
 }
