@@ -68,8 +68,9 @@ public struct FileStore: Sendable {
         let destination = path(sha256: digest)
         try FileManager.default.createDirectory(
             atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: destination) {
-            try FileManager.default.moveItem(atPath: temporary, toPath: destination)
+        // rename(2) replaces atomically: two uploads of the same bytes at once both succeed.
+        guard rename(temporary, destination) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination])
         }
         return Stored(sha256: digest, size: size)
     }

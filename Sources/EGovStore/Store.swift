@@ -413,20 +413,27 @@ final class LeasePool: Sendable {
     }
 
     private func release(_ item: Item) {
-        let waiter: (CheckedContinuation<Item?, any Error>, Item?)? = state.withLock { state in
-            let usable = !item.isClosed && !state.closed
+        enum Next { case hand(CheckedContinuation<Item?, any Error>, Item?), keep, close }
+        // Decided under one lock: after `close` took the idle list, the connection is closed
+        // here rather than parked where nobody will close it.
+        let next: Next = state.withLock { state in
+            if state.closed {
+                state.open -= 1
+                return item.isClosed ? .keep : .close
+            }
+            let usable = !item.isClosed
             if !usable { state.open -= 1 }
             if !state.waiters.isEmpty {
-                let waiter = state.waiters.removeFirst().continuation
-                if usable { return (waiter, item) }
-                return (waiter, nil)
+                return .hand(state.waiters.removeFirst().continuation, usable ? item : nil)
             }
             if usable { state.idle.append(item) }
-            return nil
+            return .keep
         }
-        if let (continuation, item) = waiter { continuation.resume(returning: item) }
-        // A lease that ends after the store closed: its connection closes now, not never.
-        if state.withLock({ $0.closed }) && !item.isClosed { Task { await item.close() } }
+        switch next {
+        case .hand(let continuation, let item): continuation.resume(returning: item)
+        case .close: Task { await item.close() }
+        case .keep: break
+        }
     }
 
     /// Connections open, idle and callers waiting, for diagnostics.

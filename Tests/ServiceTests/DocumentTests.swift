@@ -265,7 +265,17 @@ struct DocumentScene {
             let s = try await DocumentScene.make(scene)
             let nowhere = try await s.drafter.drafts(.notice, "Thông báo nội bộ", at: DocumentScene.committee, to: [])
             #expect(await s.chairman.cannot(.approve, nowhere)?.reason == "ILLEGAL_TRANSITION")
-            try await s.drafter.does(.submit, to: nowhere)
+            // A retried step gets its first answer, not "illegal transition".
+            let submitted = try await s.drafter.does(.submit, to: nowhere) { $0.requestID = "submit-1" }
+            let retried = try await s.drafter.does(.submit, to: nowhere) { $0.requestID = "submit-1" }
+            #expect(retried == submitted && retried.state == .inReview)
+            // Operators' tooling sees no document's contents.
+            try await withTestClient(port: scene.stack.ports["documents"]!) { client in
+                #expect(
+                    await failure {
+                        _ = try await Documents(wrapping: client).getDocument(.with { $0.name = nowhere.name })
+                    }?.code == .notFound)
+            }
             try await s.chairman.does(.approve, to: nowhere)
             try await s.chairman.does(.sign, to: nowhere)
             #expect(await s.clerk.cannot(.release, nowhere)?.reason == "NO_RECIPIENTS")
@@ -295,10 +305,22 @@ struct DocumentScene {
     /// The documents service keeps everything across a restart, and its registers go on from
     /// where they were.
     @Test func aRestartKeepsDocumentsEventsAndRegisters() async throws {
-        try await withIdentity { identityPort, _ in
-            try await withTestClient(port: identityPort) { client in
-                _ = try await Identity(wrapping: client).createAgency(
+        let verifier = TokenVerifier()
+        try await withIdentity(verifier: verifier) { identityPort, _ in
+            // A clerk of the Department of Health registers; operators' tooling may not.
+            let clerk = try await withTestClient(port: identityPort) { client in
+                let identity = Identity(wrapping: client)
+                _ = try await identity.createAgency(
                     .with { $0.agency = agency("000.00.06.H41", "Sở Y tế", abbreviation: "SYT") })
+                _ = try await identity.createOfficial(
+                    .with {
+                        $0.person = .with {
+                            $0.displayName = "Văn thư"; $0.email = "vt@syt.vn"; $0.agency = DocumentScene.health
+                            $0.roles = [.clerk]
+                        }
+                        $0.password = goodPassword
+                    })
+                return try await signIn(identity, "vt@syt.vn")
             }
             let database = try await TestDatabases.makeURL(.sqlite)
             let arguments = ["--peers.identity=127.0.0.1:\(identityPort)", "--database.url=\(database)"]
@@ -311,22 +333,25 @@ struct DocumentScene {
                                 $0.documentType = .officialLetter; $0.subject = subject
                             }
                             $0.senderName = "Bộ Y tế"; $0.code = "1/BYT-VP"; $0.promulgationTime = .init(date: Date())
-                        })
+                        }, metadata: clerk)
                 }
             }
             let first = try await withProcess(
-                "documents", keys: DocumentsApp.keys, arguments: arguments, build: DocumentsApp.build
+                "documents", keys: DocumentsApp.keys, arguments: arguments, verifier: verifier,
+                build: DocumentsApp.build
             ) { try await register("Trước khi khởi động lại", on: $0.port) }
             try await withProcess(
-                "documents", keys: DocumentsApp.keys, arguments: arguments, build: DocumentsApp.build
+                "documents", keys: DocumentsApp.keys, arguments: arguments, verifier: verifier,
+                build: DocumentsApp.build
             ) { documents in
                 let second = try await register("Sau khi khởi động lại", on: documents.port)
                 #expect(first.number == 1 && second.number == 2)
                 try await withTestClient(port: documents.port) { client in
-                    let again = try await Documents(wrapping: client).getDocument(.with { $0.name = first.name })
+                    let again = try await Documents(wrapping: client).getDocument(
+                        .with { $0.name = first.name }, metadata: clerk)
                     #expect(again == first)
                     let events = try await Documents(wrapping: client).listDocumentEvents(
-                        .with { $0.name = first.name }
+                        .with { $0.name = first.name }, metadata: clerk
                     ).events
                     #expect(events.map(\.action) == [.accept])
                 }

@@ -44,6 +44,10 @@ extension DocumentsService {
             else { throw Self.notFound(current.name) }
             var document = found
             try Self.requireDraft(document)
+            guard document.attachments.count < Self.maxAttachments else {
+                throw Self.errors.failedPrecondition(
+                    "TOO_MANY_ATTACHMENTS", "A document carries at most \(Self.maxAttachments) files.")
+            }
             let attachment = Egov_Documents_V1_DocumentAttachment.with {
                 $0.fileName = fileName
                 $0.contentType = header.contentType

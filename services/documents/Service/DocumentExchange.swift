@@ -14,9 +14,15 @@ extension DocumentsService {
         request: Egov_Documents_V1_ExportEdxmlRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_ExportEdxmlResponse {
         let document = try await visibleDocument(request.name, field: "name")
-        guard document.direction == .outgoing, [.released, .recalled].contains(document.state) else {
+        guard document.direction == .outgoing, document.state == .released else {
             throw Self.errors.failedPrecondition(
                 "NOT_RELEASED", "Only a released document is exchanged; this one is \(document.state).")
+        }
+        // Secret documents do not travel by electronic exchange (Decree 30; the envelope has no
+        // place for the level either).
+        guard [.none, .unspecified].contains(document.confidentiality) else {
+            throw Self.errors.failedPrecondition(
+                "CONFIDENTIAL_NOT_EXCHANGED", "A secret document is not sent as an edXML envelope.")
         }
         let sender = try await agencies.agency(named: document.agency)
         var to: [EdxmlEnvelope.Organ] = []
@@ -69,6 +75,18 @@ extension DocumentsService {
         guard envelope.to.contains(where: { $0.id == agencyCode }) else {
             throw Self.invalidEnvelope("edXMLEnvelope/edXMLHeader/MessageHeader/To", "does not name \(agencyCode)")
         }
+        let header = "edXMLEnvelope/edXMLHeader/MessageHeader"
+        guard envelope.documentID.hasPrefix(envelope.from.id + ","), envelope.documentID.count <= 200 else {
+            throw Self.invalidEnvelope("\(header)/DocumentId", "must be From's OrganId,yyyy/MM/dd,Number/Notation")
+        }
+        for (element, value, limit) in [
+            ("Subject", envelope.subject, 1000), ("Content", envelope.content, 1 << 20),
+            ("From/OrganName", envelope.from.name, 300), ("Code/CodeNumber", envelope.codeNumber, 20),
+            ("Code/CodeNotation", envelope.codeNotation, 80), ("SignerInfo/Competence", envelope.competence, 300),
+            ("SignerInfo/Position", envelope.position, 300),
+        ] where value.utf8.count > limit {
+            throw Self.invalidEnvelope("\(header)/\(element)", "at most \(limit) bytes")
+        }
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
         let source = "edxml:\(envelope.documentID)"
         switch envelope.businessType {
@@ -81,13 +99,26 @@ extension DocumentsService {
                     throw Self.errors.failedPrecondition(
                         "NOT_RECEIVED", "No document \(envelope.documentID) was received to be recalled.")
                 }
+                guard DocumentWorkflow.answerable.contains(found.state) else {
+                    throw Self.errors.failedPrecondition(
+                        "NOT_RECALLABLE",
+                        "The copy of \(envelope.documentID) is \(found.state); there is nothing to recall.")
+                }
                 var copy = found
+                let reason = String(envelope.businessReason.prefix(2000))
                 copy.pendingRevision = .with {
-                    $0.kind = .recall; $0.reason = envelope.businessReason
+                    $0.kind = .recall; $0.reason = reason
                     $0.requestTime = .init(micros: tx.clock.micros)
                 }
                 guard try await documents.update(copy, version: version, in: tx) else { throw Self.concurrentChange }
                 copy.etag = String(version + 1)
+                try await documents.record(
+                    .with {
+                        $0.action = .recall; $0.actor = RequestContext.actor; $0.state = copy.state
+                        $0.comment = "Bên gửi đề nghị thu hồi: \(reason)"
+                    }, documentID: DocumentRepository.parts(copy.name).1, in: tx)
+                try await tx.enqueue(
+                    topic: "documents.document.revision_requested", key: copy.name, payload: try copy.serializedBytes())
                 return copy
             }
         default:
@@ -122,8 +153,23 @@ extension DocumentsService {
                 })
         }
         let promulgated = EdxmlEnvelope.date(envelope.promulgationDate) ?? Date()
-        let subject = String(envelope.subject.prefix(1000))
-        return try await store.idempotentWrite(
+        let subject = envelope.subject
+        do {
+            return try await insertEnvelope(
+                envelope, source: source, at: agencyCode, request: request, subject: subject, promulgated: promulgated,
+                attachments: attachments)
+        } catch  where Store.isUniqueViolation(error) {
+            // Two imports of one envelope at once: the index lets one through.
+            throw Self.errors.alreadyExists(
+                "ALREADY_REGISTERED", resource: source, "Document \(envelope.documentID) was already registered here.")
+        }
+    }
+
+    func insertEnvelope(
+        _ envelope: EdxmlEnvelope, source: String, at agencyCode: String, request: Egov_Documents_V1_ImportEdxmlRequest,
+        subject: String, promulgated: Date, attachments: [Egov_Documents_V1_DocumentAttachment]
+    ) async throws -> Egov_Documents_V1_Document {
+        try await store.idempotentWrite(
             scope: "ImportEdxml", requestID: request.requestID, request: request, errors: Self.errors
         ) { tx in
             if try await documents.document(agencyCode: agencyCode, source: source, in: tx) != nil {

@@ -16,6 +16,8 @@ extension DocumentsService {
         return try await store.write { tx in
             guard let (found, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx)
             else { throw Self.notFound(current.name) }
+            // The verdict is on the document as read: if it changed since, check again.
+            guard found.etag == current.etag else { throw Self.concurrentChange }
             var document = found
             document.integrity = integrity
             document.integrityDetail = detail
@@ -48,7 +50,15 @@ extension DocumentsService {
     func verdict(on document: Egov_Documents_V1_Document) async -> (Egov_Documents_V1_Integrity, String) {
         guard !document.signatures.isEmpty else { return (.unspecified, "") }
         guard let signer else { return (.unspecified, "no signing CA to check against") }
+        let issuer = document.direction == .incoming ? document.sender : document.agency
         for signature in document.signatures {
+            // Each signature must be by whom the document says: its signer, its issuing agency.
+            let expected = signature.role == .agency ? issuer : document.signer
+            guard signature.signer == expected, [.signer, .agency].contains(signature.role) else {
+                return (
+                    .tampered, "a signature is not by the document's \(signature.role == .agency ? "agency" : "signer")"
+                )
+            }
             if let problem = await signer.problem(with: signature, over: Self.form(of: signature, on: document)) {
                 let whose = signature.role == .agency ? "the agency's" : "the signer's"
                 return (

@@ -115,15 +115,21 @@ struct DocumentRepository: Sendable {
         ),
         Migration(
             "0004_document_search",
-            ["ALTER TABLE documents ADD COLUMN search_body TEXT NOT NULL DEFAULT ''"],
+            [
+                "ALTER TABLE documents ADD COLUMN search_body TEXT NOT NULL DEFAULT ''",
+                // SQLite: the document's row in the FTS5 table, so it is updated by rowid, not found by scan.
+                "ALTER TABLE documents ADD COLUMN search_rowid BIGINT",
+            ],
             data: { tx in
                 // Ranked full text: SQLite's FTS5 beside the table, PostgreSQL's text search
                 // over an index of the same folded words.
                 switch tx.engine {
                 case .sqlite:
                     try await tx.database.execute(
-                        "CREATE VIRTUAL TABLE document_search USING fts5(body, doc_id UNINDEXED, tokenize = 'unicode61')"
-                    )
+                        """
+                        CREATE VIRTUAL TABLE document_search
+                        USING fts5(body, doc_id UNINDEXED, tokenize = 'unicode61', prefix = '2 3')
+                        """)
                 case .postgres:
                     try await tx.database.execute(
                         "CREATE INDEX documents_search ON documents USING GIN (to_tsvector('simple', search_body))")
@@ -133,6 +139,15 @@ struct DocumentRepository: Sendable {
                     try await indexForSearch(document, in: tx)
                 }
             }),
+        // One copy per agency of whatever it came from: a platform document or an envelope.
+        Migration(
+            "0005_one_copy_per_source",
+            [
+                """
+                CREATE UNIQUE INDEX documents_one_copy_per_source ON documents (agency, source_document)
+                WHERE source_document <> ''
+                """
+            ]),
     ]
 
     /// The words a document is found by, folded (no diacritics, `đ` as `d`, lower case).
@@ -152,10 +167,20 @@ struct DocumentRepository: Sendable {
         let body = searchBody(document)
         try await tx.database.execute(
             "UPDATE documents SET search_body = \(bind: body) WHERE agency = \(bind: agencyCode) AND id = \(bind: id)")
-        if tx.engine == .sqlite {
-            try await tx.database.execute("DELETE FROM document_search WHERE doc_id = \(bind: id)")
+        guard tx.engine == .sqlite else { return }
+        let row = try await tx.database.row(
+            "SELECT search_rowid FROM documents WHERE agency = \(bind: agencyCode) AND id = \(bind: id)")
+        if let rowid = try row?.decode(column: "search_rowid", as: Int64?.self) {
             try await tx.database.execute(
-                "INSERT INTO document_search (body, doc_id) VALUES (\(bind: body), \(bind: id))")
+                "UPDATE document_search SET body = \(bind: body) WHERE rowid = \(bind: rowid)")
+        } else {
+            let inserted = try await tx.database.row(
+                "INSERT INTO document_search (body, doc_id) VALUES (\(bind: body), \(bind: id)) RETURNING rowid")
+            let rowid = try inserted!.decode(column: "rowid", as: Int64.self)
+            try await tx.database.execute(
+                """
+                UPDATE documents SET search_rowid = \(bind: rowid) WHERE agency = \(bind: agencyCode) AND id = \(bind: id)
+                """)
         }
     }
 
@@ -319,7 +344,8 @@ struct DocumentRepository: Sendable {
             if let now = query.overdueAt {
                 sql.appendInterpolation(
                     unsafeRaw: " AND direction = \(Document.Direction.incoming.rawValue) AND deadline IS NOT NULL"
-                        + " AND state NOT IN (\(Document.State.finished.rawValue), \(Document.State.rejected.rawValue))"
+                        + " AND state NOT IN (\(Document.State.finished.rawValue), \(Document.State.rejected.rawValue),"
+                        + " \(Document.State.recalled.rawValue))"
                 )
                 sql.appendLiteral(" AND deadline < ")
                 sql.appendInterpolation(bind: now)

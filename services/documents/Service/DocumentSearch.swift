@@ -50,7 +50,7 @@ extension DocumentsService {
         filter.pageToken = ""
         let fingerprint = (try? filter.serializedBytes() as [UInt8]).map { Data($0).base64EncodedString() } ?? ""
         if let key = try PageToken.decode(request.pageToken, filter: fingerprint, errors: Self.errors) {
-            guard let offset = Int(key), offset >= 0, offset <= 100_000 else {
+            guard let offset = Int(key), offset >= 0, offset <= 10_000_000 else {
                 throw Self.errors.invalidArgument(
                     "INVALID_PAGE_TOKEN", field: "page_token", "is not a token this service issued")
             }
@@ -61,7 +61,9 @@ extension DocumentsService {
         var page: [Egov_Documents_V1_Document] = []
         var offset = query.offset
         var more = true
-        while page.count < size && more {
+        // At most ten pages' worth of rows looked at per call: the token says where to go on.
+        let budget = offset + 10 * size + 20
+        while page.count < size && more && offset < budget {
             query.offset = offset
             query.limit = max(size - page.count, 20)
             let batch = try await documents.search(query)

@@ -73,8 +73,11 @@ struct DocumentSigner: Sendable {
         }
     }
 
-    /// Why `signature` is not a valid signature over `content` by a certificate our CA issued,
-    /// or nil when it is.
+    /// The URI a signing certificate names its holder by, e.g. `urn:egov:people/123`.
+    static func identity(of subject: String) -> String { "urn:egov:\(subject)" }
+
+    /// Why `signature` is not a valid signature over `content` by the certificate our CA
+    /// issued to `signature.signer`, or nil when it is.
     func problem(with signature: Egov_Documents_V1_DocumentSignature, over content: [UInt8]) async -> String? {
         let roots = CertificateStore([caCertificate])
         let time = signature.signTime.date
@@ -82,7 +85,12 @@ struct DocumentSigner: Sendable {
             RFC5280Policy(fixedExpiryValidationTime: time)
         }
         switch result {
-        case .success: return nil
+        case .success(let valid):
+            let names = (try? valid.signer.extensions.subjectAlternativeNames) ?? nil
+            guard names?.contains(.uniformResourceIdentifier(Self.identity(of: signature.signer))) == true else {
+                return "the certificate was not issued to \(signature.signer)"
+            }
+            return nil
         case .failure(let error): return "\(error)"
         }
     }
@@ -117,6 +125,8 @@ struct DocumentSigner: Sendable {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true, nonRepudiation: true))
                 SubjectKeyIdentifier(hash: .init(key.publicKey))
+                // Who the certificate speaks for, checked when a signature is verified.
+                SubjectAlternativeNames([.uniformResourceIdentifier(Self.identity(of: subject))])
                 AuthorityKeyIdentifier(
                     keyIdentifier: try caCertificate.extensions.subjectKeyIdentifier?.keyIdentifier
                         ?? SubjectKeyIdentifier(hash: caCertificate.publicKey).keyIdentifier)

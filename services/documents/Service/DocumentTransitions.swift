@@ -13,6 +13,13 @@ extension DocumentsService {
     public func transitionDocument(
         request: Egov_Documents_V1_TransitionDocumentRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_Document {
+        // A retry of a step already taken gets its first answer (the state has moved on since).
+        if let replay = try await store.idempotentReplay(
+            scope: "TransitionDocument", requestID: request.requestID, request: request,
+            as: Egov_Documents_V1_Document.self, errors: Self.errors)
+        {
+            return replay
+        }
         guard let step = DocumentWorkflow.steps[request.action] else {
             throw Self.errors.invalidArgument("INVALID_ACTION", field: "action", "is not a known action")
         }
@@ -37,7 +44,18 @@ extension DocumentsService {
             else { throw Self.notFound(current.name) }
             var document = found
             try Self.requireStep(step, request.action, on: document)
+            // Judged again on the document as it is now (its lead may have changed).
+            try DocumentsPolicy.transition(request.action).require(
+                (document, delegated: !request.onBehalfOf.isEmpty), Self.errors,
+                doing: "\(Self.verb(request.action)) this document")
             if let to = step.to { document.state = to }
+            if request.action == .return {
+                // Back to the drafter: any approval and signature were of the text being revised.
+                document.approver = ""
+                document.signer = ""
+                document.signatureBlock = []
+                document.signatures = []
+            }
             let actor = RequestContext.actor
             switch prepared {
             case .none: break
@@ -125,9 +143,15 @@ extension DocumentsService {
                     "NO_RECIPIENTS", "Name the agencies the document goes to before releasing it.")
             }
             var recipients: [Egov_Identity_V1_Agency] = []
-            for (index, name) in document.recipients.enumerated() {
-                recipients.append(
-                    try await agencies.requireActive(name, field: "document.recipients[\(index)]", errors: Self.errors))
+            // In code order: concurrent releases lock the recipients' registers in the same order.
+            for name in document.recipients.sorted() {
+                guard let agency = try await agencies.agency(named: name), agency.state == .active else {
+                    throw Self.errors.failedPrecondition(
+                        "RECIPIENT_INACTIVE",
+                        "Recipient \(name) is not an active agency; return the document to change its recipients.",
+                        metadata: ["recipient": name])
+                }
+                recipients.append(agency)
             }
             let seal = try await requireSigner().credentials(
                 sender.name, commonName: sender.displayName, organization: sender.displayName)
@@ -234,6 +258,7 @@ extension DocumentsService {
             try DocumentSigner.sign(
                 CanonicalForm.agency(document), role: .agency, as: document.agency, with: seal, at: tx.clock.now))
         document.recipientStatuses = []
+        var arrival: (Egov_Documents_V1_Integrity, String)?
         for recipient in recipients {
             var copy = Egov_Documents_V1_Document.with {
                 $0.direction = .incoming
@@ -256,8 +281,10 @@ extension DocumentsService {
                 $0.attachments = document.attachments
                 $0.signatures = document.signatures
             }
-            // Checked on arrival, as a recipient outside the platform would.
-            (copy.integrity, copy.integrityDetail) = await verdict(on: copy)
+            // Checked on arrival, as a recipient outside the platform would; every copy has the
+            // same canonical form, so once is enough.
+            if arrival == nil { arrival = await verdict(on: copy) }
+            (copy.integrity, copy.integrityDetail) = arrival!
             copy.verifyTime = .init(micros: now)
             let recipientCode = String(recipient.name.dropFirst("agencies/".count))
             try await register(&copy, at: recipientCode, in: tx)
@@ -288,7 +315,8 @@ extension DocumentsService {
             found.state == .released
         else {
             throw Self.errors.failedPrecondition(
-                "NOT_REPLACEABLE", "The document this one replaces is no longer released; change `replaces`.")
+                "NOT_REPLACEABLE",
+                "The document this one replaces is no longer released; return this one to change `replaces`.")
         }
         var old = found
         old.state = .recalled

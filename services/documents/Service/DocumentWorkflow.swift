@@ -4,7 +4,7 @@ import Foundation
 
 /// The life of a document as a table: for each action, the states it starts from, the state
 /// it leads to, who takes it, and what the recipient reports back to the sender. The steps
-/// that do more than change the state are in `DocumentsService+Steps`.
+/// that do more than change the state are in `DocumentTransitions.swift`.
 enum DocumentWorkflow {
     typealias State = Egov_Documents_V1_Document.State
 
@@ -48,7 +48,8 @@ enum DocumentWorkflow {
 
     static let steps: [Egov_Documents_V1_DocumentAction: Step] = [
         .submit: Step(.outgoing, from: [.draft], to: .inReview, by: [.official]),
-        .return: Step(.outgoing, from: [.inReview], to: .draft, by: [.leader], needsComment: true),
+        // Also after approval or signature, while unreleased: nothing else can change it then.
+        .return: Step(.outgoing, from: [.inReview, .approved, .signed], to: .draft, by: [.leader], needsComment: true),
         .approve: Step(.outgoing, from: [.inReview], to: .approved, by: [.leader]),
         .sign: Step(.outgoing, from: [.approved], to: .signed, by: [.leader, .delegate]),
         .release: Step(.outgoing, from: [.signed], to: .released, by: [.clerk]),

@@ -4,7 +4,8 @@ public import EGovKit
 /// Who may do what in documents: every rule the handlers ask, and every RPC's entry.
 ///
 /// Officials work on their own agency's documents; a document sent to another agency reaches
-/// it as that agency's incoming copy. Leaders review, approve, sign and direct; clerks (văn
+/// it as that agency's incoming copy. Every step and every read of a document is a signed-in
+/// official's: operators' tooling may create drafts and list an agency's register, no more. Leaders review, approve, sign and direct; clerks (văn
 /// thư) number, release, accept and register; the lead a leader names processes. Citizens
 /// see none.
 public enum DocumentsPolicy {
@@ -16,7 +17,7 @@ public enum DocumentsPolicy {
     /// Read one document: its agency's officials. A secret one (Mật and above) only its
     /// leaders and clerks, its drafter, signer, lead and coordinators: clearances are not yet
     /// recorded in identity, so the roles stand in for them.
-    static let readDocument = Rule<Document> { user, document in mayRead(user, document) }
+    static let readDocument = Rule<Document>(usersOnly: true) { user, document in mayRead(user, document) }
 
     static func mayRead(_ user: AccessClaims, _ document: Document) -> Bool {
         guard user.worksAt(document.agency) else { return false }
@@ -27,10 +28,10 @@ public enum DocumentsPolicy {
     }
 
     /// Change a draft: its agency's officials who may read it.
-    static let editDraft = Rule<Document> { user, document in mayRead(user, document) }
+    static let editDraft = Rule<Document>(usersOnly: true) { user, document in mayRead(user, document) }
 
     /// Register a paper document that arrived (`agencies/{code}`): the agency's clerks.
-    static let registerIncoming = Rule<String> { user, agency in
+    static let registerIncoming = Rule<String>(usersOnly: true) { user, agency in
         user.holds(.clerk, at: agency) || user.isSystemAdministrator
     }
 
@@ -39,7 +40,7 @@ public enum DocumentsPolicy {
     /// then asks identity for the delegation.
     static func transition(_ action: Egov_Documents_V1_DocumentAction) -> Rule<(Document, delegated: Bool)> {
         let allowed = DocumentWorkflow.steps[action]?.actors ?? []
-        return Rule { user, subject in
+        return Rule(usersOnly: true) { user, subject in
             let (document, delegated) = subject
             guard mayRead(user, document) else { return false }
             var actors = actors(user, on: document)

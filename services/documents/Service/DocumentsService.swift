@@ -116,19 +116,24 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
                 "INVALID_UPDATE_MASK", field: "update_mask",
                 "'\(Clip.text(path, 64))' cannot be changed; changeable: \(editable.joined(separator: ", "))")
         }
-        var changed = current
-        for path in request.updateMask.paths {
-            switch path {
-            case "document_type": changed.documentType = request.document.documentType
-            case "subject": changed.subject = request.document.subject
-            case "content": changed.content = request.document.content
-            case "urgency": changed.urgency = request.document.urgency
-            case "confidentiality": changed.confidentiality = request.document.confidentiality
-            case "recipients": changed.recipients = request.document.recipients
-            case "replaces": changed.replaces = request.document.replaces
-            default: changed.unitAbbreviation = request.document.unitAbbreviation
+        // The masked fields, checked on the draft as read; applied in the transaction to the
+        // draft as it is then, so edits of other fields by someone else are kept.
+        func apply(_ paths: [String], to document: inout Document) {
+            for path in paths {
+                switch path {
+                case "document_type": document.documentType = request.document.documentType
+                case "subject": document.subject = request.document.subject
+                case "content": document.content = request.document.content
+                case "urgency": document.urgency = request.document.urgency
+                case "confidentiality": document.confidentiality = request.document.confidentiality
+                case "recipients": document.recipients = request.document.recipients
+                case "replaces": document.replaces = request.document.replaces
+                default: document.unitAbbreviation = request.document.unitAbbreviation
+                }
             }
         }
+        var changed = current
+        apply(request.updateMask.paths, to: &changed)
         let valid = try Self.validated(changed, field: "document")
         try await requireRecipients(valid.recipients, sender: current.agency, field: "document.recipients")
         try await requireReplaceable(valid.replaces, at: current.agency, field: "document.replaces")
@@ -136,20 +141,18 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         return try await store.write { tx in
             guard let (found, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx)
             else { throw Self.notFound(current.name) }
-            var document = found
-            try Self.requireDraft(document)
-            if !request.document.etag.isEmpty && request.document.etag != document.etag {
+            try Self.requireDraft(found)
+            if !request.document.etag.isEmpty && request.document.etag != found.etag {
                 throw Self.errors.failedPrecondition(
                     "ETAG_MISMATCH", "The document changed since you read it; read it again.")
             }
-            document.documentType = valid.documentType
-            document.subject = valid.subject
-            document.content = valid.content
-            document.urgency = valid.urgency
-            document.confidentiality = valid.confidentiality
-            document.recipients = valid.recipients
-            document.unitAbbreviation = valid.unitAbbreviation
-            document.replaces = valid.replaces
+            var document = found
+            apply(request.updateMask.paths, to: &document)
+            let checked = try Self.validated(document, field: "document")
+            document.subject = checked.subject
+            document.urgency = checked.urgency
+            document.confidentiality = checked.confidentiality
+            document.unitAbbreviation = checked.unitAbbreviation
             guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
             document.etag = String(version + 1)
             return document
@@ -167,11 +170,13 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         var document = try Self.validated(input, field: "document")
         var violations: [ErrorBuilder.Violation] = []
         let sender = request.senderName.trimmingCharacters(in: .whitespacesAndNewlines)
-        if sender.isEmpty || sender.count > 300 {
+        if sender.isEmpty || sender.count > 300 || sender.unicodeScalars.contains(where: Self.isControl) {
             violations.append(.init("sender_name", "is required, at most 300 characters"))
         }
         let code = request.code.trimmingCharacters(in: .whitespacesAndNewlines)
-        if code.isEmpty || code.count > 100 { violations.append(.init("code", "is required, at most 100 characters")) }
+        if code.isEmpty || code.count > 100 || code.unicodeScalars.contains(where: Self.isControl) {
+            violations.append(.init("code", "is required, at most 100 characters"))
+        }
         if !request.hasPromulgationTime { violations.append(.init("promulgation_time", "is required")) }
         if !violations.isEmpty { throw Self.errors.invalidArgument("INVALID_DOCUMENT", violations) }
         let promulgated = try Self.errors.acceptedTime(request.promulgationTime, field: "promulgation_time")
@@ -179,6 +184,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         document.direction = .incoming
         document.recipients = []
         document.unitAbbreviation = ""
+        document.replaces = ""
         document.creator = RequestContext.actor
         document.senderName = sender
         document.code = code
@@ -262,7 +268,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         guard !name.isEmpty else { return }
         let (code, id) = DocumentRepository.parts(name)
         guard "agencies/\(code)" == agency, let old = try await documents.document(agencyCode: code, id: id),
-            old.direction == .outgoing, old.state == .released
+            old.direction == .outgoing, old.state == .released, DocumentsPolicy.readDocument.allows(old)
         else {
             throw Self.errors.invalidArgument(
                 "INVALID_REPLACES", field: field, "must name a released document of \(agency)")
@@ -287,6 +293,11 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     static let concurrentChange = errors.failedPrecondition(
         "CONCURRENT_CHANGE", "The document was changed by someone else at the same time; read it again.")
 
+    /// Control characters and what XML 1.0 cannot carry (documents travel as edXML).
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0xFFFE || scalar.value == 0xFFFF
+    }
+
     /// Checks a draft's fields; returns them with output-only fields cleared and defaults set.
     static func validated(_ input: Document, field: String = "document") throws -> Document {
         var violations: [ErrorBuilder.Violation] = []
@@ -298,8 +309,11 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             violations.append(.init("\(field).document_type", "is required"))
         }
         let subject = input.subject.trimmingCharacters(in: .whitespacesAndNewlines)
-        if subject.isEmpty || subject.count > 1000 {
-            violations.append(.init("\(field).subject", "is required, at most 1000 characters"))
+        if subject.isEmpty || subject.count > 1000 || subject.unicodeScalars.contains(where: Self.isControl) {
+            violations.append(.init("\(field).subject", "is required, at most 1000 characters on one line"))
+        }
+        if input.content.unicodeScalars.contains(where: { Self.isControl($0) && !["\n", "\r", "\t"].contains($0) }) {
+            violations.append(.init("\(field).content", "must not hold control characters"))
         }
         if input.content.utf8.count > 1 << 20 {
             violations.append(.init("\(field).content", "must be at most 1 MiB"))
