@@ -160,7 +160,7 @@ public nonisolated struct Egov_Documents_V1_UpdateDocumentRequest: Sendable {
   public mutating func clearDocument() {self._document = nil}
 
   /// The fields to change: `document_type`, `subject`, `content`, `urgency`,
-  /// `confidentiality`, `recipients`, `unit_abbreviation`.
+  /// `confidentiality`, `recipients`, `unit_abbreviation`, `replaces`.
   public var updateMask: SwiftProtobuf.Google_Protobuf_FieldMask {
     get {_updateMask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
     set {_updateMask = newValue}
@@ -190,8 +190,8 @@ public nonisolated struct Egov_Documents_V1_TransitionDocumentRequest: Sendable 
   /// The step to take.
   public var action: Egov_Documents_V1_DocumentAction = .unspecified
 
-  /// Comments for a return, the reason for a refusal (required for both), a
-  /// note on any other step.
+  /// Comments for a return, the reason for a refusal, a recall or the refusal
+  /// of a recall (required for these four), a note on any other step.
   public var comment: String = String()
 
   /// DIRECT: the direction.
@@ -500,7 +500,8 @@ public nonisolated struct Egov_Documents_V1_ImportEdxmlRequest: Sendable {
   /// The receiving agency, `agencies/{code}`: one of the envelope's `To`.
   public var parent: String = String()
 
-  /// The envelope, UTF-8 XML, at most the server's message size.
+  /// The envelope, UTF-8 XML, at most the server's message size
+  /// (`limits.max_message_bytes`, 4 MiB by default).
   public var edxml: Data = Data()
 
   /// Idempotency key chosen by the client (a UUID).

@@ -208,7 +208,8 @@ import Testing
             let created = try await withTestClient(port: port, as: "tester") {
                 try await Identity(wrapping: $0).createAgency(newAgency)
             }
-            // Procedures checks assignees with identity; documents has no need to read people.
+            // Procedures checks assignees with identity, documents signers and leads; conferences
+            // has no need to read people.
             let person = try await withTestClient(port: port) { client in
                 try await Identity(wrapping: client).createOfficial(
                     .with {
@@ -225,7 +226,7 @@ import Testing
             #expect(read.email == "lan@snv.vn")
             #expect(
                 await failure {
-                    try await withTestClient(port: port, as: "documents") {
+                    try await withTestClient(port: port, as: "conferences") {
                         _ = try await Identity(wrapping: $0).getPerson(.with { $0.name = person.name })
                     }
                 }?.code == .permissionDenied)

@@ -212,7 +212,10 @@ import Testing
                 #expect(created.state == .draft)
                 #expect(created.name.hasPrefix("agencies/000.00.00.H41/documents/"))
                 #expect(created.creator == "services/egov-tester")
-                #expect(try await documents.getDocument(.with { $0.name = created.name }) == created)
+                // Tooling drafts, but a document's contents are for signed-in officials only.
+                #expect(
+                    await failure { _ = try await documents.getDocument(.with { $0.name = created.name }) }?.code
+                        == .notFound)
                 let retried = try await documents.createDocument(
                     .with {
                         $0.parent = "agencies/000.00.00.H41"
@@ -238,7 +241,7 @@ import Testing
                             })
                     } == Failure(code: .invalidArgument, reason: "INVALID_DOCUMENT", field: "document.subject"))
                 let listed = try await documents.listDocuments(.with { $0.parent = "agencies/000.00.00.H41" })
-                #expect(listed.documents.map(\.name) == [created.name])
+                #expect(listed.documents.isEmpty)
             }
         }
     }
