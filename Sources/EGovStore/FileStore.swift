@@ -103,6 +103,19 @@ public struct FileStore: Sendable {
 }
 
 extension FileStore {
+    /// An uploaded file's name as given in the upload header (`header.file_name`): trimmed, 1
+    /// to 255 characters, no slashes.
+    public static func fileName(_ name: String, errors: ErrorBuilder) throws -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.count <= 255, !trimmed.contains("/"),
+            !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else {
+            throw errors.invalidArgument(
+                "INVALID_FILE_NAME", field: "header.file_name", "1 to 255 characters, no slashes")
+        }
+        return trimmed
+    }
+
     /// `store`, its refusals turned into the errors of the upload messages every service uses
     /// (a `header` with `content_type`, then `chunk`s).
     public func upload(contentType: String, errors: ErrorBuilder, next: () async throws -> Data?) async throws

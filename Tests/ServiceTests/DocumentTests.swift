@@ -48,6 +48,28 @@ struct DocumentScene {
             constructionClerk: try await scene.official("vt@sxd.vn", of: construction, .clerk, position: "Văn thư"))
     }
 
+    /// A notice to Health drafted, submitted, approved and signed at the committee through
+    /// `documents` (a client of one egov-documents process, with the officials' sessions).
+    func signedNotice(_ subject: String, via documents: Documents) async throws -> OfficialDocument {
+        let draft = try await documents.createDocument(
+            .with {
+                $0.parent = Self.committee
+                $0.document = .with {
+                    $0.direction = .outgoing; $0.documentType = .notice; $0.subject = subject
+                    $0.recipients = [Self.health]
+                }
+            }, metadata: drafter.session)
+        for (action, actor) in [
+            (Egov_Documents_V1_DocumentAction.submit, drafter), (.approve, chairman), (.sign, chairman),
+        ] {
+            _ = try await documents.transitionDocument(
+                .with {
+                    $0.name = draft.name; $0.action = action
+                }, metadata: actor.session)
+        }
+        return draft
+    }
+
     /// A decision drafted at the committee for both departments, approved and signed by the
     /// chairman.
     func signedDecision(_ subject: String = "Về việc kiện toàn Ban Chỉ đạo chuyển đổi số") async throws
@@ -205,26 +227,7 @@ struct DocumentScene {
                 for batch in stride(from: 0, to: 200, by: 10) {
                     signed += try await withThrowingTaskGroup(of: OfficialDocument.self) { group in
                         for index in batch..<batch + 10 {
-                            group.addTask {
-                                let draft = try await documents.createDocument(
-                                    .with {
-                                        $0.parent = DocumentScene.committee
-                                        $0.document = .with {
-                                            $0.direction = .outgoing; $0.documentType = .notice
-                                            $0.subject = "Thông báo số \(index)"; $0.recipients = [DocumentScene.health]
-                                        }
-                                    }, metadata: s.drafter.session)
-                                for (action, actor) in [
-                                    (Egov_Documents_V1_DocumentAction.submit, s.drafter), (.approve, s.chairman),
-                                    (.sign, s.chairman),
-                                ] {
-                                    _ = try await documents.transitionDocument(
-                                        .with {
-                                            $0.name = draft.name; $0.action = action
-                                        }, metadata: actor.session)
-                                }
-                                return draft
-                            }
+                            group.addTask { try await s.signedNotice("Thông báo số \(index)", via: documents) }
                         }
                         return try await group.reduce(into: []) { $0.append($1) }
                     }
@@ -630,25 +633,7 @@ struct DocumentScene {
                         let replicas = [Documents(wrapping: first), Documents(wrapping: second)]
                         var signed: [OfficialDocument] = []
                         for index in 0..<60 {
-                            let documents = replicas[index % 2]
-                            let draft = try await documents.createDocument(
-                                .with {
-                                    $0.parent = DocumentScene.committee
-                                    $0.document = .with {
-                                        $0.direction = .outgoing; $0.documentType = .plan
-                                        $0.subject = "Kế hoạch số \(index)"; $0.recipients = [DocumentScene.health]
-                                    }
-                                }, metadata: s.drafter.session)
-                            for (action, actor) in [
-                                (Egov_Documents_V1_DocumentAction.submit, s.drafter), (.approve, s.chairman),
-                                (.sign, s.chairman),
-                            ] {
-                                _ = try await documents.transitionDocument(
-                                    .with {
-                                        $0.name = draft.name; $0.action = action
-                                    }, metadata: actor.session)
-                            }
-                            signed.append(draft)
+                            signed.append(try await s.signedNotice("Thông báo số \(index)", via: replicas[index % 2]))
                         }
                         let numbers = try await withThrowingTaskGroup(of: Int32.self) { group in
                             for (index, draft) in signed.enumerated() {

@@ -43,11 +43,7 @@ extension ProceduresService {
             throw Self.errors.invalidArgument(
                 "INVALID_KIND", field: "header.kind", "must be KIND_DOCUMENT, KIND_POWER_OF_ATTORNEY or KIND_RESULT")
         }
-        let fileName = header.fileName.trimmingCharacters(in: .whitespaces)
-        guard !fileName.isEmpty, fileName.count <= 255, !fileName.contains("/") else {
-            throw Self.errors.invalidArgument(
-                "INVALID_FILE_NAME", field: "header.file_name", "1 to 255 characters, no slashes")
-        }
+        let fileName = try FileStore.fileName(header.fileName, errors: Self.errors)
         let stored = try await attachments.upload(contentType: header.contentType, errors: Self.errors) {
             guard let message = try await iterator.next() else { return nil }
             guard case .chunk(let chunk) = message.part else {
