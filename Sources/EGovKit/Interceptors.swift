@@ -122,10 +122,11 @@ public struct AccessLogInterceptor: ServerInterceptor {
         return try await observingOutcome(request: request, context: context, next: next) { code, message in
             var (code, message) = (code, message)
             // The client stopped waiting: its deadline passed, or it reset the stream (which
-            // cancels the handler), a few milliseconds before the deadline as this side counts
-            // it. The call was abandoned by the client, not failed by us.
+            // cancels the handler, or fails it with a transport error), up to some tens of
+            // milliseconds before the deadline as this side counts it (the client's clock
+            // started first). The call was abandoned by the client, not failed by us.
             if code == .unknown || code == .cancelled,
-                Task.isCancelled || deadline.map({ ContinuousClock.now >= $0 }) == true
+                Task.isCancelled || deadline.map({ ContinuousClock.now >= $0 - .milliseconds(250) }) == true
             {
                 let atDeadline = deadline.map { ContinuousClock.now >= $0 - .seconds(1) } ?? false
                 (code, message) =
