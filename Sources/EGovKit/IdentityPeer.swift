@@ -24,7 +24,7 @@ public final class SigningKeysRefresher<Transport: ClientTransport>: Service, Se
 
     /// Fetches the keys once; returns how many are trusted now.
     @discardableResult
-    public func refresh(timeout: Duration = .seconds(2)) async throws -> Int {
+    public func refresh(timeout: Duration = .seconds(10)) async throws -> Int {
         var options = CallOptions.defaults
         options.timeout = timeout
         let published = try await client.getSigningKeys(.init(), options: options)
@@ -83,8 +83,10 @@ public final class RevokedSessionsRefresher: Service, Sendable {
     ) {
         let identity = Egov_Identity_V1_IdentityService.Client(wrapping: client)
         self.init(verifier: verifier, interval: interval, logger: logger) {
+            // Long enough that a busy identity answers late rather than never: a call cut at its
+            // deadline is a stream reset, and under load those came by the hundred for nothing.
             var options = CallOptions.defaults
-            options.timeout = .seconds(5)
+            options.timeout = .seconds(10)
             return Set(try await identity.listRevokedSessions(.init(), options: options).sessions)
         }
     }
