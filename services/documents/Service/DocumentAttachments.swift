@@ -53,7 +53,7 @@ extension DocumentsService {
                 $0.uploadTime = .init(micros: tx.clock.micros)
             }
             document.attachments.append(attachment)
-            guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
+            _ = try await save(document, over: version, in: tx)
             return attachment
         }
     }

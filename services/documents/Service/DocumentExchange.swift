@@ -110,8 +110,7 @@ extension DocumentsService {
                     $0.kind = .recall; $0.reason = reason
                     $0.requestTime = .init(micros: tx.clock.micros)
                 }
-                guard try await documents.update(copy, version: version, in: tx) else { throw Self.concurrentChange }
-                copy.etag = String(version + 1)
+                copy = try await save(copy, over: version, in: tx)
                 try await documents.record(
                     .with {
                         $0.action = .recall; $0.actor = RequestContext.actor; $0.state = copy.state
@@ -199,15 +198,12 @@ extension DocumentsService {
                 }
             }
             try await register(&copy, at: agencyCode, in: tx)
-            let stored = try await documents.insert(
-                copy, agencyCode: agencyCode, id: UUID().uuidString.lowercased(),
+            return try await insertArrival(
+                copy, at: agencyCode,
                 event: .with {
                     $0.action = .release; $0.actor = RequestContext.actor; $0.state = .registered
                     $0.comment = "Đến qua trục liên thông từ \(envelope.from.name), số \(copy.code)"
                 }, in: tx)
-            try await tx.enqueue(
-                topic: "documents.document.arrived", key: stored.name, payload: try stored.serializedBytes())
-            return stored
         }
     }
 

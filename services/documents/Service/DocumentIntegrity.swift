@@ -22,8 +22,7 @@ extension DocumentsService {
             document.integrity = integrity
             document.integrityDetail = detail
             document.verifyTime = .init(micros: tx.clock.micros)
-            guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
-            document.etag = String(version + 1)
+            document = try await save(document, over: version, in: tx)
             return document
         }
     }

@@ -91,8 +91,7 @@ extension DocumentsService {
                         status, of: document.sourceDocument, at: document.agency, description: comment, in: tx)
                 }
             }
-            guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
-            document.etag = String(version + 1)
+            document = try await save(document, over: version, in: tx)
             try await documents.record(
                 .with {
                     $0.action = request.action; $0.actor = actor; $0.comment = comment; $0.state = document.state
@@ -288,8 +287,8 @@ extension DocumentsService {
             copy.verifyTime = .init(micros: now)
             let recipientCode = String(recipient.name.dropFirst("agencies/".count))
             try await register(&copy, at: recipientCode, in: tx)
-            let stored = try await documents.insert(
-                copy, agencyCode: recipientCode, id: UUID().uuidString.lowercased(),
+            let stored = try await insertArrival(
+                copy, at: recipientCode,
                 event: .with {
                     $0.action = .release; $0.actor = RequestContext.actor; $0.state = .registered
                     $0.comment = "Đến từ \(sender.displayName), số \(document.code)"
@@ -301,8 +300,6 @@ extension DocumentsService {
                     $0.agency = recipient.name; $0.status = .arrived; $0.updateTime = .init(micros: now)
                     $0.incomingDocument = stored.name
                 })
-            try await tx.enqueue(
-                topic: "documents.document.arrived", key: stored.name, payload: try stored.serializedBytes())
         }
         if !document.replaces.isEmpty { try await replace(document.replaces, with: document, in: tx) }
     }
@@ -320,7 +317,7 @@ extension DocumentsService {
         }
         var old = found
         old.state = .recalled
-        guard try await documents.update(old, version: version, in: tx) else { throw Self.concurrentChange }
+        old = try await save(old, over: version, in: tx)
         try await documents.record(
             .with {
                 $0.action = .recall; $0.actor = RequestContext.actor; $0.state = .recalled
@@ -349,7 +346,7 @@ extension DocumentsService {
                 $0.kind = kind; $0.reason = reason; $0.replacement = replacements[agency] ?? ""
                 $0.requestTime = .init(micros: tx.clock.micros)
             }
-            guard try await documents.update(copy, version: version, in: tx) else { throw Self.concurrentChange }
+            copy = try await save(copy, over: version, in: tx)
             try await documents.report(.recalled, of: document.name, at: agency, description: reason, in: tx)
             try await tx.enqueue(
                 topic: "documents.document.revision_requested", key: copy.name, payload: try copy.serializedBytes())

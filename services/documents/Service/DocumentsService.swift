@@ -153,8 +153,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             document.urgency = checked.urgency
             document.confidentiality = checked.confidentiality
             document.unitAbbreviation = checked.unitAbbreviation
-            guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
-            document.etag = String(version + 1)
+            document = try await save(document, over: version, in: tx)
             return document
         }
     }
@@ -197,16 +196,12 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             var entry = paper
             try await register(&entry, at: agencyCode, in: tx)
             entry.state = .accepted
-            let id = UUID().uuidString.lowercased()
-            let stored = try await documents.insert(
-                entry, agencyCode: agencyCode, id: id,
+            return try await insertArrival(
+                entry, at: agencyCode,
                 event: .with {
                     $0.action = .accept; $0.actor = RequestContext.actor; $0.state = .accepted
                     $0.comment = "Văn bản giấy đến từ \(sender)"
                 }, in: tx)
-            try await tx.enqueue(
-                topic: "documents.document.arrived", key: stored.name, payload: try stored.serializedBytes())
-            return stored
         }
     }
 
@@ -284,6 +279,26 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
                 year: year, in: tx))
         document.registerYear = Int32(year)
         document.releaseTime = .init(micros: tx.clock.micros)
+    }
+
+    /// Writes `document` over `version` inside `tx` and returns it with its new etag;
+    /// CONCURRENT_CHANGE when someone changed it first.
+    func save(_ document: Document, over version: Int64, in tx: Transaction) async throws -> Document {
+        guard try await documents.update(document, version: version, in: tx) else { throw Self.concurrentChange }
+        var saved = document
+        saved.etag = String(version + 1)
+        return saved
+    }
+
+    /// Stores an incoming entry with the event that brought it, and announces its arrival.
+    func insertArrival(
+        _ entry: Document, at agencyCode: String, event: Egov_Documents_V1_DocumentEvent, in tx: Transaction
+    ) async throws -> Document {
+        let stored = try await documents.insert(
+            entry, agencyCode: agencyCode, id: UUID().uuidString.lowercased(), event: event, in: tx)
+        try await tx.enqueue(
+            topic: "documents.document.arrived", key: stored.name, payload: try stored.serializedBytes())
+        return stored
     }
 
     static func notFound(_ name: String) -> GoogleRPCStatus {
