@@ -131,8 +131,12 @@ public enum EGovProcess {
     /// the standard interceptors, the admin port), not yet running: `group.run()` starts it,
     /// `group.triggerGracefulShutdown()` stops it, then call `parts.shutdown()`. Tests embed
     /// processes this way, so they exercise what ships.
+    /// `cancellationLimit` bounds how long cancelled services may take after the grace period
+    /// before ServiceLifecycle ends the process (fatalError); nil waits for them, which a
+    /// process embedded in another (tests) needs, as that would end its host.
     public static func assemble(
         name: String, security: PortSecurity, environment: ProcessEnvironment, signals: [UnixSignal] = [],
+        cancellationLimit: Duration? = .seconds(5),
         build: @Sendable (ProcessEnvironment) async throws -> ProcessParts
     ) async throws -> AssembledProcess {
         let settings = environment.settings
@@ -176,7 +180,7 @@ public enum EGovProcess {
         )
         // In-flight RPCs get this long to finish; then whatever is left is cancelled.
         configuration.maximumGracefulShutdownDuration = settings.shutdownGrace
-        configuration.maximumCancellationDuration = .seconds(5)
+        configuration.maximumCancellationDuration = cancellationLimit
         return AssembledProcess(parts: parts, server: server, group: ServiceGroup(configuration: configuration))
     }
 }
