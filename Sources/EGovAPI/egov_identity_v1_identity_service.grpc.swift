@@ -673,8 +673,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Updates a person. People may change their own `display_name`, `email` and
-        /// > `phone`; administrators of an official's agency also `position` and
-        /// > `roles` (a role change is audited). Identifiers never change.
+        /// > `phone`; administrators of an official's agency also `position`, `roles`
+        /// > and `clearance` (audited; a lowered clearance ends the person's sessions).
+        /// > Identifiers never change.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Egov_Identity_V1_UpdatePersonRequest` messages.
@@ -1186,8 +1187,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Updates a person. People may change their own `display_name`, `email` and
-        /// > `phone`; administrators of an official's agency also `position` and
-        /// > `roles` (a role change is audited). Identifiers never change.
+        /// > `phone`; administrators of an official's agency also `position`, `roles`
+        /// > and `clearance` (audited; a lowered clearance ends the person's sessions).
+        /// > Identifiers never change.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_UpdatePersonRequest` message.
@@ -1697,8 +1699,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Updates a person. People may change their own `display_name`, `email` and
-        /// > `phone`; administrators of an official's agency also `position` and
-        /// > `roles` (a role change is audited). Identifiers never change.
+        /// > `phone`; administrators of an official's agency also `position`, `roles`
+        /// > and `clearance` (audited; a lowered clearance ends the person's sessions).
+        /// > Identifiers never change.
         ///
         /// - Parameters:
         ///   - request: A `Egov_Identity_V1_UpdatePersonRequest` message.
@@ -3202,8 +3205,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Updates a person. People may change their own `display_name`, `email` and
-        /// > `phone`; administrators of an official's agency also `position` and
-        /// > `roles` (a role change is audited). Identifiers never change.
+        /// > `phone`; administrators of an official's agency also `position`, `roles`
+        /// > and `clearance` (audited; a lowered clearance ends the person's sessions).
+        /// > Identifiers never change.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_UpdatePersonRequest` message.
@@ -3996,8 +4000,9 @@ extension Egov_Identity_V1_IdentityService {
         /// > Source IDL Documentation:
         /// >
         /// > Updates a person. People may change their own `display_name`, `email` and
-        /// > `phone`; administrators of an official's agency also `position` and
-        /// > `roles` (a role change is audited). Identifiers never change.
+        /// > `phone`; administrators of an official's agency also `position`, `roles`
+        /// > and `clearance` (audited; a lowered clearance ends the person's sessions).
+        /// > Identifiers never change.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Egov_Identity_V1_UpdatePersonRequest` message.
@@ -4850,8 +4855,9 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Updates a person. People may change their own `display_name`, `email` and
-    /// > `phone`; administrators of an official's agency also `position` and
-    /// > `roles` (a role change is audited). Identifiers never change.
+    /// > `phone`; administrators of an official's agency also `position`, `roles`
+    /// > and `clearance` (audited; a lowered clearance ends the person's sessions).
+    /// > Identifiers never change.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Egov_Identity_V1_UpdatePersonRequest` message.
@@ -5690,8 +5696,9 @@ extension Egov_Identity_V1_IdentityService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Updates a person. People may change their own `display_name`, `email` and
-    /// > `phone`; administrators of an official's agency also `position` and
-    /// > `roles` (a role change is audited). Identifiers never change.
+    /// > `phone`; administrators of an official's agency also `position`, `roles`
+    /// > and `clearance` (audited; a lowered clearance ends the person's sessions).
+    /// > Identifiers never change.
     ///
     /// - Parameters:
     ///   - message: request message to send.

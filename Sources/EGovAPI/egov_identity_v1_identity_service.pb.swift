@@ -528,7 +528,7 @@ public nonisolated struct Egov_Identity_V1_UpdatePersonRequest: Sendable {
   public mutating func clearPerson() {self._person = nil}
 
   /// The fields to change: `display_name`, `email`, `phone`, `position`,
-  /// `roles`.
+  /// `roles`, `clearance`.
   public var updateMask: SwiftProtobuf.Google_Protobuf_FieldMask {
     get {_updateMask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
     set {_updateMask = newValue}

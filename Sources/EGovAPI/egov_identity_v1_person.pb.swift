@@ -101,6 +101,60 @@ public nonisolated enum Egov_Identity_V1_Role: SwiftProtobuf.Enum, Swift.CaseIte
 
 }
 
+/// How far a person may read classified documents (Law on Protection of State
+/// Secrets 2018): each level includes the ones below it. Only officials hold
+/// one; their agency's administrators grant it, and a lowered clearance ends the
+/// person's sessions at once.
+public nonisolated enum Egov_Identity_V1_Clearance: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// No clearance: classified documents are not shown.
+  case unspecified // = 0
+
+  /// Mật.
+  case confidential // = 1
+
+  /// Tối mật.
+  case secret // = 2
+
+  /// Tuyệt mật.
+  case topSecret // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .confidential
+    case 2: self = .secret
+    case 3: self = .topSecret
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .confidential: return 1
+    case .secret: return 2
+    case .topSecret: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Egov_Identity_V1_Clearance] = [
+    .unspecified,
+    .confidential,
+    .secret,
+    .topSecret,
+  ]
+
+}
+
 /// A person known to the platform: a citizen, a business (and its
 /// representative), or an official of an agency.
 public nonisolated struct Egov_Identity_V1_Person: @unchecked Sendable {
@@ -211,6 +265,13 @@ public nonisolated struct Egov_Identity_V1_Person: @unchecked Sendable {
   public var twoFactorEnabled: Bool {
     get {_storage._twoFactorEnabled}
     set {_uniqueStorage()._twoFactorEnabled = newValue}
+  }
+
+  /// The official's clearance for classified documents. Set on creation and
+  /// through `UpdatePerson` by the agency's administrators.
+  public var clearance: Egov_Identity_V1_Clearance {
+    get {_storage._clearance}
+    set {_uniqueStorage()._clearance = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -330,9 +391,13 @@ nonisolated extension Egov_Identity_V1_Role: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}ROLE_CITIZEN\0\u{1}ROLE_BUSINESS\0\u{1}ROLE_RECEPTION_OFFICER\0\u{1}ROLE_SPECIALIST\0\u{1}ROLE_LEADER\0\u{1}ROLE_CLERK\0\u{1}ROLE_AGENCY_ADMIN\0\u{1}ROLE_SYSTEM_ADMIN\0")
 }
 
+nonisolated extension Egov_Identity_V1_Clearance: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARANCE_UNSPECIFIED\0\u{1}CLEARANCE_CONFIDENTIAL\0\u{1}CLEARANCE_SECRET\0\u{1}CLEARANCE_TOP_SECRET\0")
+}
+
 nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Person"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}display_name\0\u{3}citizen_id\0\u{3}tax_code\0\u{3}birth_date\0\u{1}agency\0\u{1}position\0\u{1}roles\0\u{1}email\0\u{1}phone\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{3}two_factor_enabled\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}display_name\0\u{3}citizen_id\0\u{3}tax_code\0\u{3}birth_date\0\u{1}agency\0\u{1}position\0\u{1}roles\0\u{1}email\0\u{1}phone\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{3}two_factor_enabled\0\u{1}clearance\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -351,6 +416,7 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
     var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _etag: String = String()
     var _twoFactorEnabled: Bool = false
+    var _clearance: Egov_Identity_V1_Clearance = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -377,6 +443,7 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
       _updateTime = source._updateTime
       _etag = source._etag
       _twoFactorEnabled = source._twoFactorEnabled
+      _clearance = source._clearance
     }
   }
 
@@ -411,6 +478,7 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._updateTime) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._etag) }()
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._twoFactorEnabled) }()
+        case 17: try { try decoder.decodeSingularEnumField(value: &_storage._clearance) }()
         default: break
         }
       }
@@ -471,6 +539,9 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
       if _storage._twoFactorEnabled != false {
         try visitor.visitSingularBoolField(value: _storage._twoFactorEnabled, fieldNumber: 16)
       }
+      if _storage._clearance != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._clearance, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -496,6 +567,7 @@ nonisolated extension Egov_Identity_V1_Person: SwiftProtobuf.Message, SwiftProto
         if _storage._updateTime != rhs_storage._updateTime {return false}
         if _storage._etag != rhs_storage._etag {return false}
         if _storage._twoFactorEnabled != rhs_storage._twoFactorEnabled {return false}
+        if _storage._clearance != rhs_storage._clearance {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -100,6 +100,11 @@ extension AccessClaims {
     /// Holds `role` in `agency`.
     public func holds(_ role: Egov_Identity_V1_Role, at agency: String) -> Bool { self.agency == agency && holds(role) }
 
+    /// The clearance the token carries; none when absent or unknown.
+    public var clearance: Egov_Identity_V1_Clearance {
+        clr.flatMap { name in Egov_Identity_V1_Clearance.allCases.first { $0.name == name } } ?? .unspecified
+    }
+
     /// An official of some agency (any role in one), as opposed to a citizen or business.
     public var isOfficial: Bool { agency?.isEmpty == false }
 }

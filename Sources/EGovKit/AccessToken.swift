@@ -24,10 +24,13 @@ public struct AccessClaims: Codable, Sendable, Equatable {
     public var agency: String?
     /// How the user proved who they are (RFC 8176): `pwd`, and `otp` after a TOTP code.
     public var amr: [String]?
+    /// The official's clearance for classified documents, e.g. `CLEARANCE_SECRET`; absent
+    /// without one.
+    public var clr: String?
 
     public init(
         iss: String, aud: String, sub: String, iat: Int64, nbf: Int64, exp: Int64, jti: String, sid: String,
-        roles: [String], agency: String?, amr: [String]? = nil
+        roles: [String], agency: String?, amr: [String]? = nil, clr: String? = nil
     ) {
         self.iss = iss
         self.aud = aud
@@ -40,6 +43,7 @@ public struct AccessClaims: Codable, Sendable, Equatable {
         self.roles = roles
         self.agency = agency
         self.amr = amr
+        self.clr = clr
     }
 }
 

@@ -56,3 +56,16 @@ extension Egov_Identity_V1_Role {
         }
     }
 }
+
+extension Egov_Identity_V1_Clearance {
+    /// The proto name, e.g. `CLEARANCE_SECRET`, as tokens carry it.
+    public var name: String {
+        switch self {
+        case .unspecified: "CLEARANCE_UNSPECIFIED"
+        case .confidential: "CLEARANCE_CONFIDENTIAL"
+        case .secret: "CLEARANCE_SECRET"
+        case .topSecret: "CLEARANCE_TOP_SECRET"
+        case .UNRECOGNIZED(let value): "CLEARANCE_\(value)"
+        }
+    }
+}

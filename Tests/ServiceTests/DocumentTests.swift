@@ -39,9 +39,11 @@ struct DocumentScene {
         return DocumentScene(
             scene: scene,
             drafter: try await scene.official("cv@ubnd.vn", of: committee, .specialist, position: "Chuyên viên"),
-            chairman: try await scene.official("ct@ubnd.vn", of: committee, .leader, position: "Chủ tịch"),
+            chairman: try await scene.official(
+                "ct@ubnd.vn", of: committee, .leader, position: "Chủ tịch", clearance: .secret),
             viceChairman: try await scene.official("pct@ubnd.vn", of: committee, .leader, position: "Phó Chủ tịch"),
-            clerk: try await scene.official("vt@ubnd.vn", of: committee, .clerk, position: "Văn thư"),
+            clerk: try await scene.official(
+                "vt@ubnd.vn", of: committee, .clerk, position: "Văn thư", clearance: .confidential),
             healthClerk: try await scene.official("vt@syt.vn", of: health, .clerk, position: "Văn thư"),
             healthDirector: try await scene.official("gd@syt.vn", of: health, .leader, position: "Giám đốc"),
             healthSpecialist: try await scene.official("cv@syt.vn", of: health, .specialist, position: "Chuyên viên"),
@@ -295,13 +297,40 @@ struct DocumentScene {
             #expect(
                 await s.chairman.cannot(.unspecified, nowhere)
                     == Failure(code: .invalidArgument, reason: "INVALID_ACTION", field: "action"))
-            // A secret document is not shown to a colleague without a part in it.
+            // A classified document is shown only to officials whose clearance reaches its level,
+            // whatever their role.
             let secret = try await s.chairman.drafts(
                 .report, "Báo cáo mật", at: DocumentScene.committee, to: []
             ) { $0.confidentiality = .confidential }
             #expect(await failure { _ = try await s.drafter.reads(secret) }?.code == .notFound)
+            #expect(await failure { _ = try await s.viceChairman.reads(secret) }?.code == .notFound)
             #expect(try await s.drafter.documentsOf(DocumentScene.committee).map(\.name).contains(secret.name) == false)
             #expect(try await s.clerk.reads(secret).subject == "Báo cáo mật")
+            let topSecret = try await s.chairman.drafts(.report, "Báo cáo tối mật", at: DocumentScene.committee, to: [])
+            {
+                $0.confidentiality = .secret
+            }
+            #expect(await failure { _ = try await s.clerk.reads(topSecret) }?.code == .notFound)
+            // Nobody marks a document above their own clearance.
+            let tooHigh = await failure {
+                _ = try await s.drafter.drafts(.report, "Báo cáo", at: DocumentScene.committee, to: []) {
+                    $0.confidentiality = .confidential
+                }
+            }
+            #expect(tooHigh?.code == .permissionDenied && tooHigh?.reason == "CLEARANCE_REQUIRED")
+            // A lowered clearance ends the clerk's sessions at once, and a new one carries it.
+            try await withTestClient(port: scene.stack.ports["identity"]!) { client in
+                _ = try await Identity(wrapping: client).updatePerson(
+                    .with {
+                        $0.person = .with {
+                            $0.name = s.clerk.name; $0.clearance = .unspecified
+                        }
+                        $0.updateMask = .with { $0.paths = ["clearance"] }
+                    })
+            }
+            #expect(await failure { _ = try await s.clerk.reads(secret) }?.code == .unauthenticated)
+            let clerk = try await scene.signIn("vt@ubnd.vn", person: s.clerk.name)
+            #expect(await failure { _ = try await clerk.reads(secret) }?.code == .notFound)
         }
     }
 

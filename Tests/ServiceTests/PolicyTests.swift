@@ -239,11 +239,24 @@ import Testing
         Self.check(
             "transition(finish)", DocumentsPolicy.transition(.finish), (directed, delegated: false),
             allowed: [Self.otherSpecialist, Self.leader], denied: [Self.specialist, healthClerk])
+        // Classified documents: the clearance decides, not the role or a part in the document.
         var secret = draft
         secret.confidentiality = .secret
+        func cleared(_ user: AccessClaims, _ level: Egov_Identity_V1_Clearance) -> AccessClaims {
+            var user = user
+            user.clr = level.name
+            return user
+        }
         Self.check(
             "readDocument(secret)", DocumentsPolicy.readDocument, secret,
-            allowed: [Self.specialist, Self.leader, healthClerk], denied: [Self.otherSpecialist, Self.clerkElsewhere])
+            allowed: [cleared(Self.otherSpecialist, .secret), cleared(healthClerk, .topSecret)],
+            denied: [
+                Self.specialist, Self.leader, healthClerk, Self.systemAdmin, cleared(Self.leader, .confidential),
+                cleared(Self.clerkElsewhere, .topSecret),
+            ])
+        Self.check(
+            "classify(secret)", DocumentsPolicy.classify, .secret, allowed: [cleared(Self.specialist, .secret)],
+            denied: [Self.leader, cleared(Self.leader, .confidential)])
         Self.check(
             "registerIncoming", DocumentsPolicy.registerIncoming, Self.health,
             allowed: [healthClerk, Self.systemAdmin], denied: [Self.specialist, Self.leader, Self.clerkElsewhere])

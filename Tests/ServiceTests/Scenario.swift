@@ -32,9 +32,14 @@ struct Scene {
         return try await signIn(id, person: person.name)
     }
 
-    /// An official of `agency` holding `roles`, created by the platform's tooling, signed in.
-    func official(_ email: String, of agency: String, _ roles: Role..., position: String = "") async throws -> Actor {
-        let name = try await createOfficial(stack, email: email, agency: agency, roles: roles, position: position)
+    /// An official of `agency` holding `roles` (and `clearance` for classified documents),
+    /// created by the platform's tooling, signed in.
+    func official(
+        _ email: String, of agency: String, _ roles: Role..., position: String = "",
+        clearance: Egov_Identity_V1_Clearance = .unspecified
+    ) async throws -> Actor {
+        let name = try await createOfficial(
+            stack, email: email, agency: agency, roles: roles, position: position, clearance: clearance)
         return try await signIn(email, person: name)
     }
 

@@ -103,14 +103,14 @@ func withIdentity<Result: Sendable>(
 /// their resource name. Their password is `goodPassword` and they sign in with `email`.
 func createOfficial(
     _ stack: Stack, email: String, agency: String = "agencies/000.00.06.H41", roles: [Egov_Identity_V1_Role],
-    position: String = ""
+    position: String = "", clearance: Egov_Identity_V1_Clearance = .unspecified
 ) async throws -> String {
     try await withTestClient(port: stack.ports["identity"]!) { client in
         try await Identity(wrapping: client).createOfficial(
             .with {
                 $0.person = .with {
                     $0.displayName = email; $0.email = email; $0.agency = agency; $0.roles = roles
-                    $0.position = position
+                    $0.position = position; $0.clearance = clearance
                 }
                 $0.password = goodPassword
             }

@@ -14,18 +14,29 @@ public enum DocumentsPolicy {
     /// Draft and list an agency's documents (`agencies/{code}`): its officials.
     static let handleDocuments = Rule<String> { user, agency in user.worksAt(agency) }
 
-    /// Read one document: its agency's officials. A secret one (Mật and above) only its
-    /// leaders and clerks, its drafter, signer, lead and coordinators: clearances are not yet
-    /// recorded in identity, so the roles stand in for them.
+    /// Read one document: its agency's officials; a classified one (Mật and above) only those
+    /// of them whose clearance in identity reaches its level, whatever their role.
     static let readDocument = Rule<Document>(usersOnly: true) { user, document in mayRead(user, document) }
 
     static func mayRead(_ user: AccessClaims, _ document: Document) -> Bool {
-        guard user.worksAt(document.agency) else { return false }
-        if [.none, .unspecified].contains(document.confidentiality) || user.isSystemAdministrator { return true }
-        return user.holds(.leader, at: document.agency) || user.holds(.clerk, at: document.agency)
-            || [document.creator, document.signer, document.steering.lead].contains(user.sub)
-            || document.steering.coordinators.contains(user.sub)
+        user.worksAt(document.agency) && cleared(user, for: document.confidentiality)
     }
+
+    /// Whether `user`'s clearance reaches `level`: Mật needs CLEARANCE_CONFIDENTIAL, Tối mật
+    /// CLEARANCE_SECRET, Tuyệt mật CLEARANCE_TOP_SECRET.
+    static func cleared(_ user: AccessClaims, for level: Egov_Documents_V1_Confidentiality) -> Bool {
+        switch level {
+        case .unspecified, .none: true
+        case .confidential: user.clearance.rawValue >= Egov_Identity_V1_Clearance.confidential.rawValue
+        case .secret: user.clearance.rawValue >= Egov_Identity_V1_Clearance.secret.rawValue
+        case .topSecret, .UNRECOGNIZED: user.clearance.rawValue >= Egov_Identity_V1_Clearance.topSecret.rawValue
+        }
+    }
+
+    /// Mark a document with a confidentiality level (drafting or registering it): someone
+    /// cleared for that level, so nobody writes what they could not read back; operators'
+    /// tooling too.
+    static let classify = Rule<Egov_Documents_V1_Confidentiality> { user, level in cleared(user, for: level) }
 
     /// Change a draft: its agency's officials who may read it.
     static let editDraft = Rule<Document>(usersOnly: true) { user, document in mayRead(user, document) }

@@ -42,6 +42,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         try DocumentsPolicy.handleDocuments.require(
             request.parent, Self.errors, doing: "create documents of \(request.parent)")
         var document = try Self.validated(request.document)
+        try Self.requireClassifiable(document.confidentiality, field: "document.confidentiality")
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
         try await requireRecipients(document.recipients, sender: request.parent, field: "document.recipients")
         try await requireReplaceable(document.replaces, at: request.parent, field: "document.replaces")
@@ -135,6 +136,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         var changed = current
         apply(request.updateMask.paths, to: &changed)
         let valid = try Self.validated(changed, field: "document")
+        try Self.requireClassifiable(valid.confidentiality, field: "document.confidentiality")
         try await requireRecipients(valid.recipients, sender: current.agency, field: "document.recipients")
         try await requireReplaceable(valid.replaces, at: current.agency, field: "document.replaces")
         let (agencyCode, id) = DocumentRepository.parts(current.name)
@@ -167,6 +169,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         var input = request.document
         input.direction = .outgoing  // validated as a draft's fields, then made incoming
         var document = try Self.validated(input, field: "document")
+        try Self.requireClassifiable(document.confidentiality, field: "document.confidentiality")
         var violations: [ErrorBuilder.Violation] = []
         let sender = request.senderName.trimmingCharacters(in: .whitespacesAndNewlines)
         if sender.isEmpty || sender.count > 300 || sender.unicodeScalars.contains(where: Self.isControl) {
@@ -256,6 +259,14 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             }
             _ = try await agencies.requireActive(recipient, field: "\(field)[\(index)]", errors: Self.errors)
         }
+    }
+
+    /// PERMISSION_DENIED (reason CLEARANCE_REQUIRED) unless the caller may mark a document
+    /// `level`.
+    static func requireClassifiable(_ level: Egov_Documents_V1_Confidentiality, field: String) throws {
+        guard !DocumentsPolicy.classify.allows(level) else { return }
+        throw errors.permissionDenied(
+            "CLEARANCE_REQUIRED", "Your clearance does not reach the confidentiality level in \(field).")
     }
 
     /// Empty, or a released outgoing document of `agency` that a new one may replace.

@@ -67,6 +67,9 @@ extension IdentityService {
             throw Self.errors.permissionDenied(
                 "PERMISSION_DENIED", "Only system administrators may create system administrators.")
         }
+        if !Egov_Identity_V1_Clearance.allCases.contains(person.clearance) {
+            violations.append(.init("person.clearance", "is not a known level"))
+        }
         if !person.citizenID.isEmpty {
             do { _ = try CitizenID.validate(person.citizenID, birthDate: person.birthDate) } catch {
                 violations.append(.init("person.citizen_id", "\(error)"))
@@ -86,6 +89,7 @@ extension IdentityService {
             $0.agency = person.agency
             $0.position = person.position
             $0.roles = Array(Set(person.roles)).sorted { $0.rawValue < $1.rawValue }
+            $0.clearance = person.clearance
             $0.email = login
             $0.phone = phone ?? ""
         }
@@ -100,7 +104,9 @@ extension IdentityService {
                 try await audit.append(
                     .init(
                         actor: Self.actor, action: "create_official", target: created.name, outcome: "ok",
-                        detail: "agency \(created.agency); roles \(created.roleNames.joined(separator: ","))"), in: tx)
+                        detail:
+                            "agency \(created.agency); roles \(created.roleNames.joined(separator: ","))"
+                            + "; clearance \(created.clearance.name)"), in: tx)
                 return created
             } catch is LoginTaken {
                 throw Self.errors.alreadyExists(
@@ -278,10 +284,11 @@ extension IdentityService {
             try await audit.append(
                 .init(
                     actor: user.sub, action: "change_password", target: request.name, outcome: "ok",
-                    detail: "\(ended) sessions ended"), in: tx)
+                    detail: "\(ended.count) sessions ended"), in: tx)
             return ended
         }
-        return .with { $0.endedSessions = Int32(ended) }
+        for session in ended { tokens.verifier.revoke(session: session) }
+        return .with { $0.endedSessions = Int32(ended.count) }
     }
 
     public func beginTotpEnrollment(

@@ -107,6 +107,8 @@ enum DemoProvince {
                 $0.email = login
                 $0.agency = "agencies/\(agency)"
                 $0.roles = roles
+                // Leaders and clerks handle the agency's classified documents up to Tối mật.
+                if roles.contains(.leader) || roles.contains(.clerk) { $0.clearance = .secret }
             }
             _ = try await store.write { tx in try await people.insert(person, login: login, passwordHash: hash, in: tx)
             }

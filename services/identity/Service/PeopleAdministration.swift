@@ -106,6 +106,8 @@ extension IdentityService {
         // Operators' tooling, acting for no user (updatePerson refuses platform services).
         let internalCaller = RequestContext.current?.user == nil
         var roleChange: String?
+        var clearanceChange: String?
+        var lowered = false
         for path in paths {
             switch path {
             case "display_name":
@@ -157,6 +159,18 @@ extension IdentityService {
                         "\(person.roleNames.joined(separator: ",")) -> \(roles.map(\.name).joined(separator: ","))"
                     person.roles = roles
                 }
+            case "clearance":
+                guard person.kind == .official, isAdministrator || internalCaller else {
+                    throw Self.errors.permissionDenied(
+                        "PERMISSION_DENIED", "Only the agency's administrators may change an official's clearance.")
+                }
+                guard Egov_Identity_V1_Clearance.allCases.contains(request.person.clearance) else {
+                    throw Self.errors.invalidArgument(
+                        "INVALID_PERSON", field: "person.clearance", "is not a known level")
+                }
+                lowered = request.person.clearance.rawValue < person.clearance.rawValue
+                clearanceChange = "clearance \(person.clearance.name) -> \(request.person.clearance.name)"
+                person.clearance = request.person.clearance
             default:
                 throw Self.errors.invalidArgument(
                     "UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(path)' cannot be changed")
@@ -168,17 +182,24 @@ extension IdentityService {
             throw Self.errors.failedPrecondition(
                 "ETAG_MISMATCH", "The person changed since you read it; read it again.")
         }
-        try await store.write { tx in
+        let ended = try await store.write { tx in
             guard try await people.update(updated, id: id, version: version, in: tx) else {
                 throw Self.errors.failedPrecondition(
                     "ETAG_MISMATCH", "The person changed since you read it; read it again.")
             }
+            let changes = [roleChange, clearanceChange].compactMap { $0 }
             try await audit.append(
                 .init(
-                    actor: Self.actor, action: roleChange == nil ? "update_person" : "change_roles",
-                    target: updated.name,
-                    outcome: "ok", detail: roleChange ?? paths.joined(separator: ",")), in: tx)
+                    actor: Self.actor,
+                    action: clearanceChange != nil
+                        ? "change_clearance" : roleChange != nil ? "change_roles" : "update_person",
+                    target: updated.name, outcome: "ok",
+                    detail: changes.isEmpty ? paths.joined(separator: ",") : changes.joined(separator: "; ")), in: tx)
+            // A lowered clearance takes effect now, not when the person's tokens expire.
+            guard lowered else { return [String]() }
+            return try await sessions.endAll(person: updated.name, keeping: nil, reason: "clearance lowered", in: tx)
         }
+        for session in ended { tokens.verifier.revoke(session: session) }
         return try await people.account(id: id)!.person
     }
 
@@ -190,7 +211,7 @@ extension IdentityService {
         guard person.state == .active else { return person }
         person.state = .inactive
         let deactivated = person
-        try await store.write { tx in
+        let ended = try await store.write { tx in
             guard
                 try await people.update(
                     deactivated, id: String(request.name.dropFirst("people/".count)),
@@ -200,8 +221,10 @@ extension IdentityService {
             try await audit.append(
                 .init(
                     actor: Self.actor, action: "deactivate_person", target: request.name, outcome: "ok",
-                    detail: "\(request.reason.prefix(500)); \(ended) sessions ended"), in: tx)
+                    detail: "\(request.reason.prefix(500)); \(ended.count) sessions ended"), in: tx)
+            return ended
         }
+        for session in ended { tokens.verifier.revoke(session: session) }
         return try await people.account(id: String(request.name.dropFirst("people/".count)))!.person
     }
 
@@ -222,11 +245,12 @@ extension IdentityService {
             try await audit.append(
                 .init(
                     actor: Self.actor, action: "reset_password", target: request.name, outcome: "ok",
-                    detail: "\(ended) sessions ended"),
+                    detail: "\(ended.count) sessions ended"),
                 in: tx)
             return ended
         }
-        return .with { $0.endedSessions = Int32(ended) }
+        for session in ended { tokens.verifier.revoke(session: session) }
+        return .with { $0.endedSessions = Int32(ended.count) }
     }
 
     public func listSessions(

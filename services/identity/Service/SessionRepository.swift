@@ -246,14 +246,15 @@ struct SessionRepository: Sendable {
             """)
     }
 
-    /// Ends every open session of `person` except `keeping`; returns how many.
-    func endAll(person: String, keeping: String?, reason: String, in tx: Transaction) async throws -> Int {
+    /// Ends every open session of `person` except `keeping`; returns their ids (for the
+    /// verifier to refuse their tokens at once, once the transaction commits).
+    func endAll(person: String, keeping: String?, reason: String, in tx: Transaction) async throws -> [String] {
         let ended = try await tx.database.rows(
             """
             UPDATE sessions SET end_time = \(bind: store.clock.micros), end_reason = \(bind: reason)
             WHERE person = \(bind: person) AND end_time IS NULL AND id <> \(bind: keeping ?? "") RETURNING id
             """)
-        return ended.count
+        return try ended.map { try $0.decode(column: "id", as: String.self) }
     }
 
     func isOpen(session: String) async throws -> Bool {

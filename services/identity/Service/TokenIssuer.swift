@@ -80,7 +80,8 @@ public final class TokenIssuer: Sendable {
         let claims = AccessClaims(
             iss: Self.issuer, aud: Self.audience, sub: person.name, iat: now, nbf: now, exp: now + accessLifetime,
             jti: UUID().uuidString.lowercased(), sid: session, roles: person.roleNames,
-            agency: person.agency.isEmpty ? nil : person.agency, amr: amr)
+            agency: person.agency.isEmpty ? nil : person.agency, amr: amr,
+            clr: person.clearance == .unspecified ? nil : person.clearance.name)
         return (try await AccessToken.sign(claims, keyID: key.kid, key: key.key), now + accessLifetime)
     }
 }
