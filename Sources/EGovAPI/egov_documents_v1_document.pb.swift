@@ -1300,14 +1300,32 @@ public nonisolated struct Egov_Documents_V1_RecipientStatus: Sendable {
   /// Clears the value of `updateTime`. Subsequent reads from it will return its default value.
   public mutating func clearUpdateTime() {self._updateTime = nil}
 
-  /// The incoming document at the recipient, `agencies/{code}/documents/{id}`.
+  /// The incoming document at the recipient, `agencies/{code}/documents/{id}`;
+  /// empty for an agency outside the platform.
   public var incomingDocument: String = String()
+
+  /// The recipient is outside the platform: the document leaves as an edXML
+  /// envelope through the national document exchange, and `status` stays unset
+  /// until the recipient reports one.
+  public var external: Bool = false
+
+  /// When the exchange took the envelope; unset while it waits or after the
+  /// exchange refused it (`description` then says why).
+  public var sendTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_sendTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_sendTime = newValue}
+  }
+  /// Returns true if `sendTime` has been explicitly set.
+  public var hasSendTime: Bool {self._sendTime != nil}
+  /// Clears the value of `sendTime`. Subsequent reads from it will return its default value.
+  public mutating func clearSendTime() {self._sendTime = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _sendTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// A step taken on a document: who, when, what.
@@ -1935,7 +1953,7 @@ nonisolated extension Egov_Documents_V1_Steering: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Egov_Documents_V1_RecipientStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecipientStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{1}status\0\u{1}description\0\u{3}update_time\0\u{3}incoming_document\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agency\0\u{1}status\0\u{1}description\0\u{3}update_time\0\u{3}incoming_document\0\u{1}external\0\u{3}send_time\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1948,6 +1966,8 @@ nonisolated extension Egov_Documents_V1_RecipientStatus: SwiftProtobuf.Message, 
       case 3: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._updateTime) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.incomingDocument) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.external) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._sendTime) }()
       default: break
       }
     }
@@ -1973,6 +1993,12 @@ nonisolated extension Egov_Documents_V1_RecipientStatus: SwiftProtobuf.Message, 
     if !self.incomingDocument.isEmpty {
       try visitor.visitSingularStringField(value: self.incomingDocument, fieldNumber: 5)
     }
+    if self.external != false {
+      try visitor.visitSingularBoolField(value: self.external, fieldNumber: 6)
+    }
+    try { if let v = self._sendTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1982,6 +2008,8 @@ nonisolated extension Egov_Documents_V1_RecipientStatus: SwiftProtobuf.Message, 
     if lhs.description_p != rhs.description_p {return false}
     if lhs._updateTime != rhs._updateTime {return false}
     if lhs.incomingDocument != rhs.incomingDocument {return false}
+    if lhs.external != rhs.external {return false}
+    if lhs._sendTime != rhs._sendTime {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -80,6 +80,12 @@ public nonisolated struct Egov_Identity_V1_Agency: Sendable {
   /// concurrent change.
   public var etag: String = String()
 
+  /// The agency works outside this platform (a ministry, another province's
+  /// agency): documents reach it as edXML envelopes through the national
+  /// document exchange (the documents service's exchange adapter), and it has no
+  /// officials here.
+  public var external: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// What kind of body the agency is.
@@ -208,7 +214,7 @@ fileprivate nonisolated let _protobuf_package = "egov.identity.v1"
 
 nonisolated extension Egov_Identity_V1_Agency: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Agency"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{3}display_name\0\u{1}abbreviation\0\u{1}kind\0\u{1}parent\0\u{3}owns_bridge_point\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{3}display_name\0\u{1}abbreviation\0\u{1}kind\0\u{1}parent\0\u{3}owns_bridge_point\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}external\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -227,6 +233,7 @@ nonisolated extension Egov_Identity_V1_Agency: SwiftProtobuf.Message, SwiftProto
       case 9: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
       case 10: try { try decoder.decodeSingularMessageField(value: &self._updateTime) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.etag) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.external) }()
       default: break
       }
     }
@@ -270,6 +277,9 @@ nonisolated extension Egov_Identity_V1_Agency: SwiftProtobuf.Message, SwiftProto
     if !self.etag.isEmpty {
       try visitor.visitSingularStringField(value: self.etag, fieldNumber: 11)
     }
+    if self.external != false {
+      try visitor.visitSingularBoolField(value: self.external, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -285,6 +295,7 @@ nonisolated extension Egov_Identity_V1_Agency: SwiftProtobuf.Message, SwiftProto
     if lhs._createTime != rhs._createTime {return false}
     if lhs._updateTime != rhs._updateTime {return false}
     if lhs.etag != rhs.etag {return false}
+    if lhs.external != rhs.external {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -37,7 +37,8 @@ public nonisolated struct Egov_Identity_V1_UpdateAgencyRequest: Sendable {
   /// Clears the value of `agency`. Subsequent reads from it will return its default value.
   public mutating func clearAgency() {self._agency = nil}
 
-  /// The fields to change.
+  /// The fields to change: `display_name`, `abbreviation`, `kind`,
+  /// `owns_bridge_point`, `parent`, `external`.
   public var updateMask: SwiftProtobuf.Google_Protobuf_FieldMask {
     get {_updateMask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
     set {_updateMask = newValue}

@@ -732,6 +732,97 @@ struct DocumentScene {
         }
     }
 
+    /// A release to an agency outside the platform leaves as an edXML envelope through the
+    /// national exchange, from the outbox: retried while the exchange is down, recorded on the
+    /// document when taken; its recall follows; a classified document never goes out, and an
+    /// envelope the exchange refuses is recorded and set aside.
+    @Test func documentsForAgenciesOutsideThePlatformGoThroughTheNationalExchange() async throws {
+        let exchange = try await RecordingHTTPServer(answers: [503])
+        defer { Task { try? await exchange.close() } }
+        let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("exchange-\(UUID()).token").path
+        try "tr4c-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
+        let office = "agencies/000.00.00.G01"
+        try await withScene(documentsArguments: [
+            "--exchange.url=http://127.0.0.1:\(exchange.port)/edxml", "--exchange.token_file=\(tokenFile)",
+        ]) { scene in
+            let s = try await DocumentScene.make(scene)
+            try await withTestClient(port: scene.stack.ports["identity"]!) { client in
+                let identity = Identity(wrapping: client)
+                _ = try await identity.createAgency(
+                    .with {
+                        $0.agency = agency("000.00.00.G01", "Văn phòng Chính phủ", abbreviation: "VPCP")
+                        $0.agency.kind = .centralBody; $0.agency.external = true
+                    })
+                // Nobody works there on this platform.
+                #expect(
+                    await failure {
+                        _ = try await createOfficial(
+                            scene.stack, email: "cv@vpcp.gov.vn", agency: office, roles: [.clerk])
+                    }?.field == "person.agency")
+            }
+            func signed(_ subject: String, _ change: (inout OfficialDocument) -> Void = { _ in }) async throws
+                -> OfficialDocument
+            {
+                let draft = try await s.chairman.drafts(
+                    .report, subject, at: DocumentScene.committee, to: [office, DocumentScene.health], change)
+                try await s.chairman.does(.submit, to: draft)
+                try await s.chairman.does(.approve, to: draft)
+                return try await s.chairman.does(.sign, to: draft)
+            }
+            let report = try await signed("Báo cáo kết quả chuyển đổi số năm 2026")
+            let released = try await s.clerk.does(.release, to: report)
+            // Health gets its copy at once; the office waits for the exchange, with no copy here.
+            #expect(released.recipientStatuses.map(\.agency) == [office, DocumentScene.health])
+            let waiting = released.recipientStatuses[0]
+            #expect(waiting.external && waiting.status == .unspecified && waiting.incomingDocument.isEmpty)
+            #expect(!waiting.hasSendTime && released.recipientStatuses[1].status == .arrived)
+
+            func statusAtOffice(_ document: OfficialDocument) async throws -> Egov_Documents_V1_RecipientStatus {
+                for _ in 0..<600 {
+                    let status = try await s.clerk.reads(document).recipientStatuses.first { $0.agency == office }!
+                    if status.hasSendTime || status.status != .unspecified
+                        || status.description_p.hasPrefix("Trục liên thông từ chối")
+                    {
+                        return status
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                Issue.record("the exchange adapter never got to \(document.name)")
+                return .init()
+            }
+            // The first try finds the exchange down (503); the relay tries again.
+            let sent = try await statusAtOffice(report)
+            #expect(sent.hasSendTime && sent.status == .unspecified)
+            let requests = exchange.requests
+            #expect(requests.count == 2 && requests.allSatisfy { $0.path == "/edxml" && $0.method == "POST" })
+            #expect(requests[0].headers["idempotency-key"] == requests[1].headers["idempotency-key"])
+            #expect(requests[1].headers["authorization"] == "Bearer tr4c-token")
+            #expect(requests[1].headers["content-type"]?.hasPrefix("application/xml") == true)
+            let envelope = try EdxmlEnvelope.parse(Data(requests[1].body))
+            #expect(envelope.to.map(\.id) == ["000.00.00.G01"] && envelope.businessType == 0)
+            #expect(envelope.subject == report.subject && envelope.codeNotation == "BC-UBND")
+
+            // Its recall follows it out (business type 1), and the office's status is 13.
+            try await s.chairman.does(.recall, to: report) { $0.comment = "Số liệu chưa đầy đủ" }
+            for _ in 0..<600 where exchange.requests.count < 3 { try await Task.sleep(for: .milliseconds(100)) }
+            let recall = try EdxmlEnvelope.parse(Data(exchange.requests[2].body))
+            #expect(recall.businessType == 1 && recall.businessReason.hasSuffix("Số liệu chưa đầy đủ"))
+            #expect(try await statusAtOffice(report).status == .recalled)
+
+            // A classified document does not go outside.
+            let secret = try await signed("Báo cáo mật") { $0.confidentiality = .confidential }
+            #expect(await s.clerk.cannot(.release, secret)?.reason == "CONFIDENTIAL_NOT_EXCHANGED")
+
+            // An envelope the exchange will never take is recorded on the document and set aside.
+            exchange.answer([422])
+            let refused = try await signed("Báo cáo bổ sung")
+            _ = try await s.clerk.does(.release, to: refused)
+            let verdict = try await statusAtOffice(refused)
+            #expect(!verdict.hasSendTime && verdict.description_p.contains("HTTP 422"))
+        }
+    }
+
     /// Malformed or incomplete envelopes are refused naming the element, and nothing is
     /// registered.
     @Test func malformedEnvelopesNameTheElementAndRegisterNothing() async throws {

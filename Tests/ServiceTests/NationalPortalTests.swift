@@ -16,7 +16,7 @@ import Testing
             let portal = try await RecordingHTTPServer(answers: [503])
             defer { Task { try? await portal.close() } }
             let sink = NationalPortalSink(
-                transport: try HTTPJSONTransport(
+                transport: try HTTPDeliveryTransport(
                     url: URL(string: "http://127.0.0.1:\(portal.port)/api/dongbohoso")!, token: "t0ken",
                     setting: "portal.url"),
                 store: store)
@@ -91,8 +91,10 @@ import Testing
 
     @Test func thePortalIsReachedOnlyOverHTTPSExceptOnLoopback() throws {
         #expect(throws: ConfigError.self) {
-            try HTTPJSONTransport(url: URL(string: "http://dichvucong.gov.vn/api")!, token: "", setting: "portal.url")
+            try HTTPDeliveryTransport(
+                url: URL(string: "http://dichvucong.gov.vn/api")!, token: "", setting: "portal.url")
         }
-        _ = try HTTPJSONTransport(url: URL(string: "https://dichvucong.gov.vn/api")!, token: "", setting: "portal.url")
+        _ = try HTTPDeliveryTransport(
+            url: URL(string: "https://dichvucong.gov.vn/api")!, token: "", setting: "portal.url")
     }
 }

@@ -66,7 +66,7 @@ import Testing
             }
             try await withTestClient(port: stack.ports["identity"]!, as: "procedures") { client in
                 let notifier = ApplicantNotifier(
-                    transport: try HTTPJSONTransport(
+                    transport: try HTTPDeliveryTransport(
                         url: URL(string: "http://127.0.0.1:\(gateway.port)/send")!, token: "s", setting: "sms.url"),
                     people: IdentityPersonDirectory(client: client, deadline: .seconds(60)), sender: "TUYENQUANG")
                 let relay = OutboxRelay(store: store, consumer: "sms", sink: notifier, logger: .init(label: "test"))
@@ -81,7 +81,7 @@ import Testing
 
                 // Connected later, a gateway is not sent yesterday's news.
                 let late = ApplicantNotifier(
-                    transport: try HTTPJSONTransport(
+                    transport: try HTTPDeliveryTransport(
                         url: URL(string: "http://127.0.0.1:\(gateway.port)/send")!, token: "s", setting: "sms.url"),
                     people: IdentityPersonDirectory(client: client, deadline: .seconds(60)), sender: "TUYENQUANG",
                     maxAge: .zero)

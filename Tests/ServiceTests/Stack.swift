@@ -31,8 +31,10 @@ struct Stack {
 /// Procedures' and documents' stores are on `engine`; the others are on SQLite. The processes share one token
 /// verifier, so a session is known everywhere from its first call (each also refreshes it
 /// from identity, as in production).
+/// `documentsArguments` are added to the documents process's (e.g. its exchange endpoint).
 func withStack<Result: Sendable>(
-    engine: Engine = .sqlite, clock: ManualClock? = nil, _ body: (Stack) async throws -> Result
+    engine: Engine = .sqlite, clock: ManualClock? = nil, documentsArguments: [String] = [],
+    _ body: (Stack) async throws -> Result
 ) async throws -> Result {
     let verifier = TokenVerifier()
     let wallClock = clock?.wallClock ?? .system
@@ -42,7 +44,7 @@ func withStack<Result: Sendable>(
             "documents", keys: DocumentsApp.keys, engine: engine,
             arguments: peers + [
                 "--signing.ca_cert=\(TestPKI.directory)/ca.pem", "--signing.ca_key=\(TestPKI.directory)/ca.key",
-            ], verifier: verifier,
+            ] + documentsArguments, verifier: verifier,
             clock: wallClock,
             build: DocumentsApp.build
         ) { documents in

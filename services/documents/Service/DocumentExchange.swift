@@ -24,9 +24,22 @@ extension DocumentsService {
             throw Self.errors.failedPrecondition(
                 "CONFIDENTIAL_NOT_EXCHANGED", "A secret document is not sent as an edXML envelope.")
         }
+        let (envelope, documentID) = try await envelope(
+            of: document, to: document.recipients, businessType: 0, reason: "Văn bản điện tử mới")
+        return .with {
+            $0.edxml = Data(envelope.xml().utf8)
+            $0.documentID = documentID
+        }
+    }
+
+    /// The released `document` as an envelope to `recipients`, with its files: new (business
+    /// type 0) or a recall (1) with `reason`. Its DocumentId is `OrganId,yyyy/MM/dd,Number/Notation`.
+    func envelope(
+        of document: Egov_Documents_V1_Document, to recipients: [String], businessType: Int, reason: String
+    ) async throws -> (EdxmlEnvelope, documentID: String) {
         let sender = try await agencies.agency(named: document.agency)
         var to: [EdxmlEnvelope.Organ] = []
-        for recipient in document.recipients {
+        for recipient in recipients {
             let agency = try await agencies.agency(named: recipient)
             to.append(.init(id: String(recipient.dropFirst("agencies/".count)), name: agency?.displayName ?? recipient))
         }
@@ -52,12 +65,9 @@ extension DocumentsService {
             promulgationDate: date, typeName: DocumentRepository.typeName(of: document.documentType),
             subject: document.subject, content: document.content, competence: block.count > 1 ? block[0] : "",
             position: block.last ?? "", fullName: signer?.displayName ?? "",
-            priority: Self.priority(document.urgency), businessType: 0, businessReason: "Văn bản điện tử mới",
-            timestamp: EdxmlEnvelope.format(store.clock.now, time: true), files: files)
-        return .with {
-            $0.edxml = Data(envelope.xml().utf8)
-            $0.documentID = documentID
-        }
+            priority: Self.priority(document.urgency), businessType: businessType, businessReason: reason,
+            timestamp: EdxmlEnvelope.format(store.clock.now, time: true), files: businessType == 1 ? [] : files)
+        return (envelope, documentID)
     }
 
     public func importEdxml(

@@ -148,6 +148,13 @@ struct DocumentRepository: Sendable {
                 WHERE source_document <> ''
                 """
             ]),
+        // Recipients outside the platform: reached through the national exchange, no copy here.
+        Migration(
+            "0006_external_recipients",
+            [
+                "ALTER TABLE recipient_statuses ADD COLUMN external BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE recipient_statuses ADD COLUMN send_time BIGINT",
+            ]),
     ]
 
     /// The words a document is found by, folded (no diacritics, `đ` as `d`, lower case).
@@ -470,11 +477,47 @@ struct DocumentRepository: Sendable {
         }
     }
 
-    /// The recipients of the outgoing document `name` and their copies, inside `tx`.
+    /// Records that the outgoing document `source` goes to `recipient`, outside the platform,
+    /// through the national exchange: no status until the recipient reports one.
+    func addExternal(_ recipient: String, of source: String, description: String, in tx: Transaction) async throws {
+        try await tx.database.execute(
+            """
+            INSERT INTO recipient_statuses (document_id, agency, status, description, update_time, incoming_document,
+                                            external)
+            VALUES (\(bind: Self.parts(source).1), \(bind: recipient), 0, \(bind: description),
+                    \(bind: tx.clock.micros), '', 1)
+            """)
+    }
+
+    /// Records what the national exchange did with `source`'s envelope for its external
+    /// `recipients`: took it (`sent`, and `status` when it carries one, as a recall's 13), or
+    /// refused it (`description` says why).
+    func recordExchange(
+        of source: String, to recipients: [String], sent: Bool, status: Egov_Documents_V1_ExchangeStatus? = nil,
+        description: String, in tx: Transaction
+    ) async throws {
+        let now = tx.clock.micros
+        for recipient in recipients {
+            let statusChange: SQLQueryString = status.map { "status = \(bind: $0.rawValue)," } ?? ""
+            let sendChange: SQLQueryString = sent ? "send_time = \(bind: now)," : ""
+            try await tx.database.execute(
+                """
+                UPDATE recipient_statuses SET \(statusChange) \(sendChange) description = \(bind: description),
+                    update_time = \(bind: now)
+                WHERE document_id = \(bind: Self.parts(source).1) AND agency = \(bind: recipient) AND external = 1
+                """)
+        }
+    }
+
+    /// The recipients on the platform of the outgoing document `name` and their copies,
+    /// inside `tx`.
     func recipients(of name: String, in tx: Transaction) async throws -> [(agency: String, copy: String)] {
         let (_, id) = Self.parts(name)
         return try await tx.database.rows(
-            "SELECT agency, incoming_document FROM recipient_statuses WHERE document_id = \(bind: id) ORDER BY agency"
+            """
+            SELECT agency, incoming_document FROM recipient_statuses
+            WHERE document_id = \(bind: id) AND external = 0 ORDER BY agency
+            """
         ).map {
             (
                 try $0.decode(column: "agency", as: String.self),
@@ -503,6 +546,8 @@ struct DocumentRepository: Sendable {
                 $0.description_p = try row.decode(column: "description", as: String.self)
                 $0.updateTime = .init(micros: try row.decode(column: "update_time", as: Int64.self))
                 $0.incomingDocument = try row.decode(column: "incoming_document", as: String.self)
+                $0.external = try row.decode(column: "external", as: Int64.self) != 0
+                if let sent = try row.decode(column: "send_time", as: Int64?.self) { $0.sendTime = .init(micros: sent) }
             }
         }
         return document

@@ -150,6 +150,14 @@ extension DocumentsService {
                         "Recipient \(name) is not an active agency; return the document to change its recipients.",
                         metadata: ["recipient": name])
                 }
+                // Classified documents do not travel by electronic exchange (Decree 30).
+                if agency.external && ![.none, .unspecified].contains(document.confidentiality) {
+                    throw Self.errors.failedPrecondition(
+                        "CONFIDENTIAL_NOT_EXCHANGED",
+                        "\(agency.displayName) is outside the platform, and a classified document does not travel "
+                            + "through the national exchange; return the document to change its recipients.",
+                        metadata: ["recipient": name])
+                }
                 recipients.append(agency)
             }
             let seal = try await requireSigner().credentials(
@@ -258,7 +266,17 @@ extension DocumentsService {
                 CanonicalForm.agency(document), role: .agency, as: document.agency, with: seal, at: tx.clock.now))
         document.recipientStatuses = []
         var arrival: (Egov_Documents_V1_Integrity, String)?
-        for recipient in recipients {
+        for recipient in recipients where recipient.external {
+            // The exchange adapter sends the envelope from the outbox (`ExchangeSink`).
+            let waiting = "Chờ gửi qua Trục liên thông văn bản quốc gia"
+            try await documents.addExternal(recipient.name, of: document.name, description: waiting, in: tx)
+            document.recipientStatuses.append(
+                .with {
+                    $0.agency = recipient.name; $0.external = true; $0.description_p = waiting
+                    $0.updateTime = .init(micros: now)
+                })
+        }
+        for recipient in recipients where !recipient.external {
             var copy = Egov_Documents_V1_Document.with {
                 $0.direction = .incoming
                 $0.documentType = document.documentType
@@ -301,6 +319,7 @@ extension DocumentsService {
                     $0.incomingDocument = stored.name
                 })
         }
+        document.recipientStatuses.sort { $0.agency < $1.agency }  // as they are read back
         if !document.replaces.isEmpty { try await replace(document.replaces, with: document, in: tx) }
     }
 
@@ -318,6 +337,7 @@ extension DocumentsService {
         var old = found
         old.state = .recalled
         old = try await save(old, over: version, in: tx)
+        try await tx.enqueue(topic: Self.topic(.recall), key: old.name, payload: try old.serializedBytes())
         try await documents.record(
             .with {
                 $0.action = .recall; $0.actor = RequestContext.actor; $0.state = .recalled
@@ -399,6 +419,7 @@ extension DocumentsService {
         switch action {
         case .release: "documents.document.released"
         case .finish: "documents.document.finished"
+        case .recall: "documents.document.recalled"
         default: "documents.document.status_changed"
         }
     }

@@ -14,6 +14,13 @@ public enum DocumentsApp {
                 "signing.ca_key", default: "",
                 help: "That CA's private key (PEM, P-256). Default: data_dir/pki/ca.key. Without both files "
                     + "documents can be written but not signed."),
+            ConfigKey(
+                "exchange.url", default: "",
+                help: "The national document exchange's endpoint (https) that takes edXML envelopes for agencies "
+                    + "outside the platform. Empty: not connected; their documents wait in the outbox."),
+            ConfigKey(
+                "exchange.token_file", default: "",
+                help: "A file holding the bearer token the exchange issued to the province (read at start)."),
         ]
 
     public static let migrations = DocumentRepository.migrations + DocumentSigner.migrations
@@ -31,17 +38,25 @@ public enum DocumentsApp {
         if signer == nil {
             environment.logger.warning("no signing CA (signing.ca_cert, signing.ca_key): documents cannot be signed")
         }
+        let service = DocumentsService(
+            store: store, agencies: identity.directory, people: identity.people, delegations: identity.directory,
+            signer: signer,
+            files: FileStore(
+                directory: "\(environment.settings.dataDirectory)/attachments/documents", maxBytes: 20 << 20))
+        let relays = try [
+            OutboxRelay.outside(
+                "document-exchange", prefix: "exchange", contentType: ExchangeSink.contentType, store: store,
+                environment: environment
+            ) { ExchangeSink(service: service, transport: $0) }
+        ].compactMap { $0 }
         return ProcessParts(
-            services: [
-                DocumentsService(
-                    store: store, agencies: identity.directory, people: identity.people,
-                    delegations: identity.directory, signer: signer,
-                    files: FileStore(
-                        directory: "\(environment.settings.dataDirectory)/attachments/documents", maxBytes: 20 << 20))
-            ],
+            services: [service],
             serviceNames: [Egov_Documents_V1_DocumentsService.descriptor.fullyQualifiedService],
             probes: [.database(store), identity.probe],
-            background: [StoreService(store: store)] + identity.background
+            background: [
+                StoreService(store: store, outboxConsumers: relays.map(\.consumer), logger: environment.logger)
+            ]
+                + identity.background + relays
         )
     }
 }

@@ -44,8 +44,11 @@ extension IdentityService {
             person.agency, Self.errors, doing: "create officials of \(person.agency)")
         var violations: [ErrorBuilder.Violation] = []
         if let agencyCode = AgencyCode.code(fromName: person.agency) {
-            if try await agencies.agency(code: agencyCode)?.state != .active {
+            let agency = try await agencies.agency(code: agencyCode)
+            if agency?.state != .active {
                 violations.append(.init("person.agency", "agency '\(person.agency)' does not exist or is deactivated"))
+            } else if agency?.external == true {
+                violations.append(.init("person.agency", "agency '\(person.agency)' works outside the platform"))
             }
         } else {
             violations.append(.init("person.agency", "must be agencies/{code}"))

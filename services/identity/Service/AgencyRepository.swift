@@ -46,6 +46,7 @@ struct SQLAgencyRepository: AgencyRepository {
             ]
         ),
         searchMigration,
+        Migration("0012_agency_external", ["ALTER TABLE agencies ADD COLUMN external BIGINT NOT NULL DEFAULT 0"]),
     ]
 
     func agency(code: String) async throws -> Egov_Identity_V1_Agency? {
@@ -89,7 +90,8 @@ struct SQLAgencyRepository: AgencyRepository {
             """
             UPDATE agencies SET display_name = \(bind: agency.displayName), abbreviation = \(bind: agency.abbreviation),
                 kind = \(bind: agency.kind.rawValue), parent = \(bind: agency.parent),
-                owns_bridge_point = \(bind: agency.ownsBridgePoint ? 1 : 0), state = \(bind: agency.state.rawValue),
+                owns_bridge_point = \(bind: agency.ownsBridgePoint ? 1 : 0), external = \(bind: agency.external ? 1 : 0),
+                state = \(bind: agency.state.rawValue),
                 search_text = \(bind: Self.searchText(agency)), update_time = \(bind: store.clock.micros),
                 version = version + 1
             WHERE code = \(bind: agency.code) AND version = \(bind: version) RETURNING code
@@ -107,11 +109,11 @@ struct SQLAgencyRepository: AgencyRepository {
         do {
             try await tx.database.execute(
                 """
-                INSERT INTO agencies (code, display_name, abbreviation, kind, parent, owns_bridge_point, state,
-                                      create_time, update_time, version, search_text)
+                INSERT INTO agencies (code, display_name, abbreviation, kind, parent, owns_bridge_point, external,
+                                      state, create_time, update_time, version, search_text)
                 VALUES (\(bind: agency.code), \(bind: agency.displayName), \(bind: agency.abbreviation),
                         \(bind: agency.kind.rawValue), \(bind: agency.parent), \(bind: agency.ownsBridgePoint ? 1 : 0),
-                        \(bind: agency.state.rawValue), \(bind: now), \(bind: now), 1, \(bind: Self.searchText(agency)))
+                        \(bind: agency.external ? 1 : 0), \(bind: agency.state.rawValue), \(bind: now), \(bind: now), 1, \(bind: Self.searchText(agency)))
                 """)
         } catch  where Store.isUniqueViolation(error) {
             throw AgencyExists()
@@ -129,6 +131,7 @@ struct SQLAgencyRepository: AgencyRepository {
             $0.kind = .init(rawValue: Int(try row.decode(column: "kind", as: Int64.self))) ?? .unspecified
             $0.parent = try row.decode(column: "parent", as: String.self)
             $0.ownsBridgePoint = try row.decode(column: "owns_bridge_point", as: Int64.self) != 0
+            $0.external = try row.decode(column: "external", as: Int64.self) != 0
             $0.state = .init(rawValue: Int(try row.decode(column: "state", as: Int64.self))) ?? .unspecified
             $0.createTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "create_time", as: Int64.self))
             $0.updateTime = Google_Protobuf_Timestamp(micros: try row.decode(column: "update_time", as: Int64.self))

@@ -46,6 +46,13 @@ enum DemoProvince {
         ("000.01.10.H41", "Ủy ban nhân dân xã Mèo Vạc", "UBND", .commune, true),
     ]
 
+    /// Central bodies the province writes to, outside the platform: their documents travel
+    /// through the national document exchange. Codes are illustrative.
+    static let externalAgencies: [(String, String, String)] = [
+        ("000.00.00.G01", "Văn phòng Chính phủ", "VPCP"),
+        ("000.00.00.G12", "Bộ Nội vụ", "BNV"),
+    ]
+
     /// Inserts the agencies that do not exist yet; returns how many were added.
     static func load(into repository: some AgencyRepository, store: Store) async throws -> Int {
         var added = 0
@@ -59,6 +66,18 @@ enum DemoProvince {
                 $0.kind = kind
                 $0.parent = code == root ? "" : "agencies/\(root)"
                 $0.ownsBridgePoint = bridge
+            }
+            _ = try await store.write { tx in try await repository.insert(agency, in: tx) }
+            added += 1
+        }
+        for (code, name, abbreviation) in externalAgencies where try await repository.agency(code: code) == nil {
+            let agency = Egov_Identity_V1_Agency.with {
+                $0.name = "agencies/\(code)"
+                $0.code = code
+                $0.displayName = name
+                $0.abbreviation = abbreviation
+                $0.kind = .centralBody
+                $0.external = true
             }
             _ = try await store.write { tx in try await repository.insert(agency, in: tx) }
             added += 1

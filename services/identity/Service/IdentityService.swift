@@ -125,6 +125,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
             case "abbreviation": changed.abbreviation = request.agency.abbreviation
             case "kind": changed.kind = request.agency.kind
             case "owns_bridge_point": changed.ownsBridgePoint = request.agency.ownsBridgePoint
+            case "external": changed.external = request.agency.external
             case "parent": changed.parent = request.agency.parent
             default:
                 throw Self.errors.invalidArgument(
@@ -217,6 +218,7 @@ public struct IdentityService: Egov_Identity_V1_IdentityService.SimpleServicePro
             $0.kind = input.kind
             $0.parent = input.parent
             $0.ownsBridgePoint = input.ownsBridgePoint
+            $0.external = input.external
         }
     }
 

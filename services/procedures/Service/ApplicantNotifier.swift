@@ -10,7 +10,7 @@ import SwiftProtobuf
 /// it online is told too. Runs as a consumer of the procedures outbox; the SMS gateway takes
 /// `{"to", "from", "text", "reference"}` as JSON.
 public struct ApplicantNotifier: OutboxSink {
-    let transport: any JSONTransport
+    let transport: any DeliveryTransport
     let people: any PersonDirectory
     /// The brand name the messages come from.
     let sender: String
@@ -20,7 +20,7 @@ public struct ApplicantNotifier: OutboxSink {
     let clock: WallClock
 
     public init(
-        transport: any JSONTransport, people: any PersonDirectory, sender: String,
+        transport: any DeliveryTransport, people: any PersonDirectory, sender: String,
         maxAge: Duration = .seconds(24 * 3600), clock: WallClock = .system
     ) {
         self.clock = clock

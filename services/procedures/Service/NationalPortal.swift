@@ -89,11 +89,11 @@ public struct PortalDossierRecord: Codable, Equatable, Sendable {
 /// dossier's current record with its handling steps. The relay keeps order and retries;
 /// the portal deduplicates on `Idempotency-Key` (`<store>-<outbox id>`).
 public struct NationalPortalSink: OutboxSink {
-    let transport: any JSONTransport
+    let transport: any DeliveryTransport
     let dossiers: DossierRepository
     let keyPrefix: String
 
-    public init(transport: any JSONTransport, store: Store, keyPrefix: String = "egov-procedures") {
+    public init(transport: any DeliveryTransport, store: Store, keyPrefix: String = "egov-procedures") {
         self.transport = transport
         self.dossiers = DossierRepository(store: store)
         self.keyPrefix = keyPrefix

@@ -69,27 +69,16 @@ public enum ProceduresApp {
             service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")),
             logger: environment.logger)
         // Each outside system configured (`<prefix>.url`) consumes the outbox through its own relay.
-        var relays: [OutboxRelay] = []
-        func connect(_ consumer: String, prefix: String, _ sink: (HTTPJSONTransport) -> any OutboxSink) throws {
-            guard let transport = try HTTPJSONTransport.configured(environment.configuration, prefix: prefix) else {
-                return
-            }
-            relays.append(
-                OutboxRelay(
-                    store: store, consumer: consumer, sink: sink(transport), interval: .seconds(1),
-                    logger: environment.logger))
-            environment.logger.info(
-                "outbox consumer connected",
-                metadata: [
-                    "consumer": .string(consumer), "url": .string(environment.configuration.string("\(prefix).url")),
-                ])
-        }
-        try connect("national-portal", prefix: "portal") { NationalPortalSink(transport: $0, store: store) }
-        try connect("sms", prefix: "sms") {
-            ApplicantNotifier(
-                transport: $0, people: identity.people, sender: environment.configuration.string("sms.sender"),
-                clock: store.clock)
-        }
+        let relays = try [
+            OutboxRelay.outside("national-portal", prefix: "portal", store: store, environment: environment) {
+                NationalPortalSink(transport: $0, store: store)
+            },
+            OutboxRelay.outside("sms", prefix: "sms", store: store, environment: environment) {
+                ApplicantNotifier(
+                    transport: $0, people: identity.people, sender: environment.configuration.string("sms.sender"),
+                    clock: store.clock)
+            },
+        ].compactMap { $0 }
         let background: [any Service] =
             [StoreService(store: store, outboxConsumers: relays.map(\.consumer), logger: environment.logger), scanner]
             + identity.background + relays
