@@ -169,6 +169,7 @@ let package = Package(
                 "EGovFuzzTargets", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -196,6 +197,7 @@ let package = Package(
             deps: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ])
         + service("procedures", module: "ProceduresService", deps: [.product(name: "Crypto", package: "swift-crypto")])
         + service("conferences", module: "ConferencesService")

@@ -1,3 +1,4 @@
+import ArgumentParser
 import EGovAPI
 import EGovKit
 import EGovStore
@@ -411,6 +412,92 @@ struct DocumentScene {
         try process.run()
         process.waitUntilExit()
         return process.terminationStatus == 0
+    }
+
+    /// Runs `openssl` with `arguments` in `directory`; throws unless it succeeds.
+    func openssl(_ arguments: [String], in directory: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ConfigError("openssl \(arguments) failed") }
+    }
+
+    /// A certificate for `name` issued by the CA in `caDirectory` (`ca.pem`, `ca.key`) the
+    /// way a province's authority issues one: RSA 2048, the holder named in its subject only.
+    func issue(_ name: String, by caDirectory: String, in directory: String) throws -> (
+        certificate: String, key: String
+    ) {
+        try openssl(
+            [
+                "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-subj",
+                "/C=VN/O=UBND tinh Tuyen Quang/CN=\(name)", "-out", "\(name).csr",
+            ], in: directory)
+        try openssl(
+            [
+                "x509", "-req", "-in", "\(name).csr", "-CA", "\(caDirectory)/ca.pem", "-CAkey", "\(caDirectory)/ca.key",
+                "-set_serial", "0x" + String(UInt64.random(in: 1...UInt64.max / 2), radix: 16), "-days", "365", "-out",
+                "\(name).pem",
+            ], in: directory)
+        return ("\(directory)/\(name).pem", "\(directory)/\(name).key")
+    }
+
+    /// In production the province's authority issues the certificates: with no CA key the
+    /// platform signs only with imported ones, and they verify on arrival and with openssl.
+    @Test func importedCertificatesFromTheProvincesAuthoritySign() async throws {
+        let directory = temporaryDirectory("import")
+        try await withScene(documentsArguments: ["--signing.ca_key=\(directory)/none.key"]) { scene in
+            let s = try await DocumentScene.make(scene)
+            let draft = try await s.drafter.drafts(
+                .decision, "Về việc ban hành quy chế", at: DocumentScene.committee, to: [DocumentScene.health])
+            try await s.drafter.does(.submit, to: draft)
+            try await s.chairman.does(.approve, to: draft)
+            #expect(await s.chairman.cannot(.sign, draft)?.reason == "SIGNING_CERTIFICATE_MISSING")
+
+            let documents = scene.stack.documents
+            func importing(_ subject: String, _ files: (certificate: String, key: String)) async throws -> Int32 {
+                let command = try ImportSigningCertificate.parse([
+                    "--subject", subject, "--certificate", files.certificate, "--key", files.key,
+                    "--data_dir=\(documents.dataDirectory)", "--database.url=\(documents.databaseURL)",
+                    "--signing.ca_cert=\(TestPKI.directory)/ca.pem",
+                ])
+                do {
+                    try await command.run()
+                    return 0
+                } catch let code as ExitCode {
+                    return code.rawValue
+                }
+            }
+            // A certificate from another authority, or with someone else's key, is refused.
+            let stranger = temporaryDirectory("stranger-ca")
+            try openssl(
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                    "ca.key", "-subj", "/CN=Another CA", "-days", "30", "-out", "ca.pem",
+                ], in: stranger)
+            let foreign = try issue("ct-foreign", by: stranger, in: directory)
+            #expect(try await importing(s.chairman.name, foreign) == 1)
+            let chairman = try issue("ct", by: TestPKI.directory, in: directory)
+            let committee = try issue("ubnd", by: TestPKI.directory, in: directory)
+            #expect(try await importing(s.chairman.name, (chairman.certificate, committee.key)) == 1)
+            #expect(try await importing("someone", chairman) == 1)
+
+            #expect(try await importing(s.chairman.name, chairman) == 0)
+            #expect(try await importing(DocumentScene.committee, committee) == 0)
+            let signed = try await s.chairman.does(.sign, to: draft)
+            #expect(signed.signatures.first?.certificate.contains("BEGIN CERTIFICATE") == true)
+            _ = try await s.clerk.does(.release, to: draft)
+            let copy = try #require(try await s.healthClerk.documentsOf(DocumentScene.health, .incoming).first)
+            #expect(copy.integrity == .verified, "\(copy.integrityDetail)")
+            let export = try await scene.documents.exportSignedDocument(
+                .with { $0.name = copy.name }, metadata: s.healthClerk.session)
+            #expect(export.forms.count == 2)
+            for form in export.forms { #expect(try opensslVerifies(form)) }
+        }
     }
 
     /// The bytes of a document's file.
