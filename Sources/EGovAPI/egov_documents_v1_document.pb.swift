@@ -348,6 +348,59 @@ public nonisolated enum Egov_Documents_V1_Confidentiality: SwiftProtobuf.Enum, S
 
 }
 
+/// The forms of a copy (Decree 30, Article 25).
+public nonisolated enum Egov_Documents_V1_CopyKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not a copy.
+  case unspecified // = 0
+
+  /// Sao y: the whole document, copied from the original or the master copy
+  /// (notation SY).
+  case trueCopy // = 1
+
+  /// Sao lục: the whole document, copied from a certified copy (notation SL).
+  case transcript // = 2
+
+  /// Trích sao: part of the document, the part given as the copy's content
+  /// (notation TS).
+  case excerpt // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .trueCopy
+    case 2: self = .transcript
+    case 3: self = .excerpt
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .trueCopy: return 1
+    case .transcript: return 2
+    case .excerpt: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Egov_Documents_V1_CopyKind] = [
+    .unspecified,
+    .trueCopy,
+    .transcript,
+    .excerpt,
+  ]
+
+}
+
 /// Whether a document's signatures still match it.
 public nonisolated enum Egov_Documents_V1_Integrity: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -532,6 +585,10 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
   /// Refuses the sender's recall or replacement, with the reason (the clerk):
   /// the copy stays as it is.
   case rejectRevision // = 13
+
+  /// Recorded on an incoming document when an answer to it (`in_reply_to`) is
+  /// released; not a step one takes.
+  case answered // = 14
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -554,6 +611,7 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     case 11: self = .recall
     case 12: self = .acceptRevision
     case 13: self = .rejectRevision
+    case 14: self = .answered
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -574,6 +632,7 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     case .recall: return 11
     case .acceptRevision: return 12
     case .rejectRevision: return 13
+    case .answered: return 14
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -594,6 +653,7 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     .recall,
     .acceptRevision,
     .rejectRevision,
+    .answered,
   ]
 
 }
@@ -870,6 +930,51 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
   /// Clears the value of `pendingRevision`. Subsequent reads from it will return its default value.
   public mutating func clearPendingRevision() {_uniqueStorage()._pendingRevision = nil}
 
+  /// Outgoing: the incoming document of the same agency this one answers
+  /// (edXML ResponseFor), `agencies/{code}/documents/{id}`. Releasing the answer
+  /// records it on the incoming document's steps.
+  public var inReplyTo: String {
+    get {_storage._inReplyTo}
+    set {_uniqueStorage()._inReplyTo = newValue}
+  }
+
+  /// A copy (bản sao): the document of the same agency it copies, released
+  /// outgoing or incoming, `agencies/{code}/documents/{id}`. A copy is its own
+  /// document: signed, numbered in the agency's copy register (`05/SY-UBND`) and
+  /// released like any other. Set on create only, with `copy_kind`.
+  public var copyOf: String {
+    get {_storage._copyOf}
+    set {_uniqueStorage()._copyOf = newValue}
+  }
+
+  /// How `copy_of` is copied.
+  public var copyKind: Egov_Documents_V1_CopyKind {
+    get {_storage._copyKind}
+    set {_uniqueStorage()._copyKind = newValue}
+  }
+
+  /// Outgoing: people the document is addressed to by name besides agencies,
+  /// `people/{person}`, officials on the platform. Once it is released they
+  /// read it and find it among the documents addressed to them.
+  public var recipientPeople: [String] {
+    get {_storage._recipientPeople}
+    set {_uniqueStorage()._recipientPeople = newValue}
+  }
+
+  /// The work files (hồ sơ công việc) holding the document,
+  /// `agencies/{code}/caseFiles/{id}`.
+  public var caseFiles: [String] {
+    get {_storage._caseFiles}
+    set {_uniqueStorage()._caseFiles = newValue}
+  }
+
+  /// Incoming: the released documents of this agency that answer it
+  /// (`in_reply_to`), `agencies/{code}/documents/{id}`.
+  public var replies: [String] {
+    get {_storage._replies}
+    set {_uniqueStorage()._replies = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Whether the document leaves or reaches the agency.
@@ -1025,6 +1130,114 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A work file (hồ sơ công việc): the documents an agency gathers on one
+/// matter in one year, kept together for archiving. Documents are added, never
+/// removed; a closed file takes no more.
+public nonisolated struct Egov_Documents_V1_CaseFile: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `agencies/{code}/caseFiles/{id}`.
+  public var name: String = String()
+
+  /// What the file is about, e.g. "Hồ sơ chuyển đổi số năm 2026".
+  public var title: String = String()
+
+  /// The file's code in the agency's file list (danh mục hồ sơ), e.g. `01.VP`.
+  public var code: String = String()
+
+  /// The year the file belongs to; the current year when unset.
+  public var year: Int32 = 0
+
+  /// How long it is kept, e.g. "Vĩnh viễn", "10 năm".
+  public var retention: String = String()
+
+  /// The official who keeps it, `people/{person}`: its creator.
+  public var keeper: String = String()
+
+  /// The documents in it, in the order they were added.
+  public var documents: [String] = []
+
+  /// Whether documents can still be added.
+  public var state: Egov_Documents_V1_CaseFile.State = .unspecified
+
+  /// When it was created.
+  public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createTime = newValue}
+  }
+  /// Returns true if `createTime` has been explicitly set.
+  public var hasCreateTime: Bool {self._createTime != nil}
+  /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCreateTime() {self._createTime = nil}
+
+  /// When it was closed.
+  public var closeTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_closeTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_closeTime = newValue}
+  }
+  /// Returns true if `closeTime` has been explicitly set.
+  public var hasCloseTime: Bool {self._closeTime != nil}
+  /// Clears the value of `closeTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCloseTime() {self._closeTime = nil}
+
+  /// Opaque version tag.
+  public var etag: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Whether documents can still be added.
+  public nonisolated enum State: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Not set.
+    case unspecified // = 0
+
+    /// Documents are being gathered.
+    case `open` // = 1
+
+    /// Closed when the matter ended; kept as it is.
+    case closed // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .open
+      case 2: self = .closed
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .open: return 1
+      case .closed: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Egov_Documents_V1_CaseFile.State] = [
+      .unspecified,
+      .open,
+      .closed,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _closeTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// A sender's request about a document it released: recall it, or replace it
@@ -1380,6 +1593,10 @@ nonisolated extension Egov_Documents_V1_Confidentiality: SwiftProtobuf._ProtoNam
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONFIDENTIALITY_UNSPECIFIED\0\u{1}CONFIDENTIALITY_NONE\0\u{1}CONFIDENTIALITY_CONFIDENTIAL\0\u{1}CONFIDENTIALITY_SECRET\0\u{1}CONFIDENTIALITY_TOP_SECRET\0")
 }
 
+nonisolated extension Egov_Documents_V1_CopyKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COPY_KIND_UNSPECIFIED\0\u{1}COPY_KIND_TRUE_COPY\0\u{1}COPY_KIND_TRANSCRIPT\0\u{1}COPY_KIND_EXCERPT\0")
+}
+
 nonisolated extension Egov_Documents_V1_Integrity: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INTEGRITY_UNSPECIFIED\0\u{1}INTEGRITY_VERIFIED\0\u{1}INTEGRITY_TAMPERED\0")
 }
@@ -1389,12 +1606,12 @@ nonisolated extension Egov_Documents_V1_ExchangeStatus: SwiftProtobuf._ProtoName
 }
 
 nonisolated extension Egov_Documents_V1_DocumentAction: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOCUMENT_ACTION_UNSPECIFIED\0\u{1}DOCUMENT_ACTION_SUBMIT\0\u{1}DOCUMENT_ACTION_RETURN\0\u{1}DOCUMENT_ACTION_APPROVE\0\u{1}DOCUMENT_ACTION_SIGN\0\u{1}DOCUMENT_ACTION_RELEASE\0\u{1}DOCUMENT_ACTION_ACCEPT\0\u{1}DOCUMENT_ACTION_REJECT\0\u{1}DOCUMENT_ACTION_DIRECT\0\u{1}DOCUMENT_ACTION_START\0\u{1}DOCUMENT_ACTION_FINISH\0\u{1}DOCUMENT_ACTION_RECALL\0\u{1}DOCUMENT_ACTION_ACCEPT_REVISION\0\u{1}DOCUMENT_ACTION_REJECT_REVISION\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOCUMENT_ACTION_UNSPECIFIED\0\u{1}DOCUMENT_ACTION_SUBMIT\0\u{1}DOCUMENT_ACTION_RETURN\0\u{1}DOCUMENT_ACTION_APPROVE\0\u{1}DOCUMENT_ACTION_SIGN\0\u{1}DOCUMENT_ACTION_RELEASE\0\u{1}DOCUMENT_ACTION_ACCEPT\0\u{1}DOCUMENT_ACTION_REJECT\0\u{1}DOCUMENT_ACTION_DIRECT\0\u{1}DOCUMENT_ACTION_START\0\u{1}DOCUMENT_ACTION_FINISH\0\u{1}DOCUMENT_ACTION_RECALL\0\u{1}DOCUMENT_ACTION_ACCEPT_REVISION\0\u{1}DOCUMENT_ACTION_REJECT_REVISION\0\u{1}DOCUMENT_ACTION_ANSWERED\0")
 }
 
 nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Document"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0\u{1}attachments\0\u{1}signatures\0\u{1}integrity\0\u{3}integrity_detail\0\u{3}verify_time\0\u{1}replaces\0\u{3}pending_revision\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0\u{1}attachments\0\u{1}signatures\0\u{1}integrity\0\u{3}integrity_detail\0\u{3}verify_time\0\u{1}replaces\0\u{3}pending_revision\0\u{3}in_reply_to\0\u{3}copy_of\0\u{3}copy_kind\0\u{3}recipient_people\0\u{3}case_files\0\u{1}replies\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1434,6 +1651,12 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
     var _verifyTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _replaces: String = String()
     var _pendingRevision: Egov_Documents_V1_Revision? = nil
+    var _inReplyTo: String = String()
+    var _copyOf: String = String()
+    var _copyKind: Egov_Documents_V1_CopyKind = .unspecified
+    var _recipientPeople: [String] = []
+    var _caseFiles: [String] = []
+    var _replies: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1481,6 +1704,12 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       _verifyTime = source._verifyTime
       _replaces = source._replaces
       _pendingRevision = source._pendingRevision
+      _inReplyTo = source._inReplyTo
+      _copyOf = source._copyOf
+      _copyKind = source._copyKind
+      _recipientPeople = source._recipientPeople
+      _caseFiles = source._caseFiles
+      _replies = source._replies
     }
   }
 
@@ -1536,6 +1765,12 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         case 35: try { try decoder.decodeSingularMessageField(value: &_storage._verifyTime) }()
         case 36: try { try decoder.decodeSingularStringField(value: &_storage._replaces) }()
         case 37: try { try decoder.decodeSingularMessageField(value: &_storage._pendingRevision) }()
+        case 38: try { try decoder.decodeSingularStringField(value: &_storage._inReplyTo) }()
+        case 39: try { try decoder.decodeSingularStringField(value: &_storage._copyOf) }()
+        case 40: try { try decoder.decodeSingularEnumField(value: &_storage._copyKind) }()
+        case 41: try { try decoder.decodeRepeatedStringField(value: &_storage._recipientPeople) }()
+        case 42: try { try decoder.decodeRepeatedStringField(value: &_storage._caseFiles) }()
+        case 43: try { try decoder.decodeRepeatedStringField(value: &_storage._replies) }()
         default: break
         }
       }
@@ -1659,6 +1894,24 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       try { if let v = _storage._pendingRevision {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
       } }()
+      if !_storage._inReplyTo.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._inReplyTo, fieldNumber: 38)
+      }
+      if !_storage._copyOf.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._copyOf, fieldNumber: 39)
+      }
+      if _storage._copyKind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._copyKind, fieldNumber: 40)
+      }
+      if !_storage._recipientPeople.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._recipientPeople, fieldNumber: 41)
+      }
+      if !_storage._caseFiles.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._caseFiles, fieldNumber: 42)
+      }
+      if !_storage._replies.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._replies, fieldNumber: 43)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1705,6 +1958,12 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         if _storage._verifyTime != rhs_storage._verifyTime {return false}
         if _storage._replaces != rhs_storage._replaces {return false}
         if _storage._pendingRevision != rhs_storage._pendingRevision {return false}
+        if _storage._inReplyTo != rhs_storage._inReplyTo {return false}
+        if _storage._copyOf != rhs_storage._copyOf {return false}
+        if _storage._copyKind != rhs_storage._copyKind {return false}
+        if _storage._recipientPeople != rhs_storage._recipientPeople {return false}
+        if _storage._caseFiles != rhs_storage._caseFiles {return false}
+        if _storage._replies != rhs_storage._replies {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1720,6 +1979,94 @@ nonisolated extension Egov_Documents_V1_Document.Direction: SwiftProtobuf._Proto
 
 nonisolated extension Egov_Documents_V1_Document.State: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_DRAFT\0\u{1}STATE_IN_REVIEW\0\u{1}STATE_APPROVED\0\u{1}STATE_SIGNED\0\u{1}STATE_RELEASED\0\u{1}STATE_REGISTERED\0\u{1}STATE_PROCESSING\0\u{1}STATE_FINISHED\0\u{1}STATE_RECALLED\0\u{1}STATE_ACCEPTED\0\u{1}STATE_REJECTED\0\u{1}STATE_DIRECTED\0")
+}
+
+nonisolated extension Egov_Documents_V1_CaseFile: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CaseFile"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{1}code\0\u{1}year\0\u{1}retention\0\u{1}keeper\0\u{1}documents\0\u{1}state\0\u{3}create_time\0\u{3}close_time\0\u{1}etag\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.year) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.retention) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.keeper) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.documents) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._closeTime) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.etag) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 3)
+    }
+    if self.year != 0 {
+      try visitor.visitSingularInt32Field(value: self.year, fieldNumber: 4)
+    }
+    if !self.retention.isEmpty {
+      try visitor.visitSingularStringField(value: self.retention, fieldNumber: 5)
+    }
+    if !self.keeper.isEmpty {
+      try visitor.visitSingularStringField(value: self.keeper, fieldNumber: 6)
+    }
+    if !self.documents.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.documents, fieldNumber: 7)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 8)
+    }
+    try { if let v = self._createTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._closeTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.etag.isEmpty {
+      try visitor.visitSingularStringField(value: self.etag, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Documents_V1_CaseFile, rhs: Egov_Documents_V1_CaseFile) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.year != rhs.year {return false}
+    if lhs.retention != rhs.retention {return false}
+    if lhs.keeper != rhs.keeper {return false}
+    if lhs.documents != rhs.documents {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs._createTime != rhs._createTime {return false}
+    if lhs._closeTime != rhs._closeTime {return false}
+    if lhs.etag != rhs.etag {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Documents_V1_CaseFile.State: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_OPEN\0\u{1}STATE_CLOSED\0")
 }
 
 nonisolated extension Egov_Documents_V1_Revision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -215,6 +215,84 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListAddressedDocuments" metadata.
+        public enum ListAddressedDocuments: Sendable {
+            /// Request type for "ListAddressedDocuments".
+            public typealias Input = Egov_Documents_V1_ListAddressedDocumentsRequest
+            /// Response type for "ListAddressedDocuments".
+            public typealias Output = Egov_Documents_V1_ListDocumentsResponse
+            /// Descriptor for "ListAddressedDocuments".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "ListAddressedDocuments",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateCaseFile" metadata.
+        public enum CreateCaseFile: Sendable {
+            /// Request type for "CreateCaseFile".
+            public typealias Input = Egov_Documents_V1_CreateCaseFileRequest
+            /// Response type for "CreateCaseFile".
+            public typealias Output = Egov_Documents_V1_CaseFile
+            /// Descriptor for "CreateCaseFile".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "CreateCaseFile",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetCaseFile" metadata.
+        public enum GetCaseFile: Sendable {
+            /// Request type for "GetCaseFile".
+            public typealias Input = Egov_Documents_V1_GetCaseFileRequest
+            /// Response type for "GetCaseFile".
+            public typealias Output = Egov_Documents_V1_CaseFile
+            /// Descriptor for "GetCaseFile".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "GetCaseFile",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCaseFiles" metadata.
+        public enum ListCaseFiles: Sendable {
+            /// Request type for "ListCaseFiles".
+            public typealias Input = Egov_Documents_V1_ListCaseFilesRequest
+            /// Response type for "ListCaseFiles".
+            public typealias Output = Egov_Documents_V1_ListCaseFilesResponse
+            /// Descriptor for "ListCaseFiles".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "ListCaseFiles",
+                type: .unary
+            )
+        }
+        /// Namespace for "AddCaseFileDocument" metadata.
+        public enum AddCaseFileDocument: Sendable {
+            /// Request type for "AddCaseFileDocument".
+            public typealias Input = Egov_Documents_V1_AddCaseFileDocumentRequest
+            /// Response type for "AddCaseFileDocument".
+            public typealias Output = Egov_Documents_V1_CaseFile
+            /// Descriptor for "AddCaseFileDocument".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "AddCaseFileDocument",
+                type: .unary
+            )
+        }
+        /// Namespace for "CloseCaseFile" metadata.
+        public enum CloseCaseFile: Sendable {
+            /// Request type for "CloseCaseFile".
+            public typealias Input = Egov_Documents_V1_CloseCaseFileRequest
+            /// Response type for "CloseCaseFile".
+            public typealias Output = Egov_Documents_V1_CaseFile
+            /// Descriptor for "CloseCaseFile".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.documents.v1.DocumentsService"),
+                method: "CloseCaseFile",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "egov.documents.v1.DocumentsService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateDocument.descriptor,
@@ -231,7 +309,13 @@ public enum Egov_Documents_V1_DocumentsService: Sendable {
             ExportEdxml.descriptor,
             ImportEdxml.descriptor,
             ListDocumentEvents.descriptor,
-            ListDocumentTypes.descriptor
+            ListDocumentTypes.descriptor,
+            ListAddressedDocuments.descriptor,
+            CreateCaseFile.descriptor,
+            GetCaseFile.descriptor,
+            ListCaseFiles.descriptor,
+            AddCaseFileDocument.descriptor,
+            CloseCaseFile.descriptor
         ]
     }
 }
@@ -564,6 +648,118 @@ extension Egov_Documents_V1_DocumentsService {
             request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentTypesResponse>
+
+        /// Handle the "ListAddressedDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the released documents addressed by name to a person
+        /// > (`recipient_people`), newest first. Only the person.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_ListAddressedDocumentsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_ListDocumentsResponse` messages.
+        func listAddressedDocuments(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentsResponse>
+
+        /// Handle the "CreateCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Opens a work file (hồ sơ công việc) in an agency. Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_CreateCaseFileRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_CaseFile` messages.
+        func createCaseFile(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_CreateCaseFileRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_CaseFile>
+
+        /// Handle the "GetCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gets a work file. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_GetCaseFileRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_CaseFile` messages.
+        func getCaseFile(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_GetCaseFileRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_CaseFile>
+
+        /// Handle the "ListCaseFiles" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's work files (of a year), in the order they were opened.
+        /// > Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_ListCaseFilesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_ListCaseFilesResponse` messages.
+        func listCaseFiles(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListCaseFilesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListCaseFilesResponse>
+
+        /// Handle the "AddCaseFileDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a document of the same agency to an open work file; adding it again
+        /// > changes nothing. Officials who may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_AddCaseFileDocumentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_CaseFile` messages.
+        func addCaseFileDocument(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_CaseFile>
+
+        /// Handle the "CloseCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a work file: it takes no more documents. Its keeper or the
+        /// > agency's leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Documents_V1_CloseCaseFileRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Documents_V1_CaseFile` messages.
+        func closeCaseFile(
+            request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_CloseCaseFileRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_CaseFile>
     }
 
     /// Service protocol for the "egov.documents.v1.DocumentsService" service.
@@ -880,6 +1076,118 @@ extension Egov_Documents_V1_DocumentsService {
             request: GRPCCore.ServerRequest<Egov_Documents_V1_ListDocumentTypesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentTypesResponse>
+
+        /// Handle the "ListAddressedDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the released documents addressed by name to a person
+        /// > (`recipient_people`), newest first. Only the person.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListAddressedDocumentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_ListDocumentsResponse` message.
+        func listAddressedDocuments(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse>
+
+        /// Handle the "CreateCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Opens a work file (hồ sơ công việc) in an agency. Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_CreateCaseFileRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_CaseFile` message.
+        func createCaseFile(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_CreateCaseFileRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile>
+
+        /// Handle the "GetCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gets a work file. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_GetCaseFileRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_CaseFile` message.
+        func getCaseFile(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_GetCaseFileRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile>
+
+        /// Handle the "ListCaseFiles" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's work files (of a year), in the order they were opened.
+        /// > Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListCaseFilesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_ListCaseFilesResponse` message.
+        func listCaseFiles(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_ListCaseFilesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListCaseFilesResponse>
+
+        /// Handle the "AddCaseFileDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a document of the same agency to an open work file; adding it again
+        /// > changes nothing. Officials who may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_AddCaseFileDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_CaseFile` message.
+        func addCaseFileDocument(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile>
+
+        /// Handle the "CloseCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a work file: it takes no more documents. Its keeper or the
+        /// > agency's leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_CloseCaseFileRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Documents_V1_CaseFile` message.
+        func closeCaseFile(
+            request: GRPCCore.ServerRequest<Egov_Documents_V1_CloseCaseFileRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile>
     }
 
     /// Simple service protocol for the "egov.documents.v1.DocumentsService" service.
@@ -1195,6 +1503,118 @@ extension Egov_Documents_V1_DocumentsService {
             request: Egov_Documents_V1_ListDocumentTypesRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Documents_V1_ListDocumentTypesResponse
+
+        /// Handle the "ListAddressedDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the released documents addressed by name to a person
+        /// > (`recipient_people`), newest first. Only the person.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_ListAddressedDocumentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_ListDocumentsResponse` to respond with.
+        func listAddressedDocuments(
+            request: Egov_Documents_V1_ListAddressedDocumentsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_ListDocumentsResponse
+
+        /// Handle the "CreateCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Opens a work file (hồ sơ công việc) in an agency. Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_CreateCaseFileRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_CaseFile` to respond with.
+        func createCaseFile(
+            request: Egov_Documents_V1_CreateCaseFileRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_CaseFile
+
+        /// Handle the "GetCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gets a work file. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_GetCaseFileRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_CaseFile` to respond with.
+        func getCaseFile(
+            request: Egov_Documents_V1_GetCaseFileRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_CaseFile
+
+        /// Handle the "ListCaseFiles" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's work files (of a year), in the order they were opened.
+        /// > Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_ListCaseFilesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_ListCaseFilesResponse` to respond with.
+        func listCaseFiles(
+            request: Egov_Documents_V1_ListCaseFilesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_ListCaseFilesResponse
+
+        /// Handle the "AddCaseFileDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a document of the same agency to an open work file; adding it again
+        /// > changes nothing. Officials who may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_AddCaseFileDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_CaseFile` to respond with.
+        func addCaseFileDocument(
+            request: Egov_Documents_V1_AddCaseFileDocumentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_CaseFile
+
+        /// Handle the "CloseCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a work file: it takes no more documents. Its keeper or the
+        /// > agency's leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Documents_V1_CloseCaseFileRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Documents_V1_CaseFile` to respond with.
+        func closeCaseFile(
+            request: Egov_Documents_V1_CloseCaseFileRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Documents_V1_CaseFile
     }
 }
 
@@ -1367,6 +1787,72 @@ extension Egov_Documents_V1_DocumentsService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.ListAddressedDocuments.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListAddressedDocumentsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentsResponse>(),
+            handler: { request, context in
+                try await self.listAddressedDocuments(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.CreateCaseFile.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_CreateCaseFileRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_CaseFile>(),
+            handler: { request, context in
+                try await self.createCaseFile(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.GetCaseFile.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_GetCaseFileRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_CaseFile>(),
+            handler: { request, context in
+                try await self.getCaseFile(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.ListCaseFiles.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListCaseFilesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListCaseFilesResponse>(),
+            handler: { request, context in
+                try await self.listCaseFiles(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.AddCaseFileDocument.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_AddCaseFileDocumentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_CaseFile>(),
+            handler: { request, context in
+                try await self.addCaseFileDocument(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Documents_V1_DocumentsService.Method.CloseCaseFile.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_CloseCaseFileRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_CaseFile>(),
+            handler: { request, context in
+                try await self.closeCaseFile(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1532,6 +2018,72 @@ extension Egov_Documents_V1_DocumentsService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentTypesResponse> {
         let response = try await self.listDocumentTypes(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listAddressedDocuments(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListDocumentsResponse> {
+        let response = try await self.listAddressedDocuments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createCaseFile(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_CreateCaseFileRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_CaseFile> {
+        let response = try await self.createCaseFile(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCaseFile(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_GetCaseFileRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_CaseFile> {
+        let response = try await self.getCaseFile(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCaseFiles(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_ListCaseFilesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_ListCaseFilesResponse> {
+        let response = try await self.listCaseFiles(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func addCaseFileDocument(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_CaseFile> {
+        let response = try await self.addCaseFileDocument(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func closeCaseFile(
+        request: GRPCCore.StreamingServerRequest<Egov_Documents_V1_CloseCaseFileRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Documents_V1_CaseFile> {
+        let response = try await self.closeCaseFile(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1734,6 +2286,84 @@ extension Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentTypesResponse> {
         return GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentTypesResponse>(
             message: try await self.listDocumentTypes(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listAddressedDocuments(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_ListDocumentsResponse>(
+            message: try await self.listAddressedDocuments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createCaseFile(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_CreateCaseFileRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile>(
+            message: try await self.createCaseFile(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCaseFile(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_GetCaseFileRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile>(
+            message: try await self.getCaseFile(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCaseFiles(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_ListCaseFilesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_ListCaseFilesResponse> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_ListCaseFilesResponse>(
+            message: try await self.listCaseFiles(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func addCaseFileDocument(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile>(
+            message: try await self.addCaseFileDocument(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func closeCaseFile(
+        request: GRPCCore.ServerRequest<Egov_Documents_V1_CloseCaseFileRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile> {
+        return GRPCCore.ServerResponse<Egov_Documents_V1_CaseFile>(
+            message: try await self.closeCaseFile(
                 request: request.message,
                 context: context
             ),
@@ -2131,6 +2761,148 @@ extension Egov_Documents_V1_DocumentsService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentTypesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentTypesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListAddressedDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the released documents addressed by name to a person
+        /// > (`recipient_people`), newest first. Only the person.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListAddressedDocumentsRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ListAddressedDocumentsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ListDocumentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listAddressedDocuments<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Opens a work file (hồ sơ công việc) in an agency. Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_CreateCaseFileRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_CreateCaseFileRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_CaseFile` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createCaseFile<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_CreateCaseFileRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_CreateCaseFileRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_CaseFile>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gets a work file. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_GetCaseFileRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_GetCaseFileRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_CaseFile` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCaseFile<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_GetCaseFileRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_GetCaseFileRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_CaseFile>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCaseFiles" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's work files (of a year), in the order they were opened.
+        /// > Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListCaseFilesRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ListCaseFilesRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ListCaseFilesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCaseFiles<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ListCaseFilesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ListCaseFilesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListCaseFilesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListCaseFilesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AddCaseFileDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a document of the same agency to an open work file; adding it again
+        /// > changes nothing. Officials who may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_AddCaseFileDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_AddCaseFileDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_CaseFile` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func addCaseFileDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_CaseFile>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CloseCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a work file: it takes no more documents. Its keeper or the
+        /// > agency's leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_CloseCaseFileRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_CloseCaseFileRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_CaseFile` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func closeCaseFile<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_CloseCaseFileRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_CloseCaseFileRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_CaseFile>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2694,6 +3466,214 @@ extension Egov_Documents_V1_DocumentsService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListAddressedDocuments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the released documents addressed by name to a person
+        /// > (`recipient_people`), newest first. Only the person.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListAddressedDocumentsRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ListAddressedDocumentsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ListDocumentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listAddressedDocuments<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListDocumentsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.ListAddressedDocuments.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Opens a work file (hồ sơ công việc) in an agency. Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_CreateCaseFileRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_CreateCaseFileRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_CaseFile` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createCaseFile<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_CreateCaseFileRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_CreateCaseFileRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_CaseFile>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.CreateCaseFile.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gets a work file. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_GetCaseFileRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_GetCaseFileRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_CaseFile` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCaseFile<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_GetCaseFileRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_GetCaseFileRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_CaseFile>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.GetCaseFile.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCaseFiles" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's work files (of a year), in the order they were opened.
+        /// > Its officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_ListCaseFilesRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_ListCaseFilesRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_ListCaseFilesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCaseFiles<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_ListCaseFilesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_ListCaseFilesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_ListCaseFilesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListCaseFilesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.ListCaseFiles.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AddCaseFileDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a document of the same agency to an open work file; adding it again
+        /// > changes nothing. Officials who may read the document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_AddCaseFileDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_AddCaseFileDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_CaseFile` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func addCaseFileDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_CaseFile>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.AddCaseFileDocument.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CloseCaseFile" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a work file: it takes no more documents. Its keeper or the
+        /// > agency's leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Documents_V1_CloseCaseFileRequest` message.
+        ///   - serializer: A serializer for `Egov_Documents_V1_CloseCaseFileRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Documents_V1_CaseFile` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func closeCaseFile<Result>(
+            request: GRPCCore.ClientRequest<Egov_Documents_V1_CloseCaseFileRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Documents_V1_CloseCaseFileRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Documents_V1_CaseFile>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Documents_V1_DocumentsService.Method.CloseCaseFile.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -3159,6 +4139,184 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListDocumentTypesRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentTypesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAddressedDocuments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the released documents addressed by name to a person
+    /// > (`recipient_people`), newest first. Only the person.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_ListAddressedDocumentsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAddressedDocuments<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_ListAddressedDocumentsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listAddressedDocuments(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListAddressedDocumentsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListDocumentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCaseFile" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Opens a work file (hồ sơ công việc) in an agency. Its officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_CreateCaseFileRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCaseFile<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_CreateCaseFileRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createCaseFile(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_CreateCaseFileRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_CaseFile>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCaseFile" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gets a work file. The agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_GetCaseFileRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCaseFile<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_GetCaseFileRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCaseFile(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_GetCaseFileRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_CaseFile>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCaseFiles" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists an agency's work files (of a year), in the order they were opened.
+    /// > Its officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_ListCaseFilesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCaseFiles<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_ListCaseFilesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListCaseFilesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCaseFiles(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_ListCaseFilesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_ListCaseFilesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddCaseFileDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds a document of the same agency to an open work file; adding it again
+    /// > changes nothing. Officials who may read the document.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_AddCaseFileDocumentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addCaseFileDocument<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_AddCaseFileDocumentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.addCaseFileDocument(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_AddCaseFileDocumentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_CaseFile>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CloseCaseFile" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Closes a work file: it takes no more documents. Its keeper or the
+    /// > agency's leaders.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Documents_V1_CloseCaseFileRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func closeCaseFile<Result>(
+        request: GRPCCore.ClientRequest<Egov_Documents_V1_CloseCaseFileRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.closeCaseFile(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Documents_V1_CloseCaseFileRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Documents_V1_CaseFile>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3687,6 +4845,208 @@ extension Egov_Documents_V1_DocumentsService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listDocumentTypes(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAddressedDocuments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the released documents addressed by name to a person
+    /// > (`recipient_people`), newest first. Only the person.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAddressedDocuments<Result>(
+        _ message: Egov_Documents_V1_ListAddressedDocumentsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListDocumentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_ListAddressedDocumentsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listAddressedDocuments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCaseFile" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Opens a work file (hồ sơ công việc) in an agency. Its officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCaseFile<Result>(
+        _ message: Egov_Documents_V1_CreateCaseFileRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_CreateCaseFileRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createCaseFile(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCaseFile" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gets a work file. The agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCaseFile<Result>(
+        _ message: Egov_Documents_V1_GetCaseFileRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_GetCaseFileRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCaseFile(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCaseFiles" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists an agency's work files (of a year), in the order they were opened.
+    /// > Its officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCaseFiles<Result>(
+        _ message: Egov_Documents_V1_ListCaseFilesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_ListCaseFilesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_ListCaseFilesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCaseFiles(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddCaseFileDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds a document of the same agency to an open work file; adding it again
+    /// > changes nothing. Officials who may read the document.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addCaseFileDocument<Result>(
+        _ message: Egov_Documents_V1_AddCaseFileDocumentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_AddCaseFileDocumentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.addCaseFileDocument(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CloseCaseFile" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Closes a work file: it takes no more documents. Its keeper or the
+    /// > agency's leaders.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func closeCaseFile<Result>(
+        _ message: Egov_Documents_V1_CloseCaseFileRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Documents_V1_CaseFile>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Documents_V1_CloseCaseFileRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.closeCaseFile(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -57,6 +57,22 @@ extension DocumentsService {
         }
         let (agencyCode, _) = DocumentRepository.parts(document.name)
         let date = EdxmlEnvelope.format(document.releaseTime.date)
+        var responseFor: EdxmlEnvelope.ResponseFor?
+        let (answeredAgency, answeredID) = DocumentRepository.parts(document.inReplyTo)
+        if !document.inReplyTo.isEmpty,
+            let answered = try await documents.document(agencyCode: answeredAgency, id: answeredID)
+        {
+            let promulgated = EdxmlEnvelope.format(answered.promulgationTime.date)
+            // An envelope's own id; a platform document's made the way ours are.
+            let senderCode = AgencyCode.code(fromName: answered.sender) ?? ""
+            let id =
+                answered.sourceDocument.hasPrefix("edxml:")
+                ? String(answered.sourceDocument.dropFirst("edxml:".count))
+                : "\(senderCode),\(promulgated),\(answered.code)"
+            responseFor = .init(
+                organID: String(id.prefix { $0 != "," }), code: answered.code, promulgationDate: promulgated,
+                documentID: id)
+        }
         let documentID = "\(agencyCode),\(date),\(document.number)/\(document.notation)"
         let block = document.signatureBlock
         let envelope = EdxmlEnvelope(
@@ -66,7 +82,8 @@ extension DocumentsService {
             subject: document.subject, content: document.content, competence: block.count > 1 ? block[0] : "",
             position: block.last ?? "", fullName: signer?.displayName ?? "",
             priority: Self.priority(document.urgency), businessType: businessType, businessReason: reason,
-            timestamp: EdxmlEnvelope.format(store.clock.now, time: true), files: businessType == 1 ? [] : files)
+            timestamp: EdxmlEnvelope.format(store.clock.now, time: true), files: businessType == 1 ? [] : files,
+            responseFor: responseFor)
         return (envelope, documentID)
     }
 

@@ -148,6 +148,41 @@ struct DocumentRepository: Sendable {
                 WHERE source_document <> ''
                 """
             ]),
+        // People a released document is addressed to by name, and the work files.
+        Migration(
+            "0008_addressees_and_case_files",
+            [
+                """
+                CREATE TABLE document_people (
+                    person TEXT NOT NULL,
+                    document_id TEXT NOT NULL,
+                    PRIMARY KEY (person, document_id)
+                )
+                """,
+                """
+                CREATE TABLE case_files (
+                    id TEXT PRIMARY KEY,
+                    agency TEXT NOT NULL,
+                    year BIGINT NOT NULL,
+                    code TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    state BIGINT NOT NULL,
+                    create_time BIGINT NOT NULL,
+                    version BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX case_files_by_agency ON case_files (agency, year, code, title, id)",
+                """
+                CREATE TABLE case_file_documents (
+                    file_id TEXT NOT NULL,
+                    document_id TEXT NOT NULL,
+                    seq BIGINT NOT NULL,
+                    PRIMARY KEY (file_id, document_id)
+                )
+                """,
+                "CREATE INDEX case_file_documents_by_document ON case_file_documents (document_id)",
+            ]),
         // Recipients outside the platform: reached through the national exchange, no copy here.
         Migration(
             "0006_external_recipients",
@@ -283,13 +318,12 @@ struct DocumentRepository: Sendable {
         decree30Types.first { $0.0 == type }?.2 ?? ""
     }
 
-    /// The register a document is numbered in: outgoing or incoming, secret documents in their
-    /// own series (Decree 30, Art. 15 and 22).
-    static func register(_ direction: Document.Direction, _ confidentiality: Egov_Documents_V1_Confidentiality)
-        -> String
-    {
-        let base = direction == .incoming ? "incoming" : "outgoing"
-        return [.none, .unspecified].contains(confidentiality) ? base : "\(base)-secret"
+    /// The register `document` is numbered in: outgoing, incoming or copies, secret documents
+    /// in their own series (Decree 30, Art. 15, 22 and 25).
+    static func register(of document: Document) -> String {
+        let base =
+            document.direction == .incoming ? "incoming" : document.copyKind != .unspecified ? "copy" : "outgoing"
+        return [.none, .unspecified].contains(document.confidentiality) ? base : "\(base)-secret"
     }
 
     /// The next number of `register` at `agency` in `year`, inside `tx`: the counter row stays
@@ -329,6 +363,8 @@ struct DocumentRepository: Sendable {
     /// What `ListDocuments` may narrow a list to.
     struct Query {
         var agencyCode: String
+        /// Only documents addressed by name to this person (`people/{id}`), of any agency.
+        var addressedTo: String?
         var direction: Document.Direction = .unspecified
         var states: [Document.State] = []
         /// Incoming documents past their direction's deadline at this time, not finished.
@@ -340,7 +376,15 @@ struct DocumentRepository: Sendable {
     /// Newest first; `after` is the (create_time, id) key of the previous page's last item.
     func documents(_ query: Query) async throws -> [(Document, Int64)] {
         try await store.read { db in
-            var sql = SQLQueryString("SELECT * FROM documents WHERE agency = \(bind: query.agencyCode)")
+            var sql = SQLQueryString("SELECT * FROM documents WHERE ")
+            if let person = query.addressedTo {
+                sql.appendLiteral("id IN (SELECT document_id FROM document_people WHERE person = ")
+                sql.appendInterpolation(bind: person)
+                sql.appendLiteral(")")
+            } else {
+                sql.appendLiteral("agency = ")
+                sql.appendInterpolation(bind: query.agencyCode)
+            }
             if query.direction != .unspecified {
                 sql.appendInterpolation(unsafeRaw: " AND direction = \(query.direction.rawValue)")
             }
@@ -396,7 +440,7 @@ struct DocumentRepository: Sendable {
                     \(bind: document.urgency.rawValue), \(bind: document.confidentiality.rawValue),
                     \(bind: Int(document.number)), \(bind: document.notation), \(bind: document.creator),
                     \(bind: document.state.rawValue), \(bind: now), \(bind: now), 1, \(bind: try Self.detail(document)),
-                    \(bind: document.number > 0 ? Self.register(document.direction, document.confidentiality) : ""),
+                    \(bind: document.number > 0 ? Self.register(of: document) : ""),
                     \(bind: Int(document.registerYear)), \(bind: Self.deadline(document)),
                     \(bind: document.sourceDocument))
             """)
@@ -416,7 +460,7 @@ struct DocumentRepository: Sendable {
                 number = \(bind: Int(document.number)), notation = \(bind: document.notation),
                 state = \(bind: document.state.rawValue), update_time = \(bind: tx.clock.micros),
                 version = version + 1, detail = \(bind: try Self.detail(document)),
-                register = \(bind: document.number > 0 ? Self.register(document.direction, document.confidentiality) : ""),
+                register = \(bind: document.number > 0 ? Self.register(of: document) : ""),
                 register_year = \(bind: Int(document.registerYear)), deadline = \(bind: Self.deadline(document))
             WHERE agency = \(bind: agencyCode) AND id = \(bind: id) AND version = \(bind: version)
             RETURNING version
@@ -509,6 +553,16 @@ struct DocumentRepository: Sendable {
         }
     }
 
+    /// Records that the released `document` is addressed by name to `people`.
+    func address(_ document: String, to people: [String], in tx: Transaction) async throws {
+        for person in people {
+            try await tx.database.execute(
+                """
+                INSERT INTO document_people (person, document_id) VALUES (\(bind: person), \(bind: Self.parts(document).1))
+                """)
+        }
+    }
+
     /// The recipients on the platform of the outgoing document `name` and their copies,
     /// inside `tx`.
     func recipients(of name: String, in tx: Transaction) async throws -> [(agency: String, copy: String)] {
@@ -552,6 +606,9 @@ struct DocumentRepository: Sendable {
         }
         return document
     }
+
+    /// `agencies/{code}` of `agencies/{code}/caseFiles/{id}`.
+    static func agency(ofCaseFile name: String) -> String { "agencies/\(parts(name).0)" }
 
     /// `agencies/{code}/documents/{id}` as (code, id).
     static func parts(_ name: String) -> (String, String) {

@@ -252,12 +252,13 @@ extension DocumentsService {
         let year = DocumentWorkflow.year(ofMicros: now)
         let (agencyCode, _) = DocumentRepository.parts(document.name)
         let number = try await documents.nextNumber(
-            agency: agencyCode, register: DocumentRepository.register(.outgoing, document.confidentiality), year: year,
+            agency: agencyCode, register: DocumentRepository.register(of: document), year: year,
             in: tx)
         document.number = Int32(number)
         document.notation = DocumentWorkflow.notation(
-            type: DocumentRepository.abbreviation(of: document.documentType), agency: sender.abbreviation,
-            unit: document.unitAbbreviation)
+            type: DocumentWorkflow.copyAbbreviation(document.copyKind)
+                ?? DocumentRepository.abbreviation(of: document.documentType),
+            agency: sender.abbreviation, unit: document.unitAbbreviation)
         document.code = DocumentWorkflow.code(number: number, notation: document.notation)
         document.registerYear = Int32(year)
         document.releaseTime = .init(seconds: now / 1_000_000)
@@ -297,6 +298,7 @@ extension DocumentsService {
                 $0.signatureBlock = document.signatureBlock
                 $0.attachments = document.attachments
                 $0.signatures = document.signatures
+                $0.copyKind = document.copyKind
             }
             // Checked on arrival, as a recipient outside the platform would; every copy has the
             // same canonical form, so once is enough.
@@ -320,7 +322,23 @@ extension DocumentsService {
                 })
         }
         document.recipientStatuses.sort { $0.agency < $1.agency }  // as they are read back
+        try await documents.address(document.name, to: document.recipientPeople, in: tx)
+        if !document.inReplyTo.isEmpty { try await recordAnswer(to: document.inReplyTo, by: document, in: tx) }
         if !document.replaces.isEmpty { try await replace(document.replaces, with: document, in: tx) }
+    }
+
+    /// Links the incoming document `name` to `answer`, just released: its replies, and a step.
+    func recordAnswer(to name: String, by answer: Egov_Documents_V1_Document, in tx: Transaction) async throws {
+        let (agencyCode, id) = DocumentRepository.parts(name)
+        guard var (answered, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx)
+        else { return }
+        answered.replies.append(answer.name)
+        answered = try await save(answered, over: version, in: tx)
+        try await documents.record(
+            .with {
+                $0.action = .answered; $0.actor = RequestContext.actor; $0.state = answered.state
+                $0.comment = "Đã trả lời bằng văn bản số \(answer.code)"
+            }, documentID: id, in: tx)
     }
 
     /// Recalls the released document `name` in favour of `replacement`, just released: each of

@@ -82,6 +82,17 @@ enum DocumentWorkflow {
         (number < 10 ? "0\(number)" : "\(number)") + "/\(notation)"
     }
 
+    /// A copy's notation abbreviation (Decree 30, Appendix I): SY sao y, SL sao lục, TS trích
+    /// sao; nil for a document that is not a copy.
+    static func copyAbbreviation(_ kind: Egov_Documents_V1_CopyKind) -> String? {
+        switch kind {
+        case .trueCopy: "SY"
+        case .transcript: "SL"
+        case .excerpt: "TS"
+        default: nil
+        }
+    }
+
     /// The notation of an outgoing document of `type` by an agency abbreviated `agency`:
     /// `QĐ-UBND`; a công văn or a public letter, with no abbreviation of its own, takes the
     /// agency's and the drafting unit's (`UBND-VP`).

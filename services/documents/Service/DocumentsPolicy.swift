@@ -19,7 +19,26 @@ public enum DocumentsPolicy {
     static let readDocument = Rule<Document>(usersOnly: true) { user, document in mayRead(user, document) }
 
     static func mayRead(_ user: AccessClaims, _ document: Document) -> Bool {
-        user.worksAt(document.agency) && cleared(user, for: document.confidentiality)
+        guard cleared(user, for: document.confidentiality) else { return false }
+        return user.worksAt(document.agency) || isAddressee(user, of: document)
+    }
+
+    /// Named among a released document's `recipient_people`: they read it wherever they work.
+    static func isAddressee(_ user: AccessClaims, of document: Document) -> Bool {
+        document.direction == .outgoing && [.released, .recalled].contains(document.state)
+            && document.recipientPeople.contains(user.sub)
+    }
+
+    /// List the documents addressed to a person (`people/{id}`): the person.
+    static let readAddressed = Rule<String>(usersOnly: true) { user, person in user.sub == person }
+
+    /// Open, list and fill an agency's work files (`agencies/{code}`): its officials.
+    static let handleFiles = Rule<String> { user, agency in user.worksAt(agency) }
+
+    /// Close a work file: its keeper, or the agency's leaders.
+    static let closeFile = Rule<Egov_Documents_V1_CaseFile>(usersOnly: true) { user, file in
+        let agency = DocumentRepository.agency(ofCaseFile: file.name)
+        return user.worksAt(agency) && (file.keeper == user.sub || user.holds(.leader, at: agency))
     }
 
     /// Whether `user`'s clearance reaches `level`: Mật needs CLEARANCE_CONFIDENTIAL, Tối mật
@@ -81,5 +100,9 @@ public enum DocumentsPolicy {
         "ExportSignedDocument": .rules(["readDocument"]),
         "SearchDocuments": .rules(["handleDocuments", "readDocument"]),
         "ExportEdxml": .rules(["readDocument"]), "ImportEdxml": .rules(["registerIncoming"]),
+        "ListAddressedDocuments": .rules(["readAddressed", "readDocument"]),
+        "CreateCaseFile": .rules(["handleFiles"]), "GetCaseFile": .rules(["handleFiles", "readDocument"]),
+        "ListCaseFiles": .rules(["handleFiles", "readDocument"]),
+        "AddCaseFileDocument": .rules(["handleFiles", "readDocument"]), "CloseCaseFile": .rules(["closeFile"]),
     ]
 }

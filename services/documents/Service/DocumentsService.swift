@@ -10,6 +10,7 @@ import SwiftProtobuf
 public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleServiceProtocol {
     public typealias Document = Egov_Documents_V1_Document
     let documents: DocumentRepository
+    let caseFiles: CaseFileRepository
     let agencies: any AgencyDirectory
     let people: any PersonDirectory
     let delegations: any DelegationDirectory
@@ -33,6 +34,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         self.people = people
         self.delegations = delegations
         self.documents = DocumentRepository(store: store)
+        self.caseFiles = CaseFileRepository(store: store)
     }
 
     public func createDocument(
@@ -46,6 +48,9 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         _ = try await agencies.requireActive(request.parent, field: "parent", isParent: true, errors: Self.errors)
         try await requireRecipients(document.recipients, sender: request.parent, field: "document.recipients")
         try await requireReplaceable(document.replaces, at: request.parent, field: "document.replaces")
+        try await requireAnswerable(document.inReplyTo, at: request.parent, field: "document.in_reply_to")
+        try await requirePeople(document.recipientPeople, field: "document.recipient_people")
+        if !document.copyOf.isEmpty { document = try await copy(of: document, at: request.parent) }
         document.creator = RequestContext.actor
         let draft = document
         return try await store.idempotentWrite(
@@ -58,7 +63,25 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
     public func getDocument(
         request: Egov_Documents_V1_GetDocumentRequest, context: ServerContext
     ) async throws -> Document {
-        try await visibleDocument(request.name, field: "name")
+        var document = try await visibleDocument(request.name, field: "name")
+        if DocumentsPolicy.handleFiles.allows(document.agency) {
+            let (agencyCode, id) = DocumentRepository.parts(document.name)
+            document.caseFiles = try await caseFiles.files(holding: id, agencyCode: agencyCode)
+        }
+        return document
+    }
+
+    public func listAddressedDocuments(
+        request: Egov_Documents_V1_ListAddressedDocumentsRequest, context: ServerContext
+    ) async throws -> Egov_Documents_V1_ListDocumentsResponse {
+        guard request.parent.hasPrefix("people/"), request.parent.count > "people/".count,
+            request.parent.utf8.count <= 100
+        else { throw Self.errors.invalidArgument("INVALID_PARENT", field: "parent", "must be people/{person}") }
+        try DocumentsPolicy.readAddressed.require(
+            request.parent, Self.errors, doing: "list the documents addressed to \(request.parent)")
+        let size = try Self.errors.pageSize(request.pageSize)
+        var query = DocumentRepository.Query(agencyCode: "", addressedTo: request.parent, limit: size + 1)
+        return try await page(of: &query, token: request.pageToken, filter: "addressed=\(request.parent)", size: size)
     }
 
     public func listDocuments(
@@ -80,7 +103,14 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         var query = DocumentRepository.Query(
             agencyCode: agencyCode, direction: request.direction, states: request.states, limit: size + 1)
         if request.overdueOnly { query.overdueAt = store.clock.micros }
-        if let key = try PageToken.decode(request.pageToken, filter: filter, errors: Self.errors) {
+        return try await page(of: &query, token: request.pageToken, filter: filter, size: size)
+    }
+
+    /// One page of `query` (newest first) after `token`, leaving out what the caller may not read.
+    func page(of query: inout DocumentRepository.Query, token: String, filter: String, size: Int) async throws
+        -> Egov_Documents_V1_ListDocumentsResponse
+    {
+        if let key = try PageToken.decode(token, filter: filter, errors: Self.errors) {
             let pieces = key.split(separator: " ")
             guard pieces.count == 2, let time = Int64(pieces[0]) else {
                 throw Self.errors.invalidArgument(
@@ -107,7 +137,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         try DocumentsPolicy.editDraft.require(current, Self.errors, doing: "change this draft")
         let editable = [
             "document_type", "subject", "content", "urgency", "confidentiality", "recipients", "unit_abbreviation",
-            "replaces",
+            "replaces", "in_reply_to", "recipient_people",
         ]
         guard !request.updateMask.paths.isEmpty else {
             throw Self.errors.invalidArgument("INVALID_UPDATE_MASK", field: "update_mask", "name the fields to change")
@@ -116,6 +146,15 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             throw Self.errors.invalidArgument(
                 "INVALID_UPDATE_MASK", field: "update_mask",
                 "'\(Clip.text(path, 64))' cannot be changed; changeable: \(editable.joined(separator: ", "))")
+        }
+        let fromOriginal = ["document_type", "subject", "urgency", "confidentiality", "replaces"]
+        if current.copyKind != .unspecified,
+            let path = request.updateMask.paths.first(where: {
+                fromOriginal.contains($0) || ($0 == "content" && current.copyKind != .excerpt)
+            })
+        {
+            throw Self.errors.invalidArgument(
+                "INVALID_UPDATE_MASK", field: "update_mask", "a copy keeps the original's \(path)")
         }
         // The masked fields, checked on the draft as read; applied in the transaction to the
         // draft as it is then, so edits of other fields by someone else are kept.
@@ -129,6 +168,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
                 case "confidentiality": document.confidentiality = request.document.confidentiality
                 case "recipients": document.recipients = request.document.recipients
                 case "replaces": document.replaces = request.document.replaces
+                case "in_reply_to": document.inReplyTo = request.document.inReplyTo
+                case "recipient_people": document.recipientPeople = request.document.recipientPeople
                 default: document.unitAbbreviation = request.document.unitAbbreviation
                 }
             }
@@ -139,6 +180,8 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         try Self.requireClassifiable(valid.confidentiality, field: "document.confidentiality")
         try await requireRecipients(valid.recipients, sender: current.agency, field: "document.recipients")
         try await requireReplaceable(valid.replaces, at: current.agency, field: "document.replaces")
+        try await requireAnswerable(valid.inReplyTo, at: current.agency, field: "document.in_reply_to")
+        try await requirePeople(valid.recipientPeople, field: "document.recipient_people")
         let (agencyCode, id) = DocumentRepository.parts(current.name)
         return try await store.write { tx in
             guard let (found, version) = try await documents.documentForUpdate(agencyCode: agencyCode, id: id, in: tx)
@@ -236,11 +279,14 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
                 "INVALID_DOCUMENT_NAME", field: field,
                 "must be agencies/{code}/documents/{id}, got '\(Clip.text(name, 128))'")
         }
-        try DocumentsPolicy.handleDocuments.require(
-            "agencies/\(parts[1])", Self.errors, doing: "read this agency's documents")
-        guard let document = try await documents.document(agencyCode: String(parts[1]), id: String(parts[3])),
-            DocumentsPolicy.readDocument.allows(document)
-        else { throw Self.notFound(name) }
+        // Someone outside the agency sees only what is addressed to them by name.
+        let outsider = !DocumentsPolicy.handleDocuments.allows("agencies/\(parts[1])")
+        let document = try await documents.document(agencyCode: String(parts[1]), id: String(parts[3]))
+        if outsider, document.map(DocumentsPolicy.readDocument.allows) != true {
+            try DocumentsPolicy.handleDocuments.require(
+                "agencies/\(parts[1])", Self.errors, doing: "read this agency's documents")
+        }
+        guard let document, DocumentsPolicy.readDocument.allows(document) else { throw Self.notFound(name) }
         return document
     }
 
@@ -259,6 +305,60 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             }
             _ = try await agencies.requireActive(recipient, field: "\(field)[\(index)]", errors: Self.errors)
         }
+    }
+
+    /// Empty, or an incoming document of `agency` the caller may read, which an outgoing one
+    /// may answer.
+    func requireAnswerable(_ name: String, at agency: String, field: String) async throws {
+        guard !name.isEmpty else { return }
+        let (code, id) = DocumentRepository.parts(name)
+        guard "agencies/\(code)" == agency, let answered = try await documents.document(agencyCode: code, id: id),
+            answered.direction == .incoming, DocumentsPolicy.readDocument.allows(answered)
+        else {
+            throw Self.errors.invalidArgument(
+                "INVALID_IN_REPLY_TO", field: field, "must name an incoming document of \(agency)")
+        }
+    }
+
+    /// Each of `people` an active official on the platform.
+    func requirePeople(_ names: [String], field: String) async throws {
+        for (index, name) in names.enumerated() {
+            guard let person = try await people.person(named: name), person.kind == .official, person.state == .active
+            else {
+                throw Self.errors.invalidArgument(
+                    "PERSON_NOT_FOUND", field: "\(field)[\(index)]", "must name an active official")
+            }
+        }
+    }
+
+    /// `draft`, a copy (`copy_of`, `copy_kind`), completed from the document it copies: a
+    /// released outgoing or a registered incoming document of `agency` the caller may read.
+    /// It keeps the original's type, subject, urgency and confidentiality; a whole copy (sao
+    /// y, sao lục) its content and files too, an excerpt (trích sao) the part given.
+    func copy(of draft: Document, at agency: String) async throws -> Document {
+        let (code, id) = DocumentRepository.parts(draft.copyOf)
+        guard "agencies/\(code)" == agency, let original = try await documents.document(agencyCode: code, id: id),
+            original.number > 0, original.state != .recalled, DocumentsPolicy.readDocument.allows(original)
+        else {
+            throw Self.errors.invalidArgument(
+                "INVALID_COPY_OF", field: "document.copy_of",
+                "must name a released or registered document of \(agency) you may read")
+        }
+        var copy = draft
+        copy.documentType = original.documentType
+        copy.subject = original.subject
+        copy.urgency = original.urgency
+        copy.confidentiality = original.confidentiality
+        if draft.copyKind == .excerpt {
+            guard !draft.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw Self.errors.invalidArgument(
+                    "INVALID_DOCUMENT", field: "document.content", "an excerpt (trích sao) holds the part copied")
+            }
+        } else {
+            copy.content = original.content
+            copy.attachments = original.attachments
+        }
+        return copy
     }
 
     /// PERMISSION_DENIED (reason CLEARANCE_REQUIRED) unless the caller may mark a document
@@ -286,7 +386,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         let year = DocumentWorkflow.year(ofMicros: tx.clock.micros)
         document.number = Int32(
             try await documents.nextNumber(
-                agency: agencyCode, register: DocumentRepository.register(.incoming, document.confidentiality),
+                agency: agencyCode, register: DocumentRepository.register(of: document),
                 year: year, in: tx))
         document.registerYear = Int32(year)
         document.releaseTime = .init(micros: tx.clock.micros)
@@ -354,6 +454,19 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         if unit.count > 20 || !unit.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." }) {
             violations.append(.init("\(field).unit_abbreviation", "at most 20 letters and digits, e.g. VP"))
         }
+        if !Egov_Documents_V1_CopyKind.allCases.contains(input.copyKind)
+            || (input.copyKind == .unspecified) != input.copyOf.isEmpty
+        {
+            violations.append(.init("\(field).copy_kind", "is required with copy_of, and only with it"))
+        }
+        if input.recipientPeople.count > 50 || Set(input.recipientPeople).count != input.recipientPeople.count {
+            violations.append(.init("\(field).recipient_people", "at most 50 people, each once"))
+        }
+        if let index = input.recipientPeople.firstIndex(where: {
+            !$0.hasPrefix("people/") || $0.count == "people/".count || $0.utf8.count > 100
+        }) {
+            violations.append(.init("\(field).recipient_people[\(index)]", "must be people/{person}"))
+        }
         if !violations.isEmpty { throw errors.invalidArgument("INVALID_DOCUMENT", violations) }
         return .with {
             $0.direction = input.direction
@@ -365,6 +478,10 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             $0.recipients = input.recipients
             $0.unitAbbreviation = unit
             $0.replaces = input.replaces
+            $0.inReplyTo = input.inReplyTo
+            $0.copyOf = input.copyOf
+            $0.copyKind = input.copyKind
+            $0.recipientPeople = input.recipientPeople
         }
     }
 }

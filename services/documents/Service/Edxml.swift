@@ -40,6 +40,16 @@ struct EdxmlEnvelope: Equatable, Sendable {
     /// When the sender sent it, `yyyy/MM/dd HH:mm:ss`.
     var timestamp: String
     var files: [File]
+    /// The document this one answers.
+    var responseFor: ResponseFor? = nil
+
+    /// The answered document, as its sender numbered it.
+    struct ResponseFor: Equatable, Sendable {
+        var organID: String
+        var code: String
+        var promulgationDate: String
+        var documentID: String
+    }
 
     static let namespace = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 
@@ -61,6 +71,11 @@ struct EdxmlEnvelope: Equatable, Sendable {
         xml += "<edXML:edXMLHeader><edXML:MessageHeader>" + organ("From", from)
         xml += to.map { organ("To", $0) }.joined()
         xml += element("DocumentId", documentID)
+        if let answered = responseFor {
+            xml += "<edXML:ResponseFor>" + element("OrganId", answered.organID) + element("Code", answered.code)
+            xml += element("PromulgationDate", answered.promulgationDate) + element("DocumentId", answered.documentID)
+            xml += "</edXML:ResponseFor>"
+        }
         xml +=
             "<edXML:Code>" + element("CodeNumber", codeNumber) + element("CodeNotation", codeNotation) + "</edXML:Code>"
         xml += "<edXML:PromulgationInfo>" + element("Place", place) + element("PromulgationDate", promulgationDate)
