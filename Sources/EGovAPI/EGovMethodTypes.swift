@@ -65,6 +65,7 @@ public enum EGovMethodTypes {
         "egov.procedures.v1.ProceduresService/SubmitDossier": (Egov_Procedures_V1_SubmitDossierRequest.self, Egov_Procedures_V1_Dossier.self),
         "egov.procedures.v1.ProceduresService/GetDossier": (Egov_Procedures_V1_GetDossierRequest.self, Egov_Procedures_V1_Dossier.self),
         "egov.procedures.v1.ProceduresService/TransitionDossier": (Egov_Procedures_V1_TransitionDossierRequest.self, Egov_Procedures_V1_Dossier.self),
+        "egov.procedures.v1.ProceduresService/DraftResultDocument": (Egov_Procedures_V1_DraftResultDocumentRequest.self, Egov_Procedures_V1_Dossier.self),
         "egov.procedures.v1.ProceduresService/ListDossiers": (Egov_Procedures_V1_ListDossiersRequest.self, Egov_Procedures_V1_ListDossiersResponse.self),
         "egov.procedures.v1.ProceduresService/IssueApology": (Egov_Procedures_V1_IssueApologyRequest.self, Egov_Procedures_V1_Dossier.self),
         "egov.procedures.v1.ProceduresService/RateDossier": (Egov_Procedures_V1_RateDossierRequest.self, Egov_Procedures_V1_Dossier.self),

@@ -975,6 +975,16 @@ public nonisolated struct Egov_Documents_V1_Document: @unchecked Sendable {
     set {_uniqueStorage()._replies = newValue}
   }
 
+  /// The one-stop dossier this document decides,
+  /// `procedures/{procedure}/dossiers/{code}`, when the procedures service
+  /// drafted it as the dossier's result decision. Its applicant receives it
+  /// with the dossier, so it may be released with no recipient agency. Set on
+  /// create only.
+  public var dossier: String {
+    get {_storage._dossier}
+    set {_uniqueStorage()._dossier = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Whether the document leaves or reaches the agency.
@@ -1611,7 +1621,7 @@ nonisolated extension Egov_Documents_V1_DocumentAction: SwiftProtobuf._ProtoName
 
 nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Document"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0\u{1}attachments\0\u{1}signatures\0\u{1}integrity\0\u{3}integrity_detail\0\u{3}verify_time\0\u{1}replaces\0\u{3}pending_revision\0\u{3}in_reply_to\0\u{3}copy_of\0\u{3}copy_kind\0\u{3}recipient_people\0\u{3}case_files\0\u{1}replies\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}direction\0\u{3}document_type\0\u{1}subject\0\u{1}content\0\u{1}urgency\0\u{1}confidentiality\0\u{1}number\0\u{1}notation\0\u{1}agency\0\u{1}creator\0\u{1}state\0\u{3}create_time\0\u{3}update_time\0\u{1}etag\0\u{1}recipients\0\u{3}unit_abbreviation\0\u{1}approver\0\u{1}signer\0\u{3}signature_block\0\u{3}release_time\0\u{3}register_year\0\u{1}code\0\u{1}sender\0\u{3}sender_name\0\u{3}source_document\0\u{3}promulgation_time\0\u{1}steering\0\u{3}exchange_status\0\u{3}recipient_statuses\0\u{1}attachments\0\u{1}signatures\0\u{1}integrity\0\u{3}integrity_detail\0\u{3}verify_time\0\u{1}replaces\0\u{3}pending_revision\0\u{3}in_reply_to\0\u{3}copy_of\0\u{3}copy_kind\0\u{3}recipient_people\0\u{3}case_files\0\u{1}replies\0\u{1}dossier\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1657,6 +1667,7 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
     var _recipientPeople: [String] = []
     var _caseFiles: [String] = []
     var _replies: [String] = []
+    var _dossier: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1710,6 +1721,7 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       _recipientPeople = source._recipientPeople
       _caseFiles = source._caseFiles
       _replies = source._replies
+      _dossier = source._dossier
     }
   }
 
@@ -1771,6 +1783,7 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         case 41: try { try decoder.decodeRepeatedStringField(value: &_storage._recipientPeople) }()
         case 42: try { try decoder.decodeRepeatedStringField(value: &_storage._caseFiles) }()
         case 43: try { try decoder.decodeRepeatedStringField(value: &_storage._replies) }()
+        case 44: try { try decoder.decodeSingularStringField(value: &_storage._dossier) }()
         default: break
         }
       }
@@ -1912,6 +1925,9 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
       if !_storage._replies.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._replies, fieldNumber: 43)
       }
+      if !_storage._dossier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._dossier, fieldNumber: 44)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1964,6 +1980,7 @@ nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftPr
         if _storage._recipientPeople != rhs_storage._recipientPeople {return false}
         if _storage._caseFiles != rhs_storage._caseFiles {return false}
         if _storage._replies != rhs_storage._replies {return false}
+        if _storage._dossier != rhs_storage._dossier {return false}
         return true
       }
       if !storagesAreEqual {return false}

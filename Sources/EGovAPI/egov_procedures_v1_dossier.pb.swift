@@ -130,6 +130,11 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
   /// An official issued an apology slip with a new appointment (IssueApology).
   /// Recorded in the dossier's events; not a TransitionDossier action.
   case issueApology // = 16
+
+  /// An official drafted the result decision in the documents service
+  /// (DraftResultDocument). Recorded in the dossier's events; not a
+  /// TransitionDossier action.
+  case draftResultDocument // = 17
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -155,6 +160,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     case 14: self = .attach
     case 15: self = .rate
     case 16: self = .issueApology
+    case 17: self = .draftResultDocument
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -178,6 +184,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     case .attach: return 14
     case .rate: return 15
     case .issueApology: return 16
+    case .draftResultDocument: return 17
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -201,6 +208,7 @@ public nonisolated enum Egov_Procedures_V1_DossierAction: SwiftProtobuf.Enum, Sw
     .attach,
     .rate,
     .issueApology,
+    .draftResultDocument,
   ]
 
 }
@@ -426,6 +434,21 @@ public nonisolated struct Egov_Procedures_V1_Dossier: @unchecked Sendable {
   public var decidingAgency: String {
     get {_storage._decidingAgency}
     set {_uniqueStorage()._decidingAgency = newValue}
+  }
+
+  /// The result decision drafted in the documents service for this dossier
+  /// (`DraftResultDocument`), `agencies/{code}/documents/{id}`: an outgoing
+  /// document of the deciding agency, reviewed, signed and released there.
+  /// FINISH then needs it released.
+  public var resultDocument: String {
+    get {_storage._resultDocument}
+    set {_uniqueStorage()._resultDocument = newValue}
+  }
+
+  /// The result decision's number and notation (`15/QĐ-SYT`), from its release.
+  public var resultDocumentCode: String {
+    get {_storage._resultDocumentCode}
+    set {_uniqueStorage()._resultDocumentCode = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -788,12 +811,12 @@ nonisolated extension Egov_Procedures_V1_Channel: SwiftProtobuf._ProtoNameProvid
 }
 
 nonisolated extension Egov_Procedures_V1_DossierAction: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0\u{1}DOSSIER_ACTION_HAND_OVER\0\u{1}DOSSIER_ACTION_MARK_OVERDUE\0\u{1}DOSSIER_ACTION_ATTACH\0\u{1}DOSSIER_ACTION_RATE\0\u{1}DOSSIER_ACTION_ISSUE_APOLOGY\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOSSIER_ACTION_UNSPECIFIED\0\u{1}DOSSIER_ACTION_ACCEPT\0\u{1}DOSSIER_ACTION_REFUSE\0\u{1}DOSSIER_ACTION_ASSIGN\0\u{1}DOSSIER_ACTION_REQUEST_SUPPLEMENT\0\u{1}DOSSIER_ACTION_SUPPLEMENT\0\u{1}DOSSIER_ACTION_REQUEST_PAYMENT\0\u{1}DOSSIER_ACTION_CONFIRM_PAYMENT\0\u{1}DOSSIER_ACTION_FINISH\0\u{1}DOSSIER_ACTION_RETURN_RESULT\0\u{1}DOSSIER_ACTION_WITHDRAW\0\u{1}DOSSIER_ACTION_STOP\0\u{1}DOSSIER_ACTION_HAND_OVER\0\u{1}DOSSIER_ACTION_MARK_OVERDUE\0\u{1}DOSSIER_ACTION_ATTACH\0\u{1}DOSSIER_ACTION_RATE\0\u{1}DOSSIER_ACTION_ISSUE_APOLOGY\0\u{1}DOSSIER_ACTION_DRAFT_RESULT_DOCUMENT\0")
 }
 
 nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Dossier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0\u{3}received_documents\0\u{3}paused_status\0\u{3}deciding_agency\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}code\0\u{1}procedure\0\u{1}agency\0\u{1}applicant\0\u{1}channel\0\u{1}status\0\u{3}receive_time\0\u{3}appointment_time\0\u{3}return_time\0\u{1}etag\0\u{3}lookup_secret\0\u{3}applicant_name\0\u{3}filed_by\0\u{1}assignee\0\u{3}pause_time\0\u{3}missing_documents\0\u{1}reason\0\u{3}payment_amount_vnd\0\u{1}overdue\0\u{1}apologies\0\u{1}rating\0\u{3}rating_comment\0\u{1}attachments\0\u{3}current_step\0\u{3}step_due_time\0\u{3}overdue_time\0\u{3}received_documents\0\u{3}paused_status\0\u{3}deciding_agency\0\u{3}result_document\0\u{3}result_document_code\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -826,6 +849,8 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
     var _receivedDocuments: [Egov_Procedures_V1_ReceivedDocument] = []
     var _pausedStatus: Egov_Procedures_V1_Dossier.Status = .unspecified
     var _decidingAgency: String = String()
+    var _resultDocument: String = String()
+    var _resultDocumentCode: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -866,6 +891,8 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       _receivedDocuments = source._receivedDocuments
       _pausedStatus = source._pausedStatus
       _decidingAgency = source._decidingAgency
+      _resultDocument = source._resultDocument
+      _resultDocumentCode = source._resultDocumentCode
     }
   }
 
@@ -914,6 +941,8 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         case 28: try { try decoder.decodeRepeatedMessageField(value: &_storage._receivedDocuments) }()
         case 29: try { try decoder.decodeSingularEnumField(value: &_storage._pausedStatus) }()
         case 30: try { try decoder.decodeSingularStringField(value: &_storage._decidingAgency) }()
+        case 31: try { try decoder.decodeSingularStringField(value: &_storage._resultDocument) }()
+        case 32: try { try decoder.decodeSingularStringField(value: &_storage._resultDocumentCode) }()
         default: break
         }
       }
@@ -1016,6 +1045,12 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
       if !_storage._decidingAgency.isEmpty {
         try visitor.visitSingularStringField(value: _storage._decidingAgency, fieldNumber: 30)
       }
+      if !_storage._resultDocument.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._resultDocument, fieldNumber: 31)
+      }
+      if !_storage._resultDocumentCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._resultDocumentCode, fieldNumber: 32)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1055,6 +1090,8 @@ nonisolated extension Egov_Procedures_V1_Dossier: SwiftProtobuf.Message, SwiftPr
         if _storage._receivedDocuments != rhs_storage._receivedDocuments {return false}
         if _storage._pausedStatus != rhs_storage._pausedStatus {return false}
         if _storage._decidingAgency != rhs_storage._decidingAgency {return false}
+        if _storage._resultDocument != rhs_storage._resultDocument {return false}
+        if _storage._resultDocumentCode != rhs_storage._resultDocumentCode {return false}
         return true
       }
       if !storagesAreEqual {return false}

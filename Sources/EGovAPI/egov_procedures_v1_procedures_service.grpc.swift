@@ -124,6 +124,19 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "DraftResultDocument" metadata.
+        public enum DraftResultDocument: Sendable {
+            /// Request type for "DraftResultDocument".
+            public typealias Input = Egov_Procedures_V1_DraftResultDocumentRequest
+            /// Response type for "DraftResultDocument".
+            public typealias Output = Egov_Procedures_V1_Dossier
+            /// Descriptor for "DraftResultDocument".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.procedures.v1.ProceduresService"),
+                method: "DraftResultDocument",
+                type: .unary
+            )
+        }
         /// Namespace for "ListDossiers" metadata.
         public enum ListDossiers: Sendable {
             /// Request type for "ListDossiers".
@@ -355,6 +368,7 @@ public enum Egov_Procedures_V1_ProceduresService: Sendable {
             SubmitDossier.descriptor,
             GetDossier.descriptor,
             TransitionDossier.descriptor,
+            DraftResultDocument.descriptor,
             ListDossiers.descriptor,
             IssueApology.descriptor,
             RateDossier.descriptor,
@@ -554,6 +568,30 @@ extension Egov_Procedures_V1_ProceduresService {
         /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
         func transitionDossier(
             request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_TransitionDossierRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
+
+        /// Handle the "DraftResultDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts the dossier's result decision as an outgoing document of the
+        /// > deciding agency in the documents service, as the signed-in official, and
+        /// > links it to the dossier (`result_document`). The decision then goes
+        /// > through review, signature and release there; FINISH needs it released.
+        /// > Asking again returns the dossier with the same draft. The deciding
+        /// > agency's leaders and the specialist handling the dossier, while it is
+        /// > being processed.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Procedures_V1_DraftResultDocumentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Procedures_V1_Dossier` messages.
+        func draftResultDocument(
+            request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_DraftResultDocumentRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier>
 
@@ -1061,6 +1099,30 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
 
+        /// Handle the "DraftResultDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts the dossier's result decision as an outgoing document of the
+        /// > deciding agency in the documents service, as the signed-in official, and
+        /// > links it to the dossier (`result_document`). The decision then goes
+        /// > through review, signature and release there; FINISH needs it released.
+        /// > Asking again returns the dossier with the same draft. The deciding
+        /// > agency's leaders and the specialist handling the dossier, while it is
+        /// > being processed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DraftResultDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Procedures_V1_Dossier` message.
+        func draftResultDocument(
+            request: GRPCCore.ServerRequest<Egov_Procedures_V1_DraftResultDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>
+
         /// Handle the "ListDossiers" method.
         ///
         /// > Source IDL Documentation:
@@ -1563,6 +1625,30 @@ extension Egov_Procedures_V1_ProceduresService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Procedures_V1_Dossier
 
+        /// Handle the "DraftResultDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts the dossier's result decision as an outgoing document of the
+        /// > deciding agency in the documents service, as the signed-in official, and
+        /// > links it to the dossier (`result_document`). The decision then goes
+        /// > through review, signature and release there; FINISH needs it released.
+        /// > Asking again returns the dossier with the same draft. The deciding
+        /// > agency's leaders and the specialist handling the dossier, while it is
+        /// > being processed.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Procedures_V1_DraftResultDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Procedures_V1_Dossier` to respond with.
+        func draftResultDocument(
+            request: Egov_Procedures_V1_DraftResultDocumentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Procedures_V1_Dossier
+
         /// Handle the "ListDossiers" method.
         ///
         /// > Source IDL Documentation:
@@ -1996,6 +2082,17 @@ extension Egov_Procedures_V1_ProceduresService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Procedures_V1_ProceduresService.Method.DraftResultDocument.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_DraftResultDocumentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_Dossier>(),
+            handler: { request, context in
+                try await self.draftResultDocument(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Procedures_V1_ProceduresService.Method.ListDossiers.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_ListDossiersRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_ListDossiersResponse>(),
@@ -2270,6 +2367,17 @@ extension Egov_Procedures_V1_ProceduresService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
         let response = try await self.transitionDossier(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func draftResultDocument(
+        request: GRPCCore.StreamingServerRequest<Egov_Procedures_V1_DraftResultDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Procedures_V1_Dossier> {
+        let response = try await self.draftResultDocument(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2564,6 +2672,19 @@ extension Egov_Procedures_V1_ProceduresService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
         return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
             message: try await self.transitionDossier(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func draftResultDocument(
+        request: GRPCCore.ServerRequest<Egov_Procedures_V1_DraftResultDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier> {
+        return GRPCCore.ServerResponse<Egov_Procedures_V1_Dossier>(
+            message: try await self.draftResultDocument(
                 request: request.message,
                 context: context
             ),
@@ -3004,6 +3125,35 @@ extension Egov_Procedures_V1_ProceduresService {
         func transitionDossier<Result>(
             request: GRPCCore.ClientRequest<Egov_Procedures_V1_TransitionDossierRequest>,
             serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_TransitionDossierRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DraftResultDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts the dossier's result decision as an outgoing document of the
+        /// > deciding agency in the documents service, as the signed-in official, and
+        /// > links it to the dossier (`result_document`). The decision then goes
+        /// > through review, signature and release there; FINISH needs it released.
+        /// > Asking again returns the dossier with the same draft. The deciding
+        /// > agency's leaders and the specialist handling the dossier, while it is
+        /// > being processed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DraftResultDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_DraftResultDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func draftResultDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_DraftResultDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_DraftResultDocumentRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result
@@ -3727,6 +3877,46 @@ extension Egov_Procedures_V1_ProceduresService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Procedures_V1_ProceduresService.Method.TransitionDossier.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DraftResultDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts the dossier's result decision as an outgoing document of the
+        /// > deciding agency in the documents service, as the signed-in official, and
+        /// > links it to the dossier (`result_document`). The decision then goes
+        /// > through review, signature and release there; FINISH needs it released.
+        /// > Asking again returns the dossier with the same draft. The deciding
+        /// > agency's leaders and the specialist handling the dossier, while it is
+        /// > being processed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Procedures_V1_DraftResultDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Procedures_V1_DraftResultDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Procedures_V1_Dossier` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func draftResultDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Procedures_V1_DraftResultDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Procedures_V1_DraftResultDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Procedures_V1_Dossier>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Procedures_V1_ProceduresService.Method.DraftResultDocument.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -4585,6 +4775,41 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
         )
     }
 
+    /// Call the "DraftResultDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Drafts the dossier's result decision as an outgoing document of the
+    /// > deciding agency in the documents service, as the signed-in official, and
+    /// > links it to the dossier (`result_document`). The decision then goes
+    /// > through review, signature and release there; FINISH needs it released.
+    /// > Asking again returns the dossier with the same draft. The deciding
+    /// > agency's leaders and the specialist handling the dossier, while it is
+    /// > being processed.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Procedures_V1_DraftResultDocumentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func draftResultDocument<Result>(
+        request: GRPCCore.ClientRequest<Egov_Procedures_V1_DraftResultDocumentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.draftResultDocument(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Procedures_V1_DraftResultDocumentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Procedures_V1_Dossier>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ListDossiers" method.
     ///
     /// > Source IDL Documentation:
@@ -5376,6 +5601,45 @@ extension Egov_Procedures_V1_ProceduresService.ClientProtocol {
             metadata: metadata
         )
         return try await self.transitionDossier(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DraftResultDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Drafts the dossier's result decision as an outgoing document of the
+    /// > deciding agency in the documents service, as the signed-in official, and
+    /// > links it to the dossier (`result_document`). The decision then goes
+    /// > through review, signature and release there; FINISH needs it released.
+    /// > Asking again returns the dossier with the same draft. The deciding
+    /// > agency's leaders and the specialist handling the dossier, while it is
+    /// > being processed.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func draftResultDocument<Result>(
+        _ message: Egov_Procedures_V1_DraftResultDocumentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Procedures_V1_Dossier>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Procedures_V1_DraftResultDocumentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.draftResultDocument(
             request: request,
             options: options,
             onResponse: handleResponse

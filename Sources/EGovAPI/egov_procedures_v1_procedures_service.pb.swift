@@ -75,6 +75,29 @@ public nonisolated struct Egov_Procedures_V1_GetDossierRequest: Sendable {
   public init() {}
 }
 
+/// Request for `DraftResultDocument`.
+public nonisolated struct Egov_Procedures_V1_DraftResultDocumentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The dossier, `procedures/{procedure}/dossiers/{code}`.
+  public var name: String = String()
+
+  /// The kind of decision; a decision (quyết định) when unset.
+  public var documentType: Egov_Documents_V1_DocumentType = .unspecified
+
+  /// The subject; "Về việc <procedure> cho <applicant>" when empty.
+  public var subject: String = String()
+
+  /// The text of the decision.
+  public var content: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// Request for `TransitionDossier`.
 public nonisolated struct Egov_Procedures_V1_TransitionDossierRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1235,6 +1258,51 @@ nonisolated extension Egov_Procedures_V1_GetDossierRequest: SwiftProtobuf.Messag
 
   public static func ==(lhs: Egov_Procedures_V1_GetDossierRequest, rhs: Egov_Procedures_V1_GetDossierRequest) -> Bool {
     if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Procedures_V1_DraftResultDocumentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DraftResultDocumentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}document_type\0\u{1}subject\0\u{1}content\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.documentType) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.content) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.documentType != .unspecified {
+      try visitor.visitSingularEnumField(value: self.documentType, fieldNumber: 2)
+    }
+    if !self.subject.isEmpty {
+      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 3)
+    }
+    if !self.content.isEmpty {
+      try visitor.visitSingularStringField(value: self.content, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Procedures_V1_DraftResultDocumentRequest, rhs: Egov_Procedures_V1_DraftResultDocumentRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.documentType != rhs.documentType {return false}
+    if lhs.subject != rhs.subject {return false}
+    if lhs.content != rhs.content {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

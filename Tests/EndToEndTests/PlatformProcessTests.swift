@@ -78,7 +78,10 @@ import Testing
         let portal = try await RecordingHTTPServer()
         let procedures = try await PlatformProcess.started(
             "procedures", dataDirectory: data,
-            flags: peers + ["--demo.load", "--portal.url", "http://127.0.0.1:\(portal.port)/dongbohoso"])
+            flags: peers + [
+                "--demo.load", "--portal.url", "http://127.0.0.1:\(portal.port)/dongbohoso",
+                "--peers.documents", "127.0.0.1:\(documents.grpcPort)",
+            ])
         let conferences = try await PlatformProcess.started(
             "conferences", dataDirectory: data, flags: peers + ["--demo.load"])
         let gateway = try await PlatformProcess.started(

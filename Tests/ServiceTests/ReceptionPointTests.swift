@@ -10,6 +10,61 @@ import Testing
 @testable import ProceduresService
 
 @Suite struct ReceptionPointTests {
+    /// The department's result decision is an official document: drafted in documents from
+    /// the dossier as the handling specialist, signed and released there (to the centre that
+    /// returns it), and the dossier finishes only once it is released, carrying its number.
+    @Test func theResultDecisionIsIssuedAsAnOfficialDocument() async throws {
+        try await withScene { scene in
+            try await seedCentreAndDepartment(scene.stack)
+            let centre = try await scene.official("tiepnhan@ttpvhcc.vn", of: serviceCentre, .receptionOfficer)
+            let director = try await scene.official(
+                "giamdoc@syt.vn", of: healthDepartment, .leader, position: "Giám đốc")
+            let specialist = try await scene.official("chuyenvien@syt.vn", of: healthDepartment, .specialist)
+            let clerk = try await scene.official("vanthu@syt.vn", of: healthDepartment, .clerk)
+            let applicant = try await scene.citizen()
+            let filed = try await applicant.files("1.009994.H41")
+            try await applicant.attaches("đơn", to: filed, as: "Đơn đề nghị cấp chứng chỉ hành nghề")
+            try await centre.accepts(filed)
+            func drafting(as actor: Actor) async throws -> Dossier {
+                try await scene.procedures.draftResultDocument(
+                    .with {
+                        $0.name = filed.name; $0.content = "Điều 1. Cấp chứng chỉ hành nghề cho bà Lê Thị Hoa."
+                    }, metadata: actor.session)
+            }
+            // Only the deciding agency's handler or leader, while the dossier is processed.
+            #expect(await failure { _ = try await drafting(as: centre) }?.code == .permissionDenied)
+            #expect(await failure { _ = try await drafting(as: director) }?.reason == "ILLEGAL_TRANSITION")
+            try await director.assigns(filed, to: specialist.name)
+            let drafted = try await drafting(as: specialist)
+            #expect(drafted.resultDocument.hasPrefix("\(healthDepartment)/documents/"))
+            #expect(try await drafting(as: specialist).resultDocument == drafted.resultDocument)
+
+            // The draft is the specialist's own, at the department, naming the dossier.
+            let decision = try await specialist.documents.getDocument(
+                .with { $0.name = drafted.resultDocument }, metadata: specialist.session)
+            #expect(
+                decision.creator == specialist.name && decision.state == .draft && decision.documentType == .decision)
+            #expect(decision.dossier == filed.name && decision.recipients == [serviceCentre])
+            #expect(decision.subject.hasPrefix("Về việc Cấp chứng chỉ hành nghề khám bệnh, chữa bệnh"))
+
+            try await specialist.attaches("chứng chỉ", to: filed, kind: .result)
+            try await specialist.handsOver(filed, to: director.name)
+            #expect(await director.cannot(.finish, filed)?.reason == "RESULT_DOCUMENT_NOT_RELEASED")
+            try await specialist.does(.submit, to: decision)
+            try await director.does(.approve, to: decision)
+            try await director.does(.sign, to: decision)
+            let released = try await clerk.does(.release, to: decision)
+            #expect(released.code == "01/QĐ-SYT")
+            let finished = try await director.finishes(filed)
+            #expect(finished.status == .finished && finished.resultDocumentCode == "01/QĐ-SYT")
+            let events = try await scene.procedures.listDossierEvents(
+                .with { $0.name = filed.name }, metadata: applicant.session
+            ).events
+            #expect(events.contains { $0.action == .draftResultDocument && $0.actor == specialist.name })
+            #expect(events.last?.note.contains("Quyết định số 01/QĐ-SYT") == true)
+        }
+    }
+
     /// A citizen files a Health procedure online; the centre's desk receives it, the department
     /// appraises and approves it, and the centre returns the result: each side acts only on its
     /// part, finds the other's officials in the directory, and keeps the dossier on its worklist.

@@ -51,7 +51,8 @@ func withStack<Result: Sendable>(
             try await withProcess(
                 "procedures", keys: ProceduresApp.keys, engine: engine,
                 // The overdue scan runs when a test says so.
-                arguments: peers + ["--overdue.scan_seconds=86400"], verifier: verifier, clock: wallClock,
+                arguments: peers + ["--overdue.scan_seconds=86400", "--peers.documents=127.0.0.1:\(documents.port)"],
+                verifier: verifier, clock: wallClock,
                 build: ProceduresApp.build
             ) { procedures in
                 try await withProcess(

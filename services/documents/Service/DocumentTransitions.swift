@@ -137,7 +137,8 @@ extension DocumentsService {
                     "AGENCY_ABBREVIATION_MISSING",
                     "\(sender.displayName) has no abbreviation for notations; its administrator sets one in identity.")
             }
-            guard !document.recipients.isEmpty else {
+            // A dossier's result decision reaches its applicant with the dossier.
+            guard !document.recipients.isEmpty || !document.dossier.isEmpty else {
                 throw Self.errors.failedPrecondition(
                     "NO_RECIPIENTS", "Name the agencies the document goes to before releasing it.")
             }

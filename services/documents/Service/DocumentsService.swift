@@ -467,6 +467,13 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         }) {
             violations.append(.init("\(field).recipient_people[\(index)]", "must be people/{person}"))
         }
+        let dossierParts = input.dossier.split(separator: "/", omittingEmptySubsequences: false)
+        if !input.dossier.isEmpty
+            && (dossierParts.count != 4 || dossierParts[0] != "procedures" || dossierParts[2] != "dossiers"
+                || input.dossier.utf8.count > 200)
+        {
+            violations.append(.init("\(field).dossier", "must be procedures/{procedure}/dossiers/{code}"))
+        }
         if !violations.isEmpty { throw errors.invalidArgument("INVALID_DOCUMENT", violations) }
         return .with {
             $0.direction = input.direction
@@ -482,6 +489,7 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
             $0.copyOf = input.copyOf
             $0.copyKind = input.copyKind
             $0.recipientPeople = input.recipientPeople
+            $0.dossier = input.dossier
         }
     }
 }

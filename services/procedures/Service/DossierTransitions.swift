@@ -52,7 +52,9 @@ extension ProceduresService {
         case .requestPayment: try pauseForPayment(&change)
         case .supplement, .confirmPayment: try await resume(&change)
         case .handOver: try await handOver(&change)
-        case .finish: try requireResult(change.dossier)
+        case .finish:
+            try requireResult(change.dossier)
+            try await requireReleasedResultDocument(&change)
         case .refuse, .stop, .withdraw: change.dossier.reason = change.note
         case .returnResult: try await returnResult(&change)
         default: break

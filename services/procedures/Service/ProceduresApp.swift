@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// Assembles the egov-procedures process.
 public enum ProceduresApp {
     public static let keys: [ConfigKey] =
-        ProcessSettings.keys(for: "procedures", peers: ["identity"]) + [
+        ProcessSettings.keys(for: "procedures", peers: ["identity", "documents"]) + [
             ConfigKey(
                 "demo.load", .boolean, default: "false",
                 help: "Load demo procedures into the catalogue at start (skips those that exist)."
@@ -62,9 +62,12 @@ public enum ProceduresApp {
                 ])
         }
         let identity = try environment.identityPeer()
+        // Result decisions are drafted there as the official; the one-stop shop works without it.
+        let documents = try environment.documentsPeer()
         let service = ProceduresService(
             store: store, agencies: identity.directory, people: identity.people,
-            attachments: FileStore(directory: "\(environment.settings.dataDirectory)/attachments/procedures"))
+            attachments: FileStore(directory: "\(environment.settings.dataDirectory)/attachments/procedures"),
+            documentOffice: documents.office)
         let scanner = OverdueScanner(
             service: service, interval: .seconds(environment.configuration.int("overdue.scan_seconds")),
             logger: environment.logger)
@@ -81,7 +84,7 @@ public enum ProceduresApp {
         ].compactMap { $0 }
         let background: [any Service] =
             [StoreService(store: store, outboxConsumers: relays.map(\.consumer), logger: environment.logger), scanner]
-            + identity.background + relays
+            + identity.background + [documents.service] + relays
         return ProcessParts(
             services: [service],
             serviceNames: [Egov_Procedures_V1_ProceduresService.descriptor.fullyQualifiedService],

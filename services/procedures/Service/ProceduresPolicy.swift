@@ -39,6 +39,13 @@ public enum ProceduresPolicy {
     /// Attach the result: the deciding agency's officials.
     static let attachResult = Rule<Dossier> { user, dossier in user.worksAt(dossier.decidingAgency) }
 
+    /// Draft the result decision in documents: the deciding agency's leaders, and the
+    /// specialist handling the dossier.
+    static let draftResult = Rule<Dossier>(usersOnly: true) { user, dossier in
+        let actors = actors(user, on: dossier)
+        return actors.contains(.leader) || actors.contains(.handler)
+    }
+
     /// Issue an apology slip: officials of either agency, never on their own dossier.
     static let issueApology = Rule<Dossier> { user, dossier in
         worksOn(user, dossier) && !dossier.isApplicantSide(user.sub)
@@ -96,6 +103,7 @@ public enum ProceduresPolicy {
         "WatchDossier": .rules(["readDossier"]), "DownloadAttachment": .rules(["readDossier"]),
         "UploadAttachment": .rules(["readDossier", "workOnDossier", "attachResult"]),
         "TransitionDossier": .rules(["readDossier", "transition"]),
+        "DraftResultDocument": .rules(["readDossier", "draftResult"]),
         "IssueApology": .rules(["readDossier", "issueApology"]), "RateDossier": .rules(["readDossier", "rateDossier"]),
         "ListDossiers": .rules(["handleDossiers"]), "ExportLedger": .rules(["handleDossiers"]),
         "GetStatistics": .rules(["handleDossiers", "readProvinceFigures"]),

@@ -20,7 +20,14 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     /// Now, on the store's clock: the one time every part of the service reads (tests move it).
     func clock() -> Date { store.clock.now }
 
-    public init(store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, attachments: FileStore) {
+    /// Issues result decisions as official documents; nil without a documents service.
+    let documentOffice: (any DocumentOffice)?
+
+    public init(
+        store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, attachments: FileStore,
+        documentOffice: (any DocumentOffice)? = nil
+    ) {
+        self.documentOffice = documentOffice
         self.people = people
         self.attachments = attachments
         self.store = store
