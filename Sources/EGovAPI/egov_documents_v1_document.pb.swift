@@ -589,6 +589,12 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
   /// Recorded on an incoming document when an answer to it (`in_reply_to`) is
   /// released; not a step one takes.
   case answered // = 14
+
+  /// Sends an update of a released document (edXML business type 2), with what
+  /// changed as the comment: agencies in `add_recipients` get their copy, and
+  /// every earlier recipient still holding one is asked to accept (15) or
+  /// refuse (16) it (the sender's clerk or a leader).
+  case update // = 15
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -612,6 +618,7 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     case 12: self = .acceptRevision
     case 13: self = .rejectRevision
     case 14: self = .answered
+    case 15: self = .update
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -633,6 +640,7 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     case .acceptRevision: return 12
     case .rejectRevision: return 13
     case .answered: return 14
+    case .update: return 15
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -654,6 +662,7 @@ public nonisolated enum Egov_Documents_V1_DocumentAction: SwiftProtobuf.Enum, Sw
     .acceptRevision,
     .rejectRevision,
     .answered,
+    .update,
   ]
 
 }
@@ -1291,6 +1300,9 @@ public nonisolated struct Egov_Documents_V1_Revision: Sendable {
 
     /// Use another document instead (thay thế).
     case replace // = 2
+
+    /// Take note of an update (cập nhật): the copy stays as it is when accepted.
+    case update // = 3
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -1302,6 +1314,7 @@ public nonisolated struct Egov_Documents_V1_Revision: Sendable {
       case 0: self = .unspecified
       case 1: self = .recall
       case 2: self = .replace
+      case 3: self = .update
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -1311,6 +1324,7 @@ public nonisolated struct Egov_Documents_V1_Revision: Sendable {
       case .unspecified: return 0
       case .recall: return 1
       case .replace: return 2
+      case .update: return 3
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -1320,6 +1334,7 @@ public nonisolated struct Egov_Documents_V1_Revision: Sendable {
       .unspecified,
       .recall,
       .replace,
+      .update,
     ]
 
   }
@@ -1616,7 +1631,7 @@ nonisolated extension Egov_Documents_V1_ExchangeStatus: SwiftProtobuf._ProtoName
 }
 
 nonisolated extension Egov_Documents_V1_DocumentAction: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOCUMENT_ACTION_UNSPECIFIED\0\u{1}DOCUMENT_ACTION_SUBMIT\0\u{1}DOCUMENT_ACTION_RETURN\0\u{1}DOCUMENT_ACTION_APPROVE\0\u{1}DOCUMENT_ACTION_SIGN\0\u{1}DOCUMENT_ACTION_RELEASE\0\u{1}DOCUMENT_ACTION_ACCEPT\0\u{1}DOCUMENT_ACTION_REJECT\0\u{1}DOCUMENT_ACTION_DIRECT\0\u{1}DOCUMENT_ACTION_START\0\u{1}DOCUMENT_ACTION_FINISH\0\u{1}DOCUMENT_ACTION_RECALL\0\u{1}DOCUMENT_ACTION_ACCEPT_REVISION\0\u{1}DOCUMENT_ACTION_REJECT_REVISION\0\u{1}DOCUMENT_ACTION_ANSWERED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOCUMENT_ACTION_UNSPECIFIED\0\u{1}DOCUMENT_ACTION_SUBMIT\0\u{1}DOCUMENT_ACTION_RETURN\0\u{1}DOCUMENT_ACTION_APPROVE\0\u{1}DOCUMENT_ACTION_SIGN\0\u{1}DOCUMENT_ACTION_RELEASE\0\u{1}DOCUMENT_ACTION_ACCEPT\0\u{1}DOCUMENT_ACTION_REJECT\0\u{1}DOCUMENT_ACTION_DIRECT\0\u{1}DOCUMENT_ACTION_START\0\u{1}DOCUMENT_ACTION_FINISH\0\u{1}DOCUMENT_ACTION_RECALL\0\u{1}DOCUMENT_ACTION_ACCEPT_REVISION\0\u{1}DOCUMENT_ACTION_REJECT_REVISION\0\u{1}DOCUMENT_ACTION_ANSWERED\0\u{1}DOCUMENT_ACTION_UPDATE\0")
 }
 
 nonisolated extension Egov_Documents_V1_Document: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2136,7 +2151,7 @@ nonisolated extension Egov_Documents_V1_Revision: SwiftProtobuf.Message, SwiftPr
 }
 
 nonisolated extension Egov_Documents_V1_Revision.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_RECALL\0\u{1}KIND_REPLACE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_RECALL\0\u{1}KIND_REPLACE\0\u{1}KIND_UPDATE\0")
 }
 
 nonisolated extension Egov_Documents_V1_DocumentSignature: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

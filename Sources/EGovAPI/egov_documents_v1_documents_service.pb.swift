@@ -347,6 +347,9 @@ public nonisolated struct Egov_Documents_V1_TransitionDocumentRequest: Sendable 
   /// Idempotency key chosen by the client (a UUID).
   public var requestID: String = String()
 
+  /// UPDATE: agencies the released document now also goes to, `agencies/{code}`.
+  public var addRecipients: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1282,7 +1285,7 @@ nonisolated extension Egov_Documents_V1_UpdateDocumentRequest: SwiftProtobuf.Mes
 
 nonisolated extension Egov_Documents_V1_TransitionDocumentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TransitionDocumentRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}action\0\u{1}comment\0\u{1}steering\0\u{3}on_behalf_of\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}action\0\u{1}comment\0\u{1}steering\0\u{3}on_behalf_of\0\u{3}request_id\0\u{3}add_recipients\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1296,6 +1299,7 @@ nonisolated extension Egov_Documents_V1_TransitionDocumentRequest: SwiftProtobuf
       case 4: try { try decoder.decodeSingularMessageField(value: &self._steering) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.onBehalfOf) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.addRecipients) }()
       default: break
       }
     }
@@ -1324,6 +1328,9 @@ nonisolated extension Egov_Documents_V1_TransitionDocumentRequest: SwiftProtobuf
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 6)
     }
+    if !self.addRecipients.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.addRecipients, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1334,6 +1341,7 @@ nonisolated extension Egov_Documents_V1_TransitionDocumentRequest: SwiftProtobuf
     if lhs._steering != rhs._steering {return false}
     if lhs.onBehalfOf != rhs.onBehalfOf {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.addRecipients != rhs.addRecipients {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

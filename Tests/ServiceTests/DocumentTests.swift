@@ -659,6 +659,40 @@ struct DocumentScene {
 }
 
 @Suite struct DocumentRevisionTests {
+    /// An update (business type 2) sends a released document to one more department and asks
+    /// the one that has it to take note: accepting keeps its copy as it was (15).
+    @Test func anUpdateReachesNewRecipientsAndIsAnsweredByTheOthers() async throws {
+        try await withScene { scene in
+            let s = try await DocumentScene.make(scene)
+            let notice = try await s.signedNotice("Về việc tổ chức hội nghị trực tuyến", via: scene.documents)
+            _ = try await s.clerk.does(.release, to: notice)
+            #expect(await s.clerk.cannot(.update, notice)?.reason == "REASON_REQUIRED")
+            #expect(
+                await s.clerk.cannot(.update, notice) {
+                    $0.comment = "Bổ sung nơi nhận"; $0.addRecipients = [DocumentScene.health]
+                }?.field == "add_recipients[0]")
+            #expect(await s.drafter.cannot(.update, notice) { $0.comment = "x" }?.code == .permissionDenied)
+            let updated = try await s.clerk.does(.update, to: notice) {
+                $0.comment = "Bổ sung nơi nhận: Sở Xây dựng"; $0.addRecipients = [DocumentScene.construction]
+            }
+            #expect(updated.state == .released)
+            #expect(updated.recipientStatuses.map(\.agency) == [DocumentScene.health, DocumentScene.construction])
+            #expect(updated.recipientStatuses.allSatisfy { $0.status == .arrived })
+            // Construction has its copy now, with the document's signatures intact.
+            let copy = try #require(
+                try await s.constructionClerk.documentsOf(DocumentScene.construction, .incoming).first)
+            #expect(copy.code == updated.code && copy.integrity == .verified)
+            // Health is asked to take note, and its copy stays when it accepts.
+            let held = try #require(try await s.healthClerk.documentsOf(DocumentScene.health, .incoming).first)
+            #expect(
+                held.pendingRevision.kind == .update && held.pendingRevision.reason == "Bổ sung nơi nhận: Sở Xây dựng")
+            let accepted = try await s.healthClerk.does(.acceptRevision, to: held)
+            #expect(accepted.state == .registered && !accepted.hasPendingRevision)
+            let seen = try await s.clerk.reads(notice).recipientStatuses
+            #expect(seen.first { $0.agency == DocumentScene.health }?.status == .updateAccepted)
+        }
+    }
+
     /// The committee recalls one decision and replaces another: each department accepts or
     /// refuses, and the committee sees every answer (13 asked, 15 accepted, 16 refused).
     @Test func recallAndReplaceAreAnsweredByEachRecipient() async throws {
@@ -814,6 +848,11 @@ struct DocumentScene {
             let revocation = xml.replacingOccurrences(
                 of: "<edXML:BussinessDocType>0</edXML:BussinessDocType><edXML:BussinessDocReason>Văn bản điện tử mới",
                 with: "<edXML:BussinessDocType>1</edXML:BussinessDocType><edXML:BussinessDocReason>Thu hồi do sai sót")
+            let update = xml.replacingOccurrences(
+                of: "<edXML:BussinessDocType>0</edXML:BussinessDocType><edXML:BussinessDocReason>Văn bản điện tử mới",
+                with: "<edXML:BussinessDocType>2</edXML:BussinessDocType><edXML:BussinessDocReason>Bổ sung nơi nhận")
+            let updated = try await importing(Data(update.utf8))
+            #expect(updated.name == imported.name && updated.pendingRevision.kind == .update)
             let recalled = try await importing(Data(revocation.utf8))
             #expect(recalled.name == imported.name && recalled.pendingRevision.reason == "Thu hồi do sai sót")
         }

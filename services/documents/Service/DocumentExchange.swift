@@ -118,30 +118,33 @@ extension DocumentsService {
         let source = "edxml:\(envelope.documentID)"
         switch envelope.businessType {
         case 0: return try await registerEnvelope(envelope, source: source, at: agencyCode, request: request)
-        case 1:
+        case 1, 2:
+            let update = envelope.businessType == 2
             return try await store.write { tx in
                 guard
                     let (found, version) = try await documents.document(agencyCode: agencyCode, source: source, in: tx)
                 else {
                     throw Self.errors.failedPrecondition(
-                        "NOT_RECEIVED", "No document \(envelope.documentID) was received to be recalled.")
+                        "NOT_RECEIVED",
+                        "No document \(envelope.documentID) was received to be \(update ? "updated" : "recalled").")
                 }
                 guard DocumentWorkflow.answerable.contains(found.state) else {
                     throw Self.errors.failedPrecondition(
                         "NOT_RECALLABLE",
-                        "The copy of \(envelope.documentID) is \(found.state); there is nothing to recall.")
+                        "The copy of \(envelope.documentID) is \(found.state); there is nothing to change.")
                 }
                 var copy = found
                 let reason = String(envelope.businessReason.prefix(2000))
                 copy.pendingRevision = .with {
-                    $0.kind = .recall; $0.reason = reason
+                    $0.kind = update ? .update : .recall; $0.reason = reason
                     $0.requestTime = .init(micros: tx.clock.micros)
                 }
                 copy = try await save(copy, over: version, in: tx)
                 try await documents.record(
                     .with {
-                        $0.action = .recall; $0.actor = RequestContext.actor; $0.state = copy.state
-                        $0.comment = "Bên gửi đề nghị thu hồi: \(reason)"
+                        $0.action = update ? .update : .recall; $0.actor = RequestContext.actor
+                        $0.state = copy.state
+                        $0.comment = "Bên gửi \(update ? "cập nhật" : "đề nghị thu hồi"): \(reason)"
                     }, documentID: DocumentRepository.parts(copy.name).1, in: tx)
                 try await tx.enqueue(
                     topic: "documents.document.revision_requested", key: copy.name, payload: try copy.serializedBytes())
@@ -150,7 +153,7 @@ extension DocumentsService {
         default:
             throw Self.invalidEnvelope(
                 "edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness/BussinessDocType",
-                "updates (2) and replacements (3) are not taken yet")
+                "replacements (3) are not taken yet")
         }
     }
 

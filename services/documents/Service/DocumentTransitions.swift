@@ -77,11 +77,22 @@ extension DocumentsService {
             case .recall:
                 try await askRecipients(of: document, .recall, reason: comment, in: tx)
                 document = try await documents.refreshingStatuses(document, in: tx)
+            case .update(let sender, let added):
+                try await askRecipients(of: document, .update, reason: comment, in: tx)
+                document = try await documents.refreshingStatuses(document, in: tx)
+                var delivered = document
+                delivered.recipientStatuses = []
+                try await deliver(&delivered, from: sender, to: added, in: tx)
+                document.recipientStatuses = (document.recipientStatuses + delivered.recipientStatuses).sorted {
+                    $0.agency < $1.agency
+                }
             case .answer:
                 guard document.hasPendingRevision else {
                     throw Self.errors.failedPrecondition(
                         "NO_REVISION", "The sender has asked nothing about this document to accept or refuse.")
                 }
+                // An update accepted leaves the copy as it was; a recall or replacement withdraws it.
+                if document.pendingRevision.kind == .update { document.state = found.state }
                 document.clearPendingRevision()
             }
             if let status = step.reports {
@@ -111,6 +122,7 @@ extension DocumentsService {
             sender: Egov_Identity_V1_Agency, recipients: [Egov_Identity_V1_Agency], seal: DocumentSigner.Credentials)
         case direction(Egov_Documents_V1_Steering)
         case recall
+        case update(sender: Egov_Identity_V1_Agency, added: [Egov_Identity_V1_Agency])
         case answer
     }
 
@@ -166,6 +178,29 @@ extension DocumentsService {
             return .release(sender: sender, recipients: recipients, seal: seal)
         case .direct: return .direction(try await validSteering(request.steering, at: document.agency))
         case .recall: return .recall
+        case .update:
+            let sender = try await agencies.requireActive(document.agency, field: "name", errors: Self.errors)
+            let already = Set(document.recipients + document.recipientStatuses.map(\.agency))
+            var added: [Egov_Identity_V1_Agency] = []
+            for (index, name) in request.addRecipients.enumerated() {
+                let field = "add_recipients[\(index)]"
+                _ = try Self.errors.agencyCode(fromName: name, field: field)
+                guard name != document.agency, !already.contains(name), !added.contains(where: { $0.name == name })
+                else {
+                    throw Self.errors.invalidArgument(
+                        "INVALID_RECIPIENTS", field: field, "names the sender, a recipient already, or an agency twice")
+                }
+                let agency = try await agencies.requireActive(name, field: field, errors: Self.errors)
+                if agency.external && ![.none, .unspecified].contains(document.confidentiality) {
+                    throw Self.errors.failedPrecondition(
+                        "CONFIDENTIAL_NOT_EXCHANGED",
+                        "\(agency.displayName) is outside the platform, and a classified document does not travel "
+                            + "through the national exchange.", metadata: ["recipient": name])
+                }
+                added.append(agency)
+            }
+            // In code order, as a release: concurrent deliveries lock the registers alike.
+            return .update(sender: sender, added: added.sorted { $0.name < $1.name })
         case .acceptRevision, .rejectRevision: return .answer
         default: return .none
         }
@@ -267,6 +302,20 @@ extension DocumentsService {
             try DocumentSigner.sign(
                 CanonicalForm.agency(document), role: .agency, as: document.agency, with: seal, at: tx.clock.now))
         document.recipientStatuses = []
+        try await deliver(&document, from: sender, to: recipients, in: tx)
+        try await documents.address(document.name, to: document.recipientPeople, in: tx)
+        if !document.inReplyTo.isEmpty { try await recordAnswer(to: document.inReplyTo, by: document, in: tx) }
+        if !document.replaces.isEmpty { try await replace(document.replaces, with: document, in: tx) }
+    }
+
+    /// Gives each of `recipients` the released `document`: an incoming copy numbered in its
+    /// register the same day, or for an agency outside the platform a place in the exchange
+    /// adapter's queue. Adds their statuses to `document`'s.
+    func deliver(
+        _ document: inout Egov_Documents_V1_Document, from sender: Egov_Identity_V1_Agency,
+        to recipients: [Egov_Identity_V1_Agency], in tx: Transaction
+    ) async throws {
+        let now = tx.clock.micros
         var arrival: (Egov_Documents_V1_Integrity, String)?
         for recipient in recipients where recipient.external {
             // The exchange adapter sends the envelope from the outbox (`ExchangeSink`).
@@ -323,9 +372,6 @@ extension DocumentsService {
                 })
         }
         document.recipientStatuses.sort { $0.agency < $1.agency }  // as they are read back
-        try await documents.address(document.name, to: document.recipientPeople, in: tx)
-        if !document.inReplyTo.isEmpty { try await recordAnswer(to: document.inReplyTo, by: document, in: tx) }
-        if !document.replaces.isEmpty { try await replace(document.replaces, with: document, in: tx) }
     }
 
     /// Links the incoming document `name` to `answer`, just released: its replies, and a step.
@@ -386,7 +432,10 @@ extension DocumentsService {
                 $0.requestTime = .init(micros: tx.clock.micros)
             }
             copy = try await save(copy, over: version, in: tx)
-            try await documents.report(.recalled, of: document.name, at: agency, description: reason, in: tx)
+            // 13 is a recall's (and a replacement's); an update keeps the status it had.
+            if kind != .update {
+                try await documents.report(.recalled, of: document.name, at: agency, description: reason, in: tx)
+            }
             try await tx.enqueue(
                 topic: "documents.document.revision_requested", key: copy.name, payload: try copy.serializedBytes())
         }
@@ -429,6 +478,7 @@ extension DocumentsService {
         case .recall: "recalled"
         case .acceptRevision: "withdrawn at the sender's request"
         case .rejectRevision: "kept against the sender's request"
+        case .update: "updated"
         default: "changed"
         }
     }
@@ -439,6 +489,7 @@ extension DocumentsService {
         case .release: "documents.document.released"
         case .finish: "documents.document.finished"
         case .recall: "documents.document.recalled"
+        case .update: "documents.document.updated"
         default: "documents.document.status_changed"
         }
     }

@@ -61,12 +61,13 @@ enum DocumentWorkflow {
         .finish: Step(
             .incoming, from: [.directed, .processing], to: .finished, by: [.lead, .leader], reports: .finished),
         .recall: Step(.outgoing, from: [.released], to: .recalled, by: [.clerk, .leader], needsComment: true),
+        .update: Step(.outgoing, from: [.released], to: nil, by: [.clerk, .leader], needsComment: true),
         .acceptRevision: Step(.incoming, from: answerable, to: .recalled, by: [.clerk], reports: .updateAccepted),
         .rejectRevision: Step(
             .incoming, from: answerable, to: nil, by: [.clerk], reports: .updateRejected, needsComment: true),
     ]
 
-    /// The states in which an incoming copy can be recalled or replaced by its sender.
+    /// The states in which an incoming copy can be recalled, replaced or updated by its sender.
     static let answerable: Set<State> = [.registered, .accepted, .directed, .processing, .finished]
 
     /// The Vietnamese calendar year of `micros` (UTC+7): registers restart on 1 January.

@@ -28,7 +28,8 @@ public struct ExchangeSink: OutboxSink {
     public func deliver(_ message: OutboxMessage) async throws {
         let businessType: Int
         switch message.topic {
-        case "documents.document.released": businessType = 0
+        // An update's new recipients outside the platform get the document as new.
+        case "documents.document.released", "documents.document.updated": businessType = 0
         case "documents.document.recalled": businessType = 1
         default: return
         }
@@ -42,7 +43,7 @@ public struct ExchangeSink: OutboxSink {
         let (agencyCode, id) = DocumentRepository.parts(document.name)
         let current = try await service.documents.document(agencyCode: agencyCode, id: id)
         let recipients = (current ?? document).recipientStatuses.filter {
-            $0.external && (businessType == 0 || $0.hasSendTime)
+            $0.external && (businessType == 0 ? !$0.hasSendTime : $0.hasSendTime)
         }.map(\.agency)
         guard !recipients.isEmpty else { return }
         var reason = "Văn bản điện tử mới"
