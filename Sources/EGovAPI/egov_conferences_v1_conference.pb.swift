@@ -20,58 +20,213 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// Where a conference's invitation (giấy mời) stands.
+public nonisolated enum Egov_Conferences_V1_InvitationState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set.
+  case unspecified // = 0
+
+  /// Kept here: the invitation list and schedule are the record, told to the
+  /// invited through the outbox; not yet issued as an official document.
+  case keptHere // = 1
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .keptHere
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .keptHere: return 1
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Egov_Conferences_V1_InvitationState] = [
+    .unspecified,
+    .keptHere,
+  ]
+
+}
+
 /// An online conference (hội nghị trực tuyến) between bridge points.
-public nonisolated struct Egov_Conferences_V1_Conference: Sendable {
+public nonisolated struct Egov_Conferences_V1_Conference: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Resource name, `conferences/{conference}`.
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
   /// Title, e.g. "Hội nghị trực tuyến triển khai nhiệm vụ năm 2027".
-  public var title: String = String()
+  public var title: String {
+    get {_storage._title}
+    set {_uniqueStorage()._title = newValue}
+  }
 
   /// The host agency, `agencies/{code}`.
-  public var hostAgency: String = String()
+  public var hostAgency: String {
+    get {_storage._hostAgency}
+    set {_uniqueStorage()._hostAgency = newValue}
+  }
 
   /// The chair, `people/{person}`.
-  public var chair: String = String()
+  public var chair: String {
+    get {_storage._chair}
+    set {_uniqueStorage()._chair = newValue}
+  }
 
   /// Who takes part.
-  public var kind: Egov_Conferences_V1_Conference.Kind = .unspecified
+  public var kind: Egov_Conferences_V1_Conference.Kind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   /// Scheduled start.
   public var startTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_startTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_startTime = newValue}
+    get {_storage._startTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._startTime = newValue}
   }
   /// Returns true if `startTime` has been explicitly set.
-  public var hasStartTime: Bool {self._startTime != nil}
+  public var hasStartTime: Bool {_storage._startTime != nil}
   /// Clears the value of `startTime`. Subsequent reads from it will return its default value.
-  public mutating func clearStartTime() {self._startTime = nil}
+  public mutating func clearStartTime() {_uniqueStorage()._startTime = nil}
 
   /// Scheduled end.
   public var endTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_endTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_endTime = newValue}
+    get {_storage._endTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._endTime = newValue}
   }
   /// Returns true if `endTime` has been explicitly set.
-  public var hasEndTime: Bool {self._endTime != nil}
+  public var hasEndTime: Bool {_storage._endTime != nil}
   /// Clears the value of `endTime`. Subsequent reads from it will return its default value.
-  public mutating func clearEndTime() {self._endTime = nil}
+  public mutating func clearEndTime() {_uniqueStorage()._endTime = nil}
 
-  /// Agenda items, in order.
-  public var agenda: [String] = []
+  /// Agenda item titles, in order. Superseded by `agenda_items`, which also
+  /// names presenters; kept filled with their titles for older clients.
+  public var agenda: [String] {
+    get {_storage._agenda}
+    set {_uniqueStorage()._agenda = newValue}
+  }
 
   /// Invited bridge points, `bridgePoints/{bridge_point}`.
-  public var bridgePoints: [String] = []
+  public var bridgePoints: [String] {
+    get {_storage._bridgePoints}
+    set {_uniqueStorage()._bridgePoints = newValue}
+  }
 
   /// Current state.
-  public var state: Egov_Conferences_V1_Conference.State = .unspecified
+  public var state: Egov_Conferences_V1_Conference.State {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
 
   /// Opaque version tag for optimistic concurrency.
-  public var etag: String = String()
+  public var etag: String {
+    get {_storage._etag}
+    set {_uniqueStorage()._etag = newValue}
+  }
+
+  /// Agenda items, in order, with their presenters.
+  public var agendaItems: [Egov_Conferences_V1_AgendaItem] {
+    get {_storage._agendaItems}
+    set {_uniqueStorage()._agendaItems = newValue}
+  }
+
+  /// Invited people, `people/{person}`, besides those at the bridge points.
+  public var invitedPeople: [String] {
+    get {_storage._invitedPeople}
+    set {_uniqueStorage()._invitedPeople = newValue}
+  }
+
+  /// Restricted: only the agencies and people invited see the conference.
+  /// Otherwise every official does (citizens never).
+  public var restricted: Bool {
+    get {_storage._restricted}
+    set {_uniqueStorage()._restricted = newValue}
+  }
+
+  /// The bridge point the chair hosts from, `bridgePoints/{id}`: one of
+  /// `bridge_points`. Travel saved is counted towards it.
+  public var hostBridgePoint: String {
+    get {_storage._hostBridgePoint}
+    set {_uniqueStorage()._hostBridgePoint = newValue}
+  }
+
+  /// The agencies of the invited bridge points, `agencies/{code}`.
+  public var invitedAgencies: [String] {
+    get {_storage._invitedAgencies}
+    set {_uniqueStorage()._invitedAgencies = newValue}
+  }
+
+  /// When the chair started and ended it.
+  public var actualStartTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._actualStartTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._actualStartTime = newValue}
+  }
+  /// Returns true if `actualStartTime` has been explicitly set.
+  public var hasActualStartTime: Bool {_storage._actualStartTime != nil}
+  /// Clears the value of `actualStartTime`. Subsequent reads from it will return its default value.
+  public mutating func clearActualStartTime() {_uniqueStorage()._actualStartTime = nil}
+
+  /// When the chair ended it.
+  public var actualEndTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._actualEndTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._actualEndTime = newValue}
+  }
+  /// Returns true if `actualEndTime` has been explicitly set.
+  public var hasActualEndTime: Bool {_storage._actualEndTime != nil}
+  /// Clears the value of `actualEndTime`. Subsequent reads from it will return its default value.
+  public mutating func clearActualEndTime() {_uniqueStorage()._actualEndTime = nil}
+
+  /// Why it was cancelled.
+  public var cancelReason: String {
+    get {_storage._cancelReason}
+    set {_uniqueStorage()._cancelReason = newValue}
+  }
+
+  /// Where the invitation (giấy mời) stands.
+  public var invitationState: Egov_Conferences_V1_InvitationState {
+    get {_storage._invitationState}
+    set {_uniqueStorage()._invitationState = newValue}
+  }
+
+  /// Who holds the floor now: `bridgePoints/{id}` or `people/{person}`; empty
+  /// when no one does.
+  public var floor: String {
+    get {_storage._floor}
+    set {_uniqueStorage()._floor = newValue}
+  }
+
+  /// The sequence number of the conference's latest event.
+  public var lastSequence: Int64 {
+    get {_storage._lastSequence}
+    set {_uniqueStorage()._lastSequence = newValue}
+  }
+
+  /// When it was created.
+  public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createTime = newValue}
+  }
+  /// Returns true if `createTime` has been explicitly set.
+  public var hasCreateTime: Bool {_storage._createTime != nil}
+  /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCreateTime() {_uniqueStorage()._createTime = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -185,93 +340,406 @@ public nonisolated struct Egov_Conferences_V1_Conference: Sendable {
 
   public init() {}
 
-  fileprivate var _startTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _endTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// One item of a conference's agenda.
+public nonisolated struct Egov_Conferences_V1_AgendaItem: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What is discussed, e.g. "Báo cáo kết quả chuyển đổi số năm 2026".
+  public var title: String = String()
+
+  /// Who presents: `people/{person}`, or a name and position as printed.
+  public var presenter: String = String()
+
+  /// Planned minutes.
+  public var minutes: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Something that happened in a conference, in the order it happened: every
+/// connected participant receives the same sequence.
+public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1, 2, 3 ... within the conference, without gaps.
+  public var sequence: Int64 = 0
+
+  /// What happened.
+  public var kind: Egov_Conferences_V1_ConferenceEvent.Kind = .unspecified
+
+  /// Who did it: `people/{person}`, or `services/{name}` for the platform.
+  public var actor: String = String()
+
+  /// Whom it is about: `bridgePoints/{id}` or `people/{person}`.
+  public var participant: String = String()
+
+  /// A reason, a comment, the connection test's result.
+  public var note: String = String()
+
+  /// When it happened.
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  /// READINESS_REPORTED: whether the connection test passed.
+  public var ready: Bool = false
+
+  /// ROLL_CALLED: who was connected.
+  public var present: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// What happened.
+  public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Not set.
+    case unspecified // = 0
+
+    /// Scheduled (created).
+    case scheduled // = 1
+
+    /// Its schedule, agenda or invitees changed.
+    case rescheduled // = 2
+
+    /// Cancelled, with the reason as `note`.
+    case cancelled // = 3
+
+    /// A bridge point reported its connection test (`ready`, `note`).
+    case readinessReported // = 4
+
+    /// The chair started it.
+    case started // = 5
+
+    /// A participant joined (`participant`).
+    case joined // = 6
+
+    /// A participant left (`participant`).
+    case left // = 7
+
+    /// The chair called the roll; `present` lists who is connected.
+    case rollCalled // = 8
+
+    /// A participant asked to speak.
+    case floorRequested // = 9
+
+    /// The chair gave a participant the floor.
+    case floorGranted // = 10
+
+    /// The chair took the floor back.
+    case floorRevoked // = 11
+
+    /// The chair ended it.
+    case ended // = 12
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .scheduled
+      case 2: self = .rescheduled
+      case 3: self = .cancelled
+      case 4: self = .readinessReported
+      case 5: self = .started
+      case 6: self = .joined
+      case 7: self = .left
+      case 8: self = .rollCalled
+      case 9: self = .floorRequested
+      case 10: self = .floorGranted
+      case 11: self = .floorRevoked
+      case 12: self = .ended
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .scheduled: return 1
+      case .rescheduled: return 2
+      case .cancelled: return 3
+      case .readinessReported: return 4
+      case .started: return 5
+      case .joined: return 6
+      case .left: return 7
+      case .rollCalled: return 8
+      case .floorRequested: return 9
+      case .floorGranted: return 10
+      case .floorRevoked: return 11
+      case .ended: return 12
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Egov_Conferences_V1_ConferenceEvent.Kind] = [
+      .unspecified,
+      .scheduled,
+      .rescheduled,
+      .cancelled,
+      .readinessReported,
+      .started,
+      .joined,
+      .left,
+      .rollCalled,
+      .floorRequested,
+      .floorGranted,
+      .floorRevoked,
+      .ended,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "egov.conferences.v1"
 
+nonisolated extension Egov_Conferences_V1_InvitationState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVITATION_STATE_UNSPECIFIED\0\u{1}INVITATION_STATE_KEPT_HERE\0")
+}
+
 nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Conference"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}host_agency\0\u{1}chair\0\u{1}kind\0\u{3}start_time\0\u{3}end_time\0\u{1}agenda\0\u{3}bridge_points\0\u{1}state\0\u{1}etag\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}host_agency\0\u{1}chair\0\u{1}kind\0\u{3}start_time\0\u{3}end_time\0\u{1}agenda\0\u{3}bridge_points\0\u{1}state\0\u{1}etag\0\u{3}agenda_items\0\u{3}invited_people\0\u{1}restricted\0\u{3}host_bridge_point\0\u{3}invited_agencies\0\u{3}actual_start_time\0\u{3}actual_end_time\0\u{3}cancel_reason\0\u{3}invitation_state\0\u{1}floor\0\u{3}last_sequence\0\u{3}create_time\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _title: String = String()
+    var _hostAgency: String = String()
+    var _chair: String = String()
+    var _kind: Egov_Conferences_V1_Conference.Kind = .unspecified
+    var _startTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _endTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _agenda: [String] = []
+    var _bridgePoints: [String] = []
+    var _state: Egov_Conferences_V1_Conference.State = .unspecified
+    var _etag: String = String()
+    var _agendaItems: [Egov_Conferences_V1_AgendaItem] = []
+    var _invitedPeople: [String] = []
+    var _restricted: Bool = false
+    var _hostBridgePoint: String = String()
+    var _invitedAgencies: [String] = []
+    var _actualStartTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _actualEndTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _cancelReason: String = String()
+    var _invitationState: Egov_Conferences_V1_InvitationState = .unspecified
+    var _floor: String = String()
+    var _lastSequence: Int64 = 0
+    var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _title = source._title
+      _hostAgency = source._hostAgency
+      _chair = source._chair
+      _kind = source._kind
+      _startTime = source._startTime
+      _endTime = source._endTime
+      _agenda = source._agenda
+      _bridgePoints = source._bridgePoints
+      _state = source._state
+      _etag = source._etag
+      _agendaItems = source._agendaItems
+      _invitedPeople = source._invitedPeople
+      _restricted = source._restricted
+      _hostBridgePoint = source._hostBridgePoint
+      _invitedAgencies = source._invitedAgencies
+      _actualStartTime = source._actualStartTime
+      _actualEndTime = source._actualEndTime
+      _cancelReason = source._cancelReason
+      _invitationState = source._invitationState
+      _floor = source._floor
+      _lastSequence = source._lastSequence
+      _createTime = source._createTime
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.hostAgency) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.chair) }()
-      case 5: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._startTime) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._endTime) }()
-      case 8: try { try decoder.decodeRepeatedStringField(value: &self.agenda) }()
-      case 9: try { try decoder.decodeRepeatedStringField(value: &self.bridgePoints) }()
-      case 10: try { try decoder.decodeSingularEnumField(value: &self.state) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.etag) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._title) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._hostAgency) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._chair) }()
+        case 5: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._startTime) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._endTime) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._agenda) }()
+        case 9: try { try decoder.decodeRepeatedStringField(value: &_storage._bridgePoints) }()
+        case 10: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._etag) }()
+        case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._agendaItems) }()
+        case 13: try { try decoder.decodeRepeatedStringField(value: &_storage._invitedPeople) }()
+        case 14: try { try decoder.decodeSingularBoolField(value: &_storage._restricted) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._hostBridgePoint) }()
+        case 16: try { try decoder.decodeRepeatedStringField(value: &_storage._invitedAgencies) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._actualStartTime) }()
+        case 18: try { try decoder.decodeSingularMessageField(value: &_storage._actualEndTime) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._cancelReason) }()
+        case 20: try { try decoder.decodeSingularEnumField(value: &_storage._invitationState) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._floor) }()
+        case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._lastSequence) }()
+        case 23: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
-    }
-    if !self.title.isEmpty {
-      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
-    }
-    if !self.hostAgency.isEmpty {
-      try visitor.visitSingularStringField(value: self.hostAgency, fieldNumber: 3)
-    }
-    if !self.chair.isEmpty {
-      try visitor.visitSingularStringField(value: self.chair, fieldNumber: 4)
-    }
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 5)
-    }
-    try { if let v = self._startTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    try { if let v = self._endTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if !self.agenda.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.agenda, fieldNumber: 8)
-    }
-    if !self.bridgePoints.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.bridgePoints, fieldNumber: 9)
-    }
-    if self.state != .unspecified {
-      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 10)
-    }
-    if !self.etag.isEmpty {
-      try visitor.visitSingularStringField(value: self.etag, fieldNumber: 11)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      if !_storage._title.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._title, fieldNumber: 2)
+      }
+      if !_storage._hostAgency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._hostAgency, fieldNumber: 3)
+      }
+      if !_storage._chair.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._chair, fieldNumber: 4)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 5)
+      }
+      try { if let v = _storage._startTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._endTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._agenda.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._agenda, fieldNumber: 8)
+      }
+      if !_storage._bridgePoints.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._bridgePoints, fieldNumber: 9)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 10)
+      }
+      if !_storage._etag.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._etag, fieldNumber: 11)
+      }
+      if !_storage._agendaItems.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._agendaItems, fieldNumber: 12)
+      }
+      if !_storage._invitedPeople.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._invitedPeople, fieldNumber: 13)
+      }
+      if _storage._restricted != false {
+        try visitor.visitSingularBoolField(value: _storage._restricted, fieldNumber: 14)
+      }
+      if !_storage._hostBridgePoint.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._hostBridgePoint, fieldNumber: 15)
+      }
+      if !_storage._invitedAgencies.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._invitedAgencies, fieldNumber: 16)
+      }
+      try { if let v = _storage._actualStartTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+      try { if let v = _storage._actualEndTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      } }()
+      if !_storage._cancelReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cancelReason, fieldNumber: 19)
+      }
+      if _storage._invitationState != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._invitationState, fieldNumber: 20)
+      }
+      if !_storage._floor.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._floor, fieldNumber: 21)
+      }
+      if _storage._lastSequence != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._lastSequence, fieldNumber: 22)
+      }
+      try { if let v = _storage._createTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Egov_Conferences_V1_Conference, rhs: Egov_Conferences_V1_Conference) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.title != rhs.title {return false}
-    if lhs.hostAgency != rhs.hostAgency {return false}
-    if lhs.chair != rhs.chair {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs._startTime != rhs._startTime {return false}
-    if lhs._endTime != rhs._endTime {return false}
-    if lhs.agenda != rhs.agenda {return false}
-    if lhs.bridgePoints != rhs.bridgePoints {return false}
-    if lhs.state != rhs.state {return false}
-    if lhs.etag != rhs.etag {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._title != rhs_storage._title {return false}
+        if _storage._hostAgency != rhs_storage._hostAgency {return false}
+        if _storage._chair != rhs_storage._chair {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._startTime != rhs_storage._startTime {return false}
+        if _storage._endTime != rhs_storage._endTime {return false}
+        if _storage._agenda != rhs_storage._agenda {return false}
+        if _storage._bridgePoints != rhs_storage._bridgePoints {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._etag != rhs_storage._etag {return false}
+        if _storage._agendaItems != rhs_storage._agendaItems {return false}
+        if _storage._invitedPeople != rhs_storage._invitedPeople {return false}
+        if _storage._restricted != rhs_storage._restricted {return false}
+        if _storage._hostBridgePoint != rhs_storage._hostBridgePoint {return false}
+        if _storage._invitedAgencies != rhs_storage._invitedAgencies {return false}
+        if _storage._actualStartTime != rhs_storage._actualStartTime {return false}
+        if _storage._actualEndTime != rhs_storage._actualEndTime {return false}
+        if _storage._cancelReason != rhs_storage._cancelReason {return false}
+        if _storage._invitationState != rhs_storage._invitationState {return false}
+        if _storage._floor != rhs_storage._floor {return false}
+        if _storage._lastSequence != rhs_storage._lastSequence {return false}
+        if _storage._createTime != rhs_storage._createTime {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -283,4 +751,117 @@ nonisolated extension Egov_Conferences_V1_Conference.Kind: SwiftProtobuf._ProtoN
 
 nonisolated extension Egov_Conferences_V1_Conference.State: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_SCHEDULED\0\u{1}STATE_LIVE\0\u{1}STATE_ENDED\0\u{1}STATE_CANCELLED\0")
+}
+
+nonisolated extension Egov_Conferences_V1_AgendaItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgendaItem"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}title\0\u{1}presenter\0\u{1}minutes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.presenter) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.minutes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 1)
+    }
+    if !self.presenter.isEmpty {
+      try visitor.visitSingularStringField(value: self.presenter, fieldNumber: 2)
+    }
+    if self.minutes != 0 {
+      try visitor.visitSingularInt32Field(value: self.minutes, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_AgendaItem, rhs: Egov_Conferences_V1_AgendaItem) -> Bool {
+    if lhs.title != rhs.title {return false}
+    if lhs.presenter != rhs.presenter {return false}
+    if lhs.minutes != rhs.minutes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Conferences_V1_ConferenceEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConferenceEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}kind\0\u{1}actor\0\u{1}participant\0\u{1}note\0\u{1}time\0\u{1}ready\0\u{1}present\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.participant) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.ready) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.present) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.sequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 3)
+    }
+    if !self.participant.isEmpty {
+      try visitor.visitSingularStringField(value: self.participant, fieldNumber: 4)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 5)
+    }
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if self.ready != false {
+      try visitor.visitSingularBoolField(value: self.ready, fieldNumber: 7)
+    }
+    if !self.present.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.present, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_ConferenceEvent, rhs: Egov_Conferences_V1_ConferenceEvent) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs.participant != rhs.participant {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.ready != rhs.ready {return false}
+    if lhs.present != rhs.present {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Conferences_V1_ConferenceEvent.Kind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_SCHEDULED\0\u{1}KIND_RESCHEDULED\0\u{1}KIND_CANCELLED\0\u{1}KIND_READINESS_REPORTED\0\u{1}KIND_STARTED\0\u{1}KIND_JOINED\0\u{1}KIND_LEFT\0\u{1}KIND_ROLL_CALLED\0\u{1}KIND_FLOOR_REQUESTED\0\u{1}KIND_FLOOR_GRANTED\0\u{1}KIND_FLOOR_REVOKED\0\u{1}KIND_ENDED\0")
 }

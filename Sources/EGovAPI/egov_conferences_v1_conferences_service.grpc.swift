@@ -59,11 +59,151 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateConference" metadata.
+        public enum CreateConference: Sendable {
+            /// Request type for "CreateConference".
+            public typealias Input = Egov_Conferences_V1_CreateConferenceRequest
+            /// Response type for "CreateConference".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "CreateConference".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "CreateConference",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetConference" metadata.
+        public enum GetConference: Sendable {
+            /// Request type for "GetConference".
+            public typealias Input = Egov_Conferences_V1_GetConferenceRequest
+            /// Response type for "GetConference".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "GetConference".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "GetConference",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListConferences" metadata.
+        public enum ListConferences: Sendable {
+            /// Request type for "ListConferences".
+            public typealias Input = Egov_Conferences_V1_ListConferencesRequest
+            /// Response type for "ListConferences".
+            public typealias Output = Egov_Conferences_V1_ListConferencesResponse
+            /// Descriptor for "ListConferences".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "ListConferences",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateConference" metadata.
+        public enum UpdateConference: Sendable {
+            /// Request type for "UpdateConference".
+            public typealias Input = Egov_Conferences_V1_UpdateConferenceRequest
+            /// Response type for "UpdateConference".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "UpdateConference".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "UpdateConference",
+                type: .unary
+            )
+        }
+        /// Namespace for "CancelConference" metadata.
+        public enum CancelConference: Sendable {
+            /// Request type for "CancelConference".
+            public typealias Input = Egov_Conferences_V1_CancelConferenceRequest
+            /// Response type for "CancelConference".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "CancelConference".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "CancelConference",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReportReadiness" metadata.
+        public enum ReportReadiness: Sendable {
+            /// Request type for "ReportReadiness".
+            public typealias Input = Egov_Conferences_V1_ReportReadinessRequest
+            /// Response type for "ReportReadiness".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "ReportReadiness".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "ReportReadiness",
+                type: .unary
+            )
+        }
+        /// Namespace for "StartConference" metadata.
+        public enum StartConference: Sendable {
+            /// Request type for "StartConference".
+            public typealias Input = Egov_Conferences_V1_StartConferenceRequest
+            /// Response type for "StartConference".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "StartConference".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "StartConference",
+                type: .unary
+            )
+        }
+        /// Namespace for "EndConference" metadata.
+        public enum EndConference: Sendable {
+            /// Request type for "EndConference".
+            public typealias Input = Egov_Conferences_V1_EndConferenceRequest
+            /// Response type for "EndConference".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "EndConference".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "EndConference",
+                type: .unary
+            )
+        }
+        /// Namespace for "ActInConference" metadata.
+        public enum ActInConference: Sendable {
+            /// Request type for "ActInConference".
+            public typealias Input = Egov_Conferences_V1_ActInConferenceRequest
+            /// Response type for "ActInConference".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "ActInConference".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "ActInConference",
+                type: .unary
+            )
+        }
+        /// Namespace for "WatchConference" metadata.
+        public enum WatchConference: Sendable {
+            /// Request type for "WatchConference".
+            public typealias Input = Egov_Conferences_V1_WatchConferenceRequest
+            /// Response type for "WatchConference".
+            public typealias Output = Egov_Conferences_V1_ConferenceEvent
+            /// Descriptor for "WatchConference".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "WatchConference",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "egov.conferences.v1.ConferencesService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateBridgePoint.descriptor,
             GetBridgePoint.descriptor,
-            ListBridgePoints.descriptor
+            ListBridgePoints.descriptor,
+            CreateConference.descriptor,
+            GetConference.descriptor,
+            ListConferences.descriptor,
+            UpdateConference.descriptor,
+            CancelConference.descriptor,
+            ReportReadiness.descriptor,
+            StartConference.descriptor,
+            EndConference.descriptor,
+            ActInConference.descriptor,
+            WatchConference.descriptor
         ]
     }
 }
@@ -149,6 +289,204 @@ extension Egov_Conferences_V1_ConferencesService {
             request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ListBridgePointsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ListBridgePointsResponse>
+
+        /// Handle the "CreateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules a conference hosted by an agency: its leaders and
+        /// > administrators. A bridge point or the chair booked by another scheduled
+        /// > or live conference at an overlapping time is FAILED_PRECONDITION
+        /// > (BOOKING_CLASH) naming the clash. Everyone invited is told (outbox).
+        /// > Retrying with the same `request_id` returns the first result.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_CreateConferenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func createConference(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_CreateConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "GetConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a conference: officials see it unless it is restricted, then only
+        /// > the host agency, the invited agencies and people; citizens never.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_GetConferenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func getConference(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "ListConferences" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the conferences the caller may see, by start time, optionally of one
+        /// > host agency or within a period.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_ListConferencesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_ListConferencesResponse` messages.
+        func listConferences(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ListConferencesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ListConferencesResponse>
+
+        /// Handle the "UpdateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a scheduled conference: title, times (reschedule), agenda,
+        /// > invitees, restriction, host bridge point. Clashes are checked again;
+        /// > everyone invited is told. The chair and the host agency's administrators
+        /// > and leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_UpdateConferenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func updateConference(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_UpdateConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "CancelConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a scheduled conference with a reason; everyone invited is told.
+        /// > Those who may change it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_CancelConferenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func cancelConference(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_CancelConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "ReportReadiness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reports a bridge point's connection test before the start: the officials
+        /// > of its agency.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_ReportReadinessRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func reportReadiness(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ReportReadinessRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "StartConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts (the chair, or the host agency's administrators) and ends a
+        /// > conference.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_StartConferenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func startConference(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_StartConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "EndConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a live conference: the chair, or the host agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_EndConferenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func endConference(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_EndConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "ActInConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > During a live conference: a participant asks to speak (an invited person
+        /// > for themselves, an official of a bridge point's agency for it); the chair
+        /// > grants or revokes the floor and calls the roll.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_ActInConferenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func actInConference(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ActInConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "WatchConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams the conference's events in order from the one after
+        /// > `after_sequence`: first those already recorded, then each as it happens,
+        /// > until the conference ends or is cancelled. A watcher that reconnects
+        /// > with the last sequence it saw misses none and repeats none. Those who may
+        /// > see the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_WatchConferenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_ConferenceEvent` messages.
+        func watchConference(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_WatchConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceEvent>
     }
 
     /// Service protocol for the "egov.conferences.v1.ConferencesService" service.
@@ -218,6 +556,204 @@ extension Egov_Conferences_V1_ConferencesService {
             request: GRPCCore.ServerRequest<Egov_Conferences_V1_ListBridgePointsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ListBridgePointsResponse>
+
+        /// Handle the "CreateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules a conference hosted by an agency: its leaders and
+        /// > administrators. A bridge point or the chair booked by another scheduled
+        /// > or live conference at an overlapping time is FAILED_PRECONDITION
+        /// > (BOOKING_CLASH) naming the clash. Everyone invited is told (outbox).
+        /// > Retrying with the same `request_id` returns the first result.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CreateConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func createConference(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_CreateConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "GetConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a conference: officials see it unless it is restricted, then only
+        /// > the host agency, the invited agencies and people; citizens never.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func getConference(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_GetConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "ListConferences" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the conferences the caller may see, by start time, optionally of one
+        /// > host agency or within a period.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ListConferencesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_ListConferencesResponse` message.
+        func listConferences(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_ListConferencesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ListConferencesResponse>
+
+        /// Handle the "UpdateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a scheduled conference: title, times (reschedule), agenda,
+        /// > invitees, restriction, host bridge point. Clashes are checked again;
+        /// > everyone invited is told. The chair and the host agency's administrators
+        /// > and leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_UpdateConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func updateConference(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_UpdateConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "CancelConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a scheduled conference with a reason; everyone invited is told.
+        /// > Those who may change it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CancelConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func cancelConference(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_CancelConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "ReportReadiness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reports a bridge point's connection test before the start: the officials
+        /// > of its agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ReportReadinessRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func reportReadiness(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_ReportReadinessRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "StartConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts (the chair, or the host agency's administrators) and ends a
+        /// > conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_StartConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func startConference(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_StartConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "EndConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a live conference: the chair, or the host agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_EndConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func endConference(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_EndConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "ActInConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > During a live conference: a participant asks to speak (an invited person
+        /// > for themselves, an official of a bridge point's agency for it); the chair
+        /// > grants or revokes the floor and calls the roll.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ActInConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func actInConference(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_ActInConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "WatchConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams the conference's events in order from the one after
+        /// > `after_sequence`: first those already recorded, then each as it happens,
+        /// > until the conference ends or is cancelled. A watcher that reconnects
+        /// > with the last sequence it saw misses none and repeats none. Those who may
+        /// > see the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_WatchConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_ConferenceEvent` messages.
+        func watchConference(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_WatchConferenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceEvent>
     }
 
     /// Simple service protocol for the "egov.conferences.v1.ConferencesService" service.
@@ -285,6 +821,205 @@ extension Egov_Conferences_V1_ConferencesService {
             request: Egov_Conferences_V1_ListBridgePointsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Conferences_V1_ListBridgePointsResponse
+
+        /// Handle the "CreateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules a conference hosted by an agency: its leaders and
+        /// > administrators. A bridge point or the chair booked by another scheduled
+        /// > or live conference at an overlapping time is FAILED_PRECONDITION
+        /// > (BOOKING_CLASH) naming the clash. Everyone invited is told (outbox).
+        /// > Retrying with the same `request_id` returns the first result.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_CreateConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func createConference(
+            request: Egov_Conferences_V1_CreateConferenceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
+        /// Handle the "GetConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a conference: officials see it unless it is restricted, then only
+        /// > the host agency, the invited agencies and people; citizens never.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_GetConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func getConference(
+            request: Egov_Conferences_V1_GetConferenceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
+        /// Handle the "ListConferences" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the conferences the caller may see, by start time, optionally of one
+        /// > host agency or within a period.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_ListConferencesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_ListConferencesResponse` to respond with.
+        func listConferences(
+            request: Egov_Conferences_V1_ListConferencesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_ListConferencesResponse
+
+        /// Handle the "UpdateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a scheduled conference: title, times (reschedule), agenda,
+        /// > invitees, restriction, host bridge point. Clashes are checked again;
+        /// > everyone invited is told. The chair and the host agency's administrators
+        /// > and leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_UpdateConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func updateConference(
+            request: Egov_Conferences_V1_UpdateConferenceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
+        /// Handle the "CancelConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a scheduled conference with a reason; everyone invited is told.
+        /// > Those who may change it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_CancelConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func cancelConference(
+            request: Egov_Conferences_V1_CancelConferenceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
+        /// Handle the "ReportReadiness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reports a bridge point's connection test before the start: the officials
+        /// > of its agency.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_ReportReadinessRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func reportReadiness(
+            request: Egov_Conferences_V1_ReportReadinessRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
+        /// Handle the "StartConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts (the chair, or the host agency's administrators) and ends a
+        /// > conference.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_StartConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func startConference(
+            request: Egov_Conferences_V1_StartConferenceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
+        /// Handle the "EndConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a live conference: the chair, or the host agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_EndConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func endConference(
+            request: Egov_Conferences_V1_EndConferenceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
+        /// Handle the "ActInConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > During a live conference: a participant asks to speak (an invited person
+        /// > for themselves, an official of a bridge point's agency for it); the chair
+        /// > grants or revokes the floor and calls the roll.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_ActInConferenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func actInConference(
+            request: Egov_Conferences_V1_ActInConferenceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
+        /// Handle the "WatchConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams the conference's events in order from the one after
+        /// > `after_sequence`: first those already recorded, then each as it happens,
+        /// > until the conference ends or is cancelled. A watcher that reconnects
+        /// > with the last sequence it saw misses none and repeats none. Those who may
+        /// > see the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_WatchConferenceRequest` message.
+        ///   - response: A response stream of `Egov_Conferences_V1_ConferenceEvent` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchConference(
+            request: Egov_Conferences_V1_WatchConferenceRequest,
+            response: GRPCCore.RPCWriter<Egov_Conferences_V1_ConferenceEvent>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -320,6 +1055,116 @@ extension Egov_Conferences_V1_ConferencesService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ListBridgePointsResponse>(),
             handler: { request, context in
                 try await self.listBridgePoints(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.CreateConference.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_CreateConferenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.createConference(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.GetConference.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_GetConferenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.getConference(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.ListConferences.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ListConferencesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ListConferencesResponse>(),
+            handler: { request, context in
+                try await self.listConferences(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.UpdateConference.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_UpdateConferenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.updateConference(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.CancelConference.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_CancelConferenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.cancelConference(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.ReportReadiness.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ReportReadinessRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.reportReadiness(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.StartConference.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_StartConferenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.startConference(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.EndConference.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_EndConferenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.endConference(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.ActInConference.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ActInConferenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.actInConference(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.WatchConference.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_WatchConferenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ConferenceEvent>(),
+            handler: { request, context in
+                try await self.watchConference(
                     request: request,
                     context: context
                 )
@@ -363,6 +1208,116 @@ extension Egov_Conferences_V1_ConferencesService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func createConference(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_CreateConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.createConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getConference(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.getConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listConferences(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ListConferencesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ListConferencesResponse> {
+        let response = try await self.listConferences(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateConference(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_UpdateConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.updateConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cancelConference(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_CancelConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.cancelConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func reportReadiness(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ReportReadinessRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.reportReadiness(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func startConference(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_StartConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.startConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func endConference(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_EndConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.endConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func actInConference(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ActInConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.actInConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchConference(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_WatchConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceEvent> {
+        let response = try await self.watchConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -404,6 +1359,140 @@ extension Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func createConference(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_CreateConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.createConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getConference(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_GetConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.getConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listConferences(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_ListConferencesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ListConferencesResponse> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_ListConferencesResponse>(
+            message: try await self.listConferences(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateConference(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_UpdateConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.updateConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cancelConference(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_CancelConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.cancelConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func reportReadiness(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_ReportReadinessRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.reportReadiness(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func startConference(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_StartConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.startConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func endConference(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_EndConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.endConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func actInConference(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_ActInConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.actInConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func watchConference(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_WatchConferenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceEvent> {
+        return GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceEvent>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchConference(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -490,6 +1579,254 @@ extension Egov_Conferences_V1_ConferencesService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ListBridgePointsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListBridgePointsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules a conference hosted by an agency: its leaders and
+        /// > administrators. A bridge point or the chair booked by another scheduled
+        /// > or live conference at an overlapping time is FAILED_PRECONDITION
+        /// > (BOOKING_CLASH) naming the clash. Everyone invited is told (outbox).
+        /// > Retrying with the same `request_id` returns the first result.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CreateConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_CreateConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_CreateConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_CreateConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a conference: officials see it unless it is restricted, then only
+        /// > the host agency, the invited agencies and people; citizens never.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_GetConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListConferences" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the conferences the caller may see, by start time, optionally of one
+        /// > host agency or within a period.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ListConferencesRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ListConferencesRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ListConferencesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listConferences<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ListConferencesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ListConferencesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ListConferencesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListConferencesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a scheduled conference: title, times (reschedule), agenda,
+        /// > invitees, restriction, host bridge point. Clashes are checked again;
+        /// > everyone invited is told. The chair and the host agency's administrators
+        /// > and leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_UpdateConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_UpdateConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_UpdateConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_UpdateConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CancelConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a scheduled conference with a reason; everyone invited is told.
+        /// > Those who may change it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CancelConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_CancelConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func cancelConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_CancelConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_CancelConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReportReadiness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reports a bridge point's connection test before the start: the officials
+        /// > of its agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ReportReadinessRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ReportReadinessRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reportReadiness<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ReportReadinessRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ReportReadinessRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "StartConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts (the chair, or the host agency's administrators) and ends a
+        /// > conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_StartConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_StartConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func startConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_StartConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_StartConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "EndConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a live conference: the chair, or the host agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_EndConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_EndConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func endConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_EndConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_EndConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ActInConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > During a live conference: a participant asks to speak (an invited person
+        /// > for themselves, an official of a bridge point's agency for it); the chair
+        /// > grants or revokes the floor and calls the roll.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ActInConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ActInConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func actInConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ActInConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ActInConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams the conference's events in order from the one after
+        /// > `after_sequence`: first those already recorded, then each as it happens,
+        /// > until the conference ends or is cancelled. A watcher that reconnects
+        /// > with the last sequence it saw misses none and repeats none. Those who may
+        /// > see the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_WatchConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_WatchConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ConferenceEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_WatchConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_WatchConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ConferenceEvent>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Conferences_V1_ConferenceEvent>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -616,6 +1953,362 @@ extension Egov_Conferences_V1_ConferencesService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CreateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules a conference hosted by an agency: its leaders and
+        /// > administrators. A bridge point or the chair booked by another scheduled
+        /// > or live conference at an overlapping time is FAILED_PRECONDITION
+        /// > (BOOKING_CLASH) naming the clash. Everyone invited is told (outbox).
+        /// > Retrying with the same `request_id` returns the first result.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CreateConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_CreateConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_CreateConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_CreateConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.CreateConference.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a conference: officials see it unless it is restricted, then only
+        /// > the host agency, the invited agencies and people; citizens never.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_GetConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.GetConference.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListConferences" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the conferences the caller may see, by start time, optionally of one
+        /// > host agency or within a period.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ListConferencesRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ListConferencesRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ListConferencesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listConferences<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ListConferencesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ListConferencesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ListConferencesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListConferencesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.ListConferences.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a scheduled conference: title, times (reschedule), agenda,
+        /// > invitees, restriction, host bridge point. Clashes are checked again;
+        /// > everyone invited is told. The chair and the host agency's administrators
+        /// > and leaders.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_UpdateConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_UpdateConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_UpdateConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_UpdateConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.UpdateConference.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CancelConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a scheduled conference with a reason; everyone invited is told.
+        /// > Those who may change it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CancelConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_CancelConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func cancelConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_CancelConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_CancelConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.CancelConference.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReportReadiness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reports a bridge point's connection test before the start: the officials
+        /// > of its agency.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ReportReadinessRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ReportReadinessRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reportReadiness<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ReportReadinessRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ReportReadinessRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.ReportReadiness.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "StartConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts (the chair, or the host agency's administrators) and ends a
+        /// > conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_StartConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_StartConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func startConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_StartConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_StartConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.StartConference.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "EndConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a live conference: the chair, or the host agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_EndConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_EndConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func endConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_EndConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_EndConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.EndConference.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ActInConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > During a live conference: a participant asks to speak (an invited person
+        /// > for themselves, an official of a bridge point's agency for it); the chair
+        /// > grants or revokes the floor and calls the roll.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ActInConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ActInConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func actInConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ActInConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ActInConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.ActInConference.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchConference" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams the conference's events in order from the one after
+        /// > `after_sequence`: first those already recorded, then each as it happens,
+        /// > until the conference ends or is cancelled. A watcher that reconnects
+        /// > with the last sequence it saw misses none and repeats none. Those who may
+        /// > see the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_WatchConferenceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_WatchConferenceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ConferenceEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchConference<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_WatchConferenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_WatchConferenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ConferenceEvent>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Conferences_V1_ConferenceEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.WatchConference.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -705,6 +2398,312 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ListBridgePointsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ListBridgePointsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Schedules a conference hosted by an agency: its leaders and
+    /// > administrators. A bridge point or the chair booked by another scheduled
+    /// > or live conference at an overlapping time is FAILED_PRECONDITION
+    /// > (BOOKING_CLASH) naming the clash. Everyone invited is told (outbox).
+    /// > Retrying with the same `request_id` returns the first result.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_CreateConferenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createConference<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_CreateConferenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createConference(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_CreateConferenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Returns a conference: officials see it unless it is restricted, then only
+    /// > the host agency, the invited agencies and people; citizens never.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_GetConferenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getConference<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetConferenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getConference(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_GetConferenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListConferences" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the conferences the caller may see, by start time, optionally of one
+    /// > host agency or within a period.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_ListConferencesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listConferences<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_ListConferencesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListConferencesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listConferences(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ListConferencesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ListConferencesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a scheduled conference: title, times (reschedule), agenda,
+    /// > invitees, restriction, host bridge point. Clashes are checked again;
+    /// > everyone invited is told. The chair and the host agency's administrators
+    /// > and leaders.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_UpdateConferenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateConference<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_UpdateConferenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateConference(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_UpdateConferenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels a scheduled conference with a reason; everyone invited is told.
+    /// > Those who may change it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_CancelConferenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelConference<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_CancelConferenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.cancelConference(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_CancelConferenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportReadiness" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reports a bridge point's connection test before the start: the officials
+    /// > of its agency.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_ReportReadinessRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reportReadiness<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_ReportReadinessRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reportReadiness(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ReportReadinessRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StartConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts (the chair, or the host agency's administrators) and ends a
+    /// > conference.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_StartConferenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func startConference<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_StartConferenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.startConference(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_StartConferenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EndConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends a live conference: the chair, or the host agency's administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_EndConferenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func endConference<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_EndConferenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.endConference(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_EndConferenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ActInConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > During a live conference: a participant asks to speak (an invited person
+    /// > for themselves, an official of a bridge point's agency for it); the chair
+    /// > grants or revokes the floor and calls the roll.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_ActInConferenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func actInConference<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_ActInConferenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.actInConference(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ActInConferenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams the conference's events in order from the one after
+    /// > `after_sequence`: first those already recorded, then each as it happens,
+    /// > until the conference ends or is cancelled. A watcher that reconnects
+    /// > with the last sequence it saw misses none and repeats none. Those who may
+    /// > see the conference.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_WatchConferenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchConference<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_WatchConferenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Conferences_V1_ConferenceEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchConference(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_WatchConferenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ConferenceEvent>(),
             options: options,
             onResponse: handleResponse
         )
@@ -808,6 +2807,352 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listBridgePoints(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Schedules a conference hosted by an agency: its leaders and
+    /// > administrators. A bridge point or the chair booked by another scheduled
+    /// > or live conference at an overlapping time is FAILED_PRECONDITION
+    /// > (BOOKING_CLASH) naming the clash. Everyone invited is told (outbox).
+    /// > Retrying with the same `request_id` returns the first result.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createConference<Result>(
+        _ message: Egov_Conferences_V1_CreateConferenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_CreateConferenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Returns a conference: officials see it unless it is restricted, then only
+    /// > the host agency, the invited agencies and people; citizens never.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getConference<Result>(
+        _ message: Egov_Conferences_V1_GetConferenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_GetConferenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListConferences" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the conferences the caller may see, by start time, optionally of one
+    /// > host agency or within a period.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listConferences<Result>(
+        _ message: Egov_Conferences_V1_ListConferencesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListConferencesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_ListConferencesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listConferences(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a scheduled conference: title, times (reschedule), agenda,
+    /// > invitees, restriction, host bridge point. Clashes are checked again;
+    /// > everyone invited is told. The chair and the host agency's administrators
+    /// > and leaders.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateConference<Result>(
+        _ message: Egov_Conferences_V1_UpdateConferenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_UpdateConferenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels a scheduled conference with a reason; everyone invited is told.
+    /// > Those who may change it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelConference<Result>(
+        _ message: Egov_Conferences_V1_CancelConferenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_CancelConferenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.cancelConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportReadiness" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reports a bridge point's connection test before the start: the officials
+    /// > of its agency.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reportReadiness<Result>(
+        _ message: Egov_Conferences_V1_ReportReadinessRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_ReportReadinessRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reportReadiness(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StartConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts (the chair, or the host agency's administrators) and ends a
+    /// > conference.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func startConference<Result>(
+        _ message: Egov_Conferences_V1_StartConferenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_StartConferenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.startConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EndConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends a live conference: the chair, or the host agency's administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func endConference<Result>(
+        _ message: Egov_Conferences_V1_EndConferenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_EndConferenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.endConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ActInConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > During a live conference: a participant asks to speak (an invited person
+    /// > for themselves, an official of a bridge point's agency for it); the chair
+    /// > grants or revokes the floor and calls the roll.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func actInConference<Result>(
+        _ message: Egov_Conferences_V1_ActInConferenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_ActInConferenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.actInConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchConference" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams the conference's events in order from the one after
+    /// > `after_sequence`: first those already recorded, then each as it happens,
+    /// > until the conference ends or is cancelled. A watcher that reconnects
+    /// > with the last sequence it saw misses none and repeats none. Those who may
+    /// > see the conference.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchConference<Result>(
+        _ message: Egov_Conferences_V1_WatchConferenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Egov_Conferences_V1_ConferenceEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_WatchConferenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchConference(
             request: request,
             options: options,
             onResponse: handleResponse

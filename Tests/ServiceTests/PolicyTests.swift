@@ -203,8 +203,9 @@ import Testing
         let official = ("people/specialist", Optional(Self.health))
         #expect(allows(IdentityPolicy.readPerson, official, caller: "egov-procedures"))
         #expect(allows(IdentityPolicy.readPerson, official, caller: "egov-documents"))
-        #expect(!allows(IdentityPolicy.readPerson, official, caller: "egov-conferences"))
+        #expect(allows(IdentityPolicy.readPerson, official, caller: "egov-conferences"))
         #expect(!allows(IdentityPolicy.updatePerson, official, caller: "egov-procedures"))
+        #expect(!allows(IdentityPolicy.updatePerson, official, caller: "egov-conferences"))
         #expect(allows(IdentityPolicy.updatePerson, official, caller: "egov-tester"))
         #expect(!allows(ProceduresPolicy.rateDossier, Egov_Procedures_V1_Dossier(), caller: "egov-tester"))
     }

@@ -9,6 +9,7 @@ import GRPCNIOTransportHTTP2
 typealias Dossier = Egov_Procedures_V1_Dossier
 typealias Role = Egov_Identity_V1_Role
 typealias Documents = Egov_Documents_V1_DocumentsService.Client<HTTP2ClientTransport.Posix>
+typealias Conferences = Egov_Conferences_V1_ConferencesService.Client<HTTP2ClientTransport.Posix>
 typealias OfficialDocument = Egov_Documents_V1_Document
 
 /// The platform seen from outside for one scenario: people sign in at the gateway's public
@@ -22,6 +23,7 @@ struct Scene {
     let identity: Identity
     let procedures: Procedures
     let documents: Documents
+    let conferences: Conferences
 
     /// A citizen who registers with `id` and signs in.
     func citizen(_ id: String = "001090012345", birthDate: String = "1990-03-04") async throws -> Actor {
@@ -58,7 +60,7 @@ func withScene<Result: Sendable>(
             try await body(
                 Scene(
                     stack: stack, identity: Identity(wrapping: client), procedures: Procedures(wrapping: client),
-                    documents: Documents(wrapping: client)))
+                    documents: Documents(wrapping: client), conferences: Conferences(wrapping: client)))
         }
     }
 }

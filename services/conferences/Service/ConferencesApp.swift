@@ -12,7 +12,7 @@ public enum ConferencesApp {
             )
         ]
 
-    public static let migrations = SQLBridgePointRepository.migrations
+    public static let migrations = SQLBridgePointRepository.migrations + ConferenceRepository.migrations
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {
@@ -23,7 +23,7 @@ public enum ConferencesApp {
         }
         let identity = try environment.identityPeer()
         return ProcessParts(
-            services: [ConferencesService(store: store, agencies: identity.directory)],
+            services: [ConferencesService(store: store, agencies: identity.directory, people: identity.people)],
             serviceNames: [Egov_Conferences_V1_ConferencesService.descriptor.fullyQualifiedService],
             probes: [.database(store), identity.probe],
             background: [StoreService(store: store)] + identity.background

@@ -7,14 +7,20 @@ public import GRPCCore
 /// The conferences service's RPCs.
 public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
     let bridgePoints: any BridgePointRepository
+    let conferences: ConferenceRepository
     let agencies: any AgencyDirectory
+    let people: any PersonDirectory
     let store: Store
+    /// Wakes `WatchConference` streams when a conference's log grows in this process.
+    let feed = ChangeFeed()
     static let errors = ErrorBuilder(domain: "conferences.egov")
 
-    public init(store: Store, agencies: any AgencyDirectory) {
+    public init(store: Store, agencies: any AgencyDirectory, people: any PersonDirectory) {
         self.store = store
         self.agencies = agencies
+        self.people = people
         self.bridgePoints = SQLBridgePointRepository(store: store)
+        self.conferences = ConferenceRepository(store: store)
     }
 
     public func createBridgePoint(

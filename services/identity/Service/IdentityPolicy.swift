@@ -15,8 +15,10 @@ public enum IdentityPolicy {
 
     /// Read a person's record: themselves, the administrators of an official's agency. The
     /// procedures service reads the officials it hands dossiers to; documents, the signers and
-    /// leads of its documents.
-    static let readPerson = Rule<(person: String, agency: String?)>(services: ["egov-procedures", "egov-documents"]) {
+    /// leads of its documents; conferences, the chairs and people it invites.
+    static let readPerson = Rule<(person: String, agency: String?)>(
+        services: ["egov-procedures", "egov-documents", "egov-conferences"]
+    ) {
         user, subject in
         user.sub == subject.person || user.isSystemAdministrator || (subject.agency.map(user.administers) ?? false)
     }

@@ -14,7 +14,7 @@ public struct ProceduresService: Egov_Procedures_V1_ProceduresService.SimpleServ
     let people: any PersonDirectory
     let store: Store
     /// Wakes `WatchDossier` streams when a dossier changes in this process.
-    let changes = DossierChangeFeed()
+    let changes = ChangeFeed()
     static let errors = ErrorBuilder(domain: "procedures.egov")
 
     /// Now, on the store's clock: the one time every part of the service reads (tests move it).

@@ -1,0 +1,298 @@
+import EGovAPI
+import EGovKit
+import EGovTestSupport
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+import Testing
+
+typealias Conference = Egov_Conferences_V1_Conference
+typealias ConferenceEvent = Egov_Conferences_V1_ConferenceEvent
+
+/// The province's People's Committee, two communes with bridge points, and the people who
+/// run and attend its conferences, signed in at the gateway.
+struct ConferenceScene {
+    static let committee = "agencies/000.00.00.H41"
+    static let minhXuan = "agencies/000.01.01.H41"
+    static let yenSon = "agencies/000.01.04.H41"
+
+    let scene: Scene
+    let chairman: Actor
+    let viceChairman: Actor
+    let office: Actor
+    let minhXuanOfficial: Actor
+    let yenSonOfficial: Actor
+    let citizen: Actor
+    /// bridgePoints/{id}: the committee's hall, Minh Xuân's and Yên Sơn's rooms.
+    let hall: String
+    let minhXuanRoom: String
+    let yenSonRoom: String
+
+    var conferences: Conferences { scene.conferences }
+
+    static func make(_ scene: Scene) async throws -> ConferenceScene {
+        var rooms: [String] = []
+        try await withTestClient(port: scene.stack.ports["identity"]!) { client in
+            let identity = Identity(wrapping: client)
+            _ = try await identity.createAgency(
+                .with { $0.agency = agency("000.00.00.H41", "Ủy ban nhân dân tỉnh", abbreviation: "UBND") })
+            for (code, name) in [("000.01.01.H41", "UBND phường Minh Xuân"), ("000.01.04.H41", "UBND xã Yên Sơn")] {
+                _ = try await identity.createAgency(
+                    .with {
+                        $0.agency = agency(code, name, abbreviation: "UBND", parent: committee)
+                        $0.agency.kind = .commune
+                    })
+            }
+        }
+        try await withTestClient(port: scene.stack.ports["conferences"]!) { client in
+            let conferences = Conferences(wrapping: client)
+            for (agency, room, minutes) in [
+                (committee, "Hội trường UBND tỉnh", 0), (minhXuan, "Phòng họp trực tuyến phường Minh Xuân", 15),
+                (yenSon, "Phòng họp trực tuyến xã Yên Sơn", 40),
+            ] {
+                rooms.append(
+                    try await conferences.createBridgePoint(
+                        .with {
+                            $0.bridgePoint = .with {
+                                $0.agency = agency; $0.displayName = room; $0.travelMinutes = Int32(minutes)
+                            }
+                        }
+                    ).name)
+            }
+        }
+        return ConferenceScene(
+            scene: scene,
+            chairman: try await scene.official("ct@ubnd.vn", of: committee, .leader, position: "Chủ tịch"),
+            viceChairman: try await scene.official("pct@ubnd.vn", of: committee, .leader, position: "Phó Chủ tịch"),
+            office: try await scene.official("cv@ubnd.vn", of: committee, .specialist),
+            minhXuanOfficial: try await scene.official("cv@minhxuan.vn", of: minhXuan, .specialist),
+            yenSonOfficial: try await scene.official("cv@yenson.vn", of: yenSon, .specialist),
+            citizen: try await scene.citizen(),
+            hall: rooms[0], minhXuanRoom: rooms[1], yenSonRoom: rooms[2])
+    }
+
+    /// A conference the chairman chairs from the hall with `rooms`, `hours` from now for an hour.
+    func conference(
+        _ title: String, rooms: [String], in hours: Double = 24, chair: Actor? = nil,
+        _ change: (inout Conference) -> Void = { _ in }
+    ) -> Egov_Conferences_V1_CreateConferenceRequest {
+        .with {
+            $0.conference = .with {
+                $0.title = title
+                $0.hostAgency = Self.committee
+                $0.chair = (chair ?? chairman).name
+                $0.kind = .withLocalBridgePoints
+                $0.startTime = .init(date: Date().addingTimeInterval(hours * 3600))
+                $0.endTime = .init(date: Date().addingTimeInterval(hours * 3600 + 3600))
+                $0.bridgePoints = rooms
+                $0.hostBridgePoint = rooms.first ?? ""
+                $0.agendaItems = [
+                    .with {
+                        $0.title = "Khai mạc"; $0.presenter = "Chủ tịch UBND tỉnh"; $0.minutes = 10
+                    }
+                ]
+                change(&$0)
+            }
+        }
+    }
+
+    func schedules(
+        _ title: String, rooms: [String], in hours: Double = 24, chair: Actor? = nil, as actor: Actor? = nil,
+        _ change: (inout Conference) -> Void = { _ in }
+    ) async throws -> Conference {
+        try await conferences.createConference(
+            conference(title, rooms: rooms, in: hours, chair: chair, change), metadata: (actor ?? chairman).session)
+    }
+
+    /// Every event of `name` after `after`, until the conference ends (or `count` arrive).
+    func watch(_ name: String, after: Int64 = 0, as actor: Actor, count: Int = .max) async throws -> [ConferenceEvent] {
+        try await conferences.watchConference(
+            .with {
+                $0.name = name; $0.afterSequence = after
+            }, metadata: actor.session
+        ) { response in
+            var events: [ConferenceEvent] = []
+            for try await event in response.messages {
+                events.append(event)
+                if events.count == count { break }
+            }
+            return events
+        }
+    }
+}
+
+@Suite struct ConferenceTests {
+    /// A room or a chair is never in two conferences at once: overlapping bookings are refused
+    /// naming the clash, on creation and on rescheduling; a cancellation frees them.
+    @Test func bookingsNeverOverlap() async throws {
+        try await withScene { scene in
+            let s = try await ConferenceScene.make(scene)
+            let first = try await s.schedules("Hội nghị giao ban quý IV", rooms: [s.hall, s.minhXuanRoom])
+            #expect(first.state == .scheduled && first.invitationState == .keptHere)
+            #expect(first.invitedAgencies == [ConferenceScene.committee, ConferenceScene.minhXuan])
+            #expect(first.agenda == ["Khai mạc"])
+
+            // Minh Xuân's room is taken for that hour; the clash names it and the conference.
+            let clash = await failure {
+                _ = try await s.schedules(
+                    "Hội nghị chuyển đổi số", rooms: [s.yenSonRoom, s.minhXuanRoom], in: 24.5, chair: s.viceChairman,
+                    as: s.viceChairman
+                ) { $0.hostBridgePoint = s.yenSonRoom }
+            }
+            #expect(clash?.code == .failedPrecondition && clash?.reason == "BOOKING_CLASH")
+            // So is the chairman.
+            #expect(
+                await failure {
+                    _ = try await s.schedules("Hội nghị khác", rooms: [s.yenSonRoom], in: 24.5)
+                }?.reason == "BOOKING_CLASH")
+            // Back to back is fine.
+            let second = try await s.schedules(
+                "Hội nghị chuyển đổi số", rooms: [s.yenSonRoom, s.minhXuanRoom], in: 25, chair: s.viceChairman,
+                as: s.viceChairman)
+            // Rescheduling into the first one's hour clashes too, and changes nothing.
+            let moved = Egov_Conferences_V1_UpdateConferenceRequest.with {
+                $0.conference = second
+                $0.conference.startTime = first.startTime
+                $0.conference.endTime = first.endTime
+                $0.updateMask = .with { $0.paths = ["start_time", "end_time"] }
+            }
+            #expect(
+                await failure { _ = try await s.conferences.updateConference(moved, metadata: s.viceChairman.session) }?
+                    .reason == "BOOKING_CLASH")
+            // Once the first is cancelled, its hour is free.
+            #expect(
+                await failure {
+                    _ = try await s.conferences.cancelConference(
+                        .with { $0.name = first.name }, metadata: s.chairman.session)
+                }?.field == "reason")
+            let cancelled = try await s.conferences.cancelConference(
+                .with {
+                    $0.name = first.name; $0.reason = "Lùi lịch theo chỉ đạo"
+                }, metadata: s.chairman.session)
+            #expect(cancelled.state == .cancelled && cancelled.cancelReason == "Lùi lịch theo chỉ đạo")
+            let rescheduled = try await s.conferences.updateConference(moved, metadata: s.viceChairman.session)
+            #expect(rescheduled.startTime == first.startTime && rescheduled.state == .scheduled)
+
+            // Everyone invited could follow it: scheduled, then cancelled, and the stream ends.
+            let events = try await s.watch(first.name, as: s.minhXuanOfficial)
+            #expect(events.map(\.kind) == [.scheduled, .cancelled] && events.map(\.sequence) == [1, 2])
+            #expect(events[1].note == "Lùi lịch theo chỉ đạo")
+        }
+    }
+
+    /// Only the host agency's leaders schedule; bad input names the field; a restricted
+    /// conference is invisible outside the agencies and people invited; citizens see none.
+    @Test func whoMaySeeAndScheduleConferences() async throws {
+        try await withScene { scene in
+            let s = try await ConferenceScene.make(scene)
+            #expect(
+                await failure { _ = try await s.schedules("Hội nghị", rooms: [s.hall], as: s.office) }?.code
+                    == .permissionDenied)
+            #expect(
+                await failure {
+                    _ = try await s.schedules("Hội nghị", rooms: [s.hall]) { $0.endTime = $0.startTime }
+                } == Failure(code: .invalidArgument, reason: "INVALID_CONFERENCE", field: "conference.end_time"))
+            #expect(
+                await failure {
+                    _ = try await s.schedules("Hội nghị", rooms: [s.hall, "bridgePoints/none"])
+                }?.field == "conference.bridge_points[1]")
+            let open = try await s.schedules("Hội nghị mở", rooms: [s.hall, s.minhXuanRoom])
+            let restricted = try await s.schedules("Hội nghị mật", rooms: [s.hall, s.minhXuanRoom], in: 48) {
+                $0.restricted = true
+            }
+            func sees(_ actor: Actor, _ conference: Conference) async -> Bool {
+                (try? await s.conferences.getConference(.with { $0.name = conference.name }, metadata: actor.session))
+                    != nil
+            }
+            let visibility = [
+                await sees(s.yenSonOfficial, open), await sees(s.yenSonOfficial, restricted),
+                await sees(s.minhXuanOfficial, restricted), await sees(s.office, restricted),
+                await sees(s.citizen, open),
+            ]
+            #expect(visibility == [true, false, true, true, false])
+            let listed = try await s.conferences.listConferences(.init(), metadata: s.yenSonOfficial.session)
+            #expect(listed.conferences.map(\.name) == [open.name])
+            #expect(
+                try await s.conferences.listConferences(.init(), metadata: s.minhXuanOfficial.session).conferences
+                    .map(\.name) == [open.name, restricted.name])
+        }
+    }
+
+    /// A live meeting: the bridge points report their connection tests, the chair starts it,
+    /// a commune asks to speak and gets the floor, the roll is called, and it ends. Every
+    /// watcher sees the same numbered events; one that reconnects with the last number it saw
+    /// misses none and repeats none.
+    @Test func aLiveMeetingIsSeenInOrderByEveryWatcher() async throws {
+        try await withScene { scene in
+            let s = try await ConferenceScene.make(scene)
+            let meeting = try await s.schedules(
+                "Hội nghị trực tuyến triển khai nhiệm vụ năm 2027", rooms: [s.hall, s.minhXuanRoom, s.yenSonRoom],
+                in: 0.01)
+            func report(_ room: String, as actor: Actor, ready: Bool = true) async throws -> Conference {
+                try await s.conferences.reportReadiness(
+                    .with {
+                        $0.name = meeting.name; $0.bridgePoint = room; $0.ready = ready;
+                        $0.note = "Âm thanh, hình ảnh tốt"
+                    }, metadata: actor.session)
+            }
+            // Each commune reports for its own room only.
+            #expect(
+                await failure { _ = try await report(s.minhXuanRoom, as: s.yenSonOfficial) }?.code == .permissionDenied)
+            _ = try await report(s.minhXuanRoom, as: s.minhXuanOfficial)
+            _ = try await report(s.yenSonRoom, as: s.yenSonOfficial, ready: false)
+
+            // Two watchers from the start, through the gateway.
+            async let early = s.watch(meeting.name, as: s.minhXuanOfficial)
+            async let office = s.watch(meeting.name, as: s.office)
+            func act(
+                _ action: Egov_Conferences_V1_ActInConferenceRequest.Action, _ participant: String = "", as actor: Actor
+            )
+                async throws -> Conference
+            {
+                try await s.conferences.actInConference(
+                    .with {
+                        $0.name = meeting.name; $0.action = action; $0.participant = participant
+                    },
+                    metadata: actor.session)
+            }
+            #expect(
+                await failure { _ = try await act(.requestFloor, s.minhXuanRoom, as: s.minhXuanOfficial) }?.reason
+                    == "ILLEGAL_STATE")
+            #expect(
+                await failure {
+                    _ = try await s.conferences.startConference(
+                        .with { $0.name = meeting.name }, metadata: s.office.session)
+                }?.code == .permissionDenied)
+            let live = try await s.conferences.startConference(
+                .with { $0.name = meeting.name }, metadata: s.chairman.session)
+            #expect(live.state == .live && live.hasActualStartTime)
+            _ = try await act(.requestFloor, s.minhXuanRoom, as: s.minhXuanOfficial)
+            #expect(
+                await failure { _ = try await act(.grantFloor, s.minhXuanRoom, as: s.minhXuanOfficial) }?.code
+                    == .permissionDenied)
+            #expect(try await act(.grantFloor, s.minhXuanRoom, as: s.chairman).floor == s.minhXuanRoom)
+            // A reconnecting watcher picks up after the last event it saw.
+            let seenSoFar = try await s.conferences.getConference(
+                .with { $0.name = meeting.name }, metadata: s.chairman.session
+            ).lastSequence
+            async let late = s.watch(meeting.name, after: seenSoFar - 2, as: s.yenSonOfficial)
+            #expect(try await act(.revokeFloor, as: s.chairman).floor.isEmpty)
+            _ = try await act(.callRoll, as: s.chairman)
+            let ended = try await s.conferences.endConference(
+                .with { $0.name = meeting.name }, metadata: s.chairman.session)
+            #expect(ended.state == .ended && ended.hasActualEndTime)
+
+            let all = try await early
+            #expect(
+                all.map(\.kind) == [
+                    .scheduled, .readinessReported, .readinessReported, .started, .floorRequested, .floorGranted,
+                    .floorRevoked, .rollCalled, .ended,
+                ])
+            #expect(all.map(\.sequence) == Array(1...Int64(all.count)))
+            #expect(all[2].participant == s.yenSonRoom && !all[2].ready && all[1].ready)
+            #expect(all[5].participant == s.minhXuanRoom && all[5].actor == s.chairman.name)
+            #expect(try await office == all)
+            #expect(try await late == Array(all.drop(while: { $0.sequence <= seenSoFar - 2 })))
+        }
+    }
+}
