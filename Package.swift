@@ -59,6 +59,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -115,7 +116,7 @@ let package = Package(
         .target(
             name: "EGovFuzzTargets",
             dependencies: [
-                "EGovAPI", "EGovKit", "GatewayService", "ProceduresService", "DocumentsService",
+                "EGovAPI", "EGovKit", "GatewayService", "ProceduresService", "DocumentsService", "ConferencesService",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -170,6 +171,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -200,7 +202,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ])
         + service("procedures", module: "ProceduresService", deps: [.product(name: "Crypto", package: "swift-crypto")])
-        + service("conferences", module: "ConferencesService")
+        + service(
+            "conferences", module: "ConferencesService",
+            deps: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ])
         + service(
             "gateway", module: "GatewayService",
             deps: [

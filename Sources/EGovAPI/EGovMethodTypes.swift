@@ -18,6 +18,7 @@ public enum EGovMethodTypes {
         "egov.conferences.v1.ConferencesService/StartConference": (Egov_Conferences_V1_StartConferenceRequest.self, Egov_Conferences_V1_Conference.self),
         "egov.conferences.v1.ConferencesService/EndConference": (Egov_Conferences_V1_EndConferenceRequest.self, Egov_Conferences_V1_Conference.self),
         "egov.conferences.v1.ConferencesService/ActInConference": (Egov_Conferences_V1_ActInConferenceRequest.self, Egov_Conferences_V1_Conference.self),
+        "egov.conferences.v1.ConferencesService/GetJoinGrant": (Egov_Conferences_V1_GetJoinGrantRequest.self, Egov_Conferences_V1_JoinGrant.self),
         "egov.conferences.v1.ConferencesService/WatchConference": (Egov_Conferences_V1_WatchConferenceRequest.self, Egov_Conferences_V1_ConferenceEvent.self),
         "egov.documents.v1.DocumentsService/CreateDocument": (Egov_Documents_V1_CreateDocumentRequest.self, Egov_Documents_V1_Document.self),
         "egov.documents.v1.DocumentsService/GetDocument": (Egov_Documents_V1_GetDocumentRequest.self, Egov_Documents_V1_Document.self),

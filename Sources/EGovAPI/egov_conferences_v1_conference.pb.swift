@@ -20,6 +20,58 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// Where a conference's media room (a Janus VideoRoom) stands.
+public nonisolated enum Egov_Conferences_V1_MediaState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set.
+  case unspecified // = 0
+
+  /// Not created yet: the media server was not reachable, or none is
+  /// configured; the service keeps trying.
+  case pending // = 1
+
+  /// The room exists; join grants can be issued.
+  case ready // = 2
+
+  /// The conference ended or was cancelled and its room was removed.
+  case closed // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pending
+    case 2: self = .ready
+    case 3: self = .closed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pending: return 1
+    case .ready: return 2
+    case .closed: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Egov_Conferences_V1_MediaState] = [
+    .unspecified,
+    .pending,
+    .ready,
+    .closed,
+  ]
+
+}
+
 /// Where a conference's invitation (giấy mời) stands.
 public nonisolated enum Egov_Conferences_V1_InvitationState: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -228,6 +280,12 @@ public nonisolated struct Egov_Conferences_V1_Conference: @unchecked Sendable {
   /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
   public mutating func clearCreateTime() {_uniqueStorage()._createTime = nil}
 
+  /// Whether its media room exists on the media server.
+  public var mediaState: Egov_Conferences_V1_MediaState {
+    get {_storage._mediaState}
+    set {_uniqueStorage()._mediaState = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Who takes part.
@@ -341,6 +399,55 @@ public nonisolated struct Egov_Conferences_V1_Conference: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// What one invited participant needs to join a conference's media room with
+/// janus.js or Janus's HTTP API. Shown only to the participant it names.
+public nonisolated struct Egov_Conferences_V1_JoinGrant: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The conference, `conferences/{id}`.
+  public var conference: String = String()
+
+  /// Whom it admits: `bridgePoints/{id}` or `people/{person}`.
+  public var participant: String = String()
+
+  /// The media server's API, e.g. `http://127.0.0.1:8088/janus`.
+  public var serverURL: String = String()
+
+  /// The VideoRoom's number.
+  public var room: Int64 = 0
+
+  /// The room's PIN.
+  public var pin: String = String()
+
+  /// The id to join with (`"id"` of the join request): how the media server's
+  /// events name this participant to the service.
+  public var participantID: Int64 = 0
+
+  /// The name shown to the others.
+  public var display: String = String()
+
+  /// A signed token for the media server, valid until `expire_time`.
+  public var token: String = String()
+
+  /// When the token stops working: the conference's end, plus an hour.
+  public var expireTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expireTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expireTime = newValue}
+  }
+  /// Returns true if `expireTime` has been explicitly set.
+  public var hasExpireTime: Bool {self._expireTime != nil}
+  /// Clears the value of `expireTime`. Subsequent reads from it will return its default value.
+  public mutating func clearExpireTime() {self._expireTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expireTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// One item of a conference's agenda.
@@ -517,13 +624,17 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "egov.conferences.v1"
 
+nonisolated extension Egov_Conferences_V1_MediaState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MEDIA_STATE_UNSPECIFIED\0\u{1}MEDIA_STATE_PENDING\0\u{1}MEDIA_STATE_READY\0\u{1}MEDIA_STATE_CLOSED\0")
+}
+
 nonisolated extension Egov_Conferences_V1_InvitationState: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVITATION_STATE_UNSPECIFIED\0\u{1}INVITATION_STATE_KEPT_HERE\0")
 }
 
 nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Conference"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}host_agency\0\u{1}chair\0\u{1}kind\0\u{3}start_time\0\u{3}end_time\0\u{1}agenda\0\u{3}bridge_points\0\u{1}state\0\u{1}etag\0\u{3}agenda_items\0\u{3}invited_people\0\u{1}restricted\0\u{3}host_bridge_point\0\u{3}invited_agencies\0\u{3}actual_start_time\0\u{3}actual_end_time\0\u{3}cancel_reason\0\u{3}invitation_state\0\u{1}floor\0\u{3}last_sequence\0\u{3}create_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}host_agency\0\u{1}chair\0\u{1}kind\0\u{3}start_time\0\u{3}end_time\0\u{1}agenda\0\u{3}bridge_points\0\u{1}state\0\u{1}etag\0\u{3}agenda_items\0\u{3}invited_people\0\u{1}restricted\0\u{3}host_bridge_point\0\u{3}invited_agencies\0\u{3}actual_start_time\0\u{3}actual_end_time\0\u{3}cancel_reason\0\u{3}invitation_state\0\u{1}floor\0\u{3}last_sequence\0\u{3}create_time\0\u{3}media_state\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -549,6 +660,7 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
     var _floor: String = String()
     var _lastSequence: Int64 = 0
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _mediaState: Egov_Conferences_V1_MediaState = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -582,6 +694,7 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
       _floor = source._floor
       _lastSequence = source._lastSequence
       _createTime = source._createTime
+      _mediaState = source._mediaState
     }
   }
 
@@ -623,6 +736,7 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
         case 21: try { try decoder.decodeSingularStringField(value: &_storage._floor) }()
         case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._lastSequence) }()
         case 23: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
+        case 24: try { try decoder.decodeSingularEnumField(value: &_storage._mediaState) }()
         default: break
         }
       }
@@ -704,6 +818,9 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
       try { if let v = _storage._createTime {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
       } }()
+      if _storage._mediaState != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._mediaState, fieldNumber: 24)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -736,6 +853,7 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
         if _storage._floor != rhs_storage._floor {return false}
         if _storage._lastSequence != rhs_storage._lastSequence {return false}
         if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._mediaState != rhs_storage._mediaState {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -751,6 +869,80 @@ nonisolated extension Egov_Conferences_V1_Conference.Kind: SwiftProtobuf._ProtoN
 
 nonisolated extension Egov_Conferences_V1_Conference.State: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_SCHEDULED\0\u{1}STATE_LIVE\0\u{1}STATE_ENDED\0\u{1}STATE_CANCELLED\0")
+}
+
+nonisolated extension Egov_Conferences_V1_JoinGrant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JoinGrant"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conference\0\u{1}participant\0\u{3}server_url\0\u{1}room\0\u{1}pin\0\u{3}participant_id\0\u{1}display\0\u{1}token\0\u{3}expire_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.conference) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.participant) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.serverURL) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.room) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.pin) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.participantID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.display) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.token) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._expireTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.conference.isEmpty {
+      try visitor.visitSingularStringField(value: self.conference, fieldNumber: 1)
+    }
+    if !self.participant.isEmpty {
+      try visitor.visitSingularStringField(value: self.participant, fieldNumber: 2)
+    }
+    if !self.serverURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.serverURL, fieldNumber: 3)
+    }
+    if self.room != 0 {
+      try visitor.visitSingularInt64Field(value: self.room, fieldNumber: 4)
+    }
+    if !self.pin.isEmpty {
+      try visitor.visitSingularStringField(value: self.pin, fieldNumber: 5)
+    }
+    if self.participantID != 0 {
+      try visitor.visitSingularInt64Field(value: self.participantID, fieldNumber: 6)
+    }
+    if !self.display.isEmpty {
+      try visitor.visitSingularStringField(value: self.display, fieldNumber: 7)
+    }
+    if !self.token.isEmpty {
+      try visitor.visitSingularStringField(value: self.token, fieldNumber: 8)
+    }
+    try { if let v = self._expireTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_JoinGrant, rhs: Egov_Conferences_V1_JoinGrant) -> Bool {
+    if lhs.conference != rhs.conference {return false}
+    if lhs.participant != rhs.participant {return false}
+    if lhs.serverURL != rhs.serverURL {return false}
+    if lhs.room != rhs.room {return false}
+    if lhs.pin != rhs.pin {return false}
+    if lhs.participantID != rhs.participantID {return false}
+    if lhs.display != rhs.display {return false}
+    if lhs.token != rhs.token {return false}
+    if lhs._expireTime != rhs._expireTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Egov_Conferences_V1_AgendaItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

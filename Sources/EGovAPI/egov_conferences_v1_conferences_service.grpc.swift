@@ -176,6 +176,19 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetJoinGrant" metadata.
+        public enum GetJoinGrant: Sendable {
+            /// Request type for "GetJoinGrant".
+            public typealias Input = Egov_Conferences_V1_GetJoinGrantRequest
+            /// Response type for "GetJoinGrant".
+            public typealias Output = Egov_Conferences_V1_JoinGrant
+            /// Descriptor for "GetJoinGrant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "GetJoinGrant",
+                type: .unary
+            )
+        }
         /// Namespace for "WatchConference" metadata.
         public enum WatchConference: Sendable {
             /// Request type for "WatchConference".
@@ -203,6 +216,7 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
             StartConference.descriptor,
             EndConference.descriptor,
             ActInConference.descriptor,
+            GetJoinGrant.descriptor,
             WatchConference.descriptor
         ]
     }
@@ -465,6 +479,26 @@ extension Egov_Conferences_V1_ConferencesService {
             request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ActInConferenceRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "GetJoinGrant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Issues the join grant of an invited participant: to the invited person
+        /// > themselves, or to an official of an invited bridge point's agency for it.
+        /// > FAILED_PRECONDITION MEDIA_UNAVAILABLE while the media room does not exist.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_GetJoinGrantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_JoinGrant` messages.
+        func getJoinGrant(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetJoinGrantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_JoinGrant>
 
         /// Handle the "WatchConference" method.
         ///
@@ -733,6 +767,26 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
 
+        /// Handle the "GetJoinGrant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Issues the join grant of an invited participant: to the invited person
+        /// > themselves, or to an official of an invited bridge point's agency for it.
+        /// > FAILED_PRECONDITION MEDIA_UNAVAILABLE while the media room does not exist.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetJoinGrantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_JoinGrant` message.
+        func getJoinGrant(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_GetJoinGrantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_JoinGrant>
+
         /// Handle the "WatchConference" method.
         ///
         /// > Source IDL Documentation:
@@ -998,6 +1052,26 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Conferences_V1_Conference
 
+        /// Handle the "GetJoinGrant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Issues the join grant of an invited participant: to the invited person
+        /// > themselves, or to an official of an invited bridge point's agency for it.
+        /// > FAILED_PRECONDITION MEDIA_UNAVAILABLE while the media room does not exist.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_GetJoinGrantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_JoinGrant` to respond with.
+        func getJoinGrant(
+            request: Egov_Conferences_V1_GetJoinGrantRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_JoinGrant
+
         /// Handle the "WatchConference" method.
         ///
         /// > Source IDL Documentation:
@@ -1160,6 +1234,17 @@ extension Egov_Conferences_V1_ConferencesService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.GetJoinGrant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_GetJoinGrantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_JoinGrant>(),
+            handler: { request, context in
+                try await self.getJoinGrant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Conferences_V1_ConferencesService.Method.WatchConference.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_WatchConferenceRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ConferenceEvent>(),
@@ -1302,6 +1387,17 @@ extension Egov_Conferences_V1_ConferencesService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
         let response = try await self.actInConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getJoinGrant(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetJoinGrantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_JoinGrant> {
+        let response = try await self.getJoinGrant(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1472,6 +1568,19 @@ extension Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
         return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
             message: try await self.actInConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getJoinGrant(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_GetJoinGrantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_JoinGrant> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_JoinGrant>(
+            message: try await self.getJoinGrant(
                 request: request.message,
                 context: context
             ),
@@ -1800,6 +1909,31 @@ extension Egov_Conferences_V1_ConferencesService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetJoinGrant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Issues the join grant of an invited participant: to the invited person
+        /// > themselves, or to an official of an invited bridge point's agency for it.
+        /// > FAILED_PRECONDITION MEDIA_UNAVAILABLE while the media room does not exist.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetJoinGrantRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_GetJoinGrantRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_JoinGrant` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getJoinGrant<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetJoinGrantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetJoinGrantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_JoinGrant>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_JoinGrant>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WatchConference" method.
@@ -2274,6 +2408,42 @@ extension Egov_Conferences_V1_ConferencesService {
             )
         }
 
+        /// Call the "GetJoinGrant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Issues the join grant of an invited participant: to the invited person
+        /// > themselves, or to an official of an invited bridge point's agency for it.
+        /// > FAILED_PRECONDITION MEDIA_UNAVAILABLE while the media room does not exist.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetJoinGrantRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_GetJoinGrantRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_JoinGrant` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getJoinGrant<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetJoinGrantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetJoinGrantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_JoinGrant>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_JoinGrant>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.GetJoinGrant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "WatchConference" method.
         ///
         /// > Source IDL Documentation:
@@ -2673,6 +2843,37 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ActInConferenceRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetJoinGrant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Issues the join grant of an invited participant: to the invited person
+    /// > themselves, or to an official of an invited bridge point's agency for it.
+    /// > FAILED_PRECONDITION MEDIA_UNAVAILABLE while the media room does not exist.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_GetJoinGrantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getJoinGrant<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetJoinGrantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_JoinGrant>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getJoinGrant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_GetJoinGrantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_JoinGrant>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3118,6 +3319,41 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             metadata: metadata
         )
         return try await self.actInConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetJoinGrant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Issues the join grant of an invited participant: to the invited person
+    /// > themselves, or to an official of an invited bridge point's agency for it.
+    /// > FAILED_PRECONDITION MEDIA_UNAVAILABLE while the media room does not exist.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getJoinGrant<Result>(
+        _ message: Egov_Conferences_V1_GetJoinGrantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_JoinGrant>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_GetJoinGrantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getJoinGrant(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -399,6 +399,23 @@ public nonisolated struct Egov_Conferences_V1_WatchConferenceRequest: Sendable {
   public init() {}
 }
 
+/// Request for `GetJoinGrant`.
+public nonisolated struct Egov_Conferences_V1_GetJoinGrantRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `conferences/{conference}`.
+  public var name: String = String()
+
+  /// The invited participant: `bridgePoints/{id}` or `people/{person}`.
+  public var participant: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "egov.conferences.v1"
@@ -963,6 +980,41 @@ nonisolated extension Egov_Conferences_V1_WatchConferenceRequest: SwiftProtobuf.
   public static func ==(lhs: Egov_Conferences_V1_WatchConferenceRequest, rhs: Egov_Conferences_V1_WatchConferenceRequest) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.afterSequence != rhs.afterSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Conferences_V1_GetJoinGrantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetJoinGrantRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}participant\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.participant) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.participant.isEmpty {
+      try visitor.visitSingularStringField(value: self.participant, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_GetJoinGrantRequest, rhs: Egov_Conferences_V1_GetJoinGrantRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.participant != rhs.participant {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -89,9 +89,11 @@ public final class TokenVerifier: Sendable {
     /// The same keys' ids, read before each verification: jwt-kit would try its default key
     /// for an unknown `kid`, and this refuses it by name first.
     private let kids = Mutex<Set<String>>([])
-    /// Sessions ended before their tokens expire (signed out, revoked, person deactivated),
-    /// kept up to date from identity (`RevokedSessionsRefresher`).
-    private let revoked = Mutex<Set<String>>([])
+    /// Sessions ended before their tokens expire (signed out, revoked, person deactivated):
+    /// identity's list (`RevokedSessionsRefresher`), and those this process ended itself,
+    /// kept for as long as identity lists an ended session (so a list fetched just before the
+    /// session ended cannot bring its tokens back).
+    private let revoked = Mutex<(listed: Set<String>, local: [String: ContinuousClock.Instant])>(([], [:]))
 
     public init(
         issuer: String = "egov-identity", audience: String = "egov", leeway: Int64 = 30, maxLifetime: Int64 = 300
@@ -118,14 +120,18 @@ public final class TokenVerifier: Sendable {
 
     public var keyIDs: Set<String> { kids.withLock { $0 } }
 
-    /// Replaces the ended sessions whose tokens are refused.
+    /// Replaces identity's list of ended sessions whose tokens are refused.
     public func setRevokedSessions(_ sessions: Set<String>) {
-        revoked.withLock { $0 = sessions }
+        let oldest = ContinuousClock.now - .seconds(600)
+        revoked.withLock { revoked in
+            revoked.listed = sessions
+            revoked.local = revoked.local.filter { $0.value > oldest }
+        }
     }
 
     /// Refuses the tokens of `session` from now on (the process that ended it knows first).
     public func revoke(session: String) {
-        _ = revoked.withLock { $0.insert(session) }
+        revoked.withLock { $0.local[session] = .now }
     }
 
     /// The header of `token` when it names our algorithm, type and a key in force; what is
@@ -159,7 +165,9 @@ public final class TokenVerifier: Sendable {
         guard claims.exp + leeway > seconds else { throw .expired }
         guard claims.nbf - leeway <= seconds else { throw .notYetValid }
         guard claims.exp - claims.iat <= maxLifetime, claims.exp > claims.iat else { throw .lifetime }
-        guard !revoked.withLock({ $0.contains(claims.sid) }) else { throw .revoked }
+        guard !revoked.withLock({ $0.listed.contains(claims.sid) || $0.local[claims.sid] != nil }) else {
+            throw .revoked
+        }
         return claims
     }
 }

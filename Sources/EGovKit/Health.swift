@@ -7,18 +7,22 @@ import Synchronization
 /// Something the process needs in order to serve: its database, a required peer.
 public struct HealthProbe: Sendable {
     public var name: String
+    /// Whether the process serves only while it passes. An optional one (media for
+    /// conferences) is reported, by its own name too, without stopping the process serving.
+    public var required: Bool
     /// Returns nil when healthy, or why not.
     public var check: @Sendable () async -> String?
 
-    public init(name: String, check: @escaping @Sendable () async -> String?) {
+    public init(name: String, required: Bool = true, check: @escaping @Sendable () async -> String?) {
         self.name = name
+        self.required = required
         self.check = check
     }
 }
 
 /// Keeps the process's serving state up to date by running its probes periodically. The
-/// process serves only while every probe passes; `grpc.health.v1.Health` and the admin
-/// `/healthz` report this state.
+/// process serves only while every required probe passes; `grpc.health.v1.Health` and the
+/// admin `/healthz` report this state, and each optional probe's under its own name.
 public final class HealthMonitor: Service, Sendable {
     private struct State {
         var serving = false
@@ -55,21 +59,25 @@ public final class HealthMonitor: Service, Sendable {
     /// Runs every probe once and records the result.
     public func refresh() async {
         var failures: [String: String] = [:]
+        var serving = true
         for probe in probes {
             let reason = await firstOf(timeout: probeTimeout, orElse: "did not answer within \(probeTimeout)") {
                 await probe.check()
             }
-            if let reason { failures[probe.name] = reason }
+            if let reason {
+                failures[probe.name] = reason
+                if probe.required { serving = false }
+            }
         }
         let previous = state.withLock { state in
             let old = (state.checked, state.serving)
-            state.serving = failures.isEmpty
+            state.serving = serving
             state.failures = failures
             state.checked = true
             return old
         }
-        if !previous.0 || previous.1 != failures.isEmpty {
-            if failures.isEmpty {
+        if !previous.0 || previous.1 != serving {
+            if serving {
                 logger.info("serving")
             } else {
                 logger.warning(
@@ -94,6 +102,9 @@ public final class HealthMonitor: Service, Sendable {
     }
 
     func servingStatus(for service: String) -> Grpc_Health_V1_HealthCheckResponse.ServingStatus? {
+        if probes.contains(where: { !$0.required && $0.name == service }) {
+            return state.withLock { $0.checked && $0.failures[service] == nil ? .serving : .notServing }
+        }
         guard service.isEmpty || services.contains(service) else { return nil }
         return state.withLock { $0.serving ? .serving : .notServing }
     }

@@ -1,3 +1,4 @@
+import Crypto
 import EGovAPI
 import EGovKit
 import EGovTestSupport
@@ -5,6 +6,10 @@ import Foundation
 import GRPCCore
 import SwiftProtobuf
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 typealias Conference = Egov_Conferences_V1_Conference
 typealias ConferenceEvent = Egov_Conferences_V1_ConferenceEvent
@@ -294,5 +299,150 @@ struct ConferenceScene {
             #expect(try await office == all)
             #expect(try await late == Array(all.drop(while: { $0.sequence <= seenSoFar - 2 })))
         }
+    }
+}
+
+/// A participant's side of Janus's HTTP API, as janus.js drives it: a session with the
+/// grant's token, the VideoRoom attached, a join without media, a leave.
+struct JanusParticipant {
+    let url: URL
+    let token: String
+    var session: Int64 = 0
+    var handle: Int64 = 0
+
+    /// POSTs `body` to `path`; Janus's answer.
+    func post(_ path: String, _ body: [String: Any]) async throws -> [String: Any] {
+        var body = body
+        body["transaction"] = UUID().uuidString
+        body["token"] = token
+        var request = URLRequest(url: path.isEmpty ? url : url.appendingPathComponent(path))
+        request.httpMethod = "POST"
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        let (data, _) = try await URLSession.shared.data(for: request)
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+
+    static func number(_ value: Any?) -> Int64 {
+        (value as? Int).map(Int64.init) ?? (value as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// Opens a session and attaches the VideoRoom; the error Janus gave, if it refused.
+    mutating func connect() async throws -> [String: Any]? {
+        let created = try await post("", ["janus": "create"])
+        guard created["janus"] as? String == "success" else { return created["error"] as? [String: Any] ?? [:] }
+        session = Self.number((created["data"] as? [String: Any])?["id"])
+        let attached = try await post("\(session)", ["janus": "attach", "plugin": "janus.plugin.videoroom"])
+        handle = Self.number((attached["data"] as? [String: Any])?["id"])
+        return nil
+    }
+
+    func join(_ grant: Egov_Conferences_V1_JoinGrant) async throws {
+        _ = try await post(
+            "\(session)/\(handle)",
+            [
+                "janus": "message",
+                "body": [
+                    "request": "join", "ptype": "publisher", "room": grant.room, "pin": grant.pin,
+                    "id": grant.participantID, "display": grant.display,
+                ],
+            ])
+    }
+
+    func leave() async throws {
+        _ = try await post("\(session)/\(handle)", ["janus": "message", "body": ["request": "leave"]])
+    }
+}
+
+@Suite struct ConferenceMediaTests {
+    /// Scheduling creates the Janus room; each invited participant gets its own grant and
+    /// nobody else does; three bridge points join and one leaves through a real Janus, and the
+    /// conference's log records what Janus saw; a forged or expired token is refused by Janus.
+    @Test func invitedParticipantsJoinTheMediaRoomAndJanusReportsIt() async throws {
+        try await withJanus { janus in
+            try await withScene(conferencesArguments: janus.conferencesArguments) { scene in
+                let s = try await ConferenceScene.make(scene)
+                let meeting = try await s.schedules(
+                    "Hội nghị trực tuyến sơ kết 6 tháng", rooms: [s.hall, s.minhXuanRoom, s.yenSonRoom], in: 0.01)
+                #expect(meeting.mediaState == .ready)
+                func grant(_ participant: String, as actor: Actor) async throws -> Egov_Conferences_V1_JoinGrant {
+                    try await s.conferences.getJoinGrant(
+                        .with {
+                            $0.name = meeting.name; $0.participant = participant
+                        }, metadata: actor.session)
+                }
+                // Only for one's own room or oneself, invited.
+                #expect(
+                    await failure { _ = try await grant(s.minhXuanRoom, as: s.yenSonOfficial) }?.code
+                        == .permissionDenied)
+                #expect(await failure { _ = try await grant(s.citizen.name, as: s.citizen) }?.code == .notFound)
+                #expect(
+                    await failure { _ = try await grant(s.office.name, as: s.office) }?.reason == "INVALID_PARTICIPANT")
+                let grants = [
+                    try await grant(s.hall, as: s.office), try await grant(s.minhXuanRoom, as: s.minhXuanOfficial),
+                    try await grant(s.yenSonRoom, as: s.yenSonOfficial),
+                ]
+                #expect(try await grant(s.hall, as: s.office).participantID == grants[0].participantID)
+                #expect(Set(grants.map(\.participantID)).count == 3 && Set(grants.map(\.room)).count == 1)
+                #expect(
+                    grants[1].display == "Phòng họp trực tuyến phường Minh Xuân" && grants[1].serverURL == janus.url)
+                #expect(grants[0].expireTime.seconds > meeting.endTime.seconds)
+
+                // Janus refuses a token not signed with its secret, and an expired one.
+                var forged = JanusParticipant(url: URL(string: janus.url)!, token: "1,janus,janus.plugin.videoroom:x")
+                #expect(JanusParticipant.number(try await forged.connect()?["code"]) == 403)
+                let stale = "\(Int(Date().timeIntervalSince1970) - 60),janus,janus.plugin.videoroom"
+                let secret = SymmetricKeyText(try janus.secret("token_secret"))
+                var expired = JanusParticipant(url: URL(string: janus.url)!, token: "\(stale):\(secret.sign(stale))")
+                #expect(JanusParticipant.number(try await expired.connect()?["code"]) == 403)
+
+                _ = try await s.conferences.startConference(
+                    .with { $0.name = meeting.name }, metadata: s.chairman.session)
+                var joined: [JanusParticipant] = []
+                for grant in grants {
+                    var participant = JanusParticipant(url: URL(string: grant.serverURL)!, token: grant.token)
+                    #expect(try await participant.connect() == nil)
+                    try await participant.join(grant)
+                    joined.append(participant)
+                }
+                func log() async throws -> [ConferenceEvent] {
+                    let last = try await s.conferences.getConference(
+                        .with { $0.name = meeting.name }, metadata: s.chairman.session
+                    ).lastSequence
+                    return try await s.watch(meeting.name, as: s.chairman, count: Int(last))
+                }
+                func awaitLog(_ done: ([ConferenceEvent]) -> Bool) async throws -> [ConferenceEvent] {
+                    for _ in 0..<300 {
+                        let events = try await log()
+                        if done(events) { return events }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    Issue.record("Janus's events never reached the conference")
+                    return try await log()
+                }
+                let afterJoins = try await awaitLog { $0.filter { $0.kind == .joined }.count == 3 }
+                #expect(
+                    Set(afterJoins.filter { $0.kind == .joined }.map(\.participant))
+                        == Set([s.hall, s.minhXuanRoom, s.yenSonRoom]))
+                #expect(afterJoins.filter { $0.kind == .joined }.allSatisfy { $0.actor == "services/janus" })
+                try await joined[2].leave()
+                _ = try await awaitLog { $0.contains { $0.kind == .left && $0.participant == s.yenSonRoom } }
+                let roll = try await s.conferences.actInConference(
+                    .with {
+                        $0.name = meeting.name; $0.action = .callRoll
+                    }, metadata: s.chairman.session)
+                let rollEvent = try await log().last { $0.kind == .rollCalled }
+                #expect(roll.state == .live && Set(rollEvent?.present ?? []) == Set([s.hall, s.minhXuanRoom]))
+            }
+        }
+    }
+}
+
+/// HMAC-SHA1 the way Janus signs tokens, for forging an expired one in a test.
+struct SymmetricKeyText {
+    let secret: String
+    init(_ secret: String) { self.secret = secret }
+    func sign(_ text: String) -> String {
+        Data(HMAC<Insecure.SHA1>.authenticationCode(for: Data(text.utf8), using: SymmetricKey(data: Data(secret.utf8))))
+            .base64EncodedString()
     }
 }

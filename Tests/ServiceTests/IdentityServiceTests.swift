@@ -224,10 +224,21 @@ import Testing
                 try await Identity(wrapping: $0).getPerson(.with { $0.name = person.name })
             }
             #expect(read.email == "lan@snv.vn")
+            // Conferences reads the chairs and people it invites; no service changes anyone.
+            let readByConferences = try await withTestClient(port: port, as: "conferences") {
+                try await Identity(wrapping: $0).getPerson(.with { $0.name = person.name })
+            }
+            #expect(readByConferences.name == person.name)
             #expect(
                 await failure {
                     try await withTestClient(port: port, as: "conferences") {
-                        _ = try await Identity(wrapping: $0).getPerson(.with { $0.name = person.name })
+                        _ = try await Identity(wrapping: $0).updatePerson(
+                            .with {
+                                $0.person = .with {
+                                    $0.name = person.name; $0.phone = "0912345678"
+                                }
+                                $0.updateMask = .with { $0.paths = ["phone"] }
+                            })
                     }
                 }?.code == .permissionDenied)
         }

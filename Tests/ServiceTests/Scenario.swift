@@ -53,9 +53,12 @@ struct Scene {
 /// Runs `body` with the whole platform and a client of the gateway's public port.
 func withScene<Result: Sendable>(
     engine: Engine = .sqlite, clock: ManualClock? = nil, documentsArguments: [String] = [],
-    _ body: (Scene) async throws -> Result
+    conferencesArguments: [String] = [], _ body: (Scene) async throws -> Result
 ) async throws -> Result {
-    try await withStack(engine: engine, clock: clock, documentsArguments: documentsArguments) { stack in
+    try await withStack(
+        engine: engine, clock: clock, documentsArguments: documentsArguments,
+        conferencesArguments: conferencesArguments
+    ) { stack in
         try await withPublicClient(port: stack.gatewayPort) { client in
             try await body(
                 Scene(

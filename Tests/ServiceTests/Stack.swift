@@ -31,10 +31,11 @@ struct Stack {
 /// Procedures' and documents' stores are on `engine`; the others are on SQLite. The processes share one token
 /// verifier, so a session is known everywhere from its first call (each also refreshes it
 /// from identity, as in production).
-/// `documentsArguments` are added to the documents process's (e.g. its exchange endpoint).
+/// `documentsArguments` and `conferencesArguments` are added to those processes' (e.g. the
+/// documents exchange endpoint, the media server).
 func withStack<Result: Sendable>(
     engine: Engine = .sqlite, clock: ManualClock? = nil, documentsArguments: [String] = [],
-    _ body: (Stack) async throws -> Result
+    conferencesArguments: [String] = [], _ body: (Stack) async throws -> Result
 ) async throws -> Result {
     let verifier = TokenVerifier()
     let wallClock = clock?.wallClock ?? .system
@@ -56,7 +57,8 @@ func withStack<Result: Sendable>(
                 build: ProceduresApp.build
             ) { procedures in
                 try await withProcess(
-                    "conferences", keys: ConferencesApp.keys, arguments: peers, verifier: verifier, clock: wallClock,
+                    "conferences", keys: ConferencesApp.keys, arguments: peers + conferencesArguments,
+                    verifier: verifier, clock: wallClock,
                     build: ConferencesApp.build
                 ) { conferences in
                     let ports = [

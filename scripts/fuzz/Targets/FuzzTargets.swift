@@ -1,3 +1,4 @@
+import ConferencesService
 import DocumentsService
 import EGovAPI
 public import EGovKit
@@ -90,6 +91,9 @@ public enum FuzzTargets {
                     Array("<!DOCTYPE a [<!ENTITY e \"x\">]><edXML>&e;</edXML>".utf8),
                 ],
                 run: { bytes in _ = EdxmlReader.read(Data(bytes)) }),
+            FuzzTarget(
+                name: "janus-events", seeds: JanusEventReader.samples,
+                run: { bytes in _ = JanusEventReader.read(bytes) }),
             FuzzTarget(
                 name: "config-file",
                 seeds: [

@@ -22,6 +22,7 @@ extension ConferencesService {
         conference = try await checkedReferences(conference)
         conference.state = .scheduled
         conference.invitationState = .keptHere
+        conference.mediaState = .pending
         conference.createTime = .init(micros: store.clock.micros)
         let id = UUID().uuidString.lowercased()
         let scheduled = conference
@@ -30,6 +31,7 @@ extension ConferencesService {
         ) { tx in
             try await conferences.insert(scheduled, id: id, in: tx)
             try await book(scheduled, id: id, in: tx)
+            try await media.plan(conferenceID: id, in: tx)
             _ = try await conferences.append(
                 .with {
                     $0.kind = .scheduled; $0.actor = RequestContext.actor
@@ -41,6 +43,15 @@ extension ConferencesService {
             return try await conferences.conference(id: id, in: tx)!.0
         }
         feed.publish(created.name)
+        // The room now if Janus answers; otherwise the media keeper keeps trying.
+        if let janusClient, let room = try await media.room(conferenceID: id), room.state == .pending {
+            do {
+                try await open(room, with: janusClient)
+                return try await conferences.conference(id: id)?.0 ?? created
+            } catch {
+                logger.warning("media room not created yet", metadata: ["error": .string("\(error)")])
+            }
+        }
         return created
     }
 

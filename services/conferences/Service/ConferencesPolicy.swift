@@ -60,5 +60,6 @@ public enum ConferencesPolicy {
         "CancelConference": .rules(["read", "manage"]), "ReportReadiness": .rules(["read", "actFor"]),
         "StartConference": .rules(["read", "chair"]), "EndConference": .rules(["read", "chair"]),
         "ActInConference": .rules(["read", "chair", "actFor"]), "WatchConference": .rules(["read"]),
+        "GetJoinGrant": .rules(["read", "actFor"]),
     ]
 }

@@ -3,6 +3,7 @@ public import EGovKit
 public import EGovStore
 import Foundation
 public import GRPCCore
+import Logging
 
 /// The conferences service's RPCs.
 public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
@@ -15,7 +16,20 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
     let feed = ChangeFeed()
     static let errors = ErrorBuilder(domain: "conferences.egov")
 
-    public init(store: Store, agencies: any AgencyDirectory, people: any PersonDirectory) {
+    let media: MediaRepository
+    /// The media server, when one is configured, and the client that calls it.
+    let janus: JanusSettings?
+    let janusClient: JanusClient?
+    let logger: Logger
+
+    init(
+        store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, janus: JanusSettings?,
+        logger: Logger
+    ) {
+        self.janus = janus
+        self.janusClient = janus.map(JanusClient.init)
+        self.logger = logger
+        self.media = MediaRepository(store: store)
         self.store = store
         self.agencies = agencies
         self.people = people
