@@ -620,6 +620,127 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
   fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
+/// Who attended a conference, as the media server saw them join and leave.
+public nonisolated struct Egov_Conferences_V1_Attendance: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The conference, `conferences/{id}`.
+  public var conference: String = String()
+
+  /// One record per invited participant (the chair, the bridge points, the
+  /// people), attended or not.
+  public var records: [Egov_Conferences_V1_AttendanceRecord] = []
+
+  /// How many were invited, and how many joined at least once.
+  public var invited: Int32 = 0
+
+  /// How many joined at least once.
+  public var attended: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One participant's attendance.
+public nonisolated struct Egov_Conferences_V1_AttendanceRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// `bridgePoints/{id}` or `people/{person}`.
+  public var participant: String = String()
+
+  /// The name shown: the room's or the person's.
+  public var displayName: String = String()
+
+  /// Each time they were connected, in order.
+  public var intervals: [Egov_Conferences_V1_AttendanceInterval] = []
+
+  /// Minutes connected in all.
+  public var minutes: Int64 = 0
+
+  /// Whether they joined at all; false for an absent invitee.
+  public var attended: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One connected stretch.
+public nonisolated struct Egov_Conferences_V1_AttendanceInterval: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// When they joined.
+  public var joinTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_joinTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_joinTime = newValue}
+  }
+  /// Returns true if `joinTime` has been explicitly set.
+  public var hasJoinTime: Bool {self._joinTime != nil}
+  /// Clears the value of `joinTime`. Subsequent reads from it will return its default value.
+  public mutating func clearJoinTime() {self._joinTime = nil}
+
+  /// When they left, or the conference ended while they were connected.
+  public var leaveTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_leaveTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_leaveTime = newValue}
+  }
+  /// Returns true if `leaveTime` has been explicitly set.
+  public var hasLeaveTime: Bool {self._leaveTime != nil}
+  /// Clears the value of `leaveTime`. Subsequent reads from it will return its default value.
+  public mutating func clearLeaveTime() {self._leaveTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _joinTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _leaveTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// The figures the province reports for a period.
+public nonisolated struct Egov_Conferences_V1_ConferenceStatistics: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Conferences held (ended) in the period.
+  public var conferences: Int32 = 0
+
+  /// Of them, per kind.
+  public var byKind: Dictionary<String,Int32> = [:]
+
+  /// Of them, per host agency (`agencies/{code}`).
+  public var byHost: Dictionary<String,Int32> = [:]
+
+  /// Invited participants who joined, over all invited, 0 to 1.
+  public var attendanceRate: Double = 0
+
+  /// Bridge points that attended from away from the host bridge point.
+  public var remoteAttendances: Int32 = 0
+
+  /// Travel minutes saved: each such bridge point's delegates not travelling
+  /// to the host location and back.
+  public var travelMinutesSaved: Int64 = 0
+
+  /// Cost saved in đồng: their travel cost, and their travel time valued at the
+  /// configured cost per hour.
+  public var costSavedVnd: Int64 = 0
+
+  /// Conferences scheduled or cancelled in the period, for context.
+  public var cancelled: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "egov.conferences.v1"
@@ -1056,4 +1177,203 @@ nonisolated extension Egov_Conferences_V1_ConferenceEvent: SwiftProtobuf.Message
 
 nonisolated extension Egov_Conferences_V1_ConferenceEvent.Kind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_SCHEDULED\0\u{1}KIND_RESCHEDULED\0\u{1}KIND_CANCELLED\0\u{1}KIND_READINESS_REPORTED\0\u{1}KIND_STARTED\0\u{1}KIND_JOINED\0\u{1}KIND_LEFT\0\u{1}KIND_ROLL_CALLED\0\u{1}KIND_FLOOR_REQUESTED\0\u{1}KIND_FLOOR_GRANTED\0\u{1}KIND_FLOOR_REVOKED\0\u{1}KIND_ENDED\0")
+}
+
+nonisolated extension Egov_Conferences_V1_Attendance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Attendance"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conference\0\u{1}records\0\u{1}invited\0\u{1}attended\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.conference) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.invited) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.attended) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.conference.isEmpty {
+      try visitor.visitSingularStringField(value: self.conference, fieldNumber: 1)
+    }
+    if !self.records.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 2)
+    }
+    if self.invited != 0 {
+      try visitor.visitSingularInt32Field(value: self.invited, fieldNumber: 3)
+    }
+    if self.attended != 0 {
+      try visitor.visitSingularInt32Field(value: self.attended, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_Attendance, rhs: Egov_Conferences_V1_Attendance) -> Bool {
+    if lhs.conference != rhs.conference {return false}
+    if lhs.records != rhs.records {return false}
+    if lhs.invited != rhs.invited {return false}
+    if lhs.attended != rhs.attended {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Conferences_V1_AttendanceRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttendanceRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}participant\0\u{3}display_name\0\u{1}intervals\0\u{1}minutes\0\u{1}attended\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.participant) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.displayName) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.intervals) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.minutes) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.attended) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.participant.isEmpty {
+      try visitor.visitSingularStringField(value: self.participant, fieldNumber: 1)
+    }
+    if !self.displayName.isEmpty {
+      try visitor.visitSingularStringField(value: self.displayName, fieldNumber: 2)
+    }
+    if !self.intervals.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.intervals, fieldNumber: 3)
+    }
+    if self.minutes != 0 {
+      try visitor.visitSingularInt64Field(value: self.minutes, fieldNumber: 4)
+    }
+    if self.attended != false {
+      try visitor.visitSingularBoolField(value: self.attended, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_AttendanceRecord, rhs: Egov_Conferences_V1_AttendanceRecord) -> Bool {
+    if lhs.participant != rhs.participant {return false}
+    if lhs.displayName != rhs.displayName {return false}
+    if lhs.intervals != rhs.intervals {return false}
+    if lhs.minutes != rhs.minutes {return false}
+    if lhs.attended != rhs.attended {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Conferences_V1_AttendanceInterval: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttendanceInterval"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}join_time\0\u{3}leave_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._joinTime) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._leaveTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._joinTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._leaveTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_AttendanceInterval, rhs: Egov_Conferences_V1_AttendanceInterval) -> Bool {
+    if lhs._joinTime != rhs._joinTime {return false}
+    if lhs._leaveTime != rhs._leaveTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Conferences_V1_ConferenceStatistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConferenceStatistics"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conferences\0\u{3}by_kind\0\u{3}by_host\0\u{3}attendance_rate\0\u{3}remote_attendances\0\u{3}travel_minutes_saved\0\u{3}cost_saved_vnd\0\u{1}cancelled\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.conferences) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: &self.byKind) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: &self.byHost) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.attendanceRate) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.remoteAttendances) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.travelMinutesSaved) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.costSavedVnd) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.cancelled) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conferences != 0 {
+      try visitor.visitSingularInt32Field(value: self.conferences, fieldNumber: 1)
+    }
+    if !self.byKind.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: self.byKind, fieldNumber: 2)
+    }
+    if !self.byHost.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: self.byHost, fieldNumber: 3)
+    }
+    if self.attendanceRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.attendanceRate, fieldNumber: 4)
+    }
+    if self.remoteAttendances != 0 {
+      try visitor.visitSingularInt32Field(value: self.remoteAttendances, fieldNumber: 5)
+    }
+    if self.travelMinutesSaved != 0 {
+      try visitor.visitSingularInt64Field(value: self.travelMinutesSaved, fieldNumber: 6)
+    }
+    if self.costSavedVnd != 0 {
+      try visitor.visitSingularInt64Field(value: self.costSavedVnd, fieldNumber: 7)
+    }
+    if self.cancelled != 0 {
+      try visitor.visitSingularInt32Field(value: self.cancelled, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_ConferenceStatistics, rhs: Egov_Conferences_V1_ConferenceStatistics) -> Bool {
+    if lhs.conferences != rhs.conferences {return false}
+    if lhs.byKind != rhs.byKind {return false}
+    if lhs.byHost != rhs.byHost {return false}
+    if lhs.attendanceRate != rhs.attendanceRate {return false}
+    if lhs.remoteAttendances != rhs.remoteAttendances {return false}
+    if lhs.travelMinutesSaved != rhs.travelMinutesSaved {return false}
+    if lhs.costSavedVnd != rhs.costSavedVnd {return false}
+    if lhs.cancelled != rhs.cancelled {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }

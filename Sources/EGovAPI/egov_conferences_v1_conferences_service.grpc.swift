@@ -176,6 +176,45 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetAttendance" metadata.
+        public enum GetAttendance: Sendable {
+            /// Request type for "GetAttendance".
+            public typealias Input = Egov_Conferences_V1_GetAttendanceRequest
+            /// Response type for "GetAttendance".
+            public typealias Output = Egov_Conferences_V1_Attendance
+            /// Descriptor for "GetAttendance".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "GetAttendance",
+                type: .unary
+            )
+        }
+        /// Namespace for "ExportAttendance" metadata.
+        public enum ExportAttendance: Sendable {
+            /// Request type for "ExportAttendance".
+            public typealias Input = Egov_Conferences_V1_ExportAttendanceRequest
+            /// Response type for "ExportAttendance".
+            public typealias Output = Egov_Conferences_V1_ExportAttendanceResponse
+            /// Descriptor for "ExportAttendance".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "ExportAttendance",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetConferenceStatistics" metadata.
+        public enum GetConferenceStatistics: Sendable {
+            /// Request type for "GetConferenceStatistics".
+            public typealias Input = Egov_Conferences_V1_GetConferenceStatisticsRequest
+            /// Response type for "GetConferenceStatistics".
+            public typealias Output = Egov_Conferences_V1_ConferenceStatistics
+            /// Descriptor for "GetConferenceStatistics".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "GetConferenceStatistics",
+                type: .unary
+            )
+        }
         /// Namespace for "GetJoinGrant" metadata.
         public enum GetJoinGrant: Sendable {
             /// Request type for "GetJoinGrant".
@@ -216,6 +255,9 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
             StartConference.descriptor,
             EndConference.descriptor,
             ActInConference.descriptor,
+            GetAttendance.descriptor,
+            ExportAttendance.descriptor,
+            GetConferenceStatistics.descriptor,
             GetJoinGrant.descriptor,
             WatchConference.descriptor
         ]
@@ -479,6 +521,64 @@ extension Egov_Conferences_V1_ConferencesService {
             request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ActInConferenceRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "GetAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Attendance per invited participant: each joined and left interval, total
+        /// > minutes, absentees. The chair and the host agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_GetAttendanceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Attendance` messages.
+        func getAttendance(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetAttendanceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Attendance>
+
+        /// Handle the "ExportAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same as CSV (UTF-8, comma-separated, one line per interval; absentees
+        /// > with empty times), for the province's reports.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_ExportAttendanceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_ExportAttendanceResponse` messages.
+        func exportAttendance(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ExportAttendanceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ExportAttendanceResponse>
+
+        /// Handle the "GetConferenceStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for a period: conferences by kind and host, the attendance rate,
+        /// > and the travel time and cost saved. A host agency's officials for its own;
+        /// > system administrators for the whole province.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_GetConferenceStatisticsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_ConferenceStatistics` messages.
+        func getConferenceStatistics(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceStatistics>
 
         /// Handle the "GetJoinGrant" method.
         ///
@@ -767,6 +867,64 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
 
+        /// Handle the "GetAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Attendance per invited participant: each joined and left interval, total
+        /// > minutes, absentees. The chair and the host agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetAttendanceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Attendance` message.
+        func getAttendance(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_GetAttendanceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Attendance>
+
+        /// Handle the "ExportAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same as CSV (UTF-8, comma-separated, one line per interval; absentees
+        /// > with empty times), for the province's reports.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ExportAttendanceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_ExportAttendanceResponse` message.
+        func exportAttendance(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_ExportAttendanceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ExportAttendanceResponse>
+
+        /// Handle the "GetConferenceStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for a period: conferences by kind and host, the attendance rate,
+        /// > and the travel time and cost saved. A host agency's officials for its own;
+        /// > system administrators for the whole province.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetConferenceStatisticsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_ConferenceStatistics` message.
+        func getConferenceStatistics(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ConferenceStatistics>
+
         /// Handle the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -1052,6 +1210,64 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Conferences_V1_Conference
 
+        /// Handle the "GetAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Attendance per invited participant: each joined and left interval, total
+        /// > minutes, absentees. The chair and the host agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_GetAttendanceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Attendance` to respond with.
+        func getAttendance(
+            request: Egov_Conferences_V1_GetAttendanceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Attendance
+
+        /// Handle the "ExportAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same as CSV (UTF-8, comma-separated, one line per interval; absentees
+        /// > with empty times), for the province's reports.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_ExportAttendanceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_ExportAttendanceResponse` to respond with.
+        func exportAttendance(
+            request: Egov_Conferences_V1_ExportAttendanceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_ExportAttendanceResponse
+
+        /// Handle the "GetConferenceStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for a period: conferences by kind and host, the attendance rate,
+        /// > and the travel time and cost saved. A host agency's officials for its own;
+        /// > system administrators for the whole province.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_GetConferenceStatisticsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_ConferenceStatistics` to respond with.
+        func getConferenceStatistics(
+            request: Egov_Conferences_V1_GetConferenceStatisticsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_ConferenceStatistics
+
         /// Handle the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -1234,6 +1450,39 @@ extension Egov_Conferences_V1_ConferencesService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.GetAttendance.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_GetAttendanceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Attendance>(),
+            handler: { request, context in
+                try await self.getAttendance(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.ExportAttendance.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ExportAttendanceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ExportAttendanceResponse>(),
+            handler: { request, context in
+                try await self.exportAttendance(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.GetConferenceStatistics.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_GetConferenceStatisticsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ConferenceStatistics>(),
+            handler: { request, context in
+                try await self.getConferenceStatistics(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Conferences_V1_ConferencesService.Method.GetJoinGrant.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_GetJoinGrantRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_JoinGrant>(),
@@ -1387,6 +1636,39 @@ extension Egov_Conferences_V1_ConferencesService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
         let response = try await self.actInConference(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getAttendance(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetAttendanceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Attendance> {
+        let response = try await self.getAttendance(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportAttendance(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ExportAttendanceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ExportAttendanceResponse> {
+        let response = try await self.exportAttendance(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getConferenceStatistics(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceStatistics> {
+        let response = try await self.getConferenceStatistics(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1568,6 +1850,45 @@ extension Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
         return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
             message: try await self.actInConference(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getAttendance(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_GetAttendanceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Attendance> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Attendance>(
+            message: try await self.getAttendance(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportAttendance(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_ExportAttendanceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ExportAttendanceResponse> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_ExportAttendanceResponse>(
+            message: try await self.exportAttendance(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getConferenceStatistics(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ConferenceStatistics> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_ConferenceStatistics>(
+            message: try await self.getConferenceStatistics(
                 request: request.message,
                 context: context
             ),
@@ -1909,6 +2230,79 @@ extension Egov_Conferences_V1_ConferencesService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Attendance per invited participant: each joined and left interval, total
+        /// > minutes, absentees. The chair and the host agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetAttendanceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_GetAttendanceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Attendance` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getAttendance<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetAttendanceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetAttendanceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Attendance>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Attendance>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same as CSV (UTF-8, comma-separated, one line per interval; absentees
+        /// > with empty times), for the province's reports.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ExportAttendanceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ExportAttendanceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ExportAttendanceResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportAttendance<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ExportAttendanceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ExportAttendanceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ExportAttendanceResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ExportAttendanceResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetConferenceStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for a period: conferences by kind and host, the attendance rate,
+        /// > and the travel time and cost saved. A host agency's officials for its own;
+        /// > system administrators for the whole province.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetConferenceStatisticsRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_GetConferenceStatisticsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ConferenceStatistics` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getConferenceStatistics<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ConferenceStatistics>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ConferenceStatistics>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetJoinGrant" method.
@@ -2408,6 +2802,112 @@ extension Egov_Conferences_V1_ConferencesService {
             )
         }
 
+        /// Call the "GetAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Attendance per invited participant: each joined and left interval, total
+        /// > minutes, absentees. The chair and the host agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetAttendanceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_GetAttendanceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Attendance` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getAttendance<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetAttendanceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetAttendanceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Attendance>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Attendance>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.GetAttendance.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportAttendance" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same as CSV (UTF-8, comma-separated, one line per interval; absentees
+        /// > with empty times), for the province's reports.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ExportAttendanceRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ExportAttendanceRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ExportAttendanceResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportAttendance<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ExportAttendanceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ExportAttendanceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ExportAttendanceResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ExportAttendanceResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.ExportAttendance.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetConferenceStatistics" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Figures for a period: conferences by kind and host, the attendance rate,
+        /// > and the travel time and cost saved. A host agency's officials for its own;
+        /// > system administrators for the whole province.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_GetConferenceStatisticsRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_GetConferenceStatisticsRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ConferenceStatistics` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getConferenceStatistics<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ConferenceStatistics>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ConferenceStatistics>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.GetConferenceStatistics.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -2843,6 +3343,97 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ActInConferenceRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetAttendance" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Attendance per invited participant: each joined and left interval, total
+    /// > minutes, absentees. The chair and the host agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_GetAttendanceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getAttendance<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetAttendanceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Attendance>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getAttendance(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_GetAttendanceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Attendance>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportAttendance" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The same as CSV (UTF-8, comma-separated, one line per interval; absentees
+    /// > with empty times), for the province's reports.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_ExportAttendanceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportAttendance<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_ExportAttendanceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ExportAttendanceResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportAttendance(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ExportAttendanceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ExportAttendanceResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetConferenceStatistics" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Figures for a period: conferences by kind and host, the attendance rate,
+    /// > and the travel time and cost saved. A host agency's officials for its own;
+    /// > system administrators for the whole province.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_GetConferenceStatisticsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getConferenceStatistics<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ConferenceStatistics>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getConferenceStatistics(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_GetConferenceStatisticsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ConferenceStatistics>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3319,6 +3910,109 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             metadata: metadata
         )
         return try await self.actInConference(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetAttendance" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Attendance per invited participant: each joined and left interval, total
+    /// > minutes, absentees. The chair and the host agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getAttendance<Result>(
+        _ message: Egov_Conferences_V1_GetAttendanceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Attendance>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_GetAttendanceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getAttendance(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportAttendance" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The same as CSV (UTF-8, comma-separated, one line per interval; absentees
+    /// > with empty times), for the province's reports.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportAttendance<Result>(
+        _ message: Egov_Conferences_V1_ExportAttendanceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ExportAttendanceResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_ExportAttendanceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportAttendance(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetConferenceStatistics" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Figures for a period: conferences by kind and host, the attendance rate,
+    /// > and the travel time and cost saved. A host agency's officials for its own;
+    /// > system administrators for the whole province.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getConferenceStatistics<Result>(
+        _ message: Egov_Conferences_V1_GetConferenceStatisticsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ConferenceStatistics>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getConferenceStatistics(
             request: request,
             options: options,
             onResponse: handleResponse

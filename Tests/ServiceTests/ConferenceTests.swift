@@ -432,6 +432,48 @@ struct JanusParticipant {
                     }, metadata: s.chairman.session)
                 let rollEvent = try await log().last { $0.kind == .rollCalled }
                 #expect(roll.state == .live && Set(rollEvent?.present ?? []) == Set([s.hall, s.minhXuanRoom]))
+
+                // Afterwards: attendance as Janus saw it, its CSV, and the travel the meeting saved.
+                _ = try await s.conferences.endConference(
+                    .with { $0.name = meeting.name }, metadata: s.chairman.session)
+                let sheet = try await s.conferences.getAttendance(
+                    .with { $0.name = meeting.name }, metadata: s.office.session)
+                #expect(sheet.invited == 4 && sheet.attended == 3)
+                #expect(sheet.records.map(\.participant) == [s.chairman.name, s.hall, s.minhXuanRoom, s.yenSonRoom])
+                #expect(!sheet.records[0].attended && sheet.records[0].displayName == "ct@ubnd.vn")
+                #expect(sheet.records[1...].allSatisfy { $0.intervals.count == 1 && $0.attended })
+                #expect(sheet.records[3].intervals[0].leaveTime.micros < sheet.records[1].intervals[0].leaveTime.micros)
+                #expect(
+                    await failure {
+                        _ = try await s.conferences.getAttendance(
+                            .with { $0.name = meeting.name }, metadata: s.minhXuanOfficial.session)
+                    }?.code == .permissionDenied)
+                let csv = String(
+                    decoding: try await s.conferences.exportAttendance(
+                        .with { $0.name = meeting.name }, metadata: s.chairman.session
+                    ).csv, as: UTF8.self)
+                let lines = csv.split(separator: "\r\n")
+                #expect(lines.first == "participant,display_name,join_time,leave_time,minutes,attended")
+                #expect(lines.count == 5 && lines[1].hasPrefix("\(s.chairman.name),ct@ubnd.vn,,,0,no"))
+                #expect(lines[3].hasPrefix("\(s.minhXuanRoom),Phòng họp trực tuyến phường Minh Xuân,20"))
+                let figures = try await s.conferences.getConferenceStatistics(
+                    .with {
+                        $0.hostAgency = ConferenceScene.committee
+                        $0.startTime = .init(date: Date().addingTimeInterval(-86_400))
+                        $0.endTime = .init(date: Date().addingTimeInterval(86_400))
+                    }, metadata: s.office.session)
+                #expect(figures.conferences == 1 && figures.byKind == ["KIND_WITH_LOCAL_BRIDGE_POINTS": 1])
+                #expect(figures.attendanceRate == 0.75 && figures.remoteAttendances == 2)
+                // Minh Xuân (15 minutes away) and Yên Sơn (40): there and back, three delegates each.
+                #expect(figures.travelMinutesSaved == (15 + 40) * 2 * 3 && figures.costSavedVnd == 330 * 120_000 / 60)
+                #expect(
+                    await failure {
+                        _ = try await s.conferences.getConferenceStatistics(
+                            .with {
+                                $0.startTime = .init(date: Date().addingTimeInterval(-86_400))
+                                $0.endTime = .init(date: Date())
+                            }, metadata: s.office.session)
+                    }?.code == .permissionDenied)
             }
         }
     }

@@ -30,6 +30,12 @@ public enum ConferencesApp {
             ConfigKey(
                 "janus.events_port", .integer(1...65535), default: "9204",
                 help: "The loopback port Janus posts its events to (POST /janus/events)."),
+            ConfigKey(
+                "travel.delegates_per_bridge_point", .integer(1...1000), default: "3",
+                help: "Delegates a bridge point would send to meet in person, for the travel saved."),
+            ConfigKey(
+                "travel.cost_per_hour_vnd", .integer(0...100_000_000), default: "120000",
+                help: "What an hour of a delegate's travel is worth in đồng, for the cost saved."),
         ]
 
     public static let migrations =
@@ -46,6 +52,9 @@ public enum ConferencesApp {
         let janus = try JanusSettings.configured(environment.configuration)
         let service = ConferencesService(
             store: store, agencies: identity.directory, people: identity.people, janus: janus,
+            travel: TravelValuation(
+                delegates: Int64(environment.configuration.int("travel.delegates_per_bridge_point")),
+                costPerHourVnd: Int64(environment.configuration.int("travel.cost_per_hour_vnd"))),
             logger: environment.logger)
         var background: [any Service] = [StoreService(store: store)] + identity.background
         // Media is optional: without Janus conferences are still planned and run, health says so.

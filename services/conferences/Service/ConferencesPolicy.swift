@@ -51,6 +51,17 @@ public enum ConferencesPolicy {
         return conference.bridgePoints.contains(participant) && user.worksAt(agency)
     }
 
+    /// Read and export a conference's attendance: its chair and the host agency's officials.
+    static let readAttendance = Rule<Conference>(usersOnly: true) { user, conference in
+        conference.chair == user.sub || user.worksAt(conference.hostAgency)
+    }
+
+    /// Read the figures of a host agency (`agencies/{code}`): its officials; of the whole
+    /// province (empty): system administrators.
+    static let readStatistics = Rule<String>(usersOnly: true) { user, agency in
+        agency.isEmpty ? user.isSystemAdministrator : user.worksAt(agency)
+    }
+
     /// Every RPC of `egov.conferences.v1.ConferencesService` and who may call it.
     public static let methods: [String: MethodAccess] = [
         "GetBridgePoint": .anyone, "ListBridgePoints": .anyone,
@@ -60,6 +71,7 @@ public enum ConferencesPolicy {
         "CancelConference": .rules(["read", "manage"]), "ReportReadiness": .rules(["read", "actFor"]),
         "StartConference": .rules(["read", "chair"]), "EndConference": .rules(["read", "chair"]),
         "ActInConference": .rules(["read", "chair", "actFor"]), "WatchConference": .rules(["read"]),
-        "GetJoinGrant": .rules(["read", "actFor"]),
+        "GetJoinGrant": .rules(["read", "actFor"]), "GetAttendance": .rules(["read", "readAttendance"]),
+        "ExportAttendance": .rules(["read", "readAttendance"]), "GetConferenceStatistics": .rules(["readStatistics"]),
     ]
 }

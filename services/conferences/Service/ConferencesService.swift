@@ -21,11 +21,13 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
     let janus: JanusSettings?
     let janusClient: JanusClient?
     let logger: Logger
+    let travel: TravelValuation
 
     init(
         store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, janus: JanusSettings?,
-        logger: Logger
+        travel: TravelValuation = .init(), logger: Logger
     ) {
+        self.travel = travel
         self.janus = janus
         self.janusClient = janus.map(JanusClient.init)
         self.logger = logger
