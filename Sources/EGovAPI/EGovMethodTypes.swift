@@ -21,6 +21,7 @@ public enum EGovMethodTypes {
         "egov.conferences.v1.ConferencesService/GetAttendance": (Egov_Conferences_V1_GetAttendanceRequest.self, Egov_Conferences_V1_Attendance.self),
         "egov.conferences.v1.ConferencesService/ExportAttendance": (Egov_Conferences_V1_ExportAttendanceRequest.self, Egov_Conferences_V1_ExportAttendanceResponse.self),
         "egov.conferences.v1.ConferencesService/GetConferenceStatistics": (Egov_Conferences_V1_GetConferenceStatisticsRequest.self, Egov_Conferences_V1_ConferenceStatistics.self),
+        "egov.conferences.v1.ConferencesService/DraftConferenceDocument": (Egov_Conferences_V1_DraftConferenceDocumentRequest.self, Egov_Conferences_V1_Conference.self),
         "egov.conferences.v1.ConferencesService/GetJoinGrant": (Egov_Conferences_V1_GetJoinGrantRequest.self, Egov_Conferences_V1_JoinGrant.self),
         "egov.conferences.v1.ConferencesService/WatchConference": (Egov_Conferences_V1_WatchConferenceRequest.self, Egov_Conferences_V1_ConferenceEvent.self),
         "egov.documents.v1.DocumentsService/CreateDocument": (Egov_Documents_V1_CreateDocumentRequest.self, Egov_Documents_V1_Document.self),

@@ -82,6 +82,10 @@ public nonisolated enum Egov_Conferences_V1_InvitationState: SwiftProtobuf.Enum,
   /// Kept here: the invitation list and schedule are the record, told to the
   /// invited through the outbox; not yet issued as an official document.
   case keptHere // = 1
+
+  /// Drafted as an official document in the documents service
+  /// (`invitation_document`), where it is signed and released.
+  case drafted // = 2
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -92,6 +96,7 @@ public nonisolated enum Egov_Conferences_V1_InvitationState: SwiftProtobuf.Enum,
     switch rawValue {
     case 0: self = .unspecified
     case 1: self = .keptHere
+    case 2: self = .drafted
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -100,6 +105,7 @@ public nonisolated enum Egov_Conferences_V1_InvitationState: SwiftProtobuf.Enum,
     switch self {
     case .unspecified: return 0
     case .keptHere: return 1
+    case .drafted: return 2
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -108,6 +114,7 @@ public nonisolated enum Egov_Conferences_V1_InvitationState: SwiftProtobuf.Enum,
   public static let allCases: [Egov_Conferences_V1_InvitationState] = [
     .unspecified,
     .keptHere,
+    .drafted,
   ]
 
 }
@@ -284,6 +291,20 @@ public nonisolated struct Egov_Conferences_V1_Conference: @unchecked Sendable {
   public var mediaState: Egov_Conferences_V1_MediaState {
     get {_storage._mediaState}
     set {_uniqueStorage()._mediaState = newValue}
+  }
+
+  /// The invitation (giấy mời) drafted in the documents service,
+  /// `agencies/{code}/documents/{id}`.
+  public var invitationDocument: String {
+    get {_storage._invitationDocument}
+    set {_uniqueStorage()._invitationDocument = newValue}
+  }
+
+  /// The minutes (biên bản) and conclusions (thông báo kết luận) drafted in the
+  /// documents service, in the order drafted.
+  public var recordDocuments: [String] {
+    get {_storage._recordDocuments}
+    set {_uniqueStorage()._recordDocuments = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -552,6 +573,9 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
 
     /// The chair ended it.
     case ended // = 12
+
+    /// One of its official documents was drafted; `note` names it.
+    case documentDrafted // = 13
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -573,6 +597,7 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
       case 10: self = .floorGranted
       case 11: self = .floorRevoked
       case 12: self = .ended
+      case 13: self = .documentDrafted
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -592,6 +617,7 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
       case .floorGranted: return 10
       case .floorRevoked: return 11
       case .ended: return 12
+      case .documentDrafted: return 13
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -611,6 +637,7 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
       .floorGranted,
       .floorRevoked,
       .ended,
+      .documentDrafted,
     ]
 
   }
@@ -750,12 +777,12 @@ nonisolated extension Egov_Conferences_V1_MediaState: SwiftProtobuf._ProtoNamePr
 }
 
 nonisolated extension Egov_Conferences_V1_InvitationState: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVITATION_STATE_UNSPECIFIED\0\u{1}INVITATION_STATE_KEPT_HERE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVITATION_STATE_UNSPECIFIED\0\u{1}INVITATION_STATE_KEPT_HERE\0\u{1}INVITATION_STATE_DRAFTED\0")
 }
 
 nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Conference"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}host_agency\0\u{1}chair\0\u{1}kind\0\u{3}start_time\0\u{3}end_time\0\u{1}agenda\0\u{3}bridge_points\0\u{1}state\0\u{1}etag\0\u{3}agenda_items\0\u{3}invited_people\0\u{1}restricted\0\u{3}host_bridge_point\0\u{3}invited_agencies\0\u{3}actual_start_time\0\u{3}actual_end_time\0\u{3}cancel_reason\0\u{3}invitation_state\0\u{1}floor\0\u{3}last_sequence\0\u{3}create_time\0\u{3}media_state\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}host_agency\0\u{1}chair\0\u{1}kind\0\u{3}start_time\0\u{3}end_time\0\u{1}agenda\0\u{3}bridge_points\0\u{1}state\0\u{1}etag\0\u{3}agenda_items\0\u{3}invited_people\0\u{1}restricted\0\u{3}host_bridge_point\0\u{3}invited_agencies\0\u{3}actual_start_time\0\u{3}actual_end_time\0\u{3}cancel_reason\0\u{3}invitation_state\0\u{1}floor\0\u{3}last_sequence\0\u{3}create_time\0\u{3}media_state\0\u{3}invitation_document\0\u{3}record_documents\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -782,6 +809,8 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
     var _lastSequence: Int64 = 0
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _mediaState: Egov_Conferences_V1_MediaState = .unspecified
+    var _invitationDocument: String = String()
+    var _recordDocuments: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -816,6 +845,8 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
       _lastSequence = source._lastSequence
       _createTime = source._createTime
       _mediaState = source._mediaState
+      _invitationDocument = source._invitationDocument
+      _recordDocuments = source._recordDocuments
     }
   }
 
@@ -858,6 +889,8 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
         case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._lastSequence) }()
         case 23: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
         case 24: try { try decoder.decodeSingularEnumField(value: &_storage._mediaState) }()
+        case 25: try { try decoder.decodeSingularStringField(value: &_storage._invitationDocument) }()
+        case 26: try { try decoder.decodeRepeatedStringField(value: &_storage._recordDocuments) }()
         default: break
         }
       }
@@ -942,6 +975,12 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
       if _storage._mediaState != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._mediaState, fieldNumber: 24)
       }
+      if !_storage._invitationDocument.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._invitationDocument, fieldNumber: 25)
+      }
+      if !_storage._recordDocuments.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._recordDocuments, fieldNumber: 26)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -975,6 +1014,8 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
         if _storage._lastSequence != rhs_storage._lastSequence {return false}
         if _storage._createTime != rhs_storage._createTime {return false}
         if _storage._mediaState != rhs_storage._mediaState {return false}
+        if _storage._invitationDocument != rhs_storage._invitationDocument {return false}
+        if _storage._recordDocuments != rhs_storage._recordDocuments {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1176,7 +1217,7 @@ nonisolated extension Egov_Conferences_V1_ConferenceEvent: SwiftProtobuf.Message
 }
 
 nonisolated extension Egov_Conferences_V1_ConferenceEvent.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_SCHEDULED\0\u{1}KIND_RESCHEDULED\0\u{1}KIND_CANCELLED\0\u{1}KIND_READINESS_REPORTED\0\u{1}KIND_STARTED\0\u{1}KIND_JOINED\0\u{1}KIND_LEFT\0\u{1}KIND_ROLL_CALLED\0\u{1}KIND_FLOOR_REQUESTED\0\u{1}KIND_FLOOR_GRANTED\0\u{1}KIND_FLOOR_REVOKED\0\u{1}KIND_ENDED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_SCHEDULED\0\u{1}KIND_RESCHEDULED\0\u{1}KIND_CANCELLED\0\u{1}KIND_READINESS_REPORTED\0\u{1}KIND_STARTED\0\u{1}KIND_JOINED\0\u{1}KIND_LEFT\0\u{1}KIND_ROLL_CALLED\0\u{1}KIND_FLOOR_REQUESTED\0\u{1}KIND_FLOOR_GRANTED\0\u{1}KIND_FLOOR_REVOKED\0\u{1}KIND_ENDED\0\u{1}KIND_DOCUMENT_DRAFTED\0")
 }
 
 nonisolated extension Egov_Conferences_V1_Attendance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -215,6 +215,19 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "DraftConferenceDocument" metadata.
+        public enum DraftConferenceDocument: Sendable {
+            /// Request type for "DraftConferenceDocument".
+            public typealias Input = Egov_Conferences_V1_DraftConferenceDocumentRequest
+            /// Response type for "DraftConferenceDocument".
+            public typealias Output = Egov_Conferences_V1_Conference
+            /// Descriptor for "DraftConferenceDocument".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "DraftConferenceDocument",
+                type: .unary
+            )
+        }
         /// Namespace for "GetJoinGrant" metadata.
         public enum GetJoinGrant: Sendable {
             /// Request type for "GetJoinGrant".
@@ -258,6 +271,7 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
             GetAttendance.descriptor,
             ExportAttendance.descriptor,
             GetConferenceStatistics.descriptor,
+            DraftConferenceDocument.descriptor,
             GetJoinGrant.descriptor,
             WatchConference.descriptor
         ]
@@ -579,6 +593,28 @@ extension Egov_Conferences_V1_ConferencesService {
             request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetConferenceStatisticsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceStatistics>
+
+        /// Handle the "DraftConferenceDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts one of the conference's official documents in the documents
+        /// > service, as the signed-in official (documents judges them): the invitation
+        /// > (giấy mời, to the invited agencies and people; once), the minutes (biên
+        /// > bản) or the conclusions (thông báo kết luận, after the meeting). Those who
+        /// > may change the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_DraftConferenceDocumentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_Conference` messages.
+        func draftConferenceDocument(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
 
         /// Handle the "GetJoinGrant" method.
         ///
@@ -925,6 +961,28 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ConferenceStatistics>
 
+        /// Handle the "DraftConferenceDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts one of the conference's official documents in the documents
+        /// > service, as the signed-in official (documents judges them): the invitation
+        /// > (giấy mời, to the invited agencies and people; once), the minutes (biên
+        /// > bản) or the conclusions (thông báo kết luận, after the meeting). Those who
+        /// > may change the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_DraftConferenceDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_Conference` message.
+        func draftConferenceDocument(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
+
         /// Handle the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -1268,6 +1326,28 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Conferences_V1_ConferenceStatistics
 
+        /// Handle the "DraftConferenceDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts one of the conference's official documents in the documents
+        /// > service, as the signed-in official (documents judges them): the invitation
+        /// > (giấy mời, to the invited agencies and people; once), the minutes (biên
+        /// > bản) or the conclusions (thông báo kết luận, after the meeting). Those who
+        /// > may change the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_DraftConferenceDocumentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_Conference` to respond with.
+        func draftConferenceDocument(
+            request: Egov_Conferences_V1_DraftConferenceDocumentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_Conference
+
         /// Handle the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -1483,6 +1563,17 @@ extension Egov_Conferences_V1_ConferencesService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.DraftConferenceDocument.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_DraftConferenceDocumentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_Conference>(),
+            handler: { request, context in
+                try await self.draftConferenceDocument(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Conferences_V1_ConferencesService.Method.GetJoinGrant.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_GetJoinGrantRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_JoinGrant>(),
@@ -1669,6 +1760,17 @@ extension Egov_Conferences_V1_ConferencesService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ConferenceStatistics> {
         let response = try await self.getConferenceStatistics(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func draftConferenceDocument(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
+        let response = try await self.draftConferenceDocument(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1889,6 +1991,19 @@ extension Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ConferenceStatistics> {
         return GRPCCore.ServerResponse<Egov_Conferences_V1_ConferenceStatistics>(
             message: try await self.getConferenceStatistics(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func draftConferenceDocument(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
+            message: try await self.draftConferenceDocument(
                 request: request.message,
                 context: context
             ),
@@ -2303,6 +2418,33 @@ extension Egov_Conferences_V1_ConferencesService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ConferenceStatistics>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ConferenceStatistics>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DraftConferenceDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts one of the conference's official documents in the documents
+        /// > service, as the signed-in official (documents judges them): the invitation
+        /// > (giấy mời, to the invited agencies and people; once), the minutes (biên
+        /// > bản) or the conclusions (thông báo kết luận, after the meeting). Those who
+        /// > may change the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_DraftConferenceDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_DraftConferenceDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func draftConferenceDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetJoinGrant" method.
@@ -2908,6 +3050,44 @@ extension Egov_Conferences_V1_ConferencesService {
             )
         }
 
+        /// Call the "DraftConferenceDocument" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drafts one of the conference's official documents in the documents
+        /// > service, as the signed-in official (documents judges them): the invitation
+        /// > (giấy mời, to the invited agencies and people; once), the minutes (biên
+        /// > bản) or the conclusions (thông báo kết luận, after the meeting). Those who
+        /// > may change the conference.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_DraftConferenceDocumentRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_DraftConferenceDocumentRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_Conference` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func draftConferenceDocument<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.DraftConferenceDocument.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -3434,6 +3614,39 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_GetConferenceStatisticsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ConferenceStatistics>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DraftConferenceDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Drafts one of the conference's official documents in the documents
+    /// > service, as the signed-in official (documents judges them): the invitation
+    /// > (giấy mời, to the invited agencies and people; once), the minutes (biên
+    /// > bản) or the conclusions (thông báo kết luận, after the meeting). Those who
+    /// > may change the conference.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_DraftConferenceDocumentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func draftConferenceDocument<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.draftConferenceDocument(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_DraftConferenceDocumentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4013,6 +4226,43 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getConferenceStatistics(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DraftConferenceDocument" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Drafts one of the conference's official documents in the documents
+    /// > service, as the signed-in official (documents judges them): the invitation
+    /// > (giấy mời, to the invited agencies and people; once), the minutes (biên
+    /// > bản) or the conclusions (thông báo kết luận, after the meeting). Those who
+    /// > may change the conference.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func draftConferenceDocument<Result>(
+        _ message: Egov_Conferences_V1_DraftConferenceDocumentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.draftConferenceDocument(
             request: request,
             options: options,
             onResponse: handleResponse

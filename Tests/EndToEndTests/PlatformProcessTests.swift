@@ -83,7 +83,8 @@ import Testing
                 "--peers.documents", "127.0.0.1:\(documents.grpcPort)",
             ])
         let conferences = try await PlatformProcess.started(
-            "conferences", dataDirectory: data, flags: peers + ["--demo.load"])
+            "conferences", dataDirectory: data,
+            flags: peers + ["--demo.load", "--peers.documents", "127.0.0.1:\(documents.grpcPort)"])
         let gateway = try await PlatformProcess.started(
             "gateway", dataDirectory: data,
             flags: peers + [

@@ -185,6 +185,48 @@ struct ConferenceScene {
         }
     }
 
+    /// The invitation and the minutes are official documents, drafted in the documents service
+    /// as the chairman: the invitation once, to the invited communes; the minutes after the start.
+    @Test func theInvitationAndTheMinutesAreDraftedAsDocuments() async throws {
+        try await withScene { scene in
+            let s = try await ConferenceScene.make(scene)
+            let meeting = try await s.schedules(
+                "Hội nghị giao ban trực tuyến tháng 12", rooms: [s.hall, s.minhXuanRoom, s.yenSonRoom], in: 0.01)
+            func draft(
+                _ kind: Egov_Conferences_V1_DraftConferenceDocumentRequest.Kind, as actor: Actor, _ text: String = ""
+            )
+                async throws -> Conference
+            {
+                try await s.conferences.draftConferenceDocument(
+                    .with {
+                        $0.name = meeting.name; $0.kind = kind; $0.content = text
+                    }, metadata: actor.session)
+            }
+            #expect(await failure { _ = try await draft(.invitation, as: s.office) }?.code == .permissionDenied)
+            let invited = try await draft(.invitation, as: s.chairman)
+            #expect(
+                invited.invitationState == .drafted
+                    && invited.invitationDocument.hasPrefix("\(ConferenceScene.committee)/documents/"))
+            #expect(try await draft(.invitation, as: s.chairman).invitationDocument == invited.invitationDocument)
+            let invitation = try await scene.documents.getDocument(
+                .with { $0.name = invited.invitationDocument }, metadata: s.chairman.session)
+            #expect(
+                invitation.documentType == .invitation && invitation.state == .draft
+                    && invitation.creator == s.chairman.name)
+            #expect(invitation.recipients == [ConferenceScene.minhXuan, ConferenceScene.yenSon])
+            #expect(invitation.content.contains("1. Khai mạc (Chủ tịch UBND tỉnh)"))
+            #expect(
+                await failure { _ = try await draft(.minutes, as: s.chairman, "Biên bản") }?.reason == "ILLEGAL_STATE")
+            _ = try await s.conferences.startConference(.with { $0.name = meeting.name }, metadata: s.chairman.session)
+            let minuted = try await draft(.minutes, as: s.chairman, "Hội nghị thống nhất các nội dung sau: ...")
+            #expect(minuted.recordDocuments.count == 1)
+            let minutes = try await scene.documents.getDocument(
+                .with { $0.name = minuted.recordDocuments[0] }, metadata: s.chairman.session)
+            #expect(
+                minutes.documentType == .minutes && minutes.subject == "Biên bản Hội nghị giao ban trực tuyến tháng 12")
+        }
+    }
+
     /// Only the host agency's leaders schedule; bad input names the field; a restricted
     /// conference is invisible outside the agencies and people invited; citizens see none.
     @Test func whoMaySeeAndScheduleConferences() async throws {

@@ -57,7 +57,8 @@ func withStack<Result: Sendable>(
                 build: ProceduresApp.build
             ) { procedures in
                 try await withProcess(
-                    "conferences", keys: ConferencesApp.keys, arguments: peers + conferencesArguments,
+                    "conferences", keys: ConferencesApp.keys,
+                    arguments: peers + ["--peers.documents=127.0.0.1:\(documents.port)"] + conferencesArguments,
                     verifier: verifier, clock: wallClock,
                     build: ConferencesApp.build
                 ) { conferences in

@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// Assembles the egov-conferences process.
 public enum ConferencesApp {
     public static let keys: [ConfigKey] =
-        ProcessSettings.keys(for: "conferences", peers: ["identity"]) + [
+        ProcessSettings.keys(for: "conferences", peers: ["identity", "documents"]) + [
             ConfigKey(
                 "demo.load", .boolean, default: "false",
                 help: "Register the demo province's bridge points at start (skips those that exist)."
@@ -50,13 +50,15 @@ public enum ConferencesApp {
         }
         let identity = try environment.identityPeer()
         let janus = try JanusSettings.configured(environment.configuration)
+        // The conference's official documents are drafted there; the rest works without it.
+        let documents = try environment.documentsPeer()
         let service = ConferencesService(
             store: store, agencies: identity.directory, people: identity.people, janus: janus,
             travel: TravelValuation(
                 delegates: Int64(environment.configuration.int("travel.delegates_per_bridge_point")),
                 costPerHourVnd: Int64(environment.configuration.int("travel.cost_per_hour_vnd"))),
-            logger: environment.logger)
-        var background: [any Service] = [StoreService(store: store)] + identity.background
+            documentOffice: documents.office, logger: environment.logger)
+        var background: [any Service] = [StoreService(store: store)] + identity.background + [documents.service]
         // Media is optional: without Janus conferences are still planned and run, health says so.
         let mediaProbe: HealthProbe
         if let janus, let client = service.janusClient {

@@ -73,5 +73,6 @@ public enum ConferencesPolicy {
         "ActInConference": .rules(["read", "chair", "actFor"]), "WatchConference": .rules(["read"]),
         "GetJoinGrant": .rules(["read", "actFor"]), "GetAttendance": .rules(["read", "readAttendance"]),
         "ExportAttendance": .rules(["read", "readAttendance"]), "GetConferenceStatistics": .rules(["readStatistics"]),
+        "DraftConferenceDocument": .rules(["read", "manage"]),
     ]
 }

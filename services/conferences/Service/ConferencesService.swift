@@ -22,12 +22,15 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
     let janusClient: JanusClient?
     let logger: Logger
     let travel: TravelValuation
+    /// Drafts the conference's official documents; nil without a documents service.
+    let documentOffice: (any DocumentOffice)?
 
     init(
         store: Store, agencies: any AgencyDirectory, people: any PersonDirectory, janus: JanusSettings?,
-        travel: TravelValuation = .init(), logger: Logger
+        travel: TravelValuation = .init(), documentOffice: (any DocumentOffice)? = nil, logger: Logger
     ) {
         self.travel = travel
+        self.documentOffice = documentOffice
         self.janus = janus
         self.janusClient = janus.map(JanusClient.init)
         self.logger = logger
