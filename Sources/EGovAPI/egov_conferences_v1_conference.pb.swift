@@ -307,6 +307,13 @@ public nonisolated struct Egov_Conferences_V1_Conference: @unchecked Sendable {
     set {_uniqueStorage()._recordDocuments = newValue}
   }
 
+  /// Where the recording is kept (a URI of the province's media archive); set
+  /// by `UpdateConference`, also after the meeting.
+  public var recordingUri: String {
+    get {_storage._recordingUri}
+    set {_uniqueStorage()._recordingUri = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Who takes part.
@@ -420,6 +427,107 @@ public nonisolated struct Egov_Conferences_V1_Conference: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A task a conference gives an agency (nhiệm vụ sau hội nghị), followed until
+/// done.
+public nonisolated struct Egov_Conferences_V1_FollowUpTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resource name, `conferences/{conference}/tasks/{task}`.
+  public var name: String = String()
+
+  /// What is to be done.
+  public var title: String = String()
+
+  /// The agency that does it, `agencies/{code}`.
+  public var ownerAgency: String = String()
+
+  /// When it is due.
+  public var deadline: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_deadline ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_deadline = newValue}
+  }
+  /// Returns true if `deadline` has been explicitly set.
+  public var hasDeadline: Bool {self._deadline != nil}
+  /// Clears the value of `deadline`. Subsequent reads from it will return its default value.
+  public mutating func clearDeadline() {self._deadline = nil}
+
+  /// Whether it is done.
+  public var state: Egov_Conferences_V1_FollowUpTask.State = .unspecified
+
+  /// What the agency reported when it finished.
+  public var result: String = String()
+
+  /// When it was finished.
+  public var doneTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_doneTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_doneTime = newValue}
+  }
+  /// Returns true if `doneTime` has been explicitly set.
+  public var hasDoneTime: Bool {self._doneTime != nil}
+  /// Clears the value of `doneTime`. Subsequent reads from it will return its default value.
+  public mutating func clearDoneTime() {self._doneTime = nil}
+
+  /// Who gave it, `people/{person}`.
+  public var assignedBy: String = String()
+
+  /// Open and past its deadline.
+  public var overdue: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Whether it is done.
+  public nonisolated enum State: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Not set.
+    case unspecified // = 0
+
+    /// To be done.
+    case `open` // = 1
+
+    /// Done.
+    case done // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .open
+      case 2: self = .done
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .open: return 1
+      case .done: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Egov_Conferences_V1_FollowUpTask.State] = [
+      .unspecified,
+      .open,
+      .done,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _deadline: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _doneTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// What one invited participant needs to join a conference's media room with
@@ -576,6 +684,9 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
 
     /// One of its official documents was drafted; `note` names it.
     case documentDrafted // = 13
+
+    /// Where its recording is kept was recorded; `note` names it.
+    case recordingLinked // = 14
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -598,6 +709,7 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
       case 11: self = .floorRevoked
       case 12: self = .ended
       case 13: self = .documentDrafted
+      case 14: self = .recordingLinked
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -618,6 +730,7 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
       case .floorRevoked: return 11
       case .ended: return 12
       case .documentDrafted: return 13
+      case .recordingLinked: return 14
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -638,6 +751,7 @@ public nonisolated struct Egov_Conferences_V1_ConferenceEvent: Sendable {
       .floorRevoked,
       .ended,
       .documentDrafted,
+      .recordingLinked,
     ]
 
   }
@@ -782,7 +896,7 @@ nonisolated extension Egov_Conferences_V1_InvitationState: SwiftProtobuf._ProtoN
 
 nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Conference"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}host_agency\0\u{1}chair\0\u{1}kind\0\u{3}start_time\0\u{3}end_time\0\u{1}agenda\0\u{3}bridge_points\0\u{1}state\0\u{1}etag\0\u{3}agenda_items\0\u{3}invited_people\0\u{1}restricted\0\u{3}host_bridge_point\0\u{3}invited_agencies\0\u{3}actual_start_time\0\u{3}actual_end_time\0\u{3}cancel_reason\0\u{3}invitation_state\0\u{1}floor\0\u{3}last_sequence\0\u{3}create_time\0\u{3}media_state\0\u{3}invitation_document\0\u{3}record_documents\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}host_agency\0\u{1}chair\0\u{1}kind\0\u{3}start_time\0\u{3}end_time\0\u{1}agenda\0\u{3}bridge_points\0\u{1}state\0\u{1}etag\0\u{3}agenda_items\0\u{3}invited_people\0\u{1}restricted\0\u{3}host_bridge_point\0\u{3}invited_agencies\0\u{3}actual_start_time\0\u{3}actual_end_time\0\u{3}cancel_reason\0\u{3}invitation_state\0\u{1}floor\0\u{3}last_sequence\0\u{3}create_time\0\u{3}media_state\0\u{3}invitation_document\0\u{3}record_documents\0\u{3}recording_uri\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -811,6 +925,7 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
     var _mediaState: Egov_Conferences_V1_MediaState = .unspecified
     var _invitationDocument: String = String()
     var _recordDocuments: [String] = []
+    var _recordingUri: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -847,6 +962,7 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
       _mediaState = source._mediaState
       _invitationDocument = source._invitationDocument
       _recordDocuments = source._recordDocuments
+      _recordingUri = source._recordingUri
     }
   }
 
@@ -891,6 +1007,7 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
         case 24: try { try decoder.decodeSingularEnumField(value: &_storage._mediaState) }()
         case 25: try { try decoder.decodeSingularStringField(value: &_storage._invitationDocument) }()
         case 26: try { try decoder.decodeRepeatedStringField(value: &_storage._recordDocuments) }()
+        case 27: try { try decoder.decodeSingularStringField(value: &_storage._recordingUri) }()
         default: break
         }
       }
@@ -981,6 +1098,9 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
       if !_storage._recordDocuments.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._recordDocuments, fieldNumber: 26)
       }
+      if !_storage._recordingUri.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._recordingUri, fieldNumber: 27)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1016,6 +1136,7 @@ nonisolated extension Egov_Conferences_V1_Conference: SwiftProtobuf.Message, Swi
         if _storage._mediaState != rhs_storage._mediaState {return false}
         if _storage._invitationDocument != rhs_storage._invitationDocument {return false}
         if _storage._recordDocuments != rhs_storage._recordDocuments {return false}
+        if _storage._recordingUri != rhs_storage._recordingUri {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1031,6 +1152,84 @@ nonisolated extension Egov_Conferences_V1_Conference.Kind: SwiftProtobuf._ProtoN
 
 nonisolated extension Egov_Conferences_V1_Conference.State: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_SCHEDULED\0\u{1}STATE_LIVE\0\u{1}STATE_ENDED\0\u{1}STATE_CANCELLED\0")
+}
+
+nonisolated extension Egov_Conferences_V1_FollowUpTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FollowUpTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}title\0\u{3}owner_agency\0\u{1}deadline\0\u{1}state\0\u{1}result\0\u{3}done_time\0\u{3}assigned_by\0\u{1}overdue\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerAgency) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._deadline) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.result) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._doneTime) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.assignedBy) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.overdue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if !self.ownerAgency.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerAgency, fieldNumber: 3)
+    }
+    try { if let v = self._deadline {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 5)
+    }
+    if !self.result.isEmpty {
+      try visitor.visitSingularStringField(value: self.result, fieldNumber: 6)
+    }
+    try { if let v = self._doneTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.assignedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.assignedBy, fieldNumber: 8)
+    }
+    if self.overdue != false {
+      try visitor.visitSingularBoolField(value: self.overdue, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Egov_Conferences_V1_FollowUpTask, rhs: Egov_Conferences_V1_FollowUpTask) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.ownerAgency != rhs.ownerAgency {return false}
+    if lhs._deadline != rhs._deadline {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.result != rhs.result {return false}
+    if lhs._doneTime != rhs._doneTime {return false}
+    if lhs.assignedBy != rhs.assignedBy {return false}
+    if lhs.overdue != rhs.overdue {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Egov_Conferences_V1_FollowUpTask.State: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}STATE_OPEN\0\u{1}STATE_DONE\0")
 }
 
 nonisolated extension Egov_Conferences_V1_JoinGrant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1217,7 +1416,7 @@ nonisolated extension Egov_Conferences_V1_ConferenceEvent: SwiftProtobuf.Message
 }
 
 nonisolated extension Egov_Conferences_V1_ConferenceEvent.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_SCHEDULED\0\u{1}KIND_RESCHEDULED\0\u{1}KIND_CANCELLED\0\u{1}KIND_READINESS_REPORTED\0\u{1}KIND_STARTED\0\u{1}KIND_JOINED\0\u{1}KIND_LEFT\0\u{1}KIND_ROLL_CALLED\0\u{1}KIND_FLOOR_REQUESTED\0\u{1}KIND_FLOOR_GRANTED\0\u{1}KIND_FLOOR_REVOKED\0\u{1}KIND_ENDED\0\u{1}KIND_DOCUMENT_DRAFTED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_SCHEDULED\0\u{1}KIND_RESCHEDULED\0\u{1}KIND_CANCELLED\0\u{1}KIND_READINESS_REPORTED\0\u{1}KIND_STARTED\0\u{1}KIND_JOINED\0\u{1}KIND_LEFT\0\u{1}KIND_ROLL_CALLED\0\u{1}KIND_FLOOR_REQUESTED\0\u{1}KIND_FLOOR_GRANTED\0\u{1}KIND_FLOOR_REVOKED\0\u{1}KIND_ENDED\0\u{1}KIND_DOCUMENT_DRAFTED\0\u{1}KIND_RECORDING_LINKED\0")
 }
 
 nonisolated extension Egov_Conferences_V1_Attendance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

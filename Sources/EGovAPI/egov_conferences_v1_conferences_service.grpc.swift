@@ -228,6 +228,45 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateFollowUpTask" metadata.
+        public enum CreateFollowUpTask: Sendable {
+            /// Request type for "CreateFollowUpTask".
+            public typealias Input = Egov_Conferences_V1_CreateFollowUpTaskRequest
+            /// Response type for "CreateFollowUpTask".
+            public typealias Output = Egov_Conferences_V1_FollowUpTask
+            /// Descriptor for "CreateFollowUpTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "CreateFollowUpTask",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListFollowUpTasks" metadata.
+        public enum ListFollowUpTasks: Sendable {
+            /// Request type for "ListFollowUpTasks".
+            public typealias Input = Egov_Conferences_V1_ListFollowUpTasksRequest
+            /// Response type for "ListFollowUpTasks".
+            public typealias Output = Egov_Conferences_V1_ListFollowUpTasksResponse
+            /// Descriptor for "ListFollowUpTasks".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "ListFollowUpTasks",
+                type: .unary
+            )
+        }
+        /// Namespace for "CompleteFollowUpTask" metadata.
+        public enum CompleteFollowUpTask: Sendable {
+            /// Request type for "CompleteFollowUpTask".
+            public typealias Input = Egov_Conferences_V1_CompleteFollowUpTaskRequest
+            /// Response type for "CompleteFollowUpTask".
+            public typealias Output = Egov_Conferences_V1_FollowUpTask
+            /// Descriptor for "CompleteFollowUpTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "CompleteFollowUpTask",
+                type: .unary
+            )
+        }
         /// Namespace for "GetJoinGrant" metadata.
         public enum GetJoinGrant: Sendable {
             /// Request type for "GetJoinGrant".
@@ -272,6 +311,9 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
             ExportAttendance.descriptor,
             GetConferenceStatistics.descriptor,
             DraftConferenceDocument.descriptor,
+            CreateFollowUpTask.descriptor,
+            ListFollowUpTasks.descriptor,
+            CompleteFollowUpTask.descriptor,
             GetJoinGrant.descriptor,
             WatchConference.descriptor
         ]
@@ -615,6 +657,62 @@ extension Egov_Conferences_V1_ConferencesService {
             request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_DraftConferenceDocumentRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference>
+
+        /// Handle the "CreateFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives an agency a task from the conference, with a deadline. Those who
+        /// > may change the conference, once it has started.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_CreateFollowUpTaskRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_FollowUpTask` messages.
+        func createFollowUpTask(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_FollowUpTask>
+
+        /// Handle the "ListFollowUpTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's follow-up tasks from every conference, by deadline;
+        /// > open ones only unless asked. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_ListFollowUpTasksRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_ListFollowUpTasksResponse` messages.
+        func listFollowUpTasks(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ListFollowUpTasksResponse>
+
+        /// Handle the "CompleteFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a task done with what was done: the owner agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_CompleteFollowUpTaskRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_FollowUpTask` messages.
+        func completeFollowUpTask(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_FollowUpTask>
 
         /// Handle the "GetJoinGrant" method.
         ///
@@ -983,6 +1081,62 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>
 
+        /// Handle the "CreateFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives an agency a task from the conference, with a deadline. Those who
+        /// > may change the conference, once it has started.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CreateFollowUpTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_FollowUpTask` message.
+        func createFollowUpTask(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_FollowUpTask>
+
+        /// Handle the "ListFollowUpTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's follow-up tasks from every conference, by deadline;
+        /// > open ones only unless asked. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ListFollowUpTasksRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_ListFollowUpTasksResponse` message.
+        func listFollowUpTasks(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ListFollowUpTasksResponse>
+
+        /// Handle the "CompleteFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a task done with what was done: the owner agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CompleteFollowUpTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_FollowUpTask` message.
+        func completeFollowUpTask(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_FollowUpTask>
+
         /// Handle the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -1348,6 +1502,62 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Conferences_V1_Conference
 
+        /// Handle the "CreateFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives an agency a task from the conference, with a deadline. Those who
+        /// > may change the conference, once it has started.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_CreateFollowUpTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_FollowUpTask` to respond with.
+        func createFollowUpTask(
+            request: Egov_Conferences_V1_CreateFollowUpTaskRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_FollowUpTask
+
+        /// Handle the "ListFollowUpTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's follow-up tasks from every conference, by deadline;
+        /// > open ones only unless asked. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_ListFollowUpTasksRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_ListFollowUpTasksResponse` to respond with.
+        func listFollowUpTasks(
+            request: Egov_Conferences_V1_ListFollowUpTasksRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_ListFollowUpTasksResponse
+
+        /// Handle the "CompleteFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a task done with what was done: the owner agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_CompleteFollowUpTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_FollowUpTask` to respond with.
+        func completeFollowUpTask(
+            request: Egov_Conferences_V1_CompleteFollowUpTaskRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_FollowUpTask
+
         /// Handle the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -1574,6 +1784,39 @@ extension Egov_Conferences_V1_ConferencesService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.CreateFollowUpTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_CreateFollowUpTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_FollowUpTask>(),
+            handler: { request, context in
+                try await self.createFollowUpTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.ListFollowUpTasks.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ListFollowUpTasksRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ListFollowUpTasksResponse>(),
+            handler: { request, context in
+                try await self.listFollowUpTasks(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.CompleteFollowUpTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_CompleteFollowUpTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_FollowUpTask>(),
+            handler: { request, context in
+                try await self.completeFollowUpTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Conferences_V1_ConferencesService.Method.GetJoinGrant.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_GetJoinGrantRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_JoinGrant>(),
@@ -1771,6 +2014,39 @@ extension Egov_Conferences_V1_ConferencesService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_Conference> {
         let response = try await self.draftConferenceDocument(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createFollowUpTask(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_FollowUpTask> {
+        let response = try await self.createFollowUpTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listFollowUpTasks(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_ListFollowUpTasksResponse> {
+        let response = try await self.listFollowUpTasks(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func completeFollowUpTask(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_FollowUpTask> {
+        let response = try await self.completeFollowUpTask(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2004,6 +2280,45 @@ extension Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_Conference> {
         return GRPCCore.ServerResponse<Egov_Conferences_V1_Conference>(
             message: try await self.draftConferenceDocument(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createFollowUpTask(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_FollowUpTask> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_FollowUpTask>(
+            message: try await self.createFollowUpTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listFollowUpTasks(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_ListFollowUpTasksResponse> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_ListFollowUpTasksResponse>(
+            message: try await self.listFollowUpTasks(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func completeFollowUpTask(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_FollowUpTask> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_FollowUpTask>(
+            message: try await self.completeFollowUpTask(
                 request: request.message,
                 context: context
             ),
@@ -2445,6 +2760,77 @@ extension Egov_Conferences_V1_ConferencesService {
             deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_Conference>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_Conference>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives an agency a task from the conference, with a deadline. Those who
+        /// > may change the conference, once it has started.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CreateFollowUpTaskRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_CreateFollowUpTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_FollowUpTask` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createFollowUpTask<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_FollowUpTask>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_FollowUpTask>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListFollowUpTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's follow-up tasks from every conference, by deadline;
+        /// > open ones only unless asked. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ListFollowUpTasksRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ListFollowUpTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ListFollowUpTasksResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listFollowUpTasks<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ListFollowUpTasksResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListFollowUpTasksResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CompleteFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a task done with what was done: the owner agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CompleteFollowUpTaskRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_CompleteFollowUpTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_FollowUpTask` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func completeFollowUpTask<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_FollowUpTask>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_FollowUpTask>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetJoinGrant" method.
@@ -3088,6 +3474,110 @@ extension Egov_Conferences_V1_ConferencesService {
             )
         }
 
+        /// Call the "CreateFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives an agency a task from the conference, with a deadline. Those who
+        /// > may change the conference, once it has started.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CreateFollowUpTaskRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_CreateFollowUpTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_FollowUpTask` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createFollowUpTask<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_FollowUpTask>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_FollowUpTask>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.CreateFollowUpTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListFollowUpTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists an agency's follow-up tasks from every conference, by deadline;
+        /// > open ones only unless asked. The agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_ListFollowUpTasksRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_ListFollowUpTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_ListFollowUpTasksResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listFollowUpTasks<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_ListFollowUpTasksResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListFollowUpTasksResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.ListFollowUpTasks.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CompleteFollowUpTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a task done with what was done: the owner agency's officials.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_CompleteFollowUpTaskRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_CompleteFollowUpTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_FollowUpTask` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func completeFollowUpTask<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_FollowUpTask>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_FollowUpTask>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.CompleteFollowUpTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "GetJoinGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -3647,6 +4137,95 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_DraftConferenceDocumentRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_Conference>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateFollowUpTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gives an agency a task from the conference, with a deadline. Those who
+    /// > may change the conference, once it has started.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_CreateFollowUpTaskRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createFollowUpTask<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_CreateFollowUpTaskRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_FollowUpTask>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createFollowUpTask(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_CreateFollowUpTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_FollowUpTask>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListFollowUpTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists an agency's follow-up tasks from every conference, by deadline;
+    /// > open ones only unless asked. The agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_ListFollowUpTasksRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listFollowUpTasks<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_ListFollowUpTasksRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListFollowUpTasksResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listFollowUpTasks(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ListFollowUpTasksRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ListFollowUpTasksResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompleteFollowUpTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Marks a task done with what was done: the owner agency's officials.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_CompleteFollowUpTaskRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completeFollowUpTask<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_CompleteFollowUpTaskRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_FollowUpTask>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.completeFollowUpTask(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_CompleteFollowUpTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_FollowUpTask>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4263,6 +4842,107 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             metadata: metadata
         )
         return try await self.draftConferenceDocument(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateFollowUpTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gives an agency a task from the conference, with a deadline. Those who
+    /// > may change the conference, once it has started.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createFollowUpTask<Result>(
+        _ message: Egov_Conferences_V1_CreateFollowUpTaskRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_FollowUpTask>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_CreateFollowUpTaskRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createFollowUpTask(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListFollowUpTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists an agency's follow-up tasks from every conference, by deadline;
+    /// > open ones only unless asked. The agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listFollowUpTasks<Result>(
+        _ message: Egov_Conferences_V1_ListFollowUpTasksRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_ListFollowUpTasksResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_ListFollowUpTasksRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listFollowUpTasks(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompleteFollowUpTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Marks a task done with what was done: the owner agency's officials.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completeFollowUpTask<Result>(
+        _ message: Egov_Conferences_V1_CompleteFollowUpTaskRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_FollowUpTask>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_CompleteFollowUpTaskRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.completeFollowUpTask(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -224,6 +224,66 @@ struct ConferenceScene {
                 .with { $0.name = minuted.recordDocuments[0] }, metadata: s.chairman.session)
             #expect(
                 minutes.documentType == .minutes && minutes.subject == "Biên bản Hội nghị giao ban trực tuyến tháng 12")
+
+            // Tasks for the communes, followed until done; the recording's place kept.
+            func task(_ title: String, for agency: String, days: Double) async throws
+                -> Egov_Conferences_V1_FollowUpTask
+            {
+                try await s.conferences.createFollowUpTask(
+                    .with {
+                        $0.parent = meeting.name
+                        $0.task = .with {
+                            $0.title = title; $0.ownerAgency = agency
+                            $0.deadline = .init(date: Date().addingTimeInterval(days * 86_400))
+                        }
+                    }, metadata: s.chairman.session)
+            }
+            let late = try await task("Báo cáo tiến độ giải ngân", for: ConferenceScene.minhXuan, days: -1)
+            _ = try await task("Rà soát hồ sơ đất đai", for: ConferenceScene.minhXuan, days: 7)
+            _ = try await task("Tổng hợp kiến nghị", for: ConferenceScene.yenSon, days: 3)
+            func tasks(of agency: String, as actor: Actor, done: Bool = false) async throws
+                -> [Egov_Conferences_V1_FollowUpTask]
+            {
+                try await s.conferences.listFollowUpTasks(
+                    .with {
+                        $0.ownerAgency = agency; $0.includeDone = done
+                    }, metadata: actor.session
+                ).tasks
+            }
+            let minhXuanTasks = try await tasks(of: ConferenceScene.minhXuan, as: s.minhXuanOfficial)
+            #expect(minhXuanTasks.map(\.title) == ["Báo cáo tiến độ giải ngân", "Rà soát hồ sơ đất đai"])
+            #expect(minhXuanTasks.map(\.overdue) == [true, false])
+            #expect(
+                await failure { _ = try await tasks(of: ConferenceScene.minhXuan, as: s.yenSonOfficial) }?.code
+                    == .permissionDenied)
+            #expect(
+                await failure {
+                    _ = try await s.conferences.completeFollowUpTask(
+                        .with {
+                            $0.name = late.name; $0.result = "Đã báo cáo"
+                        }, metadata: s.yenSonOfficial.session)
+                }?.code == .notFound)
+            let done = try await s.conferences.completeFollowUpTask(
+                .with {
+                    $0.name = late.name; $0.result = "Đã báo cáo bằng văn bản số 12/BC-UBND"
+                },
+                metadata: s.minhXuanOfficial.session)
+            #expect(done.state == .done && done.hasDoneTime)
+            #expect(
+                try await tasks(of: ConferenceScene.minhXuan, as: s.minhXuanOfficial).map(\.title) == [
+                    "Rà soát hồ sơ đất đai"
+                ])
+            #expect(try await tasks(of: ConferenceScene.minhXuan, as: s.minhXuanOfficial, done: true).count == 2)
+            _ = try await s.conferences.endConference(.with { $0.name = meeting.name }, metadata: s.chairman.session)
+            let recorded = try await s.conferences.updateConference(
+                .with {
+                    $0.conference = .with {
+                        $0.name = meeting.name;
+                        $0.recordingUri = "https://luutru.tuyenquang.gov.vn/hoi-nghi/2026-12.mp4"
+                    }
+                    $0.updateMask = .with { $0.paths = ["recording_uri"] }
+                }, metadata: s.chairman.session)
+            #expect(recorded.recordingUri.hasSuffix("2026-12.mp4") && recorded.state == .ended)
         }
     }
 

@@ -104,7 +104,7 @@ extension ConferencesService {
         try ConferencesPolicy.manage.require(current, Self.errors, doing: "change this conference")
         let editable = [
             "title", "start_time", "end_time", "agenda_items", "bridge_points", "invited_people", "restricted",
-            "host_bridge_point", "chair",
+            "host_bridge_point", "chair", "recording_uri",
         ]
         guard !request.updateMask.paths.isEmpty else {
             throw Self.errors.invalidArgument("INVALID_UPDATE_MASK", field: "update_mask", "name the fields to change")
@@ -113,6 +113,24 @@ extension ConferencesService {
             throw Self.errors.invalidArgument(
                 "INVALID_UPDATE_MASK", field: "update_mask",
                 "'\(Clip.text(path, 64))' cannot be changed; changeable: \(editable.joined(separator: ", "))")
+        }
+        // The recording's place is recorded at any time; the rest only before the meeting.
+        if request.updateMask.paths == ["recording_uri"] {
+            let uri = request.conference.recordingUri
+            guard uri.utf8.count <= 2000, let url = URL(string: uri),
+                ["https", "http", "s3", "file"].contains(url.scheme ?? "")
+            else {
+                throw Self.errors.invalidArgument(
+                    "INVALID_CONFERENCE", field: "conference.recording_uri", "must be a URI, at most 2000 bytes")
+            }
+            return try await record(
+                current,
+                .with {
+                    $0.kind = .documentDrafted; $0.note = "recording \(uri)"
+                }
+            ) {
+                $0.recordingUri = uri
+            }
         }
         try Self.requireScheduled(current)
         if !request.conference.etag.isEmpty && request.conference.etag != current.etag {
@@ -131,6 +149,7 @@ extension ConferencesService {
             case "invited_people": changed.invitedPeople = input.invitedPeople
             case "restricted": changed.restricted = input.restricted
             case "host_bridge_point": changed.hostBridgePoint = input.hostBridgePoint
+            case "recording_uri": changed.recordingUri = input.recordingUri
             default: changed.chair = input.chair
             }
         }

@@ -40,6 +40,7 @@ public enum ConferencesApp {
 
     public static let migrations =
         SQLBridgePointRepository.migrations + ConferenceRepository.migrations + MediaRepository.migrations
+        + ConferencesService.taskMigrations
 
     @Sendable
     public static func build(_ environment: ProcessEnvironment) async throws -> ProcessParts {

@@ -62,6 +62,9 @@ public enum ConferencesPolicy {
         agency.isEmpty ? user.isSystemAdministrator : user.worksAt(agency)
     }
 
+    /// List and complete an agency's follow-up tasks (`agencies/{code}`): its officials.
+    static let handleTasks = Rule<String>(usersOnly: true) { user, agency in user.worksAt(agency) }
+
     /// Every RPC of `egov.conferences.v1.ConferencesService` and who may call it.
     public static let methods: [String: MethodAccess] = [
         "GetBridgePoint": .anyone, "ListBridgePoints": .anyone,
@@ -73,6 +76,7 @@ public enum ConferencesPolicy {
         "ActInConference": .rules(["read", "chair", "actFor"]), "WatchConference": .rules(["read"]),
         "GetJoinGrant": .rules(["read", "actFor"]), "GetAttendance": .rules(["read", "readAttendance"]),
         "ExportAttendance": .rules(["read", "readAttendance"]), "GetConferenceStatistics": .rules(["readStatistics"]),
-        "DraftConferenceDocument": .rules(["read", "manage"]),
+        "DraftConferenceDocument": .rules(["read", "manage"]), "CreateFollowUpTask": .rules(["read", "manage"]),
+        "ListFollowUpTasks": .rules(["handleTasks"]), "CompleteFollowUpTask": .rules(["handleTasks"]),
     ]
 }
