@@ -1,6 +1,8 @@
+import ConferencesService
 import Crypto
 import EGovAPI
 import EGovKit
+import EGovStore
 import EGovTestSupport
 import Foundation
 import GRPCCore
@@ -588,5 +590,79 @@ struct SymmetricKeyText {
     func sign(_ text: String) -> String {
         Data(HMAC<Insecure.SHA1>.authenticationCode(for: Data(text.utf8), using: SymmetricKey(data: Data(secret.utf8))))
             .base64EncodedString()
+    }
+}
+
+@Suite struct ConferenceRestartTests {
+    /// A restart of egov-conferences keeps its conferences, their bookings and their logs: the
+    /// log goes on from the next number, and a clash is still refused.
+    @Test func aRestartKeepsConferencesBookingsAndLogs() async throws {
+        let verifier = TokenVerifier()
+        try await withIdentity(verifier: verifier) { identityPort, _ in
+            let chairman = try await withTestClient(port: identityPort) { client in
+                let identity = Identity(wrapping: client)
+                _ = try await identity.createAgency(
+                    .with { $0.agency = agency("000.00.00.H41", "Ủy ban nhân dân tỉnh", abbreviation: "UBND") })
+                let person = try await identity.createOfficial(
+                    .with {
+                        $0.person = .with {
+                            $0.displayName = "Chủ tịch"; $0.email = "ct@ubnd.vn"; $0.agency = ConferenceScene.committee
+                            $0.roles = [.leader]
+                        }
+                        $0.password = goodPassword
+                    })
+                return (person.name, try await signIn(identity, "ct@ubnd.vn"))
+            }
+            let database = try await TestDatabases.makeURL(.sqlite)
+            let arguments = ["--peers.identity=127.0.0.1:\(identityPort)", "--database.url=\(database)"]
+            func schedule(_ title: String, room: String, on client: Conferences) async throws -> Conference {
+                try await client.createConference(
+                    .with {
+                        $0.conference = .with {
+                            $0.title = title; $0.hostAgency = ConferenceScene.committee; $0.chair = chairman.0
+                            $0.kind = .withLocalBridgePoints; $0.bridgePoints = [room]
+                            $0.startTime = .init(date: Date().addingTimeInterval(600))
+                        }
+                    }, metadata: chairman.1)
+            }
+            let (meeting, room) = try await withProcess(
+                "conferences", keys: ConferencesApp.keys, arguments: arguments, verifier: verifier,
+                build: ConferencesApp.build
+            ) { process in
+                try await withTestClient(port: process.port) { client in
+                    let conferences = Conferences(wrapping: client)
+                    let room = try await conferences.createBridgePoint(
+                        .with {
+                            $0.bridgePoint = .with {
+                                $0.agency = ConferenceScene.committee; $0.displayName = "Hội trường"
+                            }
+                        }
+                    ).name
+                    let meeting = try await schedule("Hội nghị trước khi khởi động lại", room: room, on: conferences)
+                    _ = try await conferences.startConference(.with { $0.name = meeting.name }, metadata: chairman.1)
+                    return (meeting, room)
+                }
+            }
+            try await withProcess(
+                "conferences", keys: ConferencesApp.keys, arguments: arguments, verifier: verifier,
+                build: ConferencesApp.build
+            ) { process in
+                try await withTestClient(port: process.port) { client in
+                    let conferences = Conferences(wrapping: client)
+                    let again = try await conferences.getConference(
+                        .with { $0.name = meeting.name }, metadata: chairman.1)
+                    #expect(again.state == .live && again.lastSequence == 2 && again.title == meeting.title)
+                    #expect(
+                        await failure { _ = try await schedule("Hội nghị trùng giờ", room: room, on: conferences) }?
+                            .reason == "BOOKING_CLASH")
+                    _ = try await conferences.endConference(.with { $0.name = meeting.name }, metadata: chairman.1)
+                    let events = try await conferences.watchConference(
+                        .with { $0.name = meeting.name }, metadata: chairman.1
+                    ) { response in try await response.messages.reduce(into: []) { $0.append($1) } }
+                    #expect(
+                        events.map(\.kind) == [.scheduled, .started, .ended] && events.map(\.sequence) == [1, 2, 3])
+                }
+            }
+        }
     }
 }
