@@ -8,6 +8,8 @@ public enum EGovMethodTypes {
     public static let all: [String: (input: any SwiftProtobuf.Message.Type, output: any SwiftProtobuf.Message.Type)] = [
         "egov.conferences.v1.ConferencesService/CreateBridgePoint": (Egov_Conferences_V1_CreateBridgePointRequest.self, Egov_Conferences_V1_BridgePoint.self),
         "egov.conferences.v1.ConferencesService/GetBridgePoint": (Egov_Conferences_V1_GetBridgePointRequest.self, Egov_Conferences_V1_BridgePoint.self),
+        "egov.conferences.v1.ConferencesService/UpdateBridgePoint": (Egov_Conferences_V1_UpdateBridgePointRequest.self, Egov_Conferences_V1_BridgePoint.self),
+        "egov.conferences.v1.ConferencesService/DeactivateBridgePoint": (Egov_Conferences_V1_DeactivateBridgePointRequest.self, Egov_Conferences_V1_BridgePoint.self),
         "egov.conferences.v1.ConferencesService/ListBridgePoints": (Egov_Conferences_V1_ListBridgePointsRequest.self, Egov_Conferences_V1_ListBridgePointsResponse.self),
         "egov.conferences.v1.ConferencesService/CreateConference": (Egov_Conferences_V1_CreateConferenceRequest.self, Egov_Conferences_V1_Conference.self),
         "egov.conferences.v1.ConferencesService/GetConference": (Egov_Conferences_V1_GetConferenceRequest.self, Egov_Conferences_V1_Conference.self),

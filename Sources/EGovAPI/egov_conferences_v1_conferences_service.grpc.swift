@@ -46,6 +46,32 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UpdateBridgePoint" metadata.
+        public enum UpdateBridgePoint: Sendable {
+            /// Request type for "UpdateBridgePoint".
+            public typealias Input = Egov_Conferences_V1_UpdateBridgePointRequest
+            /// Response type for "UpdateBridgePoint".
+            public typealias Output = Egov_Conferences_V1_BridgePoint
+            /// Descriptor for "UpdateBridgePoint".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "UpdateBridgePoint",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeactivateBridgePoint" metadata.
+        public enum DeactivateBridgePoint: Sendable {
+            /// Request type for "DeactivateBridgePoint".
+            public typealias Input = Egov_Conferences_V1_DeactivateBridgePointRequest
+            /// Response type for "DeactivateBridgePoint".
+            public typealias Output = Egov_Conferences_V1_BridgePoint
+            /// Descriptor for "DeactivateBridgePoint".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "egov.conferences.v1.ConferencesService"),
+                method: "DeactivateBridgePoint",
+                type: .unary
+            )
+        }
         /// Namespace for "ListBridgePoints" metadata.
         public enum ListBridgePoints: Sendable {
             /// Request type for "ListBridgePoints".
@@ -297,6 +323,8 @@ public enum Egov_Conferences_V1_ConferencesService: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateBridgePoint.descriptor,
             GetBridgePoint.descriptor,
+            UpdateBridgePoint.descriptor,
+            DeactivateBridgePoint.descriptor,
             ListBridgePoints.descriptor,
             CreateConference.descriptor,
             GetConference.descriptor,
@@ -381,6 +409,44 @@ extension Egov_Conferences_V1_ConferencesService {
         /// - Returns: A streaming response of `Egov_Conferences_V1_BridgePoint` messages.
         func getBridgePoint(
             request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_GetBridgePointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_BridgePoint>
+
+        /// Handle the "UpdateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a bridge point: name, address, equipment, media endpoint, travel
+        /// > time and cost. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_UpdateBridgePointRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_BridgePoint` messages.
+        func updateBridgePoint(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_UpdateBridgePointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_BridgePoint>
+
+        /// Handle the "DeactivateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a bridge point: it is no longer invited; conferences it is
+        /// > booked for keep it. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Egov_Conferences_V1_DeactivateBridgePointRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Egov_Conferences_V1_BridgePoint` messages.
+        func deactivateBridgePoint(
+            request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_DeactivateBridgePointRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_BridgePoint>
 
@@ -807,6 +873,44 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint>
 
+        /// Handle the "UpdateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a bridge point: name, address, equipment, media endpoint, travel
+        /// > time and cost. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_UpdateBridgePointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_BridgePoint` message.
+        func updateBridgePoint(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_UpdateBridgePointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint>
+
+        /// Handle the "DeactivateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a bridge point: it is no longer invited; conferences it is
+        /// > booked for keep it. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_DeactivateBridgePointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Egov_Conferences_V1_BridgePoint` message.
+        func deactivateBridgePoint(
+            request: GRPCCore.ServerRequest<Egov_Conferences_V1_DeactivateBridgePointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint>
+
         /// Handle the "ListBridgePoints" method.
         ///
         /// > Source IDL Documentation:
@@ -1228,6 +1332,44 @@ extension Egov_Conferences_V1_ConferencesService {
             context: GRPCCore.ServerContext
         ) async throws -> Egov_Conferences_V1_BridgePoint
 
+        /// Handle the "UpdateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a bridge point: name, address, equipment, media endpoint, travel
+        /// > time and cost. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_UpdateBridgePointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_BridgePoint` to respond with.
+        func updateBridgePoint(
+            request: Egov_Conferences_V1_UpdateBridgePointRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_BridgePoint
+
+        /// Handle the "DeactivateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a bridge point: it is no longer invited; conferences it is
+        /// > booked for keep it. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A `Egov_Conferences_V1_DeactivateBridgePointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Egov_Conferences_V1_BridgePoint` to respond with.
+        func deactivateBridgePoint(
+            request: Egov_Conferences_V1_DeactivateBridgePointRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Egov_Conferences_V1_BridgePoint
+
         /// Handle the "ListBridgePoints" method.
         ///
         /// > Source IDL Documentation:
@@ -1630,6 +1772,28 @@ extension Egov_Conferences_V1_ConferencesService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.UpdateBridgePoint.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_UpdateBridgePointRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_BridgePoint>(),
+            handler: { request, context in
+                try await self.updateBridgePoint(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Egov_Conferences_V1_ConferencesService.Method.DeactivateBridgePoint.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_DeactivateBridgePointRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_BridgePoint>(),
+            handler: { request, context in
+                try await self.deactivateBridgePoint(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Egov_Conferences_V1_ConferencesService.Method.ListBridgePoints.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_ListBridgePointsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_ListBridgePointsResponse>(),
@@ -1860,6 +2024,28 @@ extension Egov_Conferences_V1_ConferencesService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_BridgePoint> {
         let response = try await self.getBridgePoint(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateBridgePoint(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_UpdateBridgePointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_BridgePoint> {
+        let response = try await self.updateBridgePoint(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deactivateBridgePoint(
+        request: GRPCCore.StreamingServerRequest<Egov_Conferences_V1_DeactivateBridgePointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Egov_Conferences_V1_BridgePoint> {
+        let response = try await self.deactivateBridgePoint(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2098,6 +2284,32 @@ extension Egov_Conferences_V1_ConferencesService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint> {
         return GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint>(
             message: try await self.getBridgePoint(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateBridgePoint(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_UpdateBridgePointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint>(
+            message: try await self.updateBridgePoint(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deactivateBridgePoint(
+        request: GRPCCore.ServerRequest<Egov_Conferences_V1_DeactivateBridgePointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint> {
+        return GRPCCore.ServerResponse<Egov_Conferences_V1_BridgePoint>(
+            message: try await self.deactivateBridgePoint(
                 request: request.message,
                 context: context
             ),
@@ -2413,6 +2625,54 @@ extension Egov_Conferences_V1_ConferencesService {
         func getBridgePoint<Result>(
             request: GRPCCore.ClientRequest<Egov_Conferences_V1_GetBridgePointRequest>,
             serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_GetBridgePointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_BridgePoint>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a bridge point: name, address, equipment, media endpoint, travel
+        /// > time and cost. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_UpdateBridgePointRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_UpdateBridgePointRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_BridgePoint` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateBridgePoint<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_UpdateBridgePointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_UpdateBridgePointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_BridgePoint>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeactivateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a bridge point: it is no longer invited; conferences it is
+        /// > booked for keep it. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_DeactivateBridgePointRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_DeactivateBridgePointRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_BridgePoint` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deactivateBridgePoint<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_DeactivateBridgePointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_DeactivateBridgePointRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_BridgePoint>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result
@@ -2969,6 +3229,76 @@ extension Egov_Conferences_V1_ConferencesService {
             try await self.client.unary(
                 request: request,
                 descriptor: Egov_Conferences_V1_ConferencesService.Method.GetBridgePoint.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a bridge point: name, address, equipment, media endpoint, travel
+        /// > time and cost. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_UpdateBridgePointRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_UpdateBridgePointRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_BridgePoint` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateBridgePoint<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_UpdateBridgePointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_UpdateBridgePointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_BridgePoint>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.UpdateBridgePoint.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeactivateBridgePoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivates a bridge point: it is no longer invited; conferences it is
+        /// > booked for keep it. The agency's administrators.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Egov_Conferences_V1_DeactivateBridgePointRequest` message.
+        ///   - serializer: A serializer for `Egov_Conferences_V1_DeactivateBridgePointRequest` messages.
+        ///   - deserializer: A deserializer for `Egov_Conferences_V1_BridgePoint` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deactivateBridgePoint<Result>(
+            request: GRPCCore.ClientRequest<Egov_Conferences_V1_DeactivateBridgePointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Egov_Conferences_V1_DeactivateBridgePointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Egov_Conferences_V1_BridgePoint>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Egov_Conferences_V1_ConferencesService.Method.DeactivateBridgePoint.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -3714,6 +4044,66 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
         )
     }
 
+    /// Call the "UpdateBridgePoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a bridge point: name, address, equipment, media endpoint, travel
+    /// > time and cost. The agency's administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_UpdateBridgePointRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateBridgePoint<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_UpdateBridgePointRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateBridgePoint(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_UpdateBridgePointRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_BridgePoint>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeactivateBridgePoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deactivates a bridge point: it is no longer invited; conferences it is
+    /// > booked for keep it. The agency's administrators.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Egov_Conferences_V1_DeactivateBridgePointRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deactivateBridgePoint<Result>(
+        request: GRPCCore.ClientRequest<Egov_Conferences_V1_DeactivateBridgePointRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deactivateBridgePoint(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Egov_Conferences_V1_DeactivateBridgePointRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Egov_Conferences_V1_BridgePoint>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ListBridgePoints" method.
     ///
     /// > Source IDL Documentation:
@@ -4358,6 +4748,74 @@ extension Egov_Conferences_V1_ConferencesService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getBridgePoint(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateBridgePoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a bridge point: name, address, equipment, media endpoint, travel
+    /// > time and cost. The agency's administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateBridgePoint<Result>(
+        _ message: Egov_Conferences_V1_UpdateBridgePointRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_UpdateBridgePointRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateBridgePoint(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeactivateBridgePoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deactivates a bridge point: it is no longer invited; conferences it is
+    /// > booked for keep it. The agency's administrators.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deactivateBridgePoint<Result>(
+        _ message: Egov_Conferences_V1_DeactivateBridgePointRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Egov_Conferences_V1_BridgePoint>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Egov_Conferences_V1_DeactivateBridgePointRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deactivateBridgePoint(
             request: request,
             options: options,
             onResponse: handleResponse

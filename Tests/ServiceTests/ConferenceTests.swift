@@ -313,6 +313,39 @@ struct ConferenceScene {
                 (try? await s.conferences.getConference(.with { $0.name = conference.name }, metadata: actor.session))
                     != nil
             }
+            // Rooms are kept up to date by their agency's administrators (here the tooling); a
+            // deactivated one is no longer invited.
+            try await withTestClient(port: scene.stack.ports["conferences"]!) { client in
+                let conferences = Conferences(wrapping: client)
+                let moved = try await conferences.updateBridgePoint(
+                    .with {
+                        $0.bridgePoint = .with {
+                            $0.name = s.yenSonRoom; $0.travelMinutes = 45; $0.address = "Thôn Đồng Bòng"
+                        }
+                        $0.updateMask = .with { $0.paths = ["travel_minutes", "address"] }
+                    })
+                #expect(moved.travelMinutes == 45 && moved.displayName == "Phòng họp trực tuyến xã Yên Sơn")
+                #expect(
+                    await failure {
+                        _ = try await conferences.updateBridgePoint(
+                            .with {
+                                $0.bridgePoint = .with {
+                                    $0.name = s.yenSonRoom; $0.agency = ConferenceScene.minhXuan
+                                }
+                                $0.updateMask = .with { $0.paths = ["agency"] }
+                            })
+                    }?.field == "update_mask")
+                #expect(
+                    try await conferences.deactivateBridgePoint(.with { $0.name = s.yenSonRoom }).state == .inactive)
+            }
+            #expect(
+                await failure { _ = try await s.schedules("Hội nghị", rooms: [s.hall, s.yenSonRoom], in: 72) }?.field
+                    == "conference.bridge_points[1]")
+            #expect(
+                await failure {
+                    _ = try await s.conferences.deactivateBridgePoint(
+                        .with { $0.name = s.minhXuanRoom }, metadata: s.minhXuanOfficial.session)
+                }?.code == .permissionDenied)
             let visibility = [
                 await sees(s.yenSonOfficial, open), await sees(s.yenSonOfficial, restricted),
                 await sees(s.minhXuanOfficial, restricted), await sees(s.office, restricted),

@@ -11,6 +11,8 @@ protocol BridgePointRepository: Sendable {
     func bridgePoints(agency: String?, after: String?, limit: Int) async throws -> [Egov_Conferences_V1_BridgePoint]
     func insert(_ point: Egov_Conferences_V1_BridgePoint, id: String, in tx: Transaction) async throws
         -> Egov_Conferences_V1_BridgePoint
+    /// Replaces the bridge point (detail and state) if `version` is still current.
+    func update(_ point: Egov_Conferences_V1_BridgePoint, version: Int64, in tx: Transaction) async throws -> Bool
 }
 
 struct SQLBridgePointRepository: BridgePointRepository {
@@ -67,6 +69,19 @@ struct SQLBridgePointRepository: BridgePointRepository {
                     \(bind: now), \(bind: now), 1)
             """)
         return point
+    }
+
+    func update(_ point: Egov_Conferences_V1_BridgePoint, version: Int64, in tx: Transaction) async throws -> Bool {
+        var stored = point
+        stored.etag = ""
+        return
+            !(try await tx.database.rows(
+                """
+                UPDATE bridge_points SET detail = \(bind: try stored.jsonString()), state = \(bind: point.state.rawValue),
+                    update_time = \(bind: tx.clock.micros), version = version + 1
+                WHERE id = \(bind: String(point.name.dropFirst("bridgePoints/".count))) AND version = \(bind: version)
+                RETURNING id
+                """)).isEmpty
     }
 
     static func decode(_ row: any SQLRow) throws -> Egov_Conferences_V1_BridgePoint {

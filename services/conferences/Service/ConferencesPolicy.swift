@@ -68,7 +68,8 @@ public enum ConferencesPolicy {
     /// Every RPC of `egov.conferences.v1.ConferencesService` and who may call it.
     public static let methods: [String: MethodAccess] = [
         "GetBridgePoint": .anyone, "ListBridgePoints": .anyone,
-        "CreateBridgePoint": .rules(["manageBridgePoints"]),
+        "CreateBridgePoint": .rules(["manageBridgePoints"]), "UpdateBridgePoint": .rules(["manageBridgePoints"]),
+        "DeactivateBridgePoint": .rules(["manageBridgePoints"]),
         "CreateConference": .rules(["schedule"]), "GetConference": .rules(["read"]),
         "ListConferences": .rules(["read"]), "UpdateConference": .rules(["read", "manage"]),
         "CancelConference": .rules(["read", "manage"]), "ReportReadiness": .rules(["read", "actFor"]),

@@ -56,6 +56,66 @@ public struct ConferencesService: Egov_Conferences_V1_ConferencesService.SimpleS
         }
     }
 
+    public func updateBridgePoint(
+        request: Egov_Conferences_V1_UpdateBridgePointRequest, context: ServerContext
+    ) async throws -> Egov_Conferences_V1_BridgePoint {
+        let current = try await getBridgePoint(request: .with { $0.name = request.bridgePoint.name }, context: context)
+        try ConferencesPolicy.manageBridgePoints.require(
+            current.agency, Self.errors, doing: "change this agency's bridge points")
+        guard !request.updateMask.paths.isEmpty else {
+            throw Self.errors.invalidArgument("INVALID_UPDATE_MASK", field: "update_mask", "name the fields to change")
+        }
+        if !request.bridgePoint.etag.isEmpty && request.bridgePoint.etag != current.etag {
+            throw Self.errors.failedPrecondition(
+                "ETAG_MISMATCH", "The bridge point changed since you read it; read it again.")
+        }
+        var changed = current
+        let input = request.bridgePoint
+        for path in request.updateMask.paths {
+            switch path {
+            case "display_name": changed.displayName = input.displayName
+            case "address": changed.address = input.address
+            case "equipment": changed.equipment = input.equipment
+            case "media_endpoint": changed.mediaEndpoint = input.mediaEndpoint
+            case "travel_minutes": changed.travelMinutes = input.travelMinutes
+            case "travel_cost_vnd": changed.travelCostVnd = input.travelCostVnd
+            default:
+                throw Self.errors.invalidArgument(
+                    "UNSUPPORTED_UPDATE_MASK_PATH", field: "update_mask", "'\(Clip.text(path, 64))' cannot be changed")
+            }
+        }
+        var checked = try Self.validated(changed)
+        checked.name = current.name
+        checked.state = current.state
+        checked.createTime = current.createTime
+        return try await save(checked, over: current)
+    }
+
+    public func deactivateBridgePoint(
+        request: Egov_Conferences_V1_DeactivateBridgePointRequest, context: ServerContext
+    ) async throws -> Egov_Conferences_V1_BridgePoint {
+        let current = try await getBridgePoint(request: .with { $0.name = request.name }, context: context)
+        try ConferencesPolicy.manageBridgePoints.require(
+            current.agency, Self.errors, doing: "deactivate this agency's bridge points")
+        guard current.state == .active else { return current }
+        var changed = current
+        changed.state = .inactive
+        return try await save(changed, over: current)
+    }
+
+    /// Writes `point` over `current` as read; ETAG_MISMATCH when someone changed it meanwhile.
+    func save(
+        _ point: Egov_Conferences_V1_BridgePoint, over current: Egov_Conferences_V1_BridgePoint
+    ) async throws -> Egov_Conferences_V1_BridgePoint {
+        try await store.write { tx in
+            guard try await bridgePoints.update(point, version: Int64(current.etag) ?? 0, in: tx) else {
+                throw Self.errors.failedPrecondition(
+                    "ETAG_MISMATCH", "The bridge point changed meanwhile; read it again.")
+            }
+        }
+        return try await bridgePoints.bridgePoint(id: String(point.name.dropFirst("bridgePoints/".count)))!
+    }
+
     public func getBridgePoint(
         request: Egov_Conferences_V1_GetBridgePointRequest, context: ServerContext
     ) async throws -> Egov_Conferences_V1_BridgePoint {
