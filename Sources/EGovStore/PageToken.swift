@@ -76,3 +76,19 @@ extension PageToken {
         return (page, encode(after: key(last), filter: filter))
     }
 }
+
+extension SQLQueryString {
+    /// ` AND` the rows after `(value, id)` in a list ordered by `column`, then `id`: ascending
+    /// (`column > value`, ties by `id >`) or descending (`<`). The keyset page condition of
+    /// lists ordered by a time and broken by id.
+    public mutating func appendKeyset(after key: (Int64, String), column: String, descending: Bool = false) {
+        let sign = descending ? "<" : ">"
+        appendInterpolation(unsafeRaw: " AND (\(column) \(sign) ")
+        appendInterpolation(bind: key.0)
+        appendInterpolation(unsafeRaw: " OR (\(column) = ")
+        appendInterpolation(bind: key.0)
+        appendInterpolation(unsafeRaw: " AND id \(sign) ")
+        appendInterpolation(bind: key.1)
+        appendLiteral("))")
+    }
+}

@@ -86,15 +86,7 @@ struct ConferenceRepository: Sendable {
                 sql.appendLiteral(" AND start_time < ")
                 sql.appendInterpolation(bind: until)
             }
-            if let (time, id) = after {
-                sql.appendLiteral(" AND (start_time > ")
-                sql.appendInterpolation(bind: time)
-                sql.appendLiteral(" OR (start_time = ")
-                sql.appendInterpolation(bind: time)
-                sql.appendLiteral(" AND id > ")
-                sql.appendInterpolation(bind: id)
-                sql.appendLiteral("))")
-            }
+            if let after { sql.appendKeyset(after: after, column: "start_time") }
             sql.appendInterpolation(unsafeRaw: " ORDER BY start_time, id LIMIT \(limit)")
             return try await db.rows(sql).map { try Self.decode($0).0 }
         }

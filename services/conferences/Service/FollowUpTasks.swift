@@ -86,14 +86,7 @@ extension ConferencesService {
                 sql.appendInterpolation(unsafeRaw: " AND state = \(Task.State.open.rawValue)")
             }
             if let after, let space = after.firstIndex(of: " "), let deadline = Int64(after[..<space]) {
-                let id = String(after[after.index(after: space)...])
-                sql.appendLiteral(" AND (deadline > ")
-                sql.appendInterpolation(bind: deadline)
-                sql.appendLiteral(" OR (deadline = ")
-                sql.appendInterpolation(bind: deadline)
-                sql.appendLiteral(" AND id > ")
-                sql.appendInterpolation(bind: id)
-                sql.appendLiteral("))")
+                sql.appendKeyset(after: (deadline, String(after[after.index(after: space)...])), column: "deadline")
             }
             sql.appendInterpolation(unsafeRaw: " ORDER BY deadline, id LIMIT \(size + 1)")
             return try await db.rows(sql).map {

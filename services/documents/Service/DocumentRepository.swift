@@ -401,15 +401,7 @@ struct DocumentRepository: Sendable {
                 sql.appendLiteral(" AND deadline < ")
                 sql.appendInterpolation(bind: now)
             }
-            if let (time, id) = query.after {
-                sql.appendLiteral(" AND (create_time < ")
-                sql.appendInterpolation(bind: time)
-                sql.appendLiteral(" OR (create_time = ")
-                sql.appendInterpolation(bind: time)
-                sql.appendLiteral(" AND id < ")
-                sql.appendInterpolation(bind: id)
-                sql.appendLiteral("))")
-            }
+            if let after = query.after { sql.appendKeyset(after: after, column: "create_time", descending: true) }
             sql.appendInterpolation(unsafeRaw: " ORDER BY create_time DESC, id DESC LIMIT \(query.limit)")
             return try await db.rows(sql).map { row in
                 (try Self.decode(row), try row.decode(column: "create_time", as: Int64.self))
