@@ -184,6 +184,8 @@ struct ConferenceScene {
             let events = try await s.watch(first.name, as: s.minhXuanOfficial)
             #expect(events.map(\.kind) == [.scheduled, .cancelled] && events.map(\.sequence) == [1, 2])
             #expect(events[1].note == "Lùi lịch theo chỉ đạo")
+            // A watcher resuming after the end gets nothing more, and its stream ends too.
+            #expect(try await s.watch(first.name, after: 2, as: s.minhXuanOfficial).isEmpty)
         }
     }
 
@@ -305,7 +307,14 @@ struct ConferenceScene {
                 await failure {
                     _ = try await s.schedules("Hội nghị", rooms: [s.hall, "bridgePoints/none"])
                 }?.field == "conference.bridge_points[1]")
-            let open = try await s.schedules("Hội nghị mở", rooms: [s.hall, s.minhXuanRoom])
+            let open = try await s.schedules("Hội nghị mở", rooms: [s.hall, s.minhXuanRoom]) {
+                // What the service decides is not the caller's to set.
+                $0.invitationDocument = "agencies/000.00.00.H41/documents/x"; $0.floor = s.hall
+                $0.actualEndTime = .init(date: Date()); $0.state = .ended
+            }
+            #expect(
+                open.invitationDocument.isEmpty && open.floor.isEmpty && !open.hasActualEndTime
+                    && open.state == .scheduled)
             let restricted = try await s.schedules("Hội nghị mật", rooms: [s.hall, s.minhXuanRoom], in: 48) {
                 $0.restricted = true
             }

@@ -123,6 +123,12 @@ import Testing
             #expect(await failure { _ = try await s.healthDirector.reads(draft) }?.code == .permissionDenied)
             _ = try await s.clerk.does(.release, to: draft)
             #expect(try await s.healthDirector.reads(draft).subject == "Thông báo kết luận của Chủ tịch")
+            // The document, not how the committee made it.
+            #expect(
+                await failure {
+                    _ = try await scene.documents.listDocumentEvents(
+                        .with { $0.name = draft.name }, metadata: s.healthDirector.session)
+                }?.code == .permissionDenied)
             func addressed(to person: String, as actor: Actor) async throws -> [String] {
                 try await scene.documents.listAddressedDocuments(
                     .with { $0.parent = person }, metadata: actor.session

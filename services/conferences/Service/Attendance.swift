@@ -73,7 +73,7 @@ extension ConferencesService {
                 statistics.conferences += 1
                 statistics.byKind[Self.kindName(conference.kind), default: 0] += 1
                 statistics.byHost[conference.hostAgency, default: 0] += 1
-                let sheet = try await attendance(of: conference)
+                let sheet = try await attendance(of: conference, names: false)
                 invited += Int(sheet.invited)
                 attended += Int(sheet.attended)
                 for record in sheet.records
@@ -101,7 +101,7 @@ extension ConferencesService {
 
     /// Each invited participant's intervals, from the JOINED and LEFT events of the log,
     /// closed at the end of the meeting (or now, while it is live).
-    func attendance(of conference: Conference) async throws -> Egov_Conferences_V1_Attendance {
+    func attendance(of conference: Conference, names: Bool = true) async throws -> Egov_Conferences_V1_Attendance {
         let id = Self.id(conference.name)
         var open: [String: Int64] = [:]
         var intervals: [String: [Egov_Conferences_V1_AttendanceInterval]] = [:]
@@ -142,7 +142,7 @@ extension ConferencesService {
                     $0.attended = !stretches.isEmpty
                 })
         }
-        for index in records.indices {
+        for index in records.indices where names {
             let participant = records[index].participant
             if participant.hasPrefix("bridgePoints/") {
                 records[index].displayName =

@@ -39,7 +39,7 @@ extension ConferencesService {
             }
             draft.recipients = recipients
             draft.recipientPeople = conference.invitedPeople
-            requestID = "conference-invitation-\(Self.id(conference.name))"
+            requestID = UUID().uuidString.lowercased()
         case .minutes, .conclusions:
             guard conference.state == .live || conference.state == .ended else {
                 throw Self.errors.failedPrecondition(
@@ -54,7 +54,7 @@ extension ConferencesService {
             draft.subject = (minutes ? "Biên bản " : "Kết luận tại ") + conference.title
             draft.content = content
             draft.recipients = conference.invitedAgencies.filter { $0 != conference.hostAgency }
-            requestID = "conference-\(minutes ? "minutes" : "conclusions")-\(UUID().uuidString.lowercased())"
+            requestID = UUID().uuidString.lowercased()
         default:
             throw Self.errors.invalidArgument("INVALID_KIND", field: "kind", "is required")
         }
@@ -62,7 +62,7 @@ extension ConferencesService {
         return try await record(
             conference,
             .with {
-                $0.kind = .rescheduled; $0.note = "document \(document.name)"
+                $0.kind = .documentDrafted; $0.note = document.name
             }
         ) { current in
             if request.kind == .invitation {

@@ -117,16 +117,17 @@ extension ConferencesService {
         // The recording's place is recorded at any time; the rest only before the meeting.
         if request.updateMask.paths == ["recording_uri"] {
             let uri = request.conference.recordingUri
-            guard uri.utf8.count <= 2000, let url = URL(string: uri),
-                ["https", "http", "s3", "file"].contains(url.scheme ?? "")
-            else {
+            guard !uri.isEmpty else {
                 throw Self.errors.invalidArgument(
                     "INVALID_CONFERENCE", field: "conference.recording_uri", "must be a URI, at most 2000 bytes")
             }
+            var probe = current
+            probe.recordingUri = uri
+            _ = try validated(probe, creating: false)
             return try await record(
                 current,
                 .with {
-                    $0.kind = .documentDrafted; $0.note = "recording \(uri)"
+                    $0.kind = .recordingLinked; $0.note = uri
                 }
             ) {
                 $0.recordingUri = uri
@@ -321,9 +322,19 @@ extension ConferencesService {
                         if events.count < 500 { return false }
                     }
                 }
+                // Over once the log's last event is delivered and the meeting is over (a watcher
+                // resuming after the end gets nothing more and returns); looked at again at each
+                // wake, so a watcher who may no longer see the conference is cut off.
+                func over() async throws -> Bool {
+                    guard let (now, _) = try await conferences.conference(id: id), ConferencesPolicy.read.allows(now)
+                    else { throw Self.notFound(conference.name) }
+                    return [.ended, .cancelled].contains(now.state) && last >= now.lastSequence
+                }
                 if try await deliver() { return }
+                if try await over() { return }
                 for await _ in signals {
                     if try await deliver() { return }
+                    if try await over() { return }
                 }
             }
         }
@@ -532,12 +543,31 @@ extension ConferencesService {
             violations.append(.init("conference.host_bridge_point", "must be one of the invited bridge points"))
         }
         if !violations.isEmpty { throw Self.errors.invalidArgument("INVALID_CONFERENCE", violations) }
-        var conference = input
+        if input.recordingUri.utf8.count > 2000
+            || (!input.recordingUri.isEmpty
+                && !["https", "http", "s3", "file"].contains(URL(string: input.recordingUri)?.scheme ?? ""))
+        {
+            throw Self.errors.invalidArgument(
+                "INVALID_CONFERENCE", field: "conference.recording_uri", "must be a URI, at most 2000 bytes")
+        }
+        // What the caller sets; the rest is the service's: kept from the stored conference on
+        // an update, empty on creation.
+        var conference = creating ? Conference() : input
+        if creating {
+            conference.hostAgency = input.hostAgency
+            conference.chair = input.chair
+            conference.kind = input.kind
+            conference.startTime = input.startTime
+            conference.agendaItems = input.agendaItems
+            conference.bridgePoints = input.bridgePoints
+            conference.invitedPeople = input.invitedPeople
+            conference.restricted = input.restricted
+            conference.hostBridgePoint = input.hostBridgePoint
+        }
         conference.title = title
         conference.endTime = .init(micros: end)
         conference.agenda = input.agendaItems.map(\.title)
         conference.invitedAgencies = []
-        conference.state = creating ? .unspecified : input.state
         conference.etag = ""
         conference.lastSequence = 0
         return conference

@@ -138,11 +138,15 @@ extension ConferencesService {
             task.state = .done
             task.result = result
             task.doneTime = .init(micros: tx.clock.micros)
-            try await tx.database.execute(
+            // Only over an open task: of two completions at once, the second finds it done.
+            let updated = try await tx.database.rows(
                 """
                 UPDATE follow_up_tasks SET state = \(bind: task.state.rawValue), detail = \(bind: try task.jsonString())
-                WHERE id = \(bind: id)
+                WHERE id = \(bind: id) AND state = \(bind: Task.State.open.rawValue) RETURNING id
                 """)
+            guard !updated.isEmpty else {
+                throw Self.errors.failedPrecondition("ALREADY_DONE", "Someone marked the task done meanwhile.")
+            }
             return task
         }
     }

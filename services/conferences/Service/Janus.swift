@@ -93,6 +93,8 @@ struct JanusClient: Sendable {
         let answer = try await videoroom([
             "request": "create", "room": room, "admin_key": settings.adminKey, "pin": pin, "secret": secret,
             "description": String(description.prefix(100)), "publishers": publishers, "permanent": false,
+            // Not in the VideoRoom's `list`: a token holder cannot find other conferences' rooms.
+            "is_private": true,
         ])
         let data = answer["data"] as? [String: Any]
         if data?["videoroom"] as? String == "created" { return }

@@ -53,7 +53,8 @@ struct MediaRepository: Sendable {
 
     /// Plans conference `id`'s room: a number, a PIN to join, a secret to manage it.
     func plan(conferenceID id: String, in tx: Transaction) async throws {
-        let pin = String(format: "%06d", Int.random(in: 0...999_999))
+        // 128 random bits: a PIN nobody guesses, since Janus does not limit attempts.
+        let pin = (0..<2).map { _ in String(UInt64.random(in: .min ... .max), radix: 36) }.joined(separator: "-")
         let secret = (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
         try await tx.database.execute(
             """
@@ -183,16 +184,24 @@ public struct MediaKeeper: Service {
         }
     }
 
+    /// Opens and closes what is due, each room on its own: one that fails does not hold up
+    /// the others; the first failure is thrown after all were tried.
     func reconcile() async throws {
         let (open, close) = try await service.media.roomsToReconcile()
-        for room in open { try await service.open(room, with: client) }
-        for room in close {
-            try await client.destroyRoom(room.room, secret: room.secret)
-            try await service.store.write { tx in
-                try await service.media.setState(.closed, of: room.conferenceID, in: tx)
-            }
-            try await service.setMediaState(.closed, of: room.conferenceID)
+        var failure: (any Error)?
+        for room in open {
+            do { try await service.open(room, with: client) } catch { failure = failure ?? error }
         }
+        for room in close {
+            do {
+                try await client.destroyRoom(room.room, secret: room.secret)
+                try await service.store.write { tx in
+                    try await service.media.setState(.closed, of: room.conferenceID, in: tx)
+                }
+                try await service.setMediaState(.closed, of: room.conferenceID)
+            } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 }
 
@@ -350,16 +359,22 @@ enum JanusEventsListener {
             guard let body = try? await request.collectBody(upTo: JanusEvent.maxBytes) else {
                 return .contentTooLarge
             }
+            var failed = false
             for event in JanusEvent.parse(Array(buffer: body)) {
                 do {
                     try await service.apply(event)
                 } catch {
-                    // Janus does not retry: say so in the log, and let it carry on posting.
-                    logger.error("Janus event not recorded", metadata: ["error": .string("\(error)")])
-                    return .serviceUnavailable
+                    // Each event on its own: one that cannot be recorded does not drop the rest.
+                    logger.error(
+                        "Janus event not recorded",
+                        metadata: [
+                            "room": .stringConvertible(event.room), "id": .stringConvertible(event.id),
+                            "error": .string("\(error)"),
+                        ])
+                    failed = true
                 }
             }
-            return .noContent
+            return failed ? .serviceUnavailable : .noContent
         }
         return Application(
             router: router,

@@ -1,4 +1,5 @@
 import Crypto
+import CryptoExtras
 import EGovAPI
 import EGovKit
 import EGovStore
@@ -138,14 +139,23 @@ struct DocumentSigner: Sendable {
             try await db.row("SELECT serial, certificate FROM signing_certificates WHERE subject = \(bind: subject)")
         }) {
             let serial = try row.decode(column: "serial", as: String.self)
-            if let key = FileManager.default.contents(atPath: "\(keyDirectory)/\(serial).key") {
-                let certificate = try Certificate(pemEncoded: try row.decode(column: "certificate", as: String.self))
-                // Past its end a certificate is replaced: issued anew, or the new one imported.
-                if certificate.notValidAfter > Date() {
-                    return Credentials(
-                        certificate: certificate,
-                        key: try Certificate.PrivateKey(pemEncoded: String(decoding: key, as: UTF8.self)))
-                }
+            let certificate = try Certificate(pemEncoded: try row.decode(column: "certificate", as: String.self))
+            let key = FileManager.default.contents(atPath: "\(keyDirectory)/\(serial).key")
+            // Past its end a certificate is replaced: issued anew, or the new one imported.
+            if let key, certificate.notValidAfter > Date() {
+                return Credentials(
+                    certificate: certificate,
+                    key: try Certificate.PrivateKey(pemEncoded: String(decoding: key, as: UTF8.self)))
+            }
+            // An imported certificate whose key cannot be read is an operator's to mend; issuing
+            // another would silently replace the one the province's authority issued.
+            let der = try certificate.serializeAsPEM().derBytes
+            if key == nil, try await importedSubject(sha256: SHA256.hash(data: der).hex) == subject {
+                throw DocumentsService.errors.failedPrecondition(
+                    "SIGNING_KEY_UNREADABLE",
+                    "The signing key imported for \(subject) cannot be read (\(keyDirectory)/\(serial).key); "
+                        + "an operator restores it or imports the certificate again.",
+                    metadata: ["subject": subject])
             }
         }
         guard let caKey else {
@@ -167,7 +177,7 @@ struct DocumentSigner: Sendable {
                 OrganizationName(organization)
                 CommonName(commonName)
             },
-            signatureAlgorithm: .ecdsaWithSHA256,
+            signatureAlgorithm: Self.algorithm(for: caCertificate.publicKey),
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true, nonRepudiation: true))
@@ -237,6 +247,14 @@ struct DocumentSigner: Sendable {
         } catch { throw ImportRefused(description: "the key is not a PEM private key: \(error)") }
         guard key.publicKey == certificate.publicKey else {
             throw ImportRefused(description: "the key does not belong to the certificate")
+        }
+        // What CMS signs with here: ECDSA on the NIST curves, or RSA.
+        let key256 = P256.Signing.PublicKey(certificate.publicKey)
+        let key384 = P384.Signing.PublicKey(certificate.publicKey)
+        let key521 = P521.Signing.PublicKey(certificate.publicKey)
+        guard key256 != nil || key384 != nil || key521 != nil || _RSA.Signing.PublicKey(certificate.publicKey) != nil
+        else {
+            throw ImportRefused(description: "the key is neither ECDSA (P-256, P-384, P-521) nor RSA")
         }
         if let usage = try certificate.extensions.keyUsage, !usage.digitalSignature && !usage.nonRepudiation {
             throw ImportRefused(description: "the certificate does not allow signing (key usage)")

@@ -78,6 +78,14 @@ extension DocumentsService {
                 try await askRecipients(of: document, .recall, reason: comment, in: tx)
                 document = try await documents.refreshingStatuses(document, in: tx)
             case .update(let sender, let added):
+                // Checked again on the document as it is now: an update at the same time may
+                // have added one of them.
+                let holding = Set(
+                    try await documents.refreshingStatuses(document, in: tx).recipientStatuses.map(\.agency))
+                if let again = added.first(where: { holding.contains($0.name) }) {
+                    throw Self.errors.invalidArgument(
+                        "INVALID_RECIPIENTS", field: "add_recipients", "\(again.name) has the document already")
+                }
                 try await askRecipients(of: document, .update, reason: comment, in: tx)
                 document = try await documents.refreshingStatuses(document, in: tx)
                 var delivered = document

@@ -54,6 +54,8 @@ public enum DocumentsApp {
             signer: signer,
             files: FileStore(
                 directory: "\(environment.settings.dataDirectory)/attachments/documents", maxBytes: 20 << 20))
+        // The exchange's consumer is always counted: without `exchange.url` its events wait in
+        // the outbox (not purged) for the day it is connected.
         let relays = try [
             OutboxRelay.outside(
                 "document-exchange", prefix: "exchange", contentType: ExchangeSink.contentType, store: store,
@@ -65,7 +67,7 @@ public enum DocumentsApp {
             serviceNames: [Egov_Documents_V1_DocumentsService.descriptor.fullyQualifiedService],
             probes: [.database(store), identity.probe],
             background: [
-                StoreService(store: store, outboxConsumers: relays.map(\.consumer), logger: environment.logger)
+                StoreService(store: store, outboxConsumers: ["document-exchange"], logger: environment.logger)
             ]
                 + identity.background + relays
         )

@@ -255,6 +255,10 @@ public struct DocumentsService: Egov_Documents_V1_DocumentsService.SimpleService
         request: Egov_Documents_V1_ListDocumentEventsRequest, context: ServerContext
     ) async throws -> Egov_Documents_V1_ListDocumentEventsResponse {
         let document = try await visibleDocument(request.name, field: "name")
+        // The steps (review comments, returns, directions) are the agency's own: people addressed
+        // by name from elsewhere read the document, not how it was made.
+        try DocumentsPolicy.handleDocuments.require(
+            document.agency, Self.errors, doing: "read how this agency handled the document")
         let events = try await documents.events(documentID: DocumentRepository.parts(document.name).1)
         return .with { $0.events = events }
     }

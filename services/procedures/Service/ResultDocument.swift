@@ -38,9 +38,10 @@ extension ProceduresService {
             // The receiving point returns the result: it gets the decision too.
             if dossier.agency != dossier.decidingAgency { $0.recipients = [dossier.agency] }
         }
-        // One draft per dossier, however often this is asked or retried.
-        let document = try await office.draft(
-            draft, at: dossier.decidingAgency, requestID: "dossier-result-\(dossier.code)")
+        // A fresh request id: one others could guess would let them block the draft. A second
+        // call finds the dossier linked already (above); two at once: the slower one's link is
+        // refused by the dossier's etag.
+        let document = try await office.draft(draft, at: dossier.decidingAgency, requestID: UUID().uuidString)
         dossier.resultDocument = document.name
         let event = Egov_Procedures_V1_DossierEvent.noted(
             .draftResultDocument, on: dossier, by: RequestContext.actor,
