@@ -39,47 +39,55 @@ public func withJanus<Result: Sendable>(_ body: (TestJanus) async throws -> Resu
     else {
         throw JanusMissing()
     }
-    let directory = temporaryDirectory("janus")
-    let (httpPort, eventsPort) = (try await freePort(), try await freePort())
-    let configure = Process()
-    configure.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    configure.arguments = [
-        "bash", repositoryRoot + "/scripts/janus/configure", directory, "\(httpPort)", "\(eventsPort)",
-    ]
-    try configure.run()
-    configure.waitUntilExit()
-    guard configure.terminationStatus == 0 else { throw JanusMissing(reason: "scripts/janus/configure failed") }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: janus)
-    process.arguments = ["-C", "\(directory)/janus.jcfg", "-F", directory]
-    FileManager.default.createFile(atPath: "\(directory)/janus.log", contents: nil)
-    let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/janus.log"))
-    process.standardOutput = log
-    process.standardError = log
-    try process.run()
-    defer {
-        // Janus's graceful stop can wait on its event handler's retries to a listener that is
-        // gone: ask, then insist.
-        process.interrupt()
-        for _ in 0..<20 where process.isRunning { usleep(100_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        try? log.close()
-    }
-    let url = "http://127.0.0.1:\(httpPort)/janus"
-    // Up when its API answers (a second on an idle machine; generous for a busy one).
-    for attempt in 0..<300 {
-        if let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(url)/info")!),
-            (response as? HTTPURLResponse)?.statusCode == 200
-        {
-            break
+    // Ports are chosen free, then released for Janus to take: on a busy machine another
+    // process may take one first, so a Janus that cannot bind is started again on others.
+    for attempt in 1...5 {
+        let directory = temporaryDirectory("janus")
+        let (httpPort, eventsPort) = (try await freePort(), try await freePort())
+        let configure = Process()
+        configure.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        configure.arguments = [
+            "bash", repositoryRoot + "/scripts/janus/configure", directory, "\(httpPort)", "\(eventsPort)",
+        ]
+        try configure.run()
+        configure.waitUntilExit()
+        guard configure.terminationStatus == 0 else { throw JanusMissing(reason: "scripts/janus/configure failed") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: janus)
+        process.arguments = ["-C", "\(directory)/janus.jcfg", "-F", directory]
+        FileManager.default.createFile(atPath: "\(directory)/janus.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/janus.log"))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        defer {
+            // Janus's graceful stop can wait on its event handler's retries to a listener that
+            // is gone: ask, then insist.
+            process.interrupt()
+            for _ in 0..<20 where process.isRunning { usleep(100_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            try? log.close()
         }
-        guard process.isRunning, attempt < 299 else {
+        let url = "http://127.0.0.1:\(httpPort)/janus"
+        // Up when its API answers (a second on an idle machine; generous for a busy one).
+        var up = false
+        for _ in 0..<300 where process.isRunning {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(url)/info")!),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                up = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard up else {
+            if attempt < 5 && !process.isRunning { continue }
             throw JanusMissing(reason: "janus did not start; see \(directory)/janus.log")
         }
-        try await Task.sleep(for: .milliseconds(100))
+        return try await body(TestJanus(url: url, eventsPort: eventsPort, directory: directory))
     }
-    return try await body(TestJanus(url: url, eventsPort: eventsPort, directory: directory))
+    throw JanusMissing(reason: "janus did not start")
 }
 
 public struct JanusMissing: Error, CustomStringConvertible {
