@@ -107,7 +107,7 @@ let package = Package(
             name: "egov-bench",
             dependencies: [
                 "EGovAPI", "EGovKit", "EGovStore", "IdentityService", "GatewayService", "ProceduresService",
-                "DocumentsService", grpcCore, grpcHTTP2,
+                "DocumentsService", "ConferencesService", "EGovTestSupport", grpcCore, grpcHTTP2,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "scripts/benchmarks/egov-bench",

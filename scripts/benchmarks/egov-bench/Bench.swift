@@ -40,6 +40,12 @@ struct Options: ParsableCommand, Sendable {
 
     @Option(help: "Documents generated to search over.")
     var searchDocuments = 100_000
+
+    @Option(help: "WatchConference streams the conference events fan out to.")
+    var watchers = 100
+
+    @Option(help: "Conference events the chair makes, one after another.")
+    var conferenceEvents = 200
 }
 
 struct Figures: Sendable {
@@ -297,6 +303,8 @@ enum Bench {
                     format: " %10.3f %10.3f %11.0f", result.percentile(0.5), result.percentile(0.99), result.throughput)
             print(line)
         }
+        print("")
+        try await conferenceFanOut(watchers: options.watchers, events: options.conferenceEvents)
 
     }
 
