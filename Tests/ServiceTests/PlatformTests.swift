@@ -62,11 +62,20 @@ import Testing
                     .init())
                 #expect(points.bridgePoints.map(\.displayName) == ["Phòng họp UBND tỉnh"])
 
-                let status = try await Egov_Gateway_V1_GatewayService.Client(wrapping: client).getPlatformStatus(
-                    .init())
-                #expect(status.components.count == 4)
-                #expect(
-                    status.components.first { $0.target.hasSuffix(":\(stack.ports["identity"]!)") }?.serving == true)
+                // The gateway's view of its peers comes from health checks with short deadlines: on
+                // a loaded machine one may miss, and the next one answers.
+                func identityServing() async throws -> (Int, Bool) {
+                    let status = try await Egov_Gateway_V1_GatewayService.Client(wrapping: client).getPlatformStatus(
+                        .init())
+                    let identity = status.components.first { $0.target.hasSuffix(":\(stack.ports["identity"]!)") }
+                    return (status.components.count, identity?.serving == true)
+                }
+                var (count, serving) = try await identityServing()
+                for _ in 0..<60 where !serving {
+                    try await Task.sleep(for: .milliseconds(500))
+                    (count, serving) = try await identityServing()
+                }
+                #expect(count == 4 && serving)
             }
         }
     }
