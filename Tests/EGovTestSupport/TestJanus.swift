@@ -55,6 +55,8 @@ public func withJanus<Result: Sendable>(_ body: (TestJanus) async throws -> Resu
         let process = Process()
         process.executableURL = URL(fileURLWithPath: janus)
         process.arguments = ["-C", "\(directory)/janus.jcfg", "-F", directory]
+        // Its own folder as working directory: should it dump core, the dump lands there.
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         FileManager.default.createFile(atPath: "\(directory)/janus.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/janus.log"))
         process.standardOutput = log
