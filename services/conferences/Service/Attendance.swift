@@ -105,20 +105,14 @@ extension ConferencesService {
         let id = Self.id(conference.name)
         var open: [String: Int64] = [:]
         var intervals: [String: [Egov_Conferences_V1_AttendanceInterval]] = [:]
-        var last: Int64 = 0
-        while true {
-            let events = try await conferences.events(of: id, after: last)
-            for event in events {
-                last = event.sequence
-                if event.kind == .joined, open[event.participant] == nil { open[event.participant] = event.time.micros }
-                if event.kind == .left, let start = open.removeValue(forKey: event.participant) {
-                    intervals[event.participant, default: []].append(
-                        .with {
-                            $0.joinTime = .init(micros: start); $0.leaveTime = event.time
-                        })
-                }
+        for event in try await conferences.joinsAndLeaves(of: id) {
+            if event.kind == .joined, open[event.participant] == nil { open[event.participant] = event.time.micros }
+            if event.kind == .left, let start = open.removeValue(forKey: event.participant) {
+                intervals[event.participant, default: []].append(
+                    .with {
+                        $0.joinTime = .init(micros: start); $0.leaveTime = event.time
+                    })
             }
-            if events.count < 500 { break }
         }
         let end =
             conference.hasActualEndTime ? conference.actualEndTime.micros : store.clock.micros

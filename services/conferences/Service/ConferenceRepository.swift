@@ -192,6 +192,19 @@ struct ConferenceRepository: Sendable {
         }
     }
 
+    /// Conference `id`'s JOINED and LEFT events, in order: who was connected when.
+    func joinsAndLeaves(of id: String) async throws -> [Event] {
+        try await store.read { db in
+            try await db.rows(
+                """
+                SELECT detail FROM conference_events WHERE conference_id = \(bind: id)
+                  AND kind IN (\(bind: Event.Kind.joined.rawValue), \(bind: Event.Kind.left.rawValue))
+                ORDER BY seq
+                """
+            ).map { try Event(jsonString: try $0.decode(column: "detail", as: String.self)) }
+        }
+    }
+
     static func detail(_ conference: Conference) throws -> String {
         var rest = conference
         rest.lastSequence = 0

@@ -345,16 +345,11 @@ extension ConferencesService {
     /// Who is connected now, from the log's joins and leaves, in order of joining.
     func connected(_ id: String) async throws -> [String] {
         var present: [String] = []
-        var last: Int64 = 0
-        while true {
-            let events = try await conferences.events(of: id, after: last)
-            for event in events {
-                if event.kind == .joined, !present.contains(event.participant) { present.append(event.participant) }
-                if event.kind == .left { present.removeAll { $0 == event.participant } }
-                last = event.sequence
-            }
-            if events.count < 500 { return present }
+        for event in try await conferences.joinsAndLeaves(of: id) {
+            if event.kind == .joined, !present.contains(event.participant) { present.append(event.participant) }
+            if event.kind == .left { present.removeAll { $0 == event.participant } }
         }
+        return present
     }
 
     /// Changes the conference's state (and what `adjust` sets) with its event, in one

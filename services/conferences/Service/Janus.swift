@@ -121,16 +121,7 @@ struct JanusClient: Sendable {
             throw JanusError(description: "no session: \(created)")
         }
         let sessionURL = settings.url.appendingPathComponent(String(sessionID))
-        defer {
-            Task { [session] in
-                var request = URLRequest(url: sessionURL)
-                request.httpMethod = "POST"
-                request.httpBody = try? JSONSerialization.data(withJSONObject: [
-                    "janus": "destroy", "transaction": UUID().uuidString, "token": token,
-                ])
-                _ = try? await session.data(for: request)
-            }
-        }
+        defer { Task { _ = try? await post(sessionURL, ["janus": "destroy", "token": token]) } }
         let attached = try await post(
             sessionURL, ["janus": "attach", "plugin": "janus.plugin.videoroom", "token": token])
         guard let handle = Self.number((attached["data"] as? [String: Any])?["id"]) else {

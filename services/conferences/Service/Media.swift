@@ -106,14 +106,6 @@ struct MediaRepository: Sendable {
     /// The id `participant` joins conference `id`'s room with, made the first time.
     func participantID(_ participant: String, conferenceID id: String) async throws -> Int64 {
         try await store.write { tx in
-            if let row = try await tx.database.row(
-                """
-                SELECT janus_id FROM media_participants
-                WHERE conference_id = \(bind: id) AND participant = \(bind: participant)
-                """)
-            {
-                return try row.decode(column: "janus_id", as: Int64.self)
-            }
             let janusID = Self.randomID()
             try await tx.database.execute(
                 """

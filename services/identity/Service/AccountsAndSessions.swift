@@ -73,12 +73,8 @@ extension IdentityService {
         if !Egov_Identity_V1_Clearance.allCases.contains(person.clearance) {
             violations.append(.init("person.clearance", "is not a known level"))
         }
-        // Nobody grants more clearance than they hold (system administrators and tooling excepted).
-        if let granter = RequestContext.current?.user, !granter.isSystemAdministrator,
-            person.clearance.rawValue > granter.clearance.rawValue
-        {
-            throw Self.errors.permissionDenied("PERMISSION_DENIED", "You may not grant a clearance above your own.")
-        }
+        try IdentityPolicy.grantClearance.require(
+            person.clearance, Self.errors, doing: "grant a clearance above your own")
         if !person.citizenID.isEmpty {
             do { _ = try CitizenID.validate(person.citizenID, birthDate: person.birthDate) } catch {
                 violations.append(.init("person.citizen_id", "\(error)"))

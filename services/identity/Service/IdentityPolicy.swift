@@ -13,6 +13,12 @@ public enum IdentityPolicy {
     /// already asked by `manageOfficials`).
     static let grantSystemAdministrator = Rule<Void> { user, _ in user.holds(.systemAdmin) }
 
+    /// Grant a clearance level: nobody grants more than they hold (system administrators and
+    /// operators' tooling excepted).
+    static let grantClearance = Rule<Egov_Identity_V1_Clearance> { user, level in
+        user.isSystemAdministrator || level.rawValue <= user.clearance.rawValue
+    }
+
     /// Read a person's record: themselves, the administrators of an official's agency. The
     /// procedures service reads the officials it hands dossiers to; documents, the signers and
     /// leads of its documents; conferences, the chairs and people it invites.
@@ -44,9 +50,9 @@ public enum IdentityPolicy {
         "DeactivateAgency": .rules(["manageAgencies"]),
         "RegisterPerson": .anyone, "Login": .anyone, "RefreshSession": .anyone, "Logout": .anyone,
         "GetSigningKeys": .anyone,
-        "CreateOfficial": .rules(["manageOfficials", "grantSystemAdministrator"]),
+        "CreateOfficial": .rules(["manageOfficials", "grantSystemAdministrator", "grantClearance"]),
         "GetPerson": .rules(["readPerson"]),
-        "UpdatePerson": .rules(["updatePerson", "manageOfficials", "grantSystemAdministrator"]),
+        "UpdatePerson": .rules(["updatePerson", "manageOfficials", "grantSystemAdministrator", "grantClearance"]),
         "ListPeople": .rules(["manageAgencies", "manageOfficials", "readDirectory"]),
         "DeactivatePerson": .rules(["manageAgencies", "manageOfficials"]),
         "ResetPassword": .rules(["manageAgencies", "manageOfficials"]),

@@ -168,13 +168,8 @@ extension IdentityService {
                     throw Self.errors.invalidArgument(
                         "INVALID_PERSON", field: "person.clearance", "is not a known level")
                 }
-                // Nobody grants more than they hold (system administrators and tooling excepted).
-                if let granter = RequestContext.current?.user, !granter.isSystemAdministrator,
-                    request.person.clearance.rawValue > granter.clearance.rawValue
-                {
-                    throw Self.errors.permissionDenied(
-                        "PERMISSION_DENIED", "You may not grant a clearance above your own.")
-                }
+                try IdentityPolicy.grantClearance.require(
+                    request.person.clearance, Self.errors, doing: "grant a clearance above your own")
                 lowered = request.person.clearance.rawValue < person.clearance.rawValue
                 clearanceChange = "clearance \(person.clearance.name) -> \(request.person.clearance.name)"
                 person.clearance = request.person.clearance
